@@ -1,0 +1,59 @@
+//! Errors of the event log, mapped once from the backend's own errors at the adapter edge.
+
+use uuid::Uuid;
+
+use crate::ExpectedRevision;
+
+/// Something went wrong below the log's own rules: the backend failed or is gone.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("event log storage failed: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("could not open the event log at {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("the commit of this append failed, nothing of it was written: {0}")]
+    CommitFailed(String),
+    #[error("a stored event cannot be read back (position {position}): {message}")]
+    Corrupt { position: u64, message: String },
+    #[error("the event log is shut down")]
+    Closed,
+}
+
+/// Why an append was refused. Everything but `Storage` and `Busy` is final for the same input.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error("stream {stream} was expected at {expected} but is at {}", describe_revision(*.actual))]
+    WrongExpectedRevision {
+        stream: String,
+        expected: ExpectedRevision,
+        /// The stream's last revision now, `None` when the stream does not exist.
+        actual: Option<u64>,
+    },
+    #[error("event {event_id} is already in the log with different content")]
+    EventIdConflict { event_id: Uuid },
+    #[error("{} of the events are already in the log and the others are not; append them separately", .present.len())]
+    PartialDuplicate { present: Vec<Uuid> },
+    #[error("invalid append: {0}")]
+    Invalid(String),
+    #[error("the event log's write queue is full; retry shortly")]
+    Busy,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+fn describe_revision(revision: Option<u64>) -> String {
+    match revision {
+        Some(revision) => format!("revision {revision}"),
+        None => "no stream".to_owned(),
+    }
+}
+
+impl From<rusqlite::Error> for AppendError {
+    fn from(error: rusqlite::Error) -> Self {
+        AppendError::Storage(StorageError::Sqlite(error))
+    }
+}

@@ -1,0 +1,358 @@
+//! The embedded backend: one SQLite file in WAL mode. A single writer thread commits appends in
+//! groups (many appends, one durable COMMIT); readers use their own connections.
+
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, Row, params};
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
+
+use crate::{
+    AppendError, AppendOutcome, Direction, EventLog, ExpectedRevision, NewEvent, Position,
+    ReadFrom, RecordedEvent, StorageError, Subscription,
+};
+use writer::{WriteRequest, Writer};
+
+/// Tuning of the SQLite backend. The defaults suit the service; tests and benchmarks change them.
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    /// Appends waiting for the writer before new ones are refused with [`AppendError::Busy`].
+    pub queue_capacity: usize,
+    /// Events one append may carry.
+    pub max_events_per_append: usize,
+    /// Events one group commit may carry; more waiting appends go into the next commit.
+    pub max_events_per_commit: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            queue_capacity: 4096,
+            max_events_per_append: 10_000,
+            max_events_per_commit: 20_000,
+        }
+    }
+}
+
+/// The SQLite event log. Cheap to clone; the writer thread stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct SqliteEventLog {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    requests: mpsc::Sender<WriteRequest>,
+    readers: Mutex<Vec<Connection>>,
+    head: watch::Receiver<Position>,
+    max_events_per_append: usize,
+}
+
+const MAX_STREAM_NAME_BYTES: usize = 256;
+const MAX_EVENT_TYPE_BYTES: usize = 128;
+const READERS_KEPT: usize = 8;
+
+impl SqliteEventLog {
+    /// Opens (creating if needed) the log at `path` with the default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
+        Self::open_with(path, SqliteOptions::default())
+    }
+
+    pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StorageError> {
+        let path = path.as_ref().to_path_buf();
+        let open_error = |source| StorageError::Open { path: path.display().to_string(), source };
+        let conn = Connection::open(&path).map_err(open_error)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA busy_timeout = 5000;
+             PRAGMA journal_size_limit = 67108864;
+             PRAGMA cache_size = -32768;",
+        )
+        .map_err(open_error)?;
+        conn.execute_batch(include_str!("schema.sql")).map_err(open_error)?;
+        let head = conn
+            .query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |row| row.get::<_, i64>(0))
+            .map_err(open_error)?;
+        let (head_tx, head_rx) = watch::channel(Position(to_u64(head)));
+        let (requests, queue) = mpsc::channel(options.queue_capacity.max(1));
+        Writer::spawn(conn, queue, head_tx, options.max_events_per_commit)?;
+        Ok(SqliteEventLog {
+            inner: Arc::new(Inner {
+                path,
+                requests,
+                readers: Mutex::new(Vec::new()),
+                head: head_rx,
+                max_events_per_append: options.max_events_per_append,
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` on a reader connection off the async runtime.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = inner.take_reader()?;
+            let result = f(&conn);
+            inner.return_reader(conn);
+            result
+        })
+        .await
+        .map_err(|join| StorageError::CommitFailed(format!("reader task failed: {join}")))?
+    }
+
+    async fn submit<T>(
+        &self,
+        request: impl FnOnce(oneshot::Sender<T>) -> WriteRequest,
+    ) -> Result<T, AppendError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner.requests.try_send(request(reply)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => AppendError::Busy,
+            mpsc::error::TrySendError::Closed(_) => AppendError::Storage(StorageError::Closed),
+        })?;
+        answer.await.map_err(|_| AppendError::Storage(StorageError::Closed))
+    }
+}
+
+impl Inner {
+    fn take_reader(&self) -> Result<Connection, StorageError> {
+        if let Some(conn) = self.readers.lock().unwrap_or_else(PoisonError::into_inner).pop() {
+            return Ok(conn);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA cache_size = -8192;")?;
+        Ok(conn)
+    }
+
+    fn return_reader(&self, conn: Connection) {
+        let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        if readers.len() < READERS_KEPT {
+            readers.push(conn);
+        }
+    }
+}
+
+fn validate_append(
+    stream: &str,
+    events: &[NewEvent],
+    max_events: usize,
+) -> Result<(), AppendError> {
+    if stream.is_empty() || stream.len() > MAX_STREAM_NAME_BYTES {
+        return Err(AppendError::Invalid(format!(
+            "a stream name has 1 to {MAX_STREAM_NAME_BYTES} bytes"
+        )));
+    }
+    if events.is_empty() {
+        return Err(AppendError::Invalid("an append needs at least one event".into()));
+    }
+    if events.len() > max_events {
+        return Err(AppendError::Invalid(format!(
+            "an append carries at most {max_events} events, this one has {}",
+            events.len()
+        )));
+    }
+    if let Some(bad) = events
+        .iter()
+        .find(|e| e.event_type.is_empty() || e.event_type.len() > MAX_EVENT_TYPE_BYTES)
+    {
+        return Err(AppendError::Invalid(format!(
+            "event {}: an event type has 1 to {MAX_EVENT_TYPE_BYTES} bytes",
+            bad.event_id
+        )));
+    }
+    let mut ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+    ids.sort_unstable();
+    if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(AppendError::Invalid(format!(
+            "event id {} appears twice in one append",
+            pair[0]
+        )));
+    }
+    Ok(())
+}
+
+const SELECT_EVENT: &str =
+    "SELECT position, event_id, stream, revision, event_type, recorded_at, data, metadata FROM events";
+
+fn recorded_event(row: &Row<'_>) -> rusqlite::Result<Result<RecordedEvent, StorageError>> {
+    let position: i64 = row.get(0)?;
+    let event_id: Vec<u8> = row.get(1)?;
+    let stream: String = row.get(2)?;
+    let revision: i64 = row.get(3)?;
+    let event_type: String = row.get(4)?;
+    let recorded_at: i64 = row.get(5)?;
+    let data: String = row.get(6)?;
+    let metadata: String = row.get(7)?;
+    let corrupt = |message: String| StorageError::Corrupt { position: to_u64(position), message };
+    Ok((|| {
+        Ok(RecordedEvent {
+            position: Position(to_u64(position)),
+            stream,
+            revision: to_u64(revision),
+            event_id: Uuid::from_slice(&event_id).map_err(|e| corrupt(format!("event id: {e}")))?,
+            event_type,
+            recorded_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(recorded_at) * 1000)
+                .map_err(|e| corrupt(format!("recorded_at: {e}")))?,
+            data: RawValue::from_string(data).map_err(|e| corrupt(format!("data: {e}")))?,
+            metadata: RawValue::from_string(metadata)
+                .map_err(|e| corrupt(format!("metadata: {e}")))?,
+        })
+    })())
+}
+
+fn collect_events(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<RecordedEvent>, StorageError> {
+    stmt.query_map(params, recorded_event)?
+        .map(|row| row.map_err(StorageError::from).and_then(|event| event))
+        .collect()
+}
+
+/// SQLite integers are signed; positions and revisions never come near `i64::MAX`.
+fn to_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or_default()
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn limit(max: usize) -> i64 {
+    i64::try_from(max).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl EventLog for SqliteEventLog {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, AppendError> {
+        validate_append(stream, &events, self.inner.max_events_per_append)?;
+        let stream = stream.to_owned();
+        self.submit(|reply| WriteRequest::Append { stream, expected, events, reply })
+            .await?
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from: ReadFrom<u64>,
+        direction: Direction,
+        max: usize,
+    ) -> Result<Vec<RecordedEvent>, StorageError> {
+        let stream = stream.to_owned();
+        self.read(move |conn| {
+            let (bound, sql) = match (direction, from) {
+                (Direction::Forwards, ReadFrom::Start) => (i64::MIN, "revision >= ?2 ORDER BY revision ASC"),
+                (Direction::Forwards, ReadFrom::End) => (i64::MAX, "revision > ?2 ORDER BY revision ASC"),
+                (Direction::Forwards, ReadFrom::At(r)) => (to_i64(r), "revision >= ?2 ORDER BY revision ASC"),
+                (Direction::Backwards, ReadFrom::Start) => (i64::MIN, "revision < ?2 ORDER BY revision DESC"),
+                (Direction::Backwards, ReadFrom::End) => (i64::MAX, "revision <= ?2 ORDER BY revision DESC"),
+                (Direction::Backwards, ReadFrom::At(r)) => (to_i64(r), "revision <= ?2 ORDER BY revision DESC"),
+            };
+            let mut stmt =
+                conn.prepare_cached(&format!("{SELECT_EVENT} WHERE stream = ?1 AND {sql} LIMIT ?3"))?;
+            collect_events(&mut stmt, params![stream, bound, limit(max)])
+        })
+        .await
+    }
+
+    async fn read_all(
+        &self,
+        from: ReadFrom<Position>,
+        direction: Direction,
+        max: usize,
+    ) -> Result<Vec<RecordedEvent>, StorageError> {
+        self.read(move |conn| {
+            let (bound, sql) = match (direction, from) {
+                (Direction::Forwards, ReadFrom::Start) => (i64::MIN, "position >= ?1 ORDER BY position ASC"),
+                (Direction::Forwards, ReadFrom::End) => (i64::MAX, "position > ?1 ORDER BY position ASC"),
+                (Direction::Forwards, ReadFrom::At(p)) => (to_i64(p.0), "position >= ?1 ORDER BY position ASC"),
+                (Direction::Backwards, ReadFrom::Start) => (i64::MIN, "position < ?1 ORDER BY position DESC"),
+                (Direction::Backwards, ReadFrom::End) => (i64::MAX, "position <= ?1 ORDER BY position DESC"),
+                (Direction::Backwards, ReadFrom::At(p)) => (to_i64(p.0), "position <= ?1 ORDER BY position DESC"),
+            };
+            let mut stmt = conn.prepare_cached(&format!("{SELECT_EVENT} WHERE {sql} LIMIT ?2"))?;
+            collect_events(&mut stmt, params![bound, limit(max)])
+        })
+        .await
+    }
+
+    async fn head(&self) -> Result<Position, StorageError> {
+        Ok(*self.inner.head.borrow())
+    }
+
+    async fn subscribe_all(&self, after: Position) -> Result<Box<dyn Subscription>, StorageError> {
+        Ok(Box::new(SqliteSubscription {
+            log: self.clone(),
+            head: self.inner.head.clone(),
+            after,
+        }))
+    }
+
+    async fn check_health(&self) -> Result<(), StorageError> {
+        self.submit(|reply| WriteRequest::Ping { reply })
+            .await
+            .map_err(|e| match e {
+                AppendError::Storage(storage) => storage,
+                other => StorageError::CommitFailed(other.to_string()),
+            })??;
+        self.read(|conn| {
+            conn.query_row("SELECT MAX(position) FROM events", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Reads pages after its position; when it has read everything committed, waits for the writer to
+/// announce a new head. The head is announced only after a commit, and the single writer assigns
+/// positions in commit order, so a page never skips an event that a later commit would fill in.
+struct SqliteSubscription {
+    log: SqliteEventLog,
+    head: watch::Receiver<Position>,
+    after: Position,
+}
+
+#[async_trait]
+impl Subscription for SqliteSubscription {
+    async fn next_batch(&mut self, max: usize) -> Result<Vec<RecordedEvent>, StorageError> {
+        loop {
+            // Mark the current head as seen before reading, so a commit that lands after the read
+            // wakes the wait below instead of being missed.
+            let head = *self.head.borrow_and_update();
+            if head > self.after {
+                let from = ReadFrom::At(Position(self.after.0 + 1));
+                let batch = self.log.read_all(from, Direction::Forwards, max.max(1)).await?;
+                if let Some(last) = batch.last() {
+                    self.after = last.position;
+                    return Ok(batch);
+                }
+            }
+            self.head.changed().await.map_err(|_| StorageError::Closed)?;
+        }
+    }
+
+    fn position(&self) -> Position {
+        self.after
+    }
+}
