@@ -1,7 +1,5 @@
-//! The SQLite backend against the conformance suite, plus what only SQLite has: durability of
-//! acknowledged appends across process kills and the busy answer of a full write queue.
-
-mod crash;
+//! The SQLite backend against the conformance suite, and what only it has: the busy answer of a
+//! full write queue. Its crash test is `crash.rs`.
 
 use tempfile::TempDir;
 use woo_eventlog::SqliteEventLog;
