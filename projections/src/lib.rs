@@ -1,0 +1,18 @@
+//! The read models of woo-ingest, one module per projection with its SQL beside it. They know
+//! nothing of HTTP: the server reads them through the query functions each module exports.
+
+pub mod stream_counts;
+
+use std::sync::Arc;
+
+use woo_projector::Projection;
+
+/// Every projection the service runs, in the order they are started.
+pub fn all() -> Vec<Arc<dyn Projection>> {
+    vec![Arc::new(stream_counts::StreamCounts)]
+}
+
+/// The projection with this name, for `rebuild NAME`.
+pub fn by_name(name: &str) -> Option<Arc<dyn Projection>> {
+    all().into_iter().find(|p| p.name() == name)
+}

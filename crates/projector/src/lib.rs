@@ -1,0 +1,47 @@
+//! The projector runtime: runs read-model projections from their checkpoints over the global log.
+//!
+//! A projection only says how one event changes its tables; the runtime batches events, applies
+//! them and stores the checkpoint in the same SQLite transaction, so a crash at any instant leaves
+//! every read model equal to a rebuild. Delivery is at-least-once and positions at or below the
+//! checkpoint are skipped, so a batch seen twice changes nothing twice.
+
+mod checkpoint;
+mod runner;
+mod store;
+
+pub use checkpoint::Checkpoint;
+pub use runner::{
+    ProjectionStatus, Projector, ProjectorHandle, ProjectorSet, RebuildProgress, WaitError, rebuild,
+};
+pub use store::ReadModelStore;
+
+use rusqlite::Transaction;
+use woo_eventlog::RecordedEvent;
+
+/// A read model built from the global log.
+pub trait Projection: Send + Sync + 'static {
+    /// The checkpoint key and the name used by `rebuild NAME`.
+    fn name(&self) -> &'static str;
+    /// Bumped whenever `schema` or `apply` changes what the tables hold; a projection whose stored
+    /// version differs is rebuilt from position 0 at start.
+    fn version(&self) -> u32;
+    /// Creates the tables (`CREATE ... IF NOT EXISTS`).
+    fn schema(&self) -> &'static str;
+    /// Drops the tables, for a rebuild.
+    fn drop_schema(&self) -> &'static str;
+    /// Applies one event inside the batch's transaction. Events the projection does not use are
+    /// ignored; an error rolls the whole batch back and it is retried.
+    fn apply(&self, tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), ProjectionError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("read-model storage failed: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("event log failed: {0}")]
+    EventLog(#[from] woo_eventlog::StorageError),
+    #[error("event at position {position} cannot be projected: {message}")]
+    Event { position: u64, message: String },
+    #[error("projector task failed: {0}")]
+    Task(String),
+}

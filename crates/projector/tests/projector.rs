@@ -1,0 +1,218 @@
+//! The projector runtime against a real SQLite event log and read-model file.
+//!
+//! The test projection records every position it applies with a plain INSERT into a primary key,
+//! so applying any event twice fails loudly instead of passing unnoticed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction, params};
+use serde_json::json;
+use tempfile::TempDir;
+use uuid::Uuid;
+use woo_eventlog::{EventLog, ExpectedRevision, NewEvent, Position, RecordedEvent, SqliteEventLog};
+use woo_projector::{Projection, ProjectionError, Projector, ProjectorSet, ReadModelStore, WaitError, rebuild};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Seen {
+    version: u32,
+    /// While false, events of type `poison` fail to apply.
+    healed: Arc<AtomicBool>,
+}
+
+impl Seen {
+    fn new() -> Self {
+        Seen { version: 1, healed: Arc::new(AtomicBool::new(true)) }
+    }
+}
+
+impl Projection for Seen {
+    fn name(&self) -> &'static str {
+        "seen"
+    }
+    fn version(&self) -> u32 {
+        self.version
+    }
+    fn schema(&self) -> &'static str {
+        "CREATE TABLE IF NOT EXISTS seen (position INTEGER PRIMARY KEY, stream TEXT NOT NULL, revision INTEGER NOT NULL)"
+    }
+    fn drop_schema(&self) -> &'static str {
+        "DROP TABLE IF EXISTS seen"
+    }
+    fn apply(&self, tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        if event.event_type == "poison" && !self.healed.load(Ordering::SeqCst) {
+            return Err(ProjectionError::Event { position: event.position.0, message: "poisoned".into() });
+        }
+        tx.prepare_cached("INSERT INTO seen (position, stream, revision) VALUES (?1, ?2, ?3)")?
+            .execute(params![event.position.0 as i64, event.stream, event.revision as i64])?;
+        Ok(())
+    }
+}
+
+struct Fixture {
+    _dir: TempDir,
+    log: Arc<dyn EventLog>,
+    store: ReadModelStore,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let log = SqliteEventLog::open(dir.path().join("events.db")).unwrap();
+    let store = ReadModelStore::new(dir.path().join("readmodels.db"));
+    Fixture { _dir: dir, log: Arc::new(log), store }
+}
+
+impl Fixture {
+    fn projector(&self, projection: Seen) -> Projector {
+        Projector::new(Arc::new(projection), self.log.clone(), self.store.clone()).with_batch_size(64)
+    }
+
+    async fn append(&self, streams: usize, per_stream: usize, event_type: &str) -> Position {
+        let mut last = Position::START;
+        for s in 0..streams {
+            let events = (0..per_stream)
+                .map(|n| NewEvent::json(Uuid::now_v7(), event_type, &json!({"n": n}), &json!({})).unwrap())
+                .collect();
+            let outcome = self.log.append(&format!("test-{s}"), ExpectedRevision::Any, events).await.unwrap();
+            last = outcome.last_position();
+        }
+        last
+    }
+
+    fn dump(&self) -> Vec<(i64, String, i64)> {
+        let conn = Connection::open(self.store.path()).unwrap();
+        let mut stmt = conn.prepare("SELECT position, stream, revision FROM seen ORDER BY position").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_applies_every_event_once_and_checkpoints_with_it() {
+    let f = fixture();
+    let head = f.append(10, 50, "t").await;
+
+    let set = ProjectorSet::start([f.projector(Seen::new())], f.log.clone());
+    set.wait_for_all(head, WAIT).await.unwrap();
+
+    let rows = f.dump();
+    assert_eq!(rows.len(), 500);
+    assert_eq!(rows.last().unwrap().0 as u64, head.0);
+    let status = &set.statuses().await.unwrap()[0];
+    assert_eq!((status.checkpoint, status.lag, status.last_error.clone()), (head, 0, None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_follows_live_appends() {
+    let f = fixture();
+    let set = ProjectorSet::start([f.projector(Seen::new())], f.log.clone());
+
+    for round in 0..20 {
+        let head = f.append(1, 1 + round % 3, "t").await;
+        set.wait_for("seen", head, WAIT).await.unwrap();
+        assert_eq!(f.dump().last().unwrap().0 as u64, head.0, "read-your-writes after round {round}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_resumes_from_the_checkpoint_without_reapplying() {
+    let f = fixture();
+    let first = f.append(3, 40, "t").await;
+    let set = ProjectorSet::start([f.projector(Seen::new())], f.log.clone());
+    set.wait_for_all(first, WAIT).await.unwrap();
+    drop(set);
+
+    let second = f.append(3, 40, "t").await;
+    let set = ProjectorSet::start([f.projector(Seen::new())], f.log.clone());
+    set.wait_for_all(second, WAIT).await.unwrap();
+
+    assert_eq!(f.dump().len(), 240);
+    assert_eq!(set.statuses().await.unwrap()[0].last_error, None, "no event was applied twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuild_from_zero_gives_the_same_tables() {
+    let f = fixture();
+    let head = f.append(7, 90, "t").await;
+    let set = ProjectorSet::start([f.projector(Seen::new())], f.log.clone());
+    set.wait_for_all(head, WAIT).await.unwrap();
+    drop(set);
+    let live = f.dump();
+
+    let mut reports = Vec::new();
+    let done = rebuild(&f.projector(Seen::new()), |p| reports.push(*p)).await.unwrap();
+
+    assert_eq!(f.dump(), live);
+    assert_eq!((done.position, done.target, done.events_applied), (head, head, 630));
+    assert_eq!(reports.len(), 630usize.div_ceil(64), "progress after every batch");
+    assert!(reports.windows(2).all(|w| w[0].position < w[1].position));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuild_alongside_a_live_worker_ends_with_every_event_once() {
+    let f = fixture();
+    let head = f.append(8, 100, "t").await;
+    let set = ProjectorSet::start([f.projector(Seen::new())], f.log.clone());
+
+    rebuild(&f.projector(Seen::new()), |_| {}).await.unwrap();
+    set.wait_for_all(head, WAIT).await.unwrap();
+
+    let rows = f.dump();
+    assert_eq!(rows.len(), 800);
+    assert_eq!(set.statuses().await.unwrap()[0].last_error, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_batch_rolls_back_reports_lag_and_is_retried() {
+    let f = fixture();
+    let before = f.append(1, 5, "t").await;
+    let projection = Seen { version: 1, healed: Arc::new(AtomicBool::new(false)) };
+    let healed = projection.healed.clone();
+    let set = ProjectorSet::start([f.projector(projection)], f.log.clone());
+    set.wait_for_all(before, WAIT).await.unwrap();
+
+    // One append: the poison event and its neighbours land in one batch.
+    let events = ["t", "poison", "t"]
+        .map(|t| NewEvent::json(Uuid::now_v7(), t, &json!({}), &json!({})).unwrap())
+        .to_vec();
+    let head = f.log.append("test-poison", ExpectedRevision::Any, events).await.unwrap().last_position();
+    let stuck = set.wait_for_all(head, Duration::from_millis(600)).await;
+
+    assert!(matches!(stuck, Err(WaitError::Timeout { reached, .. }) if reached == before), "{stuck:?}");
+    assert_eq!(f.dump().len(), 5, "the failed batch wrote nothing");
+    let status = &set.statuses().await.unwrap()[0];
+    assert_eq!((status.checkpoint, status.lag), (before, 3));
+    assert!(status.last_error.as_deref().unwrap_or_default().contains("poisoned"), "{status:?}");
+
+    healed.store(true, Ordering::SeqCst);
+    set.wait_for_all(head, WAIT).await.unwrap();
+    assert_eq!(f.dump().len(), 8);
+    assert_eq!(set.statuses().await.unwrap()[0].last_error, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_projection_version_rebuilds_the_tables() {
+    let f = fixture();
+    let head = f.append(2, 30, "t").await;
+    let set = ProjectorSet::start([f.projector(Seen::new())], f.log.clone());
+    set.wait_for_all(head, WAIT).await.unwrap();
+    drop(set);
+
+    let v2 = Seen { version: 2, ..Seen::new() };
+    let set = ProjectorSet::start([f.projector(v2)], f.log.clone());
+    set.wait_for_all(head, WAIT).await.unwrap();
+
+    assert_eq!(f.dump().len(), 60);
+    let conn = Connection::open(f.store.path()).unwrap();
+    let version: u32 = conn.query_row("SELECT version FROM checkpoints WHERE projection = 'seen'", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_an_unknown_projection_says_so() {
+    let f = fixture();
+    let set = ProjectorSet::start([f.projector(Seen::new())], f.log.clone());
+    let result = set.wait_for("nope", Position(1), WAIT).await;
+    assert!(matches!(result, Err(WaitError::Unknown(name)) if name == "nope"));
+}
