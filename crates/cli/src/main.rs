@@ -1,1 +1,246 @@
-fn main(){}
+//! `woo-ingest`: one binary for the service and its tools. Subcommands are thin: they resolve the
+//! settings and call into the library crates.
+
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use woo_eventlog::{Direction, EventLog, Position, ReadFrom, RecordedEvent};
+use woo_projector::{Projector, ProjectorSet, rebuild};
+use woo_server::{Application, Settings, SettingsLayer, open_event_log, read_model_store};
+
+const DEFAULT_CONFIG_FILE: &str = "woo-ingest.toml";
+const PAGE: usize = 1000;
+
+#[derive(Parser)]
+#[command(name = "woo-ingest", version, about = "Event-sourced ingestion service for WooCommerce stores")]
+struct Cli {
+    /// Directory of the SQLite files and local state [default: ./data]
+    #[arg(long, global = true, env = "WOO_INGEST_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Event-log backend URL [default: sqlite://DATA_DIR/events.db]
+    #[arg(long, global = true, env = "WOO_INGEST_EVENT_LOG", value_name = "URL")]
+    event_log: Option<String>,
+    /// TOML config file with data_dir, addr, public_url, event_log [default: ./woo-ingest.toml if present]
+    #[arg(long, global = true, env = "WOO_INGEST_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service with the projectors in-process.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080]
+        #[arg(long, env = "WOO_INGEST_ADDR", value_name = "HOST:PORT")]
+        addr: Option<String>,
+        /// Base URL put into authorize links [default: http://ADDR]
+        #[arg(long, env = "WOO_INGEST_PUBLIC_URL", value_name = "URL")]
+        public_url: Option<String>,
+    },
+    /// Run only the projectors, keeping this data directory's read models up to date.
+    Project,
+    /// Rebuild read models from position 0 (all of them, or the one named).
+    Rebuild {
+        /// A projection name; `rebuild --list` shows them.
+        projection: Option<String>,
+        /// List the projections and exit.
+        #[arg(long)]
+        list: bool,
+    },
+    /// Print events as JSON lines: one stream's, or the whole log's with --all.
+    Replay {
+        /// The stream to replay, e.g. store-0193c5a0-…
+        #[arg(required_unless_present = "all")]
+        stream: Option<String>,
+        /// Replay the global log instead of one stream.
+        #[arg(long, conflicts_with = "stream")]
+        all: bool,
+        /// Start at this stream revision (or global position with --all).
+        #[arg(long, value_name = "N")]
+        from: Option<u64>,
+        /// Print at most this many events.
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Config(#[from] woo_server::ConfigError),
+    #[error(transparent)]
+    Startup(#[from] woo_server::StartupError),
+    #[error(transparent)]
+    Storage(#[from] woo_eventlog::StorageError),
+    #[error(transparent)]
+    Projection(#[from] woo_projector::ProjectionError),
+    #[error("no projection is named {name:?}; the projections are: {known}")]
+    UnknownProjection { name: String, known: String },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = matches!(cli.command, Command::Replay { .. });
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| if quiet { "warn".into() } else { "info".into() }),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("woo-ingest: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("woo-ingest: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn settings(cli: &Cli) -> Result<Settings, CliError> {
+    let (addr, public_url) = match &cli.command {
+        Command::Serve { addr, public_url } => (addr.clone(), public_url.clone()),
+        _ => (None, None),
+    };
+    let flags = SettingsLayer { data_dir: cli.data_dir.clone(), addr, public_url, event_log: cli.event_log.clone() };
+    let file = match &cli.config {
+        Some(path) => SettingsLayer::from_file(path)?,
+        None if Path::new(DEFAULT_CONFIG_FILE).exists() => SettingsLayer::from_file(Path::new(DEFAULT_CONFIG_FILE))?,
+        None => SettingsLayer::default(),
+    };
+    Ok(flags.over(file).resolve()?)
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let settings = settings(&cli)?;
+    match cli.command {
+        Command::Serve { .. } => serve(settings).await,
+        Command::Project => project(settings).await,
+        Command::Rebuild { list: true, .. } => {
+            for projection in woo_projections::all() {
+                println!("{}", projection.name());
+            }
+            Ok(())
+        }
+        Command::Rebuild { projection, .. } => rebuild_read_models(settings, projection).await,
+        Command::Replay { stream, from, limit, .. } => replay(settings, stream, from, limit).await,
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), CliError> {
+    let event_log = settings.event_log.to_string();
+    let data_dir = settings.data_dir.display().to_string();
+    let host = settings.addr.rsplit_once(':').map_or("127.0.0.1", |(host, _)| host).to_owned();
+    let app = Application::build(settings).await?;
+    println!("woo-ingest listening on http://{host}:{} (event log {event_log}, data in {data_dir})", app.port());
+    std::io::stdout().flush()?;
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn project(settings: Settings) -> Result<(), CliError> {
+    let (log, _) = open_event_log(&settings)?;
+    let store = read_model_store(&settings);
+    let set = ProjectorSet::start(woo_server::projectors(&log, &store), log);
+    tracing::info!(projections = ?set.names(), "projectors running; Ctrl-C stops them");
+    let mut report = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = report.tick() => {
+                for status in set.statuses().await? {
+                    tracing::info!(projection = status.name, checkpoint = %status.checkpoint, lag = status.lag, error = status.last_error, "projection status");
+                }
+            }
+        }
+    }
+}
+
+async fn rebuild_read_models(settings: Settings, name: Option<String>) -> Result<(), CliError> {
+    let projections = match name {
+        None => woo_projections::all(),
+        Some(name) => vec![woo_projections::by_name(&name).ok_or_else(|| CliError::UnknownProjection {
+            known: woo_projections::all().iter().map(|p| p.name()).collect::<Vec<_>>().join(", "),
+            name,
+        })?],
+    };
+    let (log, _) = open_event_log(&settings)?;
+    let store = read_model_store(&settings);
+    for projection in projections {
+        let projector = Projector::new(projection, log.clone(), store.clone()).with_batch_size(5000);
+        let mut last_report = Instant::now();
+        let done = rebuild(&projector, |p| {
+            if last_report.elapsed() >= Duration::from_millis(500) {
+                last_report = Instant::now();
+                let percent = p.position.0 as f64 * 100.0 / p.target.0.max(1) as f64;
+                eprintln!(
+                    "rebuilding {}: position {}/{} ({percent:.0}%), {} events at {:.0} events/s",
+                    p.projection, p.position, p.target, p.events_applied, p.events_per_second()
+                );
+            }
+        })
+        .await?;
+        eprintln!(
+            "rebuilt {}: {} events up to position {} in {:.2} s ({:.0} events/s)",
+            done.projection,
+            done.events_applied,
+            done.position,
+            done.elapsed.as_secs_f64(),
+            done.events_per_second()
+        );
+    }
+    Ok(())
+}
+
+async fn replay(settings: Settings, stream: Option<String>, from: Option<u64>, limit: Option<u64>) -> Result<(), CliError> {
+    let (log, _) = open_event_log(&settings)?;
+    let mut left = limit.unwrap_or(u64::MAX);
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut next = from.unwrap_or(0);
+    while left > 0 {
+        let page = usize::try_from(left.min(PAGE as u64)).unwrap_or(PAGE);
+        let events = read_page(log.as_ref(), stream.as_deref(), next, page).await?;
+        let Some(last) = events.last() else { break };
+        next = match &stream {
+            Some(_) => last.revision + 1,
+            None => last.position.0 + 1,
+        };
+        for event in &events {
+            if let Err(e) = write_line(&mut out, event) {
+                // `woo-ingest replay … | head` closes the pipe early; that is not a failure.
+                return if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e.into()) };
+            }
+        }
+        left -= events.len() as u64;
+    }
+    match out.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+async fn read_page(log: &dyn EventLog, stream: Option<&str>, from: u64, max: usize) -> Result<Vec<RecordedEvent>, CliError> {
+    Ok(match stream {
+        Some(stream) => log.read_stream(stream, ReadFrom::At(from), Direction::Forwards, max).await?,
+        None => log.read_all(ReadFrom::At(Position(from)), Direction::Forwards, max).await?,
+    })
+}
+
+fn write_line(out: &mut impl Write, event: &RecordedEvent) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, event)?;
+    out.write_all(b"\n")
+}

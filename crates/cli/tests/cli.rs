@@ -1,0 +1,244 @@
+//! The `woo-ingest` binary, black box: real processes, real files, real HTTP on a random port.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use serde_json::{Value, json};
+use uuid::Uuid;
+use woo_eventlog::{EventLog, ExpectedRevision, NewEvent, SqliteEventLog};
+
+fn woo_ingest() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_woo-ingest"));
+    for var in ["WOO_INGEST_DATA_DIR", "WOO_INGEST_ADDR", "WOO_INGEST_EVENT_LOG", "WOO_INGEST_CONFIG", "WOO_INGEST_PUBLIC_URL"] {
+        command.env_remove(var);
+    }
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    let output = command.output().expect("woo-ingest runs");
+    assert!(
+        output.status.success(),
+        "woo-ingest failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// `streams` streams of `per_stream` events each, appended to the data directory's log.
+async fn seed(data_dir: &Path, streams: usize, per_stream: usize) {
+    let log = SqliteEventLog::open(data_dir.join("events.db")).unwrap();
+    for s in 0..streams {
+        let events = (0..per_stream)
+            .map(|n| NewEvent::json(Uuid::now_v7(), "test.seeded", &json!({"s": s, "n": n}), &json!({"source": "test"})).unwrap())
+            .collect();
+        log.append(&format!("store-{s}"), ExpectedRevision::NoStream, events).await.unwrap();
+    }
+}
+
+/// A running `woo-ingest serve`, killed when dropped.
+struct Served {
+    child: Child,
+    url: String,
+    first_line: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(command: &mut Command) -> Served {
+    let mut child = command
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("woo-ingest serve starts");
+    let mut first_line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
+    let url = first_line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {first_line:?}"))
+        .to_owned();
+    Served { child, url, first_line }
+}
+
+#[tokio::test]
+async fn serve_answers_healthz_and_json_errors_on_a_random_port() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path(), 3, 4).await;
+    let served = serve(woo_ingest().arg("--data-dir").arg(dir.path()));
+    let client = reqwest::Client::new();
+
+    let health = client.get(format!("{}/healthz", served.url)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let body: Value = health.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["event_log"], json!({"backend": "sqlite", "head": 12}));
+    assert_eq!(body["projections"][0]["name"], "stream_counts");
+
+    let missing = client.get(format!("{}/no/such/page", served.url)).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let body: Value = missing.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+}
+
+#[test]
+fn flags_win_over_environment_and_environment_over_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("woo-ingest.toml");
+    let (from_file, from_env, from_flag) =
+        (dir.path().join("file"), dir.path().join("env"), dir.path().join("flag"));
+    std::fs::write(&config, format!("data_dir = {:?}\naddr = \"127.0.0.1:1\"\n", from_file)).unwrap();
+
+    let file_only = serve(woo_ingest().arg("--config").arg(&config));
+    assert!(file_only.first_line.contains(&format!("data in {}", from_file.display())), "{}", file_only.first_line);
+    let env_over_file = serve(woo_ingest().arg("--config").arg(&config).env("WOO_INGEST_DATA_DIR", &from_env));
+    assert!(env_over_file.first_line.contains(&format!("data in {}", from_env.display())));
+    let flag_over_env = serve(
+        woo_ingest().arg("--config").arg(&config).env("WOO_INGEST_DATA_DIR", &from_env).arg("--data-dir").arg(&from_flag),
+    );
+    assert!(flag_over_env.first_line.contains(&format!("data in {}", from_flag.display())));
+    assert!(from_flag.join("events.db").exists(), "the data directory is created");
+}
+
+#[test]
+fn bad_configuration_fails_with_the_cause_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = woo_ingest()
+        .args(["replay", "--all", "--event-log", "postgres://db"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("postgres://db") && stderr.contains("use sqlite://PATH"), "{stderr}");
+
+    let output = woo_ingest().args(["replay", "--all", "--config", "/no/such/file.toml"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/no/such/file.toml"));
+}
+
+#[tokio::test]
+async fn replay_prints_a_stream_or_the_global_log_as_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path(), 3, 5).await;
+    let lines = |output: Output| -> Vec<Value> {
+        String::from_utf8(output.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+
+    let all = lines(run(woo_ingest().args(["replay", "--all"]).arg("--data-dir").arg(dir.path())));
+    assert_eq!(all.len(), 15);
+    assert_eq!(all[0]["position"], 1);
+    assert_eq!(all[0]["stream"], "store-0");
+    assert_eq!(all[0]["type"], "test.seeded");
+    assert_eq!(all[0]["data"], json!({"s": 0, "n": 0}));
+    assert_eq!(all[0]["metadata"], json!({"source": "test"}));
+    assert!(all[0]["recorded_at"].as_str().unwrap().ends_with('Z'));
+
+    let page = lines(run(woo_ingest().args(["replay", "--all", "--from", "7", "--limit", "3"]).arg("--data-dir").arg(dir.path())));
+    assert_eq!(page.iter().map(|e| e["position"].as_u64().unwrap()).collect::<Vec<_>>(), vec![7, 8, 9]);
+
+    let stream = lines(run(woo_ingest().args(["replay", "store-1", "--from", "2"]).arg("--data-dir").arg(dir.path())));
+    assert_eq!(stream.iter().map(|e| e["revision"].as_u64().unwrap()).collect::<Vec<_>>(), vec![2, 3, 4]);
+    assert!(stream.iter().all(|e| e["stream"] == "store-1"));
+
+    let none = run(woo_ingest().args(["replay", "store-404"]).arg("--data-dir").arg(dir.path()));
+    assert!(none.stdout.is_empty());
+}
+
+fn stream_counts_dump(data_dir: &Path) -> Vec<(String, i64, i64, i64)> {
+    let conn = Connection::open(data_dir.join("readmodels.db")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT stream, events, last_revision, last_position FROM stream_counts ORDER BY stream")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect()
+}
+
+#[tokio::test]
+async fn rebuild_shows_progress_and_builds_the_read_models() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path(), 40, 300).await;
+
+    let output = run(woo_ingest().arg("rebuild").arg("--data-dir").arg(dir.path()));
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("rebuilt stream_counts: 12000 events up to position 12000"), "{stderr}");
+    let dump = stream_counts_dump(dir.path());
+    assert_eq!(dump.len(), 40);
+    assert!(dump.iter().all(|(_, events, last_revision, _)| *events == 300 && *last_revision == 299));
+}
+
+#[test]
+fn rebuild_of_an_unknown_projection_names_the_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = woo_ingest().args(["rebuild", "nope"]).arg("--data-dir").arg(dir.path()).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("\"nope\"") && stderr.contains("stream_counts"), "{stderr}");
+
+    let list = run(woo_ingest().args(["rebuild", "--list"]));
+    assert_eq!(String::from_utf8_lossy(&list.stdout).trim(), "stream_counts");
+}
+
+fn checkpoint_and_total(data_dir: &Path) -> Option<(i64, i64)> {
+    let conn = Connection::open(data_dir.join("readmodels.db")).ok()?;
+    conn.query_row(
+        "SELECT (SELECT position FROM checkpoints WHERE projection = 'stream_counts'),
+                (SELECT COALESCE(SUM(events), 0) FROM stream_counts)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .ok()
+}
+
+#[tokio::test]
+async fn projector_killed_at_random_moments_ends_equal_to_a_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path(), 200, 150).await;
+    let head = 30_000;
+
+    let mut kills = 0;
+    loop {
+        let mut child = woo_ingest()
+            .arg("project")
+            .arg("--data-dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lifetime = Duration::from_millis(30 + (Uuid::new_v4().as_u128() % 200) as u64);
+        let started = Instant::now();
+        let mut caught_up = false;
+        while started.elapsed() < lifetime && !caught_up {
+            std::thread::sleep(Duration::from_millis(5));
+            caught_up = checkpoint_and_total(dir.path()).is_some_and(|(checkpoint, _)| checkpoint == head);
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        kills += 1;
+        if let Some((checkpoint, total)) = checkpoint_and_total(dir.path()) {
+            assert_eq!(checkpoint, total, "after kill {kills}: every event up to the checkpoint counted once");
+        }
+        if caught_up {
+            break;
+        }
+        assert!(kills < 500, "the projector never caught up");
+    }
+    let live = stream_counts_dump(dir.path());
+
+    run(woo_ingest().args(["rebuild", "stream_counts"]).arg("--data-dir").arg(dir.path()));
+
+    assert_eq!(stream_counts_dump(dir.path()), live, "after {kills} kills the read model equals a rebuild");
+    assert!(kills > 1, "the projector was killed before it caught up at least once");
+}

@@ -1,0 +1,197 @@
+//! Settings, layered: defaults in code, then an optional TOML file, then `WOO_INGEST_*`
+//! environment variables, then command-line flags (the binary merges the last two with clap).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+
+/// The resolved settings of one process.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Where the SQLite files, keys and other local state live.
+    pub data_dir: PathBuf,
+    /// `HOST:PORT` the HTTP server binds (port 0 picks a free one).
+    pub addr: String,
+    /// The base URL put into links handed to plugins and browsers; `None` derives it from the
+    /// bound address.
+    pub public_url: Option<String>,
+    pub event_log: EventLogUrl,
+}
+
+/// One layer of optional settings: the config file's contents, or flags and environment.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsLayer {
+    pub data_dir: Option<PathBuf>,
+    pub addr: Option<String>,
+    pub public_url: Option<String>,
+    pub event_log: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("the config file {path} is not valid: {message} (keys: data_dir, addr, public_url, event_log)")]
+    Parse { path: String, message: String },
+    #[error(
+        "event log URL {0:?} is not understood: use sqlite://PATH (e.g. sqlite://./data/events.db) or kurrentdb://HOST:PORT?tls=false"
+    )]
+    EventLogUrl(String),
+    #[error("public URL {0:?} must start with http:// or https://")]
+    PublicUrl(String),
+}
+
+impl SettingsLayer {
+    /// Reads a TOML config file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.message().to_owned() })
+    }
+
+    /// Values of `self` win; `below` fills the gaps.
+    pub fn over(self, below: SettingsLayer) -> SettingsLayer {
+        SettingsLayer {
+            data_dir: self.data_dir.or(below.data_dir),
+            addr: self.addr.or(below.addr),
+            public_url: self.public_url.or(below.public_url),
+            event_log: self.event_log.or(below.event_log),
+        }
+    }
+
+    /// Fills what no layer gave with the defaults and checks the result.
+    pub fn resolve(self) -> Result<Settings, ConfigError> {
+        let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let event_log = match self.event_log {
+            Some(url) => url.parse()?,
+            None => EventLogUrl::Sqlite(data_dir.join("events.db")),
+        };
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::PublicUrl(url.clone()));
+        }
+        Ok(Settings {
+            data_dir,
+            addr: self.addr.unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
+            public_url: self.public_url.map(|u| u.trim_end_matches('/').to_owned()),
+            event_log,
+        })
+    }
+}
+
+impl Settings {
+    /// Settings for a process whose state lives in `data_dir`, everything else by default.
+    pub fn in_dir(data_dir: impl Into<PathBuf>) -> Settings {
+        let data_dir = data_dir.into();
+        Settings {
+            event_log: EventLogUrl::Sqlite(data_dir.join("events.db")),
+            data_dir,
+            addr: DEFAULT_ADDR.to_owned(),
+            public_url: None,
+        }
+    }
+}
+
+/// Which event-log backend to use and where it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventLogUrl {
+    /// `sqlite://PATH`: the embedded default, one file.
+    Sqlite(PathBuf),
+    /// `kurrentdb://…` (also `esdb://`, `kurrent://`): an EventStoreDB / KurrentDB cluster.
+    KurrentDb(String),
+}
+
+impl FromStr for EventLogUrl {
+    type Err = ConfigError;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(ConfigError::EventLogUrl(url.to_owned()));
+            }
+            return Ok(EventLogUrl::Sqlite(PathBuf::from(path)));
+        }
+        let cluster = ["kurrentdb://", "kurrent://", "esdb://", "kurrentdb+discover://", "esdb+discover://"];
+        if cluster.iter().any(|scheme| url.starts_with(scheme)) {
+            return Ok(EventLogUrl::KurrentDb(url.to_owned()));
+        }
+        Err(ConfigError::EventLogUrl(url.to_owned()))
+    }
+}
+
+impl fmt::Display for EventLogUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventLogUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            EventLogUrl::KurrentDb(url) => f.write_str(url),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(data_dir: Option<&str>, addr: Option<&str>, event_log: Option<&str>) -> SettingsLayer {
+        SettingsLayer {
+            data_dir: data_dir.map(PathBuf::from),
+            addr: addr.map(str::to_owned),
+            public_url: None,
+            event_log: event_log.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn defaults_fill_what_no_layer_gives() {
+        let settings = SettingsLayer::default().resolve().unwrap();
+        assert_eq!(settings.data_dir, PathBuf::from("./data"));
+        assert_eq!(settings.addr, "127.0.0.1:8080");
+        assert_eq!(settings.event_log, EventLogUrl::Sqlite(PathBuf::from("./data/events.db")));
+    }
+
+    #[test]
+    fn upper_layers_win_and_the_event_log_follows_the_data_dir() {
+        let flags = layer(None, Some("0.0.0.0:9000"), None);
+        let file = layer(Some("/srv/woo"), Some("127.0.0.1:1"), None);
+        let settings = flags.over(file).resolve().unwrap();
+        assert_eq!(settings.addr, "0.0.0.0:9000");
+        assert_eq!(settings.event_log, EventLogUrl::Sqlite(PathBuf::from("/srv/woo/events.db")));
+    }
+
+    #[test]
+    fn event_log_urls_parse_or_say_what_is_expected() {
+        assert_eq!("sqlite://./x.db".parse::<EventLogUrl>().unwrap(), EventLogUrl::Sqlite("./x.db".into()));
+        assert_eq!("sqlite:///var/x.db".parse::<EventLogUrl>().unwrap(), EventLogUrl::Sqlite("/var/x.db".into()));
+        assert!(matches!("kurrentdb://127.0.0.1:2113?tls=false".parse(), Ok(EventLogUrl::KurrentDb(_))));
+        let error = "postgres://x".parse::<EventLogUrl>().unwrap_err().to_string();
+        assert!(error.contains("sqlite://PATH"), "{error}");
+        assert!("sqlite://".parse::<EventLogUrl>().is_err());
+    }
+
+    #[test]
+    fn config_file_rejects_unknown_keys_and_names_the_known_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("woo-ingest.toml");
+        std::fs::write(&path, "data_dir = \"/srv\"\nadress = \"x\"\n").unwrap();
+        let error = SettingsLayer::from_file(&path).unwrap_err().to_string();
+        assert!(error.contains("adress") && error.contains("keys: data_dir"), "{error}");
+
+        std::fs::write(&path, "data_dir = \"/srv\"\nevent_log = \"sqlite:///srv/e.db\"\n").unwrap();
+        let settings = SettingsLayer::from_file(&path).unwrap().resolve().unwrap();
+        assert_eq!(settings.event_log, EventLogUrl::Sqlite("/srv/e.db".into()));
+    }
+
+    #[test]
+    fn public_url_must_be_http() {
+        let layer = SettingsLayer { public_url: Some("ftp://x".into()), ..Default::default() };
+        assert!(matches!(layer.resolve(), Err(ConfigError::PublicUrl(_))));
+    }
+}
