@@ -9,13 +9,17 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use woo_eventlog::{Direction, EventLog, Position, ReadFrom, RecordedEvent};
 use woo_projector::{Projector, ProjectorSet, rebuild};
-use woo_server::{Application, Settings, SettingsLayer, open_event_log, read_model_store};
+use woo_server::{Access, Application, Settings, SettingsLayer, open_event_log, read_model_store};
 
 const DEFAULT_CONFIG_FILE: &str = "woo-ingest.toml";
 const PAGE: usize = 1000;
 
 #[derive(Parser)]
-#[command(name = "woo-ingest", version, about = "Event-sourced ingestion service for WooCommerce stores")]
+#[command(
+    name = "woo-ingest",
+    version,
+    about = "Event-sourced ingestion service for WooCommerce stores"
+)]
 struct Cli {
     /// Directory of the SQLite files and local state [default: ./data]
     #[arg(long, global = true, env = "WOO_INGEST_DATA_DIR", value_name = "DIR")]
@@ -95,7 +99,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("woo-ingest: error: cannot start the async runtime: {e}");
@@ -116,10 +123,17 @@ fn settings(cli: &Cli) -> Result<Settings, CliError> {
         Command::Serve { addr, public_url } => (addr.clone(), public_url.clone()),
         _ => (None, None),
     };
-    let flags = SettingsLayer { data_dir: cli.data_dir.clone(), addr, public_url, event_log: cli.event_log.clone() };
+    let flags = SettingsLayer {
+        data_dir: cli.data_dir.clone(),
+        addr,
+        public_url,
+        event_log: cli.event_log.clone(),
+    };
     let file = match &cli.config {
         Some(path) => SettingsLayer::from_file(path)?,
-        None if Path::new(DEFAULT_CONFIG_FILE).exists() => SettingsLayer::from_file(Path::new(DEFAULT_CONFIG_FILE))?,
+        None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+            SettingsLayer::from_file(Path::new(DEFAULT_CONFIG_FILE))?
+        }
         None => SettingsLayer::default(),
     };
     Ok(flags.over(file).resolve()?)
@@ -137,23 +151,35 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Rebuild { projection, .. } => rebuild_read_models(settings, projection).await,
-        Command::Replay { stream, from, limit, .. } => replay(settings, stream, from, limit).await,
+        Command::Replay {
+            stream,
+            from,
+            limit,
+            ..
+        } => replay(settings, stream, from, limit).await,
     }
 }
 
 async fn serve(settings: Settings) -> Result<(), CliError> {
     let event_log = settings.event_log.to_string();
     let data_dir = settings.data_dir.display().to_string();
-    let host = settings.addr.rsplit_once(':').map_or("127.0.0.1", |(host, _)| host).to_owned();
+    let host = settings
+        .addr
+        .rsplit_once(':')
+        .map_or("127.0.0.1", |(host, _)| host)
+        .to_owned();
     let app = Application::build(settings).await?;
-    println!("woo-ingest listening on http://{host}:{} (event log {event_log}, data in {data_dir})", app.port());
+    println!(
+        "woo-ingest listening on http://{host}:{} (event log {event_log}, data in {data_dir})",
+        app.port()
+    );
     std::io::stdout().flush()?;
     app.run_until_stopped().await?;
     Ok(())
 }
 
 async fn project(settings: Settings) -> Result<(), CliError> {
-    let (log, _) = open_event_log(&settings)?;
+    let (log, _) = open_event_log(&settings, Access::ReadOnly)?;
     let store = read_model_store(&settings);
     let set = ProjectorSet::start(woo_server::projectors(&log, &store), log);
     tracing::info!(projections = ?set.names(), "projectors running; Ctrl-C stops them");
@@ -173,15 +199,22 @@ async fn project(settings: Settings) -> Result<(), CliError> {
 async fn rebuild_read_models(settings: Settings, name: Option<String>) -> Result<(), CliError> {
     let projections = match name {
         None => woo_projections::all(),
-        Some(name) => vec![woo_projections::by_name(&name).ok_or_else(|| CliError::UnknownProjection {
-            known: woo_projections::all().iter().map(|p| p.name()).collect::<Vec<_>>().join(", "),
-            name,
+        Some(name) => vec![woo_projections::by_name(&name).ok_or_else(|| {
+            CliError::UnknownProjection {
+                known: woo_projections::all()
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                name,
+            }
         })?],
     };
-    let (log, _) = open_event_log(&settings)?;
+    let (log, _) = open_event_log(&settings, Access::ReadOnly)?;
     let store = read_model_store(&settings);
     for projection in projections {
-        let projector = Projector::new(projection, log.clone(), store.clone()).with_batch_size(5000);
+        let projector =
+            Projector::new(projection, log.clone(), store.clone()).with_batch_size(5000);
         let mut last_report = Instant::now();
         let done = rebuild(&projector, |p| {
             if last_report.elapsed() >= Duration::from_millis(500) {
@@ -189,7 +222,11 @@ async fn rebuild_read_models(settings: Settings, name: Option<String>) -> Result
                 let percent = p.position.0 as f64 * 100.0 / p.target.0.max(1) as f64;
                 eprintln!(
                     "rebuilding {}: position {}/{} ({percent:.0}%), {} events at {:.0} events/s",
-                    p.projection, p.position, p.target, p.events_applied, p.events_per_second()
+                    p.projection,
+                    p.position,
+                    p.target,
+                    p.events_applied,
+                    p.events_per_second()
                 );
             }
         })
@@ -206,8 +243,13 @@ async fn rebuild_read_models(settings: Settings, name: Option<String>) -> Result
     Ok(())
 }
 
-async fn replay(settings: Settings, stream: Option<String>, from: Option<u64>, limit: Option<u64>) -> Result<(), CliError> {
-    let (log, _) = open_event_log(&settings)?;
+async fn replay(
+    settings: Settings,
+    stream: Option<String>,
+    from: Option<u64>,
+    limit: Option<u64>,
+) -> Result<(), CliError> {
+    let (log, _) = open_event_log(&settings, Access::ReadOnly)?;
     let mut left = limit.unwrap_or(u64::MAX);
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut next = from.unwrap_or(0);
@@ -222,7 +264,11 @@ async fn replay(settings: Settings, stream: Option<String>, from: Option<u64>, l
         for event in &events {
             if let Err(e) = write_line(&mut out, event) {
                 // `woo-ingest replay … | head` closes the pipe early; that is not a failure.
-                return if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e.into()) };
+                return if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    Ok(())
+                } else {
+                    Err(e.into())
+                };
             }
         }
         left -= events.len() as u64;
@@ -233,10 +279,21 @@ async fn replay(settings: Settings, stream: Option<String>, from: Option<u64>, l
     }
 }
 
-async fn read_page(log: &dyn EventLog, stream: Option<&str>, from: u64, max: usize) -> Result<Vec<RecordedEvent>, CliError> {
+async fn read_page(
+    log: &dyn EventLog,
+    stream: Option<&str>,
+    from: u64,
+    max: usize,
+) -> Result<Vec<RecordedEvent>, CliError> {
     Ok(match stream {
-        Some(stream) => log.read_stream(stream, ReadFrom::At(from), Direction::Forwards, max).await?,
-        None => log.read_all(ReadFrom::At(Position(from)), Direction::Forwards, max).await?,
+        Some(stream) => {
+            log.read_stream(stream, ReadFrom::At(from), Direction::Forwards, max)
+                .await?
+        }
+        None => {
+            log.read_all(ReadFrom::At(Position(from)), Direction::Forwards, max)
+                .await?
+        }
     })
 }
 

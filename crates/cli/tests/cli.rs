@@ -12,7 +12,13 @@ use woo_eventlog::{EventLog, ExpectedRevision, NewEvent, SqliteEventLog};
 
 fn woo_ingest() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_woo-ingest"));
-    for var in ["WOO_INGEST_DATA_DIR", "WOO_INGEST_ADDR", "WOO_INGEST_EVENT_LOG", "WOO_INGEST_CONFIG", "WOO_INGEST_PUBLIC_URL"] {
+    for var in [
+        "WOO_INGEST_DATA_DIR",
+        "WOO_INGEST_ADDR",
+        "WOO_INGEST_EVENT_LOG",
+        "WOO_INGEST_CONFIG",
+        "WOO_INGEST_PUBLIC_URL",
+    ] {
         command.env_remove(var);
     }
     command
@@ -34,9 +40,19 @@ async fn seed(data_dir: &Path, streams: usize, per_stream: usize) {
     let log = SqliteEventLog::open(data_dir.join("events.db")).unwrap();
     for s in 0..streams {
         let events = (0..per_stream)
-            .map(|n| NewEvent::json(Uuid::now_v7(), "test.seeded", &json!({"s": s, "n": n}), &json!({"source": "test"})).unwrap())
+            .map(|n| {
+                NewEvent::json(
+                    Uuid::now_v7(),
+                    "test.seeded",
+                    &json!({"s": s, "n": n}),
+                    &json!({"source": "test"}),
+                )
+                .unwrap()
+            })
             .collect();
-        log.append(&format!("store-{s}"), ExpectedRevision::NoStream, events).await.unwrap();
+        log.append(&format!("store-{s}"), ExpectedRevision::NoStream, events)
+            .await
+            .unwrap();
     }
 }
 
@@ -62,13 +78,19 @@ fn serve(command: &mut Command) -> Served {
         .spawn()
         .expect("woo-ingest serve starts");
     let mut first_line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first_line)
+        .unwrap();
     let url = first_line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no URL in {first_line:?}"))
         .to_owned();
-    Served { child, url, first_line }
+    Served {
+        child,
+        url,
+        first_line,
+    }
 }
 
 #[tokio::test]
@@ -78,36 +100,97 @@ async fn serve_answers_healthz_and_json_errors_on_a_random_port() {
     let served = serve(woo_ingest().arg("--data-dir").arg(dir.path()));
     let client = reqwest::Client::new();
 
-    let health = client.get(format!("{}/healthz", served.url)).send().await.unwrap();
+    let health = client
+        .get(format!("{}/healthz", served.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     let body: Value = health.json().await.unwrap();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["event_log"], json!({"backend": "sqlite", "head": 12}));
     assert_eq!(body["projections"][0]["name"], "stream_counts");
 
-    let missing = client.get(format!("{}/no/such/page", served.url)).send().await.unwrap();
+    let missing = client
+        .get(format!("{}/no/such/page", served.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
     let body: Value = missing.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");
+
+    let replay = run(woo_ingest()
+        .args(["replay", "--all"])
+        .arg("--data-dir")
+        .arg(dir.path()));
+    let lines = replay.stdout.iter().filter(|b| **b == b'\n').count();
+    assert_eq!(lines, 12, "replay reads beside the writer");
+    let second = woo_ingest()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("another process is writing to the event log"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn flags_win_over_environment_and_environment_over_the_config_file() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("woo-ingest.toml");
-    let (from_file, from_env, from_flag) =
-        (dir.path().join("file"), dir.path().join("env"), dir.path().join("flag"));
-    std::fs::write(&config, format!("data_dir = {:?}\naddr = \"127.0.0.1:1\"\n", from_file)).unwrap();
+    let (from_file, from_env, from_flag) = (
+        dir.path().join("file"),
+        dir.path().join("env"),
+        dir.path().join("flag"),
+    );
+    std::fs::write(
+        &config,
+        format!("data_dir = {:?}\naddr = \"127.0.0.1:1\"\n", from_file),
+    )
+    .unwrap();
 
     let file_only = serve(woo_ingest().arg("--config").arg(&config));
-    assert!(file_only.first_line.contains(&format!("data in {}", from_file.display())), "{}", file_only.first_line);
-    let env_over_file = serve(woo_ingest().arg("--config").arg(&config).env("WOO_INGEST_DATA_DIR", &from_env));
-    assert!(env_over_file.first_line.contains(&format!("data in {}", from_env.display())));
-    let flag_over_env = serve(
-        woo_ingest().arg("--config").arg(&config).env("WOO_INGEST_DATA_DIR", &from_env).arg("--data-dir").arg(&from_flag),
+    assert!(
+        file_only
+            .first_line
+            .contains(&format!("data in {}", from_file.display())),
+        "{}",
+        file_only.first_line
     );
-    assert!(flag_over_env.first_line.contains(&format!("data in {}", from_flag.display())));
-    assert!(from_flag.join("events.db").exists(), "the data directory is created");
+    let env_over_file = serve(
+        woo_ingest()
+            .arg("--config")
+            .arg(&config)
+            .env("WOO_INGEST_DATA_DIR", &from_env),
+    );
+    assert!(
+        env_over_file
+            .first_line
+            .contains(&format!("data in {}", from_env.display()))
+    );
+    let flag_over_env = serve(
+        woo_ingest()
+            .arg("--config")
+            .arg(&config)
+            .env("WOO_INGEST_DATA_DIR", &from_env)
+            .arg("--data-dir")
+            .arg(&from_flag),
+    );
+    assert!(
+        flag_over_env
+            .first_line
+            .contains(&format!("data in {}", from_flag.display()))
+    );
+    assert!(
+        from_flag.join("events.db").exists(),
+        "the data directory is created"
+    );
 }
 
 #[test]
@@ -121,9 +204,15 @@ fn bad_configuration_fails_with_the_cause_and_the_fix() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("postgres://db") && stderr.contains("use sqlite://PATH"), "{stderr}");
+    assert!(
+        stderr.contains("postgres://db") && stderr.contains("use sqlite://PATH"),
+        "{stderr}"
+    );
 
-    let output = woo_ingest().args(["replay", "--all", "--config", "/no/such/file.toml"]).output().unwrap();
+    let output = woo_ingest()
+        .args(["replay", "--all", "--config", "/no/such/file.toml"])
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("/no/such/file.toml"));
 }
@@ -133,10 +222,17 @@ async fn replay_prints_a_stream_or_the_global_log_as_json_lines() {
     let dir = tempfile::tempdir().unwrap();
     seed(dir.path(), 3, 5).await;
     let lines = |output: Output| -> Vec<Value> {
-        String::from_utf8(output.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     };
 
-    let all = lines(run(woo_ingest().args(["replay", "--all"]).arg("--data-dir").arg(dir.path())));
+    let all = lines(run(woo_ingest()
+        .args(["replay", "--all"])
+        .arg("--data-dir")
+        .arg(dir.path())));
     assert_eq!(all.len(), 15);
     assert_eq!(all[0]["position"], 1);
     assert_eq!(all[0]["stream"], "store-0");
@@ -145,14 +241,34 @@ async fn replay_prints_a_stream_or_the_global_log_as_json_lines() {
     assert_eq!(all[0]["metadata"], json!({"source": "test"}));
     assert!(all[0]["recorded_at"].as_str().unwrap().ends_with('Z'));
 
-    let page = lines(run(woo_ingest().args(["replay", "--all", "--from", "7", "--limit", "3"]).arg("--data-dir").arg(dir.path())));
-    assert_eq!(page.iter().map(|e| e["position"].as_u64().unwrap()).collect::<Vec<_>>(), vec![7, 8, 9]);
+    let page = lines(run(woo_ingest()
+        .args(["replay", "--all", "--from", "7", "--limit", "3"])
+        .arg("--data-dir")
+        .arg(dir.path())));
+    assert_eq!(
+        page.iter()
+            .map(|e| e["position"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![7, 8, 9]
+    );
 
-    let stream = lines(run(woo_ingest().args(["replay", "store-1", "--from", "2"]).arg("--data-dir").arg(dir.path())));
-    assert_eq!(stream.iter().map(|e| e["revision"].as_u64().unwrap()).collect::<Vec<_>>(), vec![2, 3, 4]);
+    let stream = lines(run(woo_ingest()
+        .args(["replay", "store-1", "--from", "2"])
+        .arg("--data-dir")
+        .arg(dir.path())));
+    assert_eq!(
+        stream
+            .iter()
+            .map(|e| e["revision"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![2, 3, 4]
+    );
     assert!(stream.iter().all(|e| e["stream"] == "store-1"));
 
-    let none = run(woo_ingest().args(["replay", "store-404"]).arg("--data-dir").arg(dir.path()));
+    let none = run(woo_ingest()
+        .args(["replay", "store-404"])
+        .arg("--data-dir")
+        .arg(dir.path()));
     assert!(none.stdout.is_empty());
 }
 
@@ -161,7 +277,10 @@ fn stream_counts_dump(data_dir: &Path) -> Vec<(String, i64, i64, i64)> {
     let mut stmt = conn
         .prepare("SELECT stream, events, last_revision, last_position FROM stream_counts ORDER BY stream")
         .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect()
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
 
 #[tokio::test]
@@ -169,25 +288,45 @@ async fn rebuild_shows_progress_and_builds_the_read_models() {
     let dir = tempfile::tempdir().unwrap();
     seed(dir.path(), 40, 300).await;
 
-    let output = run(woo_ingest().arg("rebuild").arg("--data-dir").arg(dir.path()));
+    let output = run(woo_ingest()
+        .arg("rebuild")
+        .arg("--data-dir")
+        .arg(dir.path()));
 
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("rebuilt stream_counts: 12000 events up to position 12000"), "{stderr}");
+    assert!(
+        stderr.contains("rebuilt stream_counts: 12000 events up to position 12000"),
+        "{stderr}"
+    );
     let dump = stream_counts_dump(dir.path());
     assert_eq!(dump.len(), 40);
-    assert!(dump.iter().all(|(_, events, last_revision, _)| *events == 300 && *last_revision == 299));
+    assert!(
+        dump.iter()
+            .all(|(_, events, last_revision, _)| *events == 300 && *last_revision == 299)
+    );
 }
 
 #[test]
 fn rebuild_of_an_unknown_projection_names_the_known_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let output = woo_ingest().args(["rebuild", "nope"]).arg("--data-dir").arg(dir.path()).output().unwrap();
+    let output = woo_ingest()
+        .args(["rebuild", "nope"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("\"nope\"") && stderr.contains("stream_counts"), "{stderr}");
+    assert!(
+        stderr.contains("\"nope\"") && stderr.contains("stream_counts"),
+        "{stderr}"
+    );
 
     let list = run(woo_ingest().args(["rebuild", "--list"]));
-    assert_eq!(String::from_utf8_lossy(&list.stdout).trim(), "stream_counts");
+    assert_eq!(
+        String::from_utf8_lossy(&list.stdout).trim(),
+        "stream_counts"
+    );
 }
 
 fn checkpoint_and_total(data_dir: &Path) -> Option<(i64, i64)> {
@@ -222,13 +361,17 @@ async fn projector_killed_at_random_moments_ends_equal_to_a_rebuild() {
         let mut caught_up = false;
         while started.elapsed() < lifetime && !caught_up {
             std::thread::sleep(Duration::from_millis(5));
-            caught_up = checkpoint_and_total(dir.path()).is_some_and(|(checkpoint, _)| checkpoint == head);
+            caught_up =
+                checkpoint_and_total(dir.path()).is_some_and(|(checkpoint, _)| checkpoint == head);
         }
         child.kill().unwrap();
         child.wait().unwrap();
         kills += 1;
         if let Some((checkpoint, total)) = checkpoint_and_total(dir.path()) {
-            assert_eq!(checkpoint, total, "after kill {kills}: every event up to the checkpoint counted once");
+            assert_eq!(
+                checkpoint, total,
+                "after kill {kills}: every event up to the checkpoint counted once"
+            );
         }
         if caught_up {
             break;
@@ -237,8 +380,18 @@ async fn projector_killed_at_random_moments_ends_equal_to_a_rebuild() {
     }
     let live = stream_counts_dump(dir.path());
 
-    run(woo_ingest().args(["rebuild", "stream_counts"]).arg("--data-dir").arg(dir.path()));
+    run(woo_ingest()
+        .args(["rebuild", "stream_counts"])
+        .arg("--data-dir")
+        .arg(dir.path()));
 
-    assert_eq!(stream_counts_dump(dir.path()), live, "after {kills} kills the read model equals a rebuild");
-    assert!(kills > 1, "the projector was killed before it caught up at least once");
+    assert_eq!(
+        stream_counts_dump(dir.path()),
+        live,
+        "after {kills} kills the read model equals a rebuild"
+    );
+    assert!(
+        kills > 1,
+        "the projector was killed before it caught up at least once"
+    );
 }

@@ -12,8 +12,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    AppendError, AppendStatus, Direction, EventLog, ExpectedRevision, NewEvent, Position,
-    ReadFrom, RecordedEvent,
+    AppendError, AppendStatus, Direction, EventLog, ExpectedRevision, NewEvent, Position, ReadFrom,
+    RecordedEvent,
 };
 
 /// Instantiates every conformance check as a `#[tokio::test]` for one backend.
@@ -78,7 +78,10 @@ pub async fn appended_events_read_back_as_written<L: EventLog>(log: Arc<L>) {
     let stream = fresh_stream("conformance");
     let sent = events("test.happened", 3);
 
-    let outcome = log.append(&stream, ExpectedRevision::NoStream, sent.clone()).await.unwrap();
+    let outcome = log
+        .append(&stream, ExpectedRevision::NoStream, sent.clone())
+        .await
+        .unwrap();
 
     assert_eq!(outcome.status, AppendStatus::Written);
     let read = whole_stream(log.as_ref(), &stream).await;
@@ -95,55 +98,108 @@ pub async fn appended_events_read_back_as_written<L: EventLog>(log: Arc<L>) {
     }
     assert!(read.windows(2).all(|w| w[0].position < w[1].position));
     let age = time::OffsetDateTime::now_utc() - read[0].recorded_at;
-    assert!(age.whole_seconds().abs() < 60, "recorded_at is the append time, was {age} ago");
+    assert!(
+        age.whole_seconds().abs() < 60,
+        "recorded_at is the append time, was {age} ago"
+    );
 }
 
 pub async fn expected_revision_is_enforced_and_names_the_actual_revision<L: EventLog>(log: Arc<L>) {
     let stream = fresh_stream("conformance");
 
-    let missing = log.append(&stream, ExpectedRevision::StreamExists, events("t", 1)).await;
+    let missing = log
+        .append(&stream, ExpectedRevision::StreamExists, events("t", 1))
+        .await;
     assert!(
-        matches!(missing, Err(AppendError::WrongExpectedRevision { actual: None, .. })),
+        matches!(
+            missing,
+            Err(AppendError::WrongExpectedRevision { actual: None, .. })
+        ),
         "{missing:?}"
     );
-    let exact_on_missing = log.append(&stream, ExpectedRevision::Exact(0), events("t", 1)).await;
-    assert!(matches!(exact_on_missing, Err(AppendError::WrongExpectedRevision { actual: None, .. })));
+    let exact_on_missing = log
+        .append(&stream, ExpectedRevision::Exact(0), events("t", 1))
+        .await;
+    assert!(matches!(
+        exact_on_missing,
+        Err(AppendError::WrongExpectedRevision { actual: None, .. })
+    ));
 
-    log.append(&stream, ExpectedRevision::NoStream, events("t", 2)).await.unwrap();
+    log.append(&stream, ExpectedRevision::NoStream, events("t", 2))
+        .await
+        .unwrap();
 
-    let again = log.append(&stream, ExpectedRevision::NoStream, events("t", 1)).await;
+    let again = log
+        .append(&stream, ExpectedRevision::NoStream, events("t", 1))
+        .await;
     match again {
-        Err(AppendError::WrongExpectedRevision { stream: named, actual, expected }) => {
+        Err(AppendError::WrongExpectedRevision {
+            stream: named,
+            actual,
+            expected,
+        }) => {
             assert_eq!(named, stream);
             assert_eq!(actual, Some(1));
             assert_eq!(expected, ExpectedRevision::NoStream);
         }
         other => panic!("expected a wrong-revision error, got {other:?}"),
     }
-    let stale = log.append(&stream, ExpectedRevision::Exact(0), events("t", 1)).await;
-    assert!(matches!(stale, Err(AppendError::WrongExpectedRevision { actual: Some(1), .. })));
-    let ahead = log.append(&stream, ExpectedRevision::Exact(5), events("t", 1)).await;
-    assert!(matches!(ahead, Err(AppendError::WrongExpectedRevision { actual: Some(1), .. })));
+    let stale = log
+        .append(&stream, ExpectedRevision::Exact(0), events("t", 1))
+        .await;
+    assert!(matches!(
+        stale,
+        Err(AppendError::WrongExpectedRevision {
+            actual: Some(1),
+            ..
+        })
+    ));
+    let ahead = log
+        .append(&stream, ExpectedRevision::Exact(5), events("t", 1))
+        .await;
+    assert!(matches!(
+        ahead,
+        Err(AppendError::WrongExpectedRevision {
+            actual: Some(1),
+            ..
+        })
+    ));
 
-    let exact = log.append(&stream, ExpectedRevision::Exact(1), events("t", 1)).await.unwrap();
+    let exact = log
+        .append(&stream, ExpectedRevision::Exact(1), events("t", 1))
+        .await
+        .unwrap();
     assert_eq!(exact.last_revision(), 2);
-    let exists = log.append(&stream, ExpectedRevision::StreamExists, events("t", 1)).await.unwrap();
+    let exists = log
+        .append(&stream, ExpectedRevision::StreamExists, events("t", 1))
+        .await
+        .unwrap();
     assert_eq!(exists.last_revision(), 3);
-    let any = log.append(&stream, ExpectedRevision::Any, events("t", 1)).await.unwrap();
+    let any = log
+        .append(&stream, ExpectedRevision::Any, events("t", 1))
+        .await
+        .unwrap();
     assert_eq!(any.last_revision(), 4);
-    assert_eq!(whole_stream(log.as_ref(), &stream).await.len(), 5, "refused appends wrote nothing");
+    assert_eq!(
+        whole_stream(log.as_ref(), &stream).await.len(),
+        5,
+        "refused appends wrote nothing"
+    );
 }
 
 pub async fn concurrent_appends_at_one_revision_have_one_winner<L: EventLog>(log: Arc<L>) {
     let stream = fresh_stream("conformance");
-    log.append(&stream, ExpectedRevision::NoStream, events("t", 1)).await.unwrap();
+    log.append(&stream, ExpectedRevision::NoStream, events("t", 1))
+        .await
+        .unwrap();
 
     for round in 0..5u64 {
         let contenders: Vec<_> = (0..16)
             .map(|n| {
                 let (log, stream) = (log.clone(), stream.clone());
                 tokio::spawn(async move {
-                    log.append(&stream, ExpectedRevision::Exact(round), vec![event("t", n)]).await
+                    log.append(&stream, ExpectedRevision::Exact(round), vec![event("t", n)])
+                        .await
                 })
             })
             .collect();
@@ -155,12 +211,19 @@ pub async fn concurrent_appends_at_one_revision_have_one_winner<L: EventLog>(log
                     assert_eq!(outcome.last_revision(), round + 1);
                 }
                 Err(AppendError::WrongExpectedRevision { actual, .. }) => {
-                    assert_eq!(actual, Some(round + 1), "the loser sees the winner's revision")
+                    assert_eq!(
+                        actual,
+                        Some(round + 1),
+                        "the loser sees the winner's revision"
+                    )
                 }
                 Err(other) => panic!("unexpected error {other}"),
             }
         }
-        assert_eq!(winners, 1, "round {round}: exactly one append wins revision {round}");
+        assert_eq!(
+            winners, 1,
+            "round {round}: exactly one append wins revision {round}"
+        );
     }
     assert_eq!(whole_stream(log.as_ref(), &stream).await.len(), 6);
 }
@@ -183,7 +246,8 @@ pub async fn contended_stream_keeps_dense_revisions<L: EventLog>(log: Arc<L>) {
                             .unwrap()
                             .first()
                             .map(|e| e.revision);
-                        let expected = current.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
+                        let expected =
+                            current.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
                         match log.append(&stream, expected, vec![event.clone()]).await {
                             Ok(_) => break,
                             Err(AppendError::WrongExpectedRevision { .. }) => continue,
@@ -205,24 +269,38 @@ pub async fn contended_stream_keeps_dense_revisions<L: EventLog>(log: Arc<L>) {
     let revisions: Vec<u64> = read.iter().map(|e| e.revision).collect();
     assert_eq!(revisions, (0..tasks * per_task).collect::<Vec<_>>());
     let ids: HashSet<Uuid> = read.iter().map(|e| e.event_id).collect();
-    assert_eq!(ids, written, "every acknowledged event is there exactly once");
+    assert_eq!(
+        ids, written,
+        "every acknowledged event is there exactly once"
+    );
 }
 
 pub async fn retried_append_is_a_duplicate_with_original_positions<L: EventLog>(log: Arc<L>) {
     let stream = fresh_stream("conformance");
     let batch = events("t", 3);
-    let first = log.append(&stream, ExpectedRevision::NoStream, batch.clone()).await.unwrap();
-    log.append(&stream, ExpectedRevision::Exact(2), events("t", 1)).await.unwrap();
+    let first = log
+        .append(&stream, ExpectedRevision::NoStream, batch.clone())
+        .await
+        .unwrap();
+    log.append(&stream, ExpectedRevision::Exact(2), events("t", 1))
+        .await
+        .unwrap();
 
     // A retry carries the original expected revision, which is stale by now, and new metadata.
     let mut retry = batch.clone();
     retry[0].metadata = serde_json::value::to_raw_value(&json!({"received_at": "later"})).unwrap();
-    let second = log.append(&stream, ExpectedRevision::NoStream, retry).await.unwrap();
+    let second = log
+        .append(&stream, ExpectedRevision::NoStream, retry)
+        .await
+        .unwrap();
 
     assert_eq!(second.status, AppendStatus::Duplicate);
     assert_eq!(second.events, first.events);
     assert_eq!(whole_stream(log.as_ref(), &stream).await.len(), 4);
-    let one = log.append(&stream, ExpectedRevision::Any, vec![batch[1].clone()]).await.unwrap();
+    let one = log
+        .append(&stream, ExpectedRevision::Any, vec![batch[1].clone()])
+        .await
+        .unwrap();
     assert_eq!(one.status, AppendStatus::Duplicate);
     assert_eq!(one.events, vec![first.events[1]]);
 }
@@ -234,7 +312,10 @@ pub async fn concurrent_retries_write_once<L: EventLog>(log: Arc<L>) {
     let retries: Vec<_> = (0..16)
         .map(|_| {
             let (log, stream, shared) = (log.clone(), stream.clone(), shared.clone());
-            tokio::spawn(async move { log.append(&stream, ExpectedRevision::Any, vec![shared]).await })
+            tokio::spawn(async move {
+                log.append(&stream, ExpectedRevision::Any, vec![shared])
+                    .await
+            })
         })
         .collect();
     let mut statuses = HashMap::new();
@@ -247,14 +328,20 @@ pub async fn concurrent_retries_write_once<L: EventLog>(log: Arc<L>) {
 
     assert_eq!(statuses.get(&AppendStatus::Written), Some(&1));
     assert_eq!(statuses.get(&AppendStatus::Duplicate), Some(&15));
-    assert_eq!(positions.len(), 1, "every retry reports the one original position");
+    assert_eq!(
+        positions.len(),
+        1,
+        "every retry reports the one original position"
+    );
     assert_eq!(whole_stream(log.as_ref(), &stream).await.len(), 1);
 }
 
 pub async fn same_event_id_with_other_content_is_a_conflict<L: EventLog>(log: Arc<L>) {
     let stream = fresh_stream("conformance");
     let original = event("t", 1);
-    log.append(&stream, ExpectedRevision::Any, vec![original.clone()]).await.unwrap();
+    log.append(&stream, ExpectedRevision::Any, vec![original.clone()])
+        .await
+        .unwrap();
 
     let mut other_data = original.clone();
     other_data.data = serde_json::value::to_raw_value(&json!({"n": 2})).unwrap();
@@ -262,8 +349,14 @@ pub async fn same_event_id_with_other_content_is_a_conflict<L: EventLog>(log: Ar
     other_type.event_type = "t.other".into();
     let other_stream = fresh_stream("conformance");
 
-    for (target, attempt) in [(&stream, other_data), (&stream, other_type), (&other_stream, original.clone())] {
-        let result = log.append(target, ExpectedRevision::Any, vec![attempt]).await;
+    for (target, attempt) in [
+        (&stream, other_data),
+        (&stream, other_type),
+        (&other_stream, original.clone()),
+    ] {
+        let result = log
+            .append(target, ExpectedRevision::Any, vec![attempt])
+            .await;
         assert!(
             matches!(result, Err(AppendError::EventIdConflict { event_id }) if event_id == original.event_id),
             "{result:?}"
@@ -276,9 +369,17 @@ pub async fn same_event_id_with_other_content_is_a_conflict<L: EventLog>(log: Ar
 pub async fn partially_present_append_is_refused_whole<L: EventLog>(log: Arc<L>) {
     let stream = fresh_stream("conformance");
     let old = event("t", 1);
-    log.append(&stream, ExpectedRevision::Any, vec![old.clone()]).await.unwrap();
+    log.append(&stream, ExpectedRevision::Any, vec![old.clone()])
+        .await
+        .unwrap();
 
-    let result = log.append(&stream, ExpectedRevision::Any, vec![old.clone(), event("t", 2)]).await;
+    let result = log
+        .append(
+            &stream,
+            ExpectedRevision::Any,
+            vec![old.clone(), event("t", 2)],
+        )
+        .await;
 
     assert!(
         matches!(&result, Err(AppendError::PartialDuplicate { present }) if present == &vec![old.event_id]),
@@ -301,7 +402,10 @@ pub async fn invalid_appends_are_refused<L: EventLog>(log: Arc<L>) {
     ];
     for (what, target, batch) in attempts {
         let result = log.append(&target, ExpectedRevision::Any, batch).await;
-        assert!(matches!(result, Err(AppendError::Invalid(_))), "{what}: {result:?}");
+        assert!(
+            matches!(result, Err(AppendError::Invalid(_))),
+            "{what}: {result:?}"
+        );
     }
     assert!(whole_stream(log.as_ref(), &stream).await.is_empty());
 }
@@ -316,7 +420,9 @@ pub async fn global_log_is_ordered_across_streams<L: EventLog>(log: Arc<L>) {
             let (log, stream) = (log.clone(), stream.clone());
             tokio::spawn(async move {
                 for n in 0..10 {
-                    log.append(&stream, ExpectedRevision::Any, events("t", 1 + n % 3)).await.unwrap();
+                    log.append(&stream, ExpectedRevision::Any, events("t", 1 + n % 3))
+                        .await
+                        .unwrap();
                 }
             })
         })
@@ -326,7 +432,11 @@ pub async fn global_log_is_ordered_across_streams<L: EventLog>(log: Arc<L>) {
     }
 
     let forwards: Vec<RecordedEvent> = log
-        .read_all(ReadFrom::At(Position(start.0 + 1)), Direction::Forwards, usize::MAX)
+        .read_all(
+            ReadFrom::At(Position(start.0 + 1)),
+            Direction::Forwards,
+            usize::MAX,
+        )
         .await
         .unwrap()
         .into_iter()
@@ -334,9 +444,17 @@ pub async fn global_log_is_ordered_across_streams<L: EventLog>(log: Arc<L>) {
         .collect();
     assert!(forwards.windows(2).all(|w| w[0].position < w[1].position));
     for stream in &streams {
-        let revisions: Vec<u64> = forwards.iter().filter(|e| &e.stream == stream).map(|e| e.revision).collect();
+        let revisions: Vec<u64> = forwards
+            .iter()
+            .filter(|e| &e.stream == stream)
+            .map(|e| e.revision)
+            .collect();
         let expected_len = whole_stream(log.as_ref(), stream).await.len() as u64;
-        assert_eq!(revisions, (0..expected_len).collect::<Vec<_>>(), "{stream} in log order");
+        assert_eq!(
+            revisions,
+            (0..expected_len).collect::<Vec<_>>(),
+            "{stream} in log order"
+        );
     }
     let mut backwards: Vec<RecordedEvent> = log
         .read_all(ReadFrom::End, Direction::Backwards, usize::MAX)
@@ -352,46 +470,86 @@ pub async fn global_log_is_ordered_across_streams<L: EventLog>(log: Arc<L>) {
 
 pub async fn reads_start_in_the_middle<L: EventLog>(log: Arc<L>) {
     let stream = fresh_stream("conformance");
-    let outcome = log.append(&stream, ExpectedRevision::NoStream, events("t", 10)).await.unwrap();
-    let revisions = |events: Vec<RecordedEvent>| events.into_iter().map(|e| e.revision).collect::<Vec<_>>();
+    let outcome = log
+        .append(&stream, ExpectedRevision::NoStream, events("t", 10))
+        .await
+        .unwrap();
+    let revisions =
+        |events: Vec<RecordedEvent>| events.into_iter().map(|e| e.revision).collect::<Vec<_>>();
 
-    let forwards = log.read_stream(&stream, ReadFrom::At(4), Direction::Forwards, 3).await.unwrap();
+    let forwards = log
+        .read_stream(&stream, ReadFrom::At(4), Direction::Forwards, 3)
+        .await
+        .unwrap();
     assert_eq!(revisions(forwards), vec![4, 5, 6]);
-    let backwards = log.read_stream(&stream, ReadFrom::At(4), Direction::Backwards, 3).await.unwrap();
+    let backwards = log
+        .read_stream(&stream, ReadFrom::At(4), Direction::Backwards, 3)
+        .await
+        .unwrap();
     assert_eq!(revisions(backwards), vec![4, 3, 2]);
-    let newest = log.read_stream(&stream, ReadFrom::End, Direction::Backwards, 2).await.unwrap();
+    let newest = log
+        .read_stream(&stream, ReadFrom::End, Direction::Backwards, 2)
+        .await
+        .unwrap();
     assert_eq!(revisions(newest), vec![9, 8]);
-    let past_end = log.read_stream(&stream, ReadFrom::At(10), Direction::Forwards, 3).await.unwrap();
+    let past_end = log
+        .read_stream(&stream, ReadFrom::At(10), Direction::Forwards, 3)
+        .await
+        .unwrap();
     assert!(past_end.is_empty());
     let missing = fresh_stream("conformance");
-    let nothing = log.read_stream(&missing, ReadFrom::Start, Direction::Forwards, 3).await.unwrap();
+    let nothing = log
+        .read_stream(&missing, ReadFrom::Start, Direction::Forwards, 3)
+        .await
+        .unwrap();
     assert!(nothing.is_empty());
 
     let middle = outcome.events[6].position;
-    let all = log.read_all(ReadFrom::At(middle), Direction::Forwards, 2).await.unwrap();
+    let all = log
+        .read_all(ReadFrom::At(middle), Direction::Forwards, 2)
+        .await
+        .unwrap();
     assert_eq!(all[0].position, middle);
     assert_eq!(all[0].event_id, outcome.events[6].event_id);
     assert!(all[1].position > middle);
-    let all_back = log.read_all(ReadFrom::At(middle), Direction::Backwards, 2).await.unwrap();
+    let all_back = log
+        .read_all(ReadFrom::At(middle), Direction::Backwards, 2)
+        .await
+        .unwrap();
     assert_eq!(all_back[0].event_id, outcome.events[6].event_id);
     assert!(all_back[1].position < middle);
 }
 
 pub async fn head_follows_appends<L: EventLog>(log: Arc<L>) {
     let before = log.head().await.unwrap();
-    let outcome = log.append(&fresh_stream("conformance"), ExpectedRevision::Any, events("t", 2)).await.unwrap();
+    let outcome = log
+        .append(
+            &fresh_stream("conformance"),
+            ExpectedRevision::Any,
+            events("t", 2),
+        )
+        .await
+        .unwrap();
     let after = log.head().await.unwrap();
 
     assert!(after > before);
     assert!(after >= outcome.last_position());
-    let newest = log.read_all(ReadFrom::End, Direction::Backwards, 1).await.unwrap();
+    let newest = log
+        .read_all(ReadFrom::End, Direction::Backwards, 1)
+        .await
+        .unwrap();
     assert_eq!(newest[0].position, after);
 }
 
-pub async fn subscription_catches_up_then_goes_live_without_gap_or_duplicate<L: EventLog>(log: Arc<L>) {
+pub async fn subscription_catches_up_then_goes_live_without_gap_or_duplicate<L: EventLog>(
+    log: Arc<L>,
+) {
     let stream = fresh_stream("conformance");
     let start = log.head().await.unwrap();
-    let early = log.append(&stream, ExpectedRevision::NoStream, events("t", 50)).await.unwrap();
+    let early = log
+        .append(&stream, ExpectedRevision::NoStream, events("t", 50))
+        .await
+        .unwrap();
     // Subscribe from the middle of what is already there.
     let after = early.events[19].position;
     let mut subscription = log.subscribe_all(after).await.unwrap();
@@ -402,7 +560,9 @@ pub async fn subscription_catches_up_then_goes_live_without_gap_or_duplicate<L: 
         let (log, stream) = (log.clone(), stream.clone());
         tokio::spawn(async move {
             for n in 0..live_count {
-                log.append(&stream, ExpectedRevision::Any, vec![event("t", n)]).await.unwrap();
+                log.append(&stream, ExpectedRevision::Any, vec![event("t", n)])
+                    .await
+                    .unwrap();
                 if n % 20 == 0 {
                     tokio::task::yield_now().await;
                 }
@@ -423,14 +583,21 @@ pub async fn subscription_catches_up_then_goes_live_without_gap_or_duplicate<L: 
     writer.await.unwrap();
 
     let expected: Vec<Uuid> = log
-        .read_all(ReadFrom::At(Position(start.0 + 1)), Direction::Forwards, usize::MAX)
+        .read_all(
+            ReadFrom::At(Position(start.0 + 1)),
+            Direction::Forwards,
+            usize::MAX,
+        )
         .await
         .unwrap()
         .into_iter()
         .filter(|e| e.stream == stream && e.position > after)
         .map(|e| e.event_id)
         .collect();
-    assert_eq!(seen.iter().map(|e| e.event_id).collect::<Vec<_>>(), expected);
+    assert_eq!(
+        seen.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        expected
+    );
     assert!(seen.windows(2).all(|w| w[0].position < w[1].position));
     assert_eq!(subscription.position(), seen.last().unwrap().position);
 }

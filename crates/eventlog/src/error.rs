@@ -19,8 +19,22 @@ pub enum StorageError {
     CommitFailed(String),
     #[error("a stored event cannot be read back (position {position}): {message}")]
     Corrupt { position: u64, message: String },
+    #[error(
+        "there is no event log at {path} yet: run `woo-ingest serve` once in this data directory, or point --data-dir / --event-log at an existing one"
+    )]
+    NoLog { path: String },
     #[error("the event log is shut down")]
     Closed,
+    #[error(
+        "another process is writing to the event log {path} (a running `woo-ingest serve`?); stop it, or use a read-only command"
+    )]
+    WriterRunning { path: String },
+    #[error("cannot take the writer lock {path}: {source}")]
+    Lock {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Why an append was refused. Everything but `Storage` and `Busy` is final for the same input.

@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 /// A place in the global log. Positions grow with every commit; [`Position::START`] lies before the
 /// first event, so a projection that has seen nothing has its checkpoint there.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Position(pub u64);
 
@@ -89,7 +91,13 @@ impl NewEvent {
 
     /// Whether a stored event is this one appended again: same stream, type and data. Metadata is
     /// left out on purpose: a retry carries a new `received_at`, and is still the same fact.
-    pub(crate) fn same_fact(&self, stream: &str, stored_stream: &str, stored_type: &str, stored_data: &str) -> bool {
+    pub(crate) fn same_fact(
+        &self,
+        stream: &str,
+        stored_stream: &str,
+        stored_type: &str,
+        stored_data: &str,
+    ) -> bool {
         stream == stored_stream && self.event_type == stored_type && self.data.get() == stored_data
     }
 }
@@ -137,12 +145,20 @@ pub struct AppendOutcome {
 impl AppendOutcome {
     /// The revision of the stream's last event after this append, for the next expected revision.
     pub fn last_revision(&self) -> u64 {
-        self.events.iter().map(|e| e.revision).max().unwrap_or_default()
+        self.events
+            .iter()
+            .map(|e| e.revision)
+            .max()
+            .unwrap_or_default()
     }
 
     /// The highest global position this append touched, for read-your-writes waits.
     pub fn last_position(&self) -> Position {
-        self.events.iter().map(|e| e.position).max().unwrap_or_default()
+        self.events
+            .iter()
+            .map(|e| e.position)
+            .max()
+            .unwrap_or_default()
     }
 }
 

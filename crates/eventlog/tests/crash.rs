@@ -79,13 +79,22 @@ fn parse_ack(line: &str) -> (Uuid, Ack) {
 
 fn check_log(db: &std::path::Path, acked: &HashMap<Uuid, Ack>) {
     let conn = Connection::open(db).expect("the log reopens after the kill");
-    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(integrity, "ok");
 
     let (count, max_position): (i64, i64) = conn
-        .query_row("SELECT COUNT(*), COALESCE(MAX(position), 0) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT COUNT(*), COALESCE(MAX(position), 0) FROM events",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
-    assert_eq!(count, max_position, "global positions run from 1 without holes");
+    assert_eq!(
+        count, max_position,
+        "global positions run from 1 without holes"
+    );
     let holes: i64 = conn
         .query_row(
             "SELECT COUNT(*) FROM (SELECT stream, COUNT(*) AS n, MAX(revision) AS top FROM events GROUP BY stream)
@@ -94,20 +103,33 @@ fn check_log(db: &std::path::Path, acked: &HashMap<Uuid, Ack>) {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(holes, 0, "every stream's revisions run from 0 without holes");
+    assert_eq!(
+        holes, 0,
+        "every stream's revisions run from 0 without holes"
+    );
 
     let mut find = conn
         .prepare("SELECT stream, revision, position, data FROM events WHERE event_id = ?1")
         .unwrap();
     for (id, ack) in acked {
         let rows: Vec<(String, i64, i64, String)> = find
-            .query_map([id.as_bytes().as_slice()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .query_map([id.as_bytes().as_slice()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(rows.len(), 1, "acknowledged event {id} is stored exactly once");
+        assert_eq!(
+            rows.len(),
+            1,
+            "acknowledged event {id} is stored exactly once"
+        );
         let (stream, revision, position, data) = &rows[0];
-        assert_eq!((stream, *revision, *position), (&ack.stream, ack.revision, ack.position), "event {id}");
+        assert_eq!(
+            (stream, *revision, *position),
+            (&ack.stream, ack.revision, ack.position),
+            "event {id}"
+        );
         let task: u64 = ack.stream.trim_start_matches("stress-").parse().unwrap();
         let body: serde_json::Value = serde_json::from_str(data).unwrap();
         assert_eq!(body["task"], task, "event {id} kept its content");
@@ -124,18 +146,27 @@ fn acknowledged_appends_survive_sigkill_exactly_once() {
 
     for round in 0..ROUNDS {
         let acks = run_and_kill(&db);
-        assert!(!acks.is_empty(), "round {round}: the writer acknowledged nothing before the kill");
+        assert!(
+            !acks.is_empty(),
+            "round {round}: the writer acknowledged nothing before the kill"
+        );
         for (id, ack) in acks {
             if let Some(earlier) = acked.get(&id) {
                 duplicates_after_restart += 1;
-                assert_eq!(earlier.position, ack.position, "a retried event keeps its original position");
+                assert_eq!(
+                    earlier.position, ack.position,
+                    "a retried event keeps its original position"
+                );
             }
             acked.insert(id, ack);
         }
         check_log(&db, &acked);
     }
 
-    assert!(duplicates_after_restart > 0, "restarts retried acknowledged events");
+    assert!(
+        duplicates_after_restart > 0,
+        "restarts retried acknowledged events"
+    );
     eprintln!(
         "{ROUNDS} kills, {} acknowledged events intact, {duplicates_after_restart} retries answered as duplicates",
         acked.len()

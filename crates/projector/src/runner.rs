@@ -32,8 +32,17 @@ enum Batch {
 }
 
 impl Projector {
-    pub fn new(projection: Arc<dyn Projection>, log: Arc<dyn EventLog>, store: ReadModelStore) -> Self {
-        Projector { projection, log, store, batch_size: 1000 }
+    pub fn new(
+        projection: Arc<dyn Projection>,
+        log: Arc<dyn EventLog>,
+        store: ReadModelStore,
+    ) -> Self {
+        Projector {
+            projection,
+            log,
+            store,
+            batch_size: 1000,
+        }
     }
 
     pub fn with_batch_size(mut self, batch_size: usize) -> Self {
@@ -74,8 +83,11 @@ impl Projector {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(self.projection.drop_schema())?;
         tx.execute_batch(self.projection.schema())?;
-        Checkpoint { position: Position::START, version: self.projection.version() }
-            .store(&tx, self.name())?;
+        Checkpoint {
+            position: Position::START,
+            version: self.projection.version(),
+        }
+        .store(&tx, self.name())?;
         tx.commit()?;
         Ok(())
     }
@@ -99,7 +111,11 @@ impl Projector {
             last = event.position;
         }
         if last > current {
-            Checkpoint { position: last, version: self.projection.version() }.store(&tx, self.name())?;
+            Checkpoint {
+                position: last,
+                version: self.projection.version(),
+            }
+            .store(&tx, self.name())?;
             tx.commit()?;
         }
         Ok(Batch::Applied(last))
@@ -126,7 +142,12 @@ impl Projector {
         let (position_tx, position_rx) = watch::channel(Position::START);
         let status = Arc::new(Mutex::new(WorkerState::default()));
         let task = tokio::spawn(self.clone().run(position_tx, status.clone()));
-        ProjectorHandle { name: self.name(), position: position_rx, state: status, task }
+        ProjectorHandle {
+            name: self.name(),
+            position: position_rx,
+            state: status,
+            task,
+        }
     }
 
     async fn run(self, position: watch::Sender<Position>, state: Arc<Mutex<WorkerState>>) {
@@ -157,7 +178,9 @@ impl Projector {
             let events = subscription.next_batch(self.batch_size).await?;
             let last_recorded_at = events.last().map(|e| e.recorded_at);
             let (returned, batch) = self
-                .blocking(conn, move |p, conn| p.apply_batch(conn, &events, checkpoint))
+                .blocking(conn, move |p, conn| {
+                    p.apply_batch(conn, &events, checkpoint)
+                })
                 .await?;
             conn = returned;
             match batch {
@@ -165,11 +188,13 @@ impl Projector {
                     checkpoint = applied;
                     let mut state = lock(state);
                     state.last_error = None;
-                    state.last_event_recorded_at = last_recorded_at.or(state.last_event_recorded_at);
+                    state.last_event_recorded_at =
+                        last_recorded_at.or(state.last_event_recorded_at);
                 }
                 Batch::CheckpointMoved(stored) => {
                     tracing::info!(projection = self.name(), from = %stored, "checkpoint moved by another writer, resuming from it");
-                    let (returned, resumed) = self.blocking(conn, |p, conn| p.prepare(conn)).await?;
+                    let (returned, resumed) =
+                        self.blocking(conn, |p, conn| p.prepare(conn)).await?;
                     conn = returned;
                     checkpoint = resumed;
                     subscription = self.log.subscribe_all(checkpoint).await?;
@@ -201,7 +226,12 @@ pub struct ProjectorHandle {
 #[derive(Debug, thiserror::Error)]
 pub enum WaitError {
     #[error("projection {projection} reached {reached}, not {wanted}, within {waited:?}")]
-    Timeout { projection: &'static str, wanted: Position, reached: Position, waited: Duration },
+    Timeout {
+        projection: &'static str,
+        wanted: Position,
+        reached: Position,
+        waited: Duration,
+    },
     #[error("no projection is named {0}")]
     Unknown(String),
     #[error("projection {0} has stopped")]
@@ -256,7 +286,10 @@ pub struct ProjectorSet {
 
 impl ProjectorSet {
     pub fn start(projectors: impl IntoIterator<Item = Projector>, log: Arc<dyn EventLog>) -> Self {
-        let handles = projectors.into_iter().map(|p| (p.name(), p.spawn())).collect();
+        let handles = projectors
+            .into_iter()
+            .map(|p| (p.name(), p.spawn()))
+            .collect();
         ProjectorSet { log, handles }
     }
 
@@ -267,13 +300,25 @@ impl ProjectorSet {
     }
 
     /// Waits until the named projection has reached `position` (read-your-writes).
-    pub async fn wait_for(&self, name: &str, position: Position, timeout: Duration) -> Result<(), WaitError> {
-        let handle = self.handles.get(name).ok_or_else(|| WaitError::Unknown(name.to_owned()))?;
+    pub async fn wait_for(
+        &self,
+        name: &str,
+        position: Position,
+        timeout: Duration,
+    ) -> Result<(), WaitError> {
+        let handle = self
+            .handles
+            .get(name)
+            .ok_or_else(|| WaitError::Unknown(name.to_owned()))?;
         handle.wait_for(position, timeout).await
     }
 
     /// Waits until every projection has reached `position`, within one shared deadline.
-    pub async fn wait_for_all(&self, position: Position, timeout: Duration) -> Result<(), WaitError> {
+    pub async fn wait_for_all(
+        &self,
+        position: Position,
+        timeout: Duration,
+    ) -> Result<(), WaitError> {
         let deadline = Instant::now() + timeout;
         for handle in self.handles.values() {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -294,7 +339,9 @@ impl ProjectorSet {
                 let lag = head.0.saturating_sub(checkpoint.0);
                 let lag_ms = match (lag, state.last_event_recorded_at) {
                     (0, _) | (_, None) => 0,
-                    (_, Some(at)) => u64::try_from((now - at).whole_milliseconds()).unwrap_or_default(),
+                    (_, Some(at)) => {
+                        u64::try_from((now - at).whole_milliseconds()).unwrap_or_default()
+                    }
                 };
                 ProjectionStatus {
                     name: handle.name,
@@ -352,14 +399,23 @@ pub async fn rebuild(
         let log = projector.log.clone();
         let max = projector.batch_size;
         tokio::spawn(async move {
-            log.read_all(ReadFrom::At(Position(after.0 + 1)), Direction::Forwards, max).await
+            log.read_all(
+                ReadFrom::At(Position(after.0 + 1)),
+                Direction::Forwards,
+                max,
+            )
+            .await
         })
     };
     let mut next = read_page(Position::START);
     while report.position < target {
-        let mut events = next.await.map_err(|e| ProjectionError::Task(e.to_string()))??;
+        let mut events = next
+            .await
+            .map_err(|e| ProjectionError::Task(e.to_string()))??;
         events.retain(|e| e.position <= target);
-        let Some(last) = events.last().map(|e| e.position) else { break };
+        let Some(last) = events.last().map(|e| e.position) else {
+            break;
+        };
         next = read_page(last);
         let count = events.len() as u64;
         let expected = report.position;

@@ -12,7 +12,9 @@ use serde_json::json;
 use tempfile::TempDir;
 use uuid::Uuid;
 use woo_eventlog::{EventLog, ExpectedRevision, NewEvent, Position, RecordedEvent, SqliteEventLog};
-use woo_projector::{Projection, ProjectionError, Projector, ProjectorSet, ReadModelStore, WaitError, rebuild};
+use woo_projector::{
+    Projection, ProjectionError, Projector, ProjectorSet, ReadModelStore, WaitError, rebuild,
+};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -24,7 +26,10 @@ struct Seen {
 
 impl Seen {
     fn new() -> Self {
-        Seen { version: 1, healed: Arc::new(AtomicBool::new(true)) }
+        Seen {
+            version: 1,
+            healed: Arc::new(AtomicBool::new(true)),
+        }
     }
 }
 
@@ -43,10 +48,17 @@ impl Projection for Seen {
     }
     fn apply(&self, tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
         if event.event_type == "poison" && !self.healed.load(Ordering::SeqCst) {
-            return Err(ProjectionError::Event { position: event.position.0, message: "poisoned".into() });
+            return Err(ProjectionError::Event {
+                position: event.position.0,
+                message: "poisoned".into(),
+            });
         }
         tx.prepare_cached("INSERT INTO seen (position, stream, revision) VALUES (?1, ?2, ?3)")?
-            .execute(params![event.position.0 as i64, event.stream, event.revision as i64])?;
+            .execute(params![
+                event.position.0 as i64,
+                event.stream,
+                event.revision as i64
+            ])?;
         Ok(())
     }
 }
@@ -61,21 +73,33 @@ fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let log = SqliteEventLog::open(dir.path().join("events.db")).unwrap();
     let store = ReadModelStore::new(dir.path().join("readmodels.db"));
-    Fixture { _dir: dir, log: Arc::new(log), store }
+    Fixture {
+        _dir: dir,
+        log: Arc::new(log),
+        store,
+    }
 }
 
 impl Fixture {
     fn projector(&self, projection: Seen) -> Projector {
-        Projector::new(Arc::new(projection), self.log.clone(), self.store.clone()).with_batch_size(64)
+        Projector::new(Arc::new(projection), self.log.clone(), self.store.clone())
+            .with_batch_size(64)
     }
 
     async fn append(&self, streams: usize, per_stream: usize, event_type: &str) -> Position {
         let mut last = Position::START;
         for s in 0..streams {
             let events = (0..per_stream)
-                .map(|n| NewEvent::json(Uuid::now_v7(), event_type, &json!({"n": n}), &json!({})).unwrap())
+                .map(|n| {
+                    NewEvent::json(Uuid::now_v7(), event_type, &json!({"n": n}), &json!({}))
+                        .unwrap()
+                })
                 .collect();
-            let outcome = self.log.append(&format!("test-{s}"), ExpectedRevision::Any, events).await.unwrap();
+            let outcome = self
+                .log
+                .append(&format!("test-{s}"), ExpectedRevision::Any, events)
+                .await
+                .unwrap();
             last = outcome.last_position();
         }
         last
@@ -83,8 +107,13 @@ impl Fixture {
 
     fn dump(&self) -> Vec<(i64, String, i64)> {
         let conn = Connection::open(self.store.path()).unwrap();
-        let mut stmt = conn.prepare("SELECT position, stream, revision FROM seen ORDER BY position").unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
+        let mut stmt = conn
+            .prepare("SELECT position, stream, revision FROM seen ORDER BY position")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     }
 }
 
@@ -100,7 +129,10 @@ async fn worker_applies_every_event_once_and_checkpoints_with_it() {
     assert_eq!(rows.len(), 500);
     assert_eq!(rows.last().unwrap().0 as u64, head.0);
     let status = &set.statuses().await.unwrap()[0];
-    assert_eq!((status.checkpoint, status.lag, status.last_error.clone()), (head, 0, None));
+    assert_eq!(
+        (status.checkpoint, status.lag, status.last_error.clone()),
+        (head, 0, None)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,7 +143,11 @@ async fn worker_follows_live_appends() {
     for round in 0..20 {
         let head = f.append(1, 1 + round % 3, "t").await;
         set.wait_for("seen", head, WAIT).await.unwrap();
-        assert_eq!(f.dump().last().unwrap().0 as u64, head.0, "read-your-writes after round {round}");
+        assert_eq!(
+            f.dump().last().unwrap().0 as u64,
+            head.0,
+            "read-your-writes after round {round}"
+        );
     }
 }
 
@@ -128,7 +164,11 @@ async fn restart_resumes_from_the_checkpoint_without_reapplying() {
     set.wait_for_all(second, WAIT).await.unwrap();
 
     assert_eq!(f.dump().len(), 240);
-    assert_eq!(set.statuses().await.unwrap()[0].last_error, None, "no event was applied twice");
+    assert_eq!(
+        set.statuses().await.unwrap()[0].last_error,
+        None,
+        "no event was applied twice"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,11 +181,20 @@ async fn rebuild_from_zero_gives_the_same_tables() {
     let live = f.dump();
 
     let mut reports = Vec::new();
-    let done = rebuild(&f.projector(Seen::new()), |p| reports.push(*p)).await.unwrap();
+    let done = rebuild(&f.projector(Seen::new()), |p| reports.push(*p))
+        .await
+        .unwrap();
 
     assert_eq!(f.dump(), live);
-    assert_eq!((done.position, done.target, done.events_applied), (head, head, 630));
-    assert_eq!(reports.len(), 630usize.div_ceil(64), "progress after every batch");
+    assert_eq!(
+        (done.position, done.target, done.events_applied),
+        (head, head, 630)
+    );
+    assert_eq!(
+        reports.len(),
+        630usize.div_ceil(64),
+        "progress after every batch"
+    );
     assert!(reports.windows(2).all(|w| w[0].position < w[1].position));
 }
 
@@ -167,7 +216,10 @@ async fn rebuild_alongside_a_live_worker_ends_with_every_event_once() {
 async fn failed_batch_rolls_back_reports_lag_and_is_retried() {
     let f = fixture();
     let before = f.append(1, 5, "t").await;
-    let projection = Seen { version: 1, healed: Arc::new(AtomicBool::new(false)) };
+    let projection = Seen {
+        version: 1,
+        healed: Arc::new(AtomicBool::new(false)),
+    };
     let healed = projection.healed.clone();
     let set = ProjectorSet::start([f.projector(projection)], f.log.clone());
     set.wait_for_all(before, WAIT).await.unwrap();
@@ -176,14 +228,29 @@ async fn failed_batch_rolls_back_reports_lag_and_is_retried() {
     let events = ["t", "poison", "t"]
         .map(|t| NewEvent::json(Uuid::now_v7(), t, &json!({}), &json!({})).unwrap())
         .to_vec();
-    let head = f.log.append("test-poison", ExpectedRevision::Any, events).await.unwrap().last_position();
+    let head = f
+        .log
+        .append("test-poison", ExpectedRevision::Any, events)
+        .await
+        .unwrap()
+        .last_position();
     let stuck = set.wait_for_all(head, Duration::from_millis(600)).await;
 
-    assert!(matches!(stuck, Err(WaitError::Timeout { reached, .. }) if reached == before), "{stuck:?}");
+    assert!(
+        matches!(stuck, Err(WaitError::Timeout { reached, .. }) if reached == before),
+        "{stuck:?}"
+    );
     assert_eq!(f.dump().len(), 5, "the failed batch wrote nothing");
     let status = &set.statuses().await.unwrap()[0];
     assert_eq!((status.checkpoint, status.lag), (before, 3));
-    assert!(status.last_error.as_deref().unwrap_or_default().contains("poisoned"), "{status:?}");
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("poisoned"),
+        "{status:?}"
+    );
 
     healed.store(true, Ordering::SeqCst);
     set.wait_for_all(head, WAIT).await.unwrap();
@@ -199,13 +266,22 @@ async fn new_projection_version_rebuilds_the_tables() {
     set.wait_for_all(head, WAIT).await.unwrap();
     drop(set);
 
-    let v2 = Seen { version: 2, ..Seen::new() };
+    let v2 = Seen {
+        version: 2,
+        ..Seen::new()
+    };
     let set = ProjectorSet::start([f.projector(v2)], f.log.clone());
     set.wait_for_all(head, WAIT).await.unwrap();
 
     assert_eq!(f.dump().len(), 60);
     let conn = Connection::open(f.store.path()).unwrap();
-    let version: u32 = conn.query_row("SELECT version FROM checkpoints WHERE projection = 'seen'", [], |r| r.get(0)).unwrap();
+    let version: u32 = conn
+        .query_row(
+            "SELECT version FROM checkpoints WHERE projection = 'seen'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(version, 2);
 }
 

@@ -36,8 +36,13 @@ pub struct SettingsLayer {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the config file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
-    #[error("the config file {path} is not valid: {message} (keys: data_dir, addr, public_url, event_log)")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "the config file {path} is not valid: {message} (keys: data_dir, addr, public_url, event_log)"
+    )]
     Parse { path: String, message: String },
     #[error(
         "event log URL {0:?} is not understood: use sqlite://PATH (e.g. sqlite://./data/events.db) or kurrentdb://HOST:PORT?tls=false"
@@ -50,10 +55,14 @@ pub enum ConfigError {
 impl SettingsLayer {
     /// Reads a TOML config file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-        toml::from_str(&text)
-            .map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.message().to_owned() })
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            message: e.message().to_owned(),
+        })
     }
 
     /// Values of `self` win; `below` fills the gaps.
@@ -68,7 +77,9 @@ impl SettingsLayer {
 
     /// Fills what no layer gave with the defaults and checks the result.
     pub fn resolve(self) -> Result<Settings, ConfigError> {
-        let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let data_dir = self
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         let event_log = match self.event_log {
             Some(url) => url.parse()?,
             None => EventLogUrl::Sqlite(data_dir.join("events.db")),
@@ -119,7 +130,13 @@ impl FromStr for EventLogUrl {
             }
             return Ok(EventLogUrl::Sqlite(PathBuf::from(path)));
         }
-        let cluster = ["kurrentdb://", "kurrent://", "esdb://", "kurrentdb+discover://", "esdb+discover://"];
+        let cluster = [
+            "kurrentdb://",
+            "kurrent://",
+            "esdb://",
+            "kurrentdb+discover://",
+            "esdb+discover://",
+        ];
         if cluster.iter().any(|scheme| url.starts_with(scheme)) {
             return Ok(EventLogUrl::KurrentDb(url.to_owned()));
         }
@@ -154,7 +171,10 @@ mod tests {
         let settings = SettingsLayer::default().resolve().unwrap();
         assert_eq!(settings.data_dir, PathBuf::from("./data"));
         assert_eq!(settings.addr, "127.0.0.1:8080");
-        assert_eq!(settings.event_log, EventLogUrl::Sqlite(PathBuf::from("./data/events.db")));
+        assert_eq!(
+            settings.event_log,
+            EventLogUrl::Sqlite(PathBuf::from("./data/events.db"))
+        );
     }
 
     #[test]
@@ -163,15 +183,30 @@ mod tests {
         let file = layer(Some("/srv/woo"), Some("127.0.0.1:1"), None);
         let settings = flags.over(file).resolve().unwrap();
         assert_eq!(settings.addr, "0.0.0.0:9000");
-        assert_eq!(settings.event_log, EventLogUrl::Sqlite(PathBuf::from("/srv/woo/events.db")));
+        assert_eq!(
+            settings.event_log,
+            EventLogUrl::Sqlite(PathBuf::from("/srv/woo/events.db"))
+        );
     }
 
     #[test]
     fn event_log_urls_parse_or_say_what_is_expected() {
-        assert_eq!("sqlite://./x.db".parse::<EventLogUrl>().unwrap(), EventLogUrl::Sqlite("./x.db".into()));
-        assert_eq!("sqlite:///var/x.db".parse::<EventLogUrl>().unwrap(), EventLogUrl::Sqlite("/var/x.db".into()));
-        assert!(matches!("kurrentdb://127.0.0.1:2113?tls=false".parse(), Ok(EventLogUrl::KurrentDb(_))));
-        let error = "postgres://x".parse::<EventLogUrl>().unwrap_err().to_string();
+        assert_eq!(
+            "sqlite://./x.db".parse::<EventLogUrl>().unwrap(),
+            EventLogUrl::Sqlite("./x.db".into())
+        );
+        assert_eq!(
+            "sqlite:///var/x.db".parse::<EventLogUrl>().unwrap(),
+            EventLogUrl::Sqlite("/var/x.db".into())
+        );
+        assert!(matches!(
+            "kurrentdb://127.0.0.1:2113?tls=false".parse(),
+            Ok(EventLogUrl::KurrentDb(_))
+        ));
+        let error = "postgres://x"
+            .parse::<EventLogUrl>()
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("sqlite://PATH"), "{error}");
         assert!("sqlite://".parse::<EventLogUrl>().is_err());
     }
@@ -182,16 +217,26 @@ mod tests {
         let path = dir.path().join("woo-ingest.toml");
         std::fs::write(&path, "data_dir = \"/srv\"\nadress = \"x\"\n").unwrap();
         let error = SettingsLayer::from_file(&path).unwrap_err().to_string();
-        assert!(error.contains("adress") && error.contains("keys: data_dir"), "{error}");
+        assert!(
+            error.contains("adress") && error.contains("keys: data_dir"),
+            "{error}"
+        );
 
-        std::fs::write(&path, "data_dir = \"/srv\"\nevent_log = \"sqlite:///srv/e.db\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "data_dir = \"/srv\"\nevent_log = \"sqlite:///srv/e.db\"\n",
+        )
+        .unwrap();
         let settings = SettingsLayer::from_file(&path).unwrap().resolve().unwrap();
         assert_eq!(settings.event_log, EventLogUrl::Sqlite("/srv/e.db".into()));
     }
 
     #[test]
     fn public_url_must_be_http() {
-        let layer = SettingsLayer { public_url: Some("ftp://x".into()), ..Default::default() };
+        let layer = SettingsLayer {
+            public_url: Some("ftp://x".into()),
+            ..Default::default()
+        };
         assert!(matches!(layer.resolve(), Err(ConfigError::PublicUrl(_))));
     }
 }

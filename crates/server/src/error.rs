@@ -21,7 +21,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, retry_after: None, code, message: message.into(), path: None }
+        ApiError {
+            status,
+            retry_after: None,
+            code,
+            message: message.into(),
+            path: None,
+        }
     }
 
     /// The JSON path of the offending input.
@@ -49,7 +55,11 @@ impl ApiError {
             source = next.source();
         }
         tracing::error!(error = %chain, "request failed");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server failed; the failure is logged")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server failed; the failure is logged",
+        )
     }
 
     pub fn code(&self) -> &'static str {

@@ -9,5 +9,5 @@ mod startup;
 pub use config::{ConfigError, EventLogUrl, Settings, SettingsLayer};
 pub use error::ApiError;
 pub use startup::{
-    AppState, Application, StartupError, open_event_log, projectors, read_model_store,
+    Access, AppState, Application, StartupError, open_event_log, projectors, read_model_store,
 };

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::{AppState, ApiError};
+use crate::{ApiError, AppState};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
@@ -23,7 +23,11 @@ async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         )
         .retry_after(5));
     }
-    let projections = state.projectors.statuses().await.map_err(|e| ApiError::internal(&e))?;
+    let projections = state
+        .projectors
+        .statuses()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let head = projections.first().map(|p| p.head);
     Ok(HttpResponse::Ok().json(json!({
         "status": "ok",

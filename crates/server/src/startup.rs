@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
-use woo_eventlog::{EventLog, SqliteEventLog, StorageError};
+use woo_eventlog::{EventLog, SqliteEventLog, SqliteOptions, StorageError};
 use woo_projector::{Projector, ProjectorSet, ReadModelStore};
 
 use crate::{EventLogUrl, Settings};
@@ -14,15 +14,23 @@ use crate::{EventLogUrl, Settings};
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("cannot create the data directory {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     EventLog(#[from] StorageError),
     #[error(
         "the kurrentdb event-log backend is not built yet; use the embedded default (sqlite://PATH) for now"
     )]
     BackendNotBuilt,
-    #[error("cannot listen on {addr}: {source} (is another process using it? pick one with --addr HOST:PORT)")]
-    Bind { addr: String, source: std::io::Error },
+    #[error(
+        "cannot listen on {addr}: {source} (is another process using it? pick one with --addr HOST:PORT)"
+    )]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
 }
 
 /// What every request handler shares.
@@ -37,8 +45,19 @@ pub struct Application {
     server: Server,
 }
 
+/// Whether a process writes the event log (`serve`: one per log) or only reads it (`replay`,
+/// `rebuild`, `project`: any number, beside the writer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Write,
+    ReadOnly,
+}
+
 /// Opens the event log the settings name, creating the data directory if needed.
-pub fn open_event_log(settings: &Settings) -> Result<(Arc<dyn EventLog>, &'static str), StartupError> {
+pub fn open_event_log(
+    settings: &Settings,
+    access: Access,
+) -> Result<(Arc<dyn EventLog>, &'static str), StartupError> {
     std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
         path: settings.data_dir.display().to_string(),
         source,
@@ -51,7 +70,11 @@ pub fn open_event_log(settings: &Settings) -> Result<(Arc<dyn EventLog>, &'stati
                     source,
                 })?;
             }
-            Ok((Arc::new(SqliteEventLog::open(path)?), "sqlite"))
+            let log = match access {
+                Access::Write => SqliteEventLog::open(path)?,
+                Access::ReadOnly => SqliteEventLog::open_read_only(path, SqliteOptions::default())?,
+            };
+            Ok((Arc::new(log), "sqlite"))
         }
         EventLogUrl::KurrentDb(_) => Err(StartupError::BackendNotBuilt),
     }
@@ -73,22 +96,37 @@ pub fn projectors(log: &Arc<dyn EventLog>, store: &ReadModelStore) -> Vec<Projec
 impl Application {
     /// Opens the log, starts the projectors and binds the listener; call from a tokio runtime.
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
-        let (log, backend) = open_event_log(&settings)?;
+        let (log, backend) = open_event_log(&settings, Access::Write)?;
         let read_models = read_model_store(&settings);
         let projectors = ProjectorSet::start(projectors(&log, &read_models), log.clone());
-        let listener = TcpListener::bind(&settings.addr)
-            .map_err(|source| StartupError::Bind { addr: settings.addr.clone(), source })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind { addr: settings.addr.clone(), source })?;
-        let state = web::Data::new(AppState { log, backend, projectors });
+        let listener = TcpListener::bind(&settings.addr).map_err(|source| StartupError::Bind {
+            addr: settings.addr.clone(),
+            source,
+        })?;
+        let local = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: settings.addr.clone(),
+            source,
+        })?;
+        let state = web::Data::new(AppState {
+            log,
+            backend,
+            projectors,
+        });
         let server = HttpServer::new(move || {
-            App::new().app_data(state.clone()).configure(crate::routes::configure)
+            App::new()
+                .app_data(state.clone())
+                .configure(crate::routes::configure)
         })
         .listen(listener)
-        .map_err(|source| StartupError::Bind { addr: settings.addr.clone(), source })?
+        .map_err(|source| StartupError::Bind {
+            addr: settings.addr.clone(),
+            source,
+        })?
         .run();
-        Ok(Application { port: local.port(), server })
+        Ok(Application {
+            port: local.port(),
+            server,
+        })
     }
 
     pub fn port(&self) -> u16 {

@@ -26,13 +26,14 @@ impl Projection for StreamCounts {
     }
 
     fn apply(&self, tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
-        tx.prepare_cached(include_str!("apply.sql"))?.execute(params![
-            event.stream,
-            category(&event.stream),
-            i64::try_from(event.revision).unwrap_or(i64::MAX),
-            event.event_type,
-            i64::try_from(event.position.0).unwrap_or(i64::MAX),
-        ])?;
+        tx.prepare_cached(include_str!("apply.sql"))?
+            .execute(params![
+                event.stream,
+                category(&event.stream),
+                i64::try_from(event.revision).unwrap_or(i64::MAX),
+                event.event_type,
+                i64::try_from(event.position.0).unwrap_or(i64::MAX),
+            ])?;
         Ok(())
     }
 }
@@ -40,7 +41,9 @@ impl Projection for StreamCounts {
 /// The category of a stream named `category-id`, as EventStoreDB reads it: the part before the
 /// first dash (the whole name when there is none).
 pub fn category(stream: &str) -> &str {
-    stream.split_once('-').map_or(stream, |(category, _)| category)
+    stream
+        .split_once('-')
+        .map_or(stream, |(category, _)| category)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -102,7 +105,10 @@ mod tests {
 
     #[test]
     fn category_is_the_part_before_the_first_dash() {
-        assert_eq!(category("store-0193c5a0-7d1e-7000-8000-000000000000"), "store");
+        assert_eq!(
+            category("store-0193c5a0-7d1e-7000-8000-000000000000"),
+            "store"
+        );
         assert_eq!(category("integration-42"), "integration");
         assert_eq!(category("standalone"), "standalone");
     }

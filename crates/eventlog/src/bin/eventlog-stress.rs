@@ -24,8 +24,13 @@ const ID_NAMESPACE: Uuid = Uuid::from_u128(0x5e1f_0c0d_e000_4000_8000_0000_0000_
 fn stress_event(task: u64, seq: u64) -> NewEvent {
     let id = Uuid::new_v5(&ID_NAMESPACE, format!("{task}/{seq}").as_bytes());
     let padding = "x".repeat((id.as_u128() % 1500) as usize);
-    NewEvent::json(id, "stress.appended", &json!({"task": task, "seq": seq, "padding": padding}), &json!({}))
-        .expect("a literal serialises")
+    NewEvent::json(
+        id,
+        "stress.appended",
+        &json!({"task": task, "seq": seq, "padding": padding}),
+        &json!({}),
+    )
+    .expect("a literal serialises")
 }
 
 fn batch_size(task: u64, seq: u64) -> u64 {
@@ -71,7 +76,8 @@ async fn main() {
                 let mut seq = resume_point(log.as_ref(), &stream, task).await;
                 loop {
                     let size = batch_size(task, seq);
-                    let batch: Vec<NewEvent> = (seq..seq + size).map(|s| stress_event(task, s)).collect();
+                    let batch: Vec<NewEvent> =
+                        (seq..seq + size).map(|s| stress_event(task, s)).collect();
                     let outcome = log
                         .append(&stream, ExpectedRevision::Any, batch)
                         .await
@@ -82,10 +88,15 @@ async fn main() {
                     };
                     let mut lines = String::new();
                     for e in &outcome.events {
-                        lines += &format!("ack {} {stream} {} {} {status}\n", e.event_id, e.revision, e.position);
+                        lines += &format!(
+                            "ack {} {stream} {} {} {status}\n",
+                            e.event_id, e.revision, e.position
+                        );
                     }
                     let mut out = std::io::stdout().lock();
-                    out.write_all(lines.as_bytes()).and_then(|()| out.flush()).expect("stdout is open");
+                    out.write_all(lines.as_bytes())
+                        .and_then(|()| out.flush())
+                        .expect("stdout is open");
                     seq += size;
                 }
             })

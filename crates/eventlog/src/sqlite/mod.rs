@@ -1,10 +1,17 @@
 //! The embedded backend: one SQLite file in WAL mode. A single writer thread commits appends in
 //! groups (many appends, one durable COMMIT); readers use their own connections.
+//!
+//! One process writes a file ([`SqliteEventLog::open`] holds a lock beside it); any number of
+//! others may read it ([`SqliteEventLog::open_read_only`]), e.g. `replay` or `project` next to
+//! `serve`. The writer announces commits to its own subscribers at once; a read-only log cannot
+//! hear another process commit, so its subscriptions poll.
 
 mod writer;
 
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, Row, params};
@@ -28,6 +35,8 @@ pub struct SqliteOptions {
     pub max_events_per_append: usize,
     /// Events one group commit may carry; more waiting appends go into the next commit.
     pub max_events_per_commit: usize,
+    /// How often a read-only log's subscriptions look for events committed by the writer process.
+    pub poll_interval: Duration,
 }
 
 impl Default for SqliteOptions {
@@ -36,6 +45,7 @@ impl Default for SqliteOptions {
             queue_capacity: 4096,
             max_events_per_append: 10_000,
             max_events_per_commit: 20_000,
+            poll_interval: Duration::from_millis(50),
         }
     }
 }
@@ -48,10 +58,20 @@ pub struct SqliteEventLog {
 
 struct Inner {
     path: PathBuf,
-    requests: mpsc::Sender<WriteRequest>,
+    mode: Mode,
     readers: Mutex<Vec<Connection>>,
-    head: watch::Receiver<Position>,
     max_events_per_append: usize,
+    poll_interval: Duration,
+}
+
+enum Mode {
+    Writer {
+        requests: mpsc::Sender<WriteRequest>,
+        head: watch::Receiver<Position>,
+        /// Held for the life of the log: the flock on `<file>.writer-lock`.
+        _lock: File,
+    },
+    ReadOnly,
 }
 
 const MAX_STREAM_NAME_BYTES: usize = 256;
@@ -66,7 +86,11 @@ impl SqliteEventLog {
 
     pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StorageError> {
         let path = path.as_ref().to_path_buf();
-        let open_error = |source| StorageError::Open { path: path.display().to_string(), source };
+        let lock = take_writer_lock(&path)?;
+        let open_error = |source| StorageError::Open {
+            path: path.display().to_string(),
+            source,
+        };
         let conn = Connection::open(&path).map_err(open_error)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
@@ -76,22 +100,57 @@ impl SqliteEventLog {
              PRAGMA cache_size = -32768;",
         )
         .map_err(open_error)?;
-        conn.execute_batch(include_str!("schema.sql")).map_err(open_error)?;
-        let head = conn
-            .query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |row| row.get::<_, i64>(0))
+        conn.execute_batch(include_str!("schema.sql"))
             .map_err(open_error)?;
-        let (head_tx, head_rx) = watch::channel(Position(to_u64(head)));
+        let head = read_head(&conn).map_err(open_error)?;
+        let (head_tx, head_rx) = watch::channel(head);
         let (requests, queue) = mpsc::channel(options.queue_capacity.max(1));
         Writer::spawn(conn, queue, head_tx, options.max_events_per_commit)?;
-        Ok(SqliteEventLog {
+        Ok(Self::with_mode(
+            path,
+            Mode::Writer {
+                requests,
+                head: head_rx,
+                _lock: lock,
+            },
+            &options,
+        ))
+    }
+
+    /// Opens an existing log for reading only, beside the process that writes it (if any).
+    /// Appends answer [`AppendError::Invalid`].
+    pub fn open_read_only(
+        path: impl AsRef<Path>,
+        options: SqliteOptions,
+    ) -> Result<Self, StorageError> {
+        let path = path.as_ref().to_path_buf();
+        if !path.exists() {
+            return Err(StorageError::NoLog {
+                path: path.display().to_string(),
+            });
+        }
+        let log = Self::with_mode(path, Mode::ReadOnly, &options);
+        let conn = log.inner.take_reader().map_err(|e| match e {
+            StorageError::Sqlite(source) => StorageError::Open {
+                path: log.inner.path.display().to_string(),
+                source,
+            },
+            other => other,
+        })?;
+        log.inner.return_reader(conn);
+        Ok(log)
+    }
+
+    fn with_mode(path: PathBuf, mode: Mode, options: &SqliteOptions) -> Self {
+        SqliteEventLog {
             inner: Arc::new(Inner {
                 path,
-                requests,
+                mode,
                 readers: Mutex::new(Vec::new()),
-                head: head_rx,
                 max_events_per_append: options.max_events_per_append,
+                poll_interval: options.poll_interval,
             }),
-        })
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -118,18 +177,31 @@ impl SqliteEventLog {
         &self,
         request: impl FnOnce(oneshot::Sender<T>) -> WriteRequest,
     ) -> Result<T, AppendError> {
+        let Mode::Writer { requests, .. } = &self.inner.mode else {
+            return Err(AppendError::Invalid(format!(
+                "{} is open read-only in this process; appends go through the process that writes it",
+                self.inner.path.display()
+            )));
+        };
         let (reply, answer) = oneshot::channel();
-        self.inner.requests.try_send(request(reply)).map_err(|e| match e {
+        requests.try_send(request(reply)).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => AppendError::Busy,
             mpsc::error::TrySendError::Closed(_) => AppendError::Storage(StorageError::Closed),
         })?;
-        answer.await.map_err(|_| AppendError::Storage(StorageError::Closed))
+        answer
+            .await
+            .map_err(|_| AppendError::Storage(StorageError::Closed))
     }
 }
 
 impl Inner {
     fn take_reader(&self) -> Result<Connection, StorageError> {
-        if let Some(conn) = self.readers.lock().unwrap_or_else(PoisonError::into_inner).pop() {
+        if let Some(conn) = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+        {
             return Ok(conn);
         }
         let conn = Connection::open_with_flags(
@@ -148,6 +220,35 @@ impl Inner {
     }
 }
 
+/// One writer per file: a second `serve` on the same data directory would hand out positions its
+/// subscribers never hear of. The lock is released by the OS when the process ends, however it ends.
+fn take_writer_lock(path: &Path) -> Result<File, StorageError> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".writer-lock");
+    let lock_path = PathBuf::from(lock_path);
+    let file = File::create(&lock_path).map_err(|source| StorageError::Lock {
+        path: lock_path.display().to_string(),
+        source,
+    })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StorageError::WriterRunning {
+            path: path.display().to_string(),
+        }),
+        Err(TryLockError::Error(source)) => Err(StorageError::Lock {
+            path: lock_path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+fn read_head(conn: &Connection) -> rusqlite::Result<Position> {
+    let head: i64 = conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |row| {
+        row.get(0)
+    })?;
+    Ok(Position(to_u64(head)))
+}
+
 fn validate_append(
     stream: &str,
     events: &[NewEvent],
@@ -159,7 +260,9 @@ fn validate_append(
         )));
     }
     if events.is_empty() {
-        return Err(AppendError::Invalid("an append needs at least one event".into()));
+        return Err(AppendError::Invalid(
+            "an append needs at least one event".into(),
+        ));
     }
     if events.len() > max_events {
         return Err(AppendError::Invalid(format!(
@@ -187,8 +290,7 @@ fn validate_append(
     Ok(())
 }
 
-const SELECT_EVENT: &str =
-    "SELECT position, event_id, stream, revision, event_type, recorded_at, data, metadata FROM events";
+const SELECT_EVENT: &str = "SELECT position, event_id, stream, revision, event_type, recorded_at, data, metadata FROM events";
 
 fn recorded_event(row: &Row<'_>) -> rusqlite::Result<Result<RecordedEvent, StorageError>> {
     let position: i64 = row.get(0)?;
@@ -199,7 +301,10 @@ fn recorded_event(row: &Row<'_>) -> rusqlite::Result<Result<RecordedEvent, Stora
     let recorded_at: i64 = row.get(5)?;
     let data: String = row.get(6)?;
     let metadata: String = row.get(7)?;
-    let corrupt = |message: String| StorageError::Corrupt { position: to_u64(position), message };
+    let corrupt = |message: String| StorageError::Corrupt {
+        position: to_u64(position),
+        message,
+    };
     Ok((|| {
         Ok(RecordedEvent {
             position: Position(to_u64(position)),
@@ -248,8 +353,13 @@ impl EventLog for SqliteEventLog {
     ) -> Result<AppendOutcome, AppendError> {
         validate_append(stream, &events, self.inner.max_events_per_append)?;
         let stream = stream.to_owned();
-        self.submit(|reply| WriteRequest::Append { stream, expected, events, reply })
-            .await?
+        self.submit(|reply| WriteRequest::Append {
+            stream,
+            expected,
+            events,
+            reply,
+        })
+        .await?
     }
 
     async fn read_stream(
@@ -262,15 +372,28 @@ impl EventLog for SqliteEventLog {
         let stream = stream.to_owned();
         self.read(move |conn| {
             let (bound, sql) = match (direction, from) {
-                (Direction::Forwards, ReadFrom::Start) => (i64::MIN, "revision >= ?2 ORDER BY revision ASC"),
-                (Direction::Forwards, ReadFrom::End) => (i64::MAX, "revision > ?2 ORDER BY revision ASC"),
-                (Direction::Forwards, ReadFrom::At(r)) => (to_i64(r), "revision >= ?2 ORDER BY revision ASC"),
-                (Direction::Backwards, ReadFrom::Start) => (i64::MIN, "revision < ?2 ORDER BY revision DESC"),
-                (Direction::Backwards, ReadFrom::End) => (i64::MAX, "revision <= ?2 ORDER BY revision DESC"),
-                (Direction::Backwards, ReadFrom::At(r)) => (to_i64(r), "revision <= ?2 ORDER BY revision DESC"),
+                (Direction::Forwards, ReadFrom::Start) => {
+                    (i64::MIN, "revision >= ?2 ORDER BY revision ASC")
+                }
+                (Direction::Forwards, ReadFrom::End) => {
+                    (i64::MAX, "revision > ?2 ORDER BY revision ASC")
+                }
+                (Direction::Forwards, ReadFrom::At(r)) => {
+                    (to_i64(r), "revision >= ?2 ORDER BY revision ASC")
+                }
+                (Direction::Backwards, ReadFrom::Start) => {
+                    (i64::MIN, "revision < ?2 ORDER BY revision DESC")
+                }
+                (Direction::Backwards, ReadFrom::End) => {
+                    (i64::MAX, "revision <= ?2 ORDER BY revision DESC")
+                }
+                (Direction::Backwards, ReadFrom::At(r)) => {
+                    (to_i64(r), "revision <= ?2 ORDER BY revision DESC")
+                }
             };
-            let mut stmt =
-                conn.prepare_cached(&format!("{SELECT_EVENT} WHERE stream = ?1 AND {sql} LIMIT ?3"))?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "{SELECT_EVENT} WHERE stream = ?1 AND {sql} LIMIT ?3"
+            ))?;
             collect_events(&mut stmt, params![stream, bound, limit(max)])
         })
         .await
@@ -284,12 +407,24 @@ impl EventLog for SqliteEventLog {
     ) -> Result<Vec<RecordedEvent>, StorageError> {
         self.read(move |conn| {
             let (bound, sql) = match (direction, from) {
-                (Direction::Forwards, ReadFrom::Start) => (i64::MIN, "position >= ?1 ORDER BY position ASC"),
-                (Direction::Forwards, ReadFrom::End) => (i64::MAX, "position > ?1 ORDER BY position ASC"),
-                (Direction::Forwards, ReadFrom::At(p)) => (to_i64(p.0), "position >= ?1 ORDER BY position ASC"),
-                (Direction::Backwards, ReadFrom::Start) => (i64::MIN, "position < ?1 ORDER BY position DESC"),
-                (Direction::Backwards, ReadFrom::End) => (i64::MAX, "position <= ?1 ORDER BY position DESC"),
-                (Direction::Backwards, ReadFrom::At(p)) => (to_i64(p.0), "position <= ?1 ORDER BY position DESC"),
+                (Direction::Forwards, ReadFrom::Start) => {
+                    (i64::MIN, "position >= ?1 ORDER BY position ASC")
+                }
+                (Direction::Forwards, ReadFrom::End) => {
+                    (i64::MAX, "position > ?1 ORDER BY position ASC")
+                }
+                (Direction::Forwards, ReadFrom::At(p)) => {
+                    (to_i64(p.0), "position >= ?1 ORDER BY position ASC")
+                }
+                (Direction::Backwards, ReadFrom::Start) => {
+                    (i64::MIN, "position < ?1 ORDER BY position DESC")
+                }
+                (Direction::Backwards, ReadFrom::End) => {
+                    (i64::MAX, "position <= ?1 ORDER BY position DESC")
+                }
+                (Direction::Backwards, ReadFrom::At(p)) => {
+                    (to_i64(p.0), "position <= ?1 ORDER BY position DESC")
+                }
             };
             let mut stmt = conn.prepare_cached(&format!("{SELECT_EVENT} WHERE {sql} LIMIT ?2"))?;
             collect_events(&mut stmt, params![bound, limit(max)])
@@ -298,18 +433,28 @@ impl EventLog for SqliteEventLog {
     }
 
     async fn head(&self) -> Result<Position, StorageError> {
-        Ok(*self.inner.head.borrow())
+        match &self.inner.mode {
+            Mode::Writer { head, .. } => Ok(*head.borrow()),
+            Mode::ReadOnly => self.read(|conn| Ok(read_head(conn)?)).await,
+        }
     }
 
     async fn subscribe_all(&self, after: Position) -> Result<Box<dyn Subscription>, StorageError> {
+        let head = match &self.inner.mode {
+            Mode::Writer { head, .. } => Some(head.clone()),
+            Mode::ReadOnly => None,
+        };
         Ok(Box::new(SqliteSubscription {
             log: self.clone(),
-            head: self.inner.head.clone(),
+            head,
             after,
         }))
     }
 
     async fn check_health(&self) -> Result<(), StorageError> {
+        if matches!(self.inner.mode, Mode::ReadOnly) {
+            return self.read(|conn| Ok(read_head(conn).map(drop)?)).await;
+        }
         self.submit(|reply| WriteRequest::Ping { reply })
             .await
             .map_err(|e| match e {
@@ -325,11 +470,13 @@ impl EventLog for SqliteEventLog {
 }
 
 /// Reads pages after its position; when it has read everything committed, waits for the writer to
-/// announce a new head. The head is announced only after a commit, and the single writer assigns
-/// positions in commit order, so a page never skips an event that a later commit would fill in.
+/// announce a new head (or, read-only, polls). The head is announced only after a commit, and the
+/// single writer assigns positions in commit order, so a page never skips an event that a later
+/// commit would fill in.
 struct SqliteSubscription {
     log: SqliteEventLog,
-    head: watch::Receiver<Position>,
+    /// The writer's head announcements; `None` on a read-only log.
+    head: Option<watch::Receiver<Position>>,
     after: Position,
 }
 
@@ -339,16 +486,25 @@ impl Subscription for SqliteSubscription {
         loop {
             // Mark the current head as seen before reading, so a commit that lands after the read
             // wakes the wait below instead of being missed.
-            let head = *self.head.borrow_and_update();
+            let head = match &mut self.head {
+                Some(head) => *head.borrow_and_update(),
+                None => self.log.head().await?,
+            };
             if head > self.after {
                 let from = ReadFrom::At(Position(self.after.0 + 1));
-                let batch = self.log.read_all(from, Direction::Forwards, max.max(1)).await?;
+                let batch = self
+                    .log
+                    .read_all(from, Direction::Forwards, max.max(1))
+                    .await?;
                 if let Some(last) = batch.last() {
                     self.after = last.position;
                     return Ok(batch);
                 }
             }
-            self.head.changed().await.map_err(|_| StorageError::Closed)?;
+            match &mut self.head {
+                Some(head) => head.changed().await.map_err(|_| StorageError::Closed)?,
+                None => tokio::time::sleep(self.log.inner.poll_interval).await,
+            }
         }
     }
 

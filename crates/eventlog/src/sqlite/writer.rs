@@ -50,11 +50,18 @@ impl Writer {
         head: watch::Sender<Position>,
         max_events_per_commit: usize,
     ) -> Result<(), StorageError> {
-        let writer = Writer { conn, queue, head, max_events_per_commit };
+        let writer = Writer {
+            conn,
+            queue,
+            head,
+            max_events_per_commit,
+        };
         std::thread::Builder::new()
             .name("eventlog-writer".into())
             .spawn(move || writer.run())
-            .map_err(|e| StorageError::CommitFailed(format!("cannot start the writer thread: {e}")))?;
+            .map_err(|e| {
+                StorageError::CommitFailed(format!("cannot start the writer thread: {e}"))
+            })?;
         Ok(())
     }
 
@@ -78,7 +85,10 @@ impl Writer {
     fn commit_group(&mut self, group: Vec<WriteRequest>) {
         let recorded_at = now_micros();
         let mut answers: Vec<Answer> = Vec::with_capacity(group.len());
-        let mut tx = match self.conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        let mut tx = match self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+        {
             Ok(tx) => tx,
             Err(e) => {
                 let message = e.to_string();
@@ -91,7 +101,12 @@ impl Writer {
         let mut head = *self.head.borrow();
         for request in group {
             match request {
-                WriteRequest::Append { stream, expected, events, reply } => {
+                WriteRequest::Append {
+                    stream,
+                    expected,
+                    events,
+                    reply,
+                } => {
                     let result = tx
                         .savepoint()
                         .map_err(StorageError::from)
@@ -106,7 +121,9 @@ impl Writer {
                     }
                     answers.push(Box::new(move |commit_error| {
                         let result = match commit_error {
-                            Some(message) => Err(StorageError::CommitFailed(message.to_owned()).into()),
+                            Some(message) => {
+                                Err(StorageError::CommitFailed(message.to_owned()).into())
+                            }
                             None => result,
                         };
                         let _ = reply.send(result);
@@ -186,7 +203,9 @@ fn append(
             .optional()?;
         if let Some(stored) = stored {
             if !event.same_fact(stream, &stored.stream, &stored.event_type, &stored.data) {
-                return Err(AppendError::EventIdConflict { event_id: event.event_id });
+                return Err(AppendError::EventIdConflict {
+                    event_id: event.event_id,
+                });
             }
             present.push(EventPosition {
                 event_id: event.event_id,
@@ -196,7 +215,10 @@ fn append(
         }
     }
     if present.len() == events.len() {
-        return Ok(AppendOutcome { status: AppendStatus::Duplicate, events: present });
+        return Ok(AppendOutcome {
+            status: AppendStatus::Duplicate,
+            events: present,
+        });
     }
     if !present.is_empty() {
         return Err(AppendError::PartialDuplicate {
@@ -220,9 +242,9 @@ fn append(
         "INSERT INTO events (event_id, stream, revision, event_type, recorded_at, data, metadata)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    let mut revision = current.map_or(0, |r| r + 1);
+    let first = current.map_or(0, |r| r + 1);
     let mut written = Vec::with_capacity(events.len());
-    for event in events {
+    for (revision, event) in (first..).zip(events) {
         insert.execute(params![
             event.event_id.as_bytes().as_slice(),
             stream,
@@ -237,7 +259,9 @@ fn append(
             revision,
             position: Position(to_u64(conn.last_insert_rowid())),
         });
-        revision += 1;
     }
-    Ok(AppendOutcome { status: AppendStatus::Written, events: written })
+    Ok(AppendOutcome {
+        status: AppendStatus::Written,
+        events: written,
+    })
 }
