@@ -1,0 +1,45 @@
+# Recipes for contributors: `just --list`. Install just with `cargo install just` if it is missing.
+
+data_dir := env_var_or_default("WOO_INGEST_DATA_DIR", "./data")
+
+# Run the service on the embedded default (SQLite in ./data)
+run *args:
+    cargo run -- serve {{args}}
+
+# Run the whole test suite (what CI runs after fmt and clippy)
+test *args:
+    cargo test --workspace {{args}}
+
+# Formatting check and clippy with warnings denied
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Format the code
+fmt:
+    cargo fmt --all
+
+# Everything CI runs
+ci:
+    bash .ci/run
+
+# Benchmarks: durable appends, log scan, rebuild, projection lag (BENCH_SCALE=0.1 for a quick run)
+bench:
+    cargo bench -p woo-eventlog --bench eventlog
+    cargo bench -p woo-projections --bench rebuild
+
+# The kill -9 crash test alone, with its summary line
+crash:
+    cargo test -p woo-eventlog --test crash -- --nocapture
+
+# Print a stream (or --all) as JSON lines, e.g. `just replay --all --limit 10`
+replay *args:
+    cargo run -- replay --data-dir {{data_dir}} {{args}}
+
+# Rebuild read models from position 0 (all, or the one named)
+rebuild *args:
+    cargo run -- rebuild --data-dir {{data_dir}} {{args}}
+
+# Run the projectors alone beside a running `serve`
+project:
+    cargo run -- project --data-dir {{data_dir}}
