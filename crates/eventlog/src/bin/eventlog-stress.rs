@@ -68,44 +68,42 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let workers: Vec<_> = (0..tasks)
-        .map(|task| {
-            let log = log.clone();
-            tokio::spawn(async move {
-                let stream = format!("stress-{task}");
-                let mut seq = resume_point(log.as_ref(), &stream, task).await;
-                loop {
-                    let size = batch_size(task, seq);
-                    let batch: Vec<NewEvent> =
-                        (seq..seq + size).map(|s| stress_event(task, s)).collect();
-                    let outcome = log
-                        .append(&stream, ExpectedRevision::Any, batch)
-                        .await
-                        .expect("appends succeed until the process is killed");
-                    let status = match outcome.status {
-                        AppendStatus::Written => "written",
-                        AppendStatus::Duplicate => "duplicate",
-                    };
-                    let mut lines = String::new();
-                    for e in &outcome.events {
-                        lines += &format!(
-                            "ack {} {stream} {} {} {status}\n",
-                            e.event_id, e.revision, e.position
-                        );
-                    }
-                    let mut out = std::io::stdout().lock();
-                    out.write_all(lines.as_bytes())
-                        .and_then(|()| out.flush())
-                        .expect("stdout is open");
-                    seq += size;
+    let mut workers = tokio::task::JoinSet::new();
+    for task in 0..tasks {
+        let log = log.clone();
+        workers.spawn(async move {
+            let stream = format!("stress-{task}");
+            let mut seq = resume_point(log.as_ref(), &stream, task).await;
+            loop {
+                let size = batch_size(task, seq);
+                let batch: Vec<NewEvent> =
+                    (seq..seq + size).map(|s| stress_event(task, s)).collect();
+                let outcome = log
+                    .append(&stream, ExpectedRevision::Any, batch)
+                    .await
+                    .expect("appends succeed until the process is killed");
+                let status = match outcome.status {
+                    AppendStatus::Written => "written",
+                    AppendStatus::Duplicate => "duplicate",
+                };
+                let mut lines = String::new();
+                for e in &outcome.events {
+                    lines += &format!(
+                        "ack {} {stream} {} {} {status}\n",
+                        e.event_id, e.revision, e.position
+                    );
                 }
-            })
-        })
-        .collect();
-    for worker in workers {
-        // Writers loop until the process is killed; they end only by failing.
-        let Err(e) = worker.await;
-        eprintln!("eventlog-stress: a writer failed: {e}");
-        std::process::exit(1);
+                let mut out = std::io::stdout().lock();
+                out.write_all(lines.as_bytes())
+                    .and_then(|()| out.flush())
+                    .expect("stdout is open");
+                seq += size;
+            }
+        });
     }
+    // Writers loop until the process is killed: the first one to end has failed.
+    if let Some(Err(e)) = workers.join_next().await {
+        eprintln!("eventlog-stress: a writer failed: {e}");
+    }
+    std::process::exit(1);
 }
