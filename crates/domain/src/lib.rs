@@ -1,0 +1,16 @@
+//! The domain of woo-ingest: ids, validated values, the events of each aggregate and the pure
+//! deciders (`decide(state, command, now) -> events`, `evolve(state, event) -> state`).
+//!
+//! Nothing here does IO: the clock and every random value are passed in, so each rule is tested
+//! in a few lines without a server.
+
+pub mod clock;
+pub mod event;
+pub mod ids;
+pub mod integration;
+pub mod pairing;
+pub mod values;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use event::{DomainEvent, EventMetadata, Source};
+pub use ids::{CompanyId, IntegrationId, RequestId, UserId};
