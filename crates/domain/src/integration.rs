@@ -23,7 +23,7 @@ pub struct Connected {
     pub company_id: CompanyId,
     pub company_name: String,
     pub request_id: RequestId,
-    pub store: StoreInfo,
+    pub store: Box<StoreInfo>,
     /// SHA-256 of the installation token.
     pub token_hash: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -33,7 +33,7 @@ pub struct Connected {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRotated {
     pub request_id: RequestId,
-    pub store: StoreInfo,
+    pub store: Box<StoreInfo>,
     pub token_hash: String,
     #[serde(with = "time::serde::rfc3339")]
     pub rotated_at: OffsetDateTime,
@@ -147,7 +147,7 @@ pub enum IntegrationCommand {
         company_id: CompanyId,
         company_name: String,
         request_id: RequestId,
-        store: StoreInfo,
+        store: Box<StoreInfo>,
         token_hash: String,
     },
     Disconnect {
@@ -264,7 +264,7 @@ mod tests {
             company_id: CompanyId(uuid::Uuid::from_u128(7)),
             company_name: "Acme".into(),
             request_id: RequestId(uuid::Uuid::from_u128(1)),
-            store: store(),
+            store: Box::new(store()),
             token_hash: token_hash.into(),
         }
     }

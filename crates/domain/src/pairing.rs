@@ -42,7 +42,7 @@ pub struct StoreInfo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairingRequested {
     pub request_id: RequestId,
-    pub store: StoreInfo,
+    pub store: Box<StoreInfo>,
     /// SHA-256 of the device code; the code itself is only ever in the plugin's hands.
     pub device_code_hash: String,
     pub user_code: UserCode,
@@ -322,7 +322,7 @@ mod tests {
     fn request() -> PairingRequested {
         PairingRequested {
             request_id: RequestId(uuid::Uuid::from_u128(1)),
-            store: StoreInfo {
+            store: Box::new(StoreInfo {
                 install_id: "install-1".into(),
                 store_url: StoreUrl::parse("https://shop.example.com").unwrap(),
                 site_name: "Shop".into(),
@@ -335,7 +335,7 @@ mod tests {
                 environment_type: None,
                 currency: None,
                 timezone: None,
-            },
+            }),
             device_code_hash: "hash-of-device-code".into(),
             user_code: UserCode::parse("BCDF-GHJK").unwrap(),
             requested_at: T0,
