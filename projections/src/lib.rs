@@ -1,6 +1,10 @@
 //! The read models of woo-ingest, one module per projection with its SQL beside it. They know
 //! nothing of HTTP: the server reads them through the query functions each module exports.
 
+pub mod connection_health;
+mod decode;
+pub mod installations;
+pub mod pairings;
 pub mod stream_counts;
 
 use std::sync::Arc;
@@ -9,7 +13,12 @@ use woo_projector::Projection;
 
 /// Every projection the service runs, in the order they are started.
 pub fn all() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(stream_counts::StreamCounts)]
+    vec![
+        Arc::new(stream_counts::StreamCounts),
+        Arc::new(pairings::Pairings),
+        Arc::new(installations::Installations),
+        Arc::new(connection_health::ConnectionHealth),
+    ]
 }
 
 /// The projection with this name, for `rebuild NAME`.

@@ -4,6 +4,7 @@
 //! Nothing here does IO: the clock and every random value are passed in, so each rule is tested
 //! in a few lines without a server.
 
+pub mod api;
 pub mod clock;
 pub mod event;
 pub mod ids;

@@ -1,0 +1,218 @@
+//! The plugin API's request and response bodies (`/api/woocommerce/v1`), shared by the server and
+//! the Rust client so the two cannot drift. Requests are lenient on the way in (unknown fields are
+//! ignored) and validated into domain values with a JSON path for every refusal.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::pairing::StoreInfo;
+use crate::values::{StoreUrl, ValidationError, optional_text, required_text};
+use crate::{CompanyId, IntegrationId, RequestId};
+
+const MAX_INSTALL_ID: usize = 128;
+const MAX_NAME: usize = 200;
+const MAX_VERSION: usize = 32;
+const MAX_SHORT: usize = 64;
+const MAX_ERROR: usize = 2000;
+
+/// `POST /connections`: a plugin asks to pair its store.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairStoreRequest {
+    /// The plugin's own id for this installation, stable across reconnects.
+    pub install_id: String,
+    pub store_url: String,
+    pub site_name: String,
+    pub plugin_version: String,
+    pub wordpress_version: String,
+    pub woocommerce_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub php_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+}
+
+impl PairStoreRequest {
+    pub fn validate(self) -> Result<StoreInfo, ValidationError> {
+        let store_url = StoreUrl::parse(&self.store_url).map_err(|m| ValidationError::new("store_url", m))?;
+        let home_url = match optional_text("home_url", self.home_url.as_deref(), StoreUrl::MAX_LEN)? {
+            Some(url) => Some(StoreUrl::parse(&url).map_err(|m| ValidationError::new("home_url", m))?.to_string()),
+            None => None,
+        };
+        Ok(StoreInfo {
+            install_id: required_text("install_id", &self.install_id, MAX_INSTALL_ID)?,
+            store_url,
+            site_name: required_text("site_name", &self.site_name, MAX_NAME)?,
+            plugin_version: required_text("plugin_version", &self.plugin_version, MAX_VERSION)?,
+            wordpress_version: required_text("wordpress_version", &self.wordpress_version, MAX_VERSION)?,
+            woocommerce_version: required_text("woocommerce_version", &self.woocommerce_version, MAX_VERSION)?,
+            php_version: optional_text("php_version", self.php_version.as_deref(), MAX_VERSION)?,
+            home_url,
+            admin_email: optional_text("admin_email", self.admin_email.as_deref(), 320)?,
+            environment_type: optional_text("environment_type", self.environment_type.as_deref(), MAX_SHORT)?,
+            currency: optional_text("currency", self.currency.as_deref(), MAX_SHORT)?,
+            timezone: optional_text("timezone", self.timezone.as_deref(), MAX_SHORT)?,
+        })
+    }
+}
+
+/// The answer to `POST /connections` (201).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairStoreResponse {
+    pub request_id: RequestId,
+    /// The secret the plugin polls with; only its hash is kept.
+    pub device_code: String,
+    /// The code the merchant compares on the authorize page (`BCDF-GHJK`).
+    pub user_code: String,
+    /// Where to send the merchant: the authorize page for this request.
+    pub authorize_url: String,
+    /// Where the merchant can type the user code instead.
+    pub verification_url: String,
+    pub expires_in: u32,
+    /// Seconds between token polls; polling faster is answered `slow_down`.
+    pub interval: u32,
+}
+
+/// `POST /connections/{request_id}/token`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimTokenRequest {
+    pub device_code: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompanyRef {
+    pub id: CompanyId,
+    pub name: String,
+}
+
+/// The answer to a successful claim, given once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimTokenResponse {
+    pub integration_id: IntegrationId,
+    /// Sent as `Authorization: Bearer …` on every later request; shown only this once.
+    pub installation_token: String,
+    pub company: CompanyRef,
+}
+
+/// `POST /heartbeat`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatRequest {
+    pub plugin_version: String,
+    pub wordpress_version: String,
+    pub woocommerce_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub php_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_url: Option<String>,
+    /// Events waiting in the plugin's delivery queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_depth: Option<u64>,
+    /// Age of the oldest of them, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_pending_age_s: Option<u64>,
+    /// The plugin's last delivery error, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+impl HeartbeatRequest {
+    pub fn validate(self, now: OffsetDateTime) -> Result<crate::integration::HeartbeatRecorded, ValidationError> {
+        let store_url = match optional_text("store_url", self.store_url.as_deref(), StoreUrl::MAX_LEN)? {
+            Some(url) => Some(StoreUrl::parse(&url).map_err(|m| ValidationError::new("store_url", m))?),
+            None => None,
+        };
+        Ok(crate::integration::HeartbeatRecorded {
+            plugin_version: required_text("plugin_version", &self.plugin_version, MAX_VERSION)?,
+            wordpress_version: required_text("wordpress_version", &self.wordpress_version, MAX_VERSION)?,
+            woocommerce_version: required_text("woocommerce_version", &self.woocommerce_version, MAX_VERSION)?,
+            php_version: optional_text("php_version", self.php_version.as_deref(), MAX_VERSION)?,
+            site_name: optional_text("site_name", self.site_name.as_deref(), MAX_NAME)?,
+            store_url,
+            queue_depth: self.queue_depth,
+            oldest_pending_age_s: self.oldest_pending_age_s,
+            last_error: optional_text("last_error", self.last_error.as_deref(), MAX_ERROR)?,
+            recorded_at: now,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatResponse {
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub server_time: OffsetDateTime,
+    /// Seconds until the next heartbeat is due.
+    pub heartbeat_interval_s: u32,
+    /// Commands waiting for the plugin on `GET /commands`.
+    pub pending_commands: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisconnectResponse {
+    pub status: String,
+    pub integration_id: IntegrationId,
+}
+
+/// Every error answer: `{"error": {"code", "message", "path"?}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> PairStoreRequest {
+        PairStoreRequest {
+            install_id: "inst-1".into(),
+            store_url: "https://Shop.example.com/".into(),
+            site_name: "Shop".into(),
+            plugin_version: "0.3.0".into(),
+            wordpress_version: "6.7".into(),
+            woocommerce_version: "9.4.0".into(),
+            ..PairStoreRequest::default()
+        }
+    }
+
+    #[test]
+    fn a_valid_request_becomes_store_info_with_a_normalised_url() {
+        let store = valid().validate().unwrap();
+        assert_eq!(store.store_url.as_str(), "https://shop.example.com");
+        assert_eq!(store.php_version, None);
+    }
+
+    #[test]
+    fn each_refusal_names_its_field() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut PairStoreRequest)>)> = vec![
+            ("store_url", Box::new(|r| r.store_url = "ftp://x".into())),
+            ("install_id", Box::new(|r| r.install_id = " ".into())),
+            ("site_name", Box::new(|r| r.site_name = "x".repeat(201))),
+            ("plugin_version", Box::new(|r| r.plugin_version = "1".repeat(33))),
+            ("home_url", Box::new(|r| r.home_url = Some("nope".into()))),
+            ("timezone", Box::new(|r| r.timezone = Some("a\nb".into()))),
+        ];
+        for (path, break_it) in cases {
+            let mut request = valid();
+            break_it(&mut request);
+            assert_eq!(request.validate().unwrap_err().path, path);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Reading domain events back inside projections, and the column conversions they share.
+
+use time::OffsetDateTime;
+use woo_domain::DomainEvent;
+use woo_eventlog::RecordedEvent;
+use woo_projector::ProjectionError;
+
+/// The event as one of `E`'s variants, `None` when it is another kind of event. A stored event of
+/// `E`'s kind that does not read back is a bug: the projection stops on it and reports it.
+pub fn decode<E: DomainEvent>(event: &RecordedEvent) -> Result<Option<E>, ProjectionError> {
+    E::decode(&event.event_type, &event.data).map_err(|e| ProjectionError::Event {
+        position: event.position.0,
+        message: format!("{} does not read back: {e}", event.event_type),
+    })
+}
+
+/// The id in a stream name `{prefix}{id}`, e.g. the integration of `integration-0193…`.
+pub fn stream_id<T: std::str::FromStr>(event: &RecordedEvent, prefix: &str) -> Result<T, ProjectionError> {
+    event.stream.strip_prefix(prefix).and_then(|id| id.parse().ok()).ok_or_else(|| ProjectionError::Event {
+        position: event.position.0,
+        message: format!("stream {} is not named {prefix}ID", event.stream),
+    })
+}
+
+pub fn millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+pub fn from_millis(millis: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}

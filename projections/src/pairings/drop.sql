@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS pairing_requests;

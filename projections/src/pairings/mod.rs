@@ -1,0 +1,60 @@
+//! Pairing requests by user code. The authorize page reads a request's own stream for its details;
+//! this read model only finds the request behind a code a person typed.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use time::OffsetDateTime;
+use woo_domain::RequestId;
+use woo_domain::pairing::PairingEvent;
+use woo_eventlog::RecordedEvent;
+use woo_projector::{Projection, ProjectionError};
+
+use crate::decode::{decode, millis, stream_id};
+
+pub struct Pairings;
+
+impl Projection for Pairings {
+    fn name(&self) -> &'static str {
+        "pairings"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn schema(&self) -> &'static str {
+        include_str!("schema.sql")
+    }
+
+    fn drop_schema(&self) -> &'static str {
+        include_str!("drop.sql")
+    }
+
+    fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+        let Some(event) = decode::<PairingEvent>(recorded)? else { return Ok(()) };
+        let request: RequestId = stream_id(recorded, "pairing-")?;
+        match event {
+            PairingEvent::Requested(r) => {
+                tx.execute(
+                    "INSERT OR IGNORE INTO pairing_requests (request_id, user_code, expires_at, pending) VALUES (?1, ?2, ?3, 1)",
+                    params![request.to_string(), r.user_code.as_str(), millis(r.expires_at)],
+                )?;
+            }
+            PairingEvent::Approved(_) | PairingEvent::Denied(_) | PairingEvent::TokenClaimed(_) => {
+                tx.execute("UPDATE pairing_requests SET pending = 0 WHERE request_id = ?1", [request.to_string()])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The pending, unexpired request with this user code (the newest, should two ever share one).
+pub fn pending_by_code(conn: &Connection, user_code: &str, now: OffsetDateTime) -> rusqlite::Result<Option<RequestId>> {
+    let id: Option<String> = conn
+        .prepare_cached(
+            "SELECT request_id FROM pairing_requests WHERE user_code = ?1 AND expires_at > ?2 AND pending = 1
+             ORDER BY expires_at DESC LIMIT 1",
+        )?
+        .query_row(params![user_code, millis(now)], |row| row.get(0))
+        .optional()?;
+    Ok(id.and_then(|id| id.parse().ok()))
+}
