@@ -15,11 +15,18 @@ pub fn decode<E: DomainEvent>(event: &RecordedEvent) -> Result<Option<E>, Projec
 }
 
 /// The id in a stream name `{prefix}{id}`, e.g. the integration of `integration-0193…`.
-pub fn stream_id<T: std::str::FromStr>(event: &RecordedEvent, prefix: &str) -> Result<T, ProjectionError> {
-    event.stream.strip_prefix(prefix).and_then(|id| id.parse().ok()).ok_or_else(|| ProjectionError::Event {
-        position: event.position.0,
-        message: format!("stream {} is not named {prefix}ID", event.stream),
-    })
+pub fn stream_id<T: std::str::FromStr>(
+    event: &RecordedEvent,
+    prefix: &str,
+) -> Result<T, ProjectionError> {
+    event
+        .stream
+        .strip_prefix(prefix)
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| ProjectionError::Event {
+            position: event.position.0,
+            message: format!("stream {} is not named {prefix}ID", event.stream),
+        })
 }
 
 pub fn millis(at: OffsetDateTime) -> i64 {
@@ -27,5 +34,6 @@ pub fn millis(at: OffsetDateTime) -> i64 {
 }
 
 pub fn from_millis(millis: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }

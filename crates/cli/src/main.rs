@@ -7,9 +7,13 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use woo_domain::pairing::Role;
+use woo_domain::values::Email;
 use woo_eventlog::{Direction, EventLog, Position, ReadFrom, RecordedEvent};
 use woo_projector::{Projector, ProjectorSet, rebuild};
-use woo_server::{Access, Application, Settings, SettingsLayer, open_event_log, read_model_store};
+use woo_server::{
+    Access, Application, Settings, SettingsLayer, open_accounts, open_event_log, read_model_store,
+};
 
 const DEFAULT_CONFIG_FILE: &str = "woo-ingest.toml";
 const PAGE: usize = 1000;
@@ -55,6 +59,11 @@ enum Command {
         #[arg(long)]
         list: bool,
     },
+    /// Manage local accounts.
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
     /// Print events as JSON lines: one stream's, or the whole log's with --all.
     Replay {
         /// The stream to replay, e.g. store-0193c5a0-…
@@ -72,6 +81,24 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum AccountsCommand {
+    /// Create a user (or set the password of an existing one) and give them a role in a company,
+    /// creating the company if no company has that name.
+    AddUser {
+        #[arg(long)]
+        email: String,
+        /// At least 10 characters. Prefer WOO_INGEST_PASSWORD over the flag: flags show in `ps`.
+        #[arg(long, env = "WOO_INGEST_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// The company's name
+        #[arg(long)]
+        company: String,
+        #[arg(long, value_parser = ["owner", "admin", "member"])]
+        role: String,
+    },
+}
+
 #[derive(Debug, thiserror::Error)]
 enum CliError {
     #[error(transparent)]
@@ -80,6 +107,10 @@ enum CliError {
     Startup(#[from] woo_server::StartupError),
     #[error(transparent)]
     Storage(#[from] woo_eventlog::StorageError),
+    #[error(transparent)]
+    Accounts(#[from] woo_server::accounts::AccountError),
+    #[error("{0}")]
+    Input(String),
     #[error(transparent)]
     Projection(#[from] woo_projector::ProjectionError),
     #[error("no projection is named {name:?}; the projections are: {known}")]
@@ -157,6 +188,15 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             limit,
             ..
         } => replay(settings, stream, from, limit).await,
+        Command::Accounts {
+            command:
+                AccountsCommand::AddUser {
+                    email,
+                    password,
+                    company,
+                    role,
+                },
+        } => add_user(settings, &email, &password, &company, &role),
     }
 }
 
@@ -173,8 +213,39 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         "woo-ingest listening on http://{host}:{} (event log {event_log}, data in {data_dir})",
         app.port()
     );
+    if let Some(link) = app.bootstrap_link()? {
+        println!("No account exists yet. Create the first one (this link works once): {link}");
+        println!(
+            "Or on the command line: woo-ingest accounts add-user --email E --company NAME --role owner"
+        );
+    }
     std::io::stdout().flush()?;
     app.run_until_stopped().await?;
+    Ok(())
+}
+
+fn add_user(
+    settings: Settings,
+    email: &str,
+    password: &str,
+    company: &str,
+    role: &str,
+) -> Result<(), CliError> {
+    let email =
+        Email::parse(email).map_err(|e| CliError::Input(format!("--email {email:?}: {e}")))?;
+    let role: Role = role.parse().map_err(CliError::Input)?;
+    let accounts = open_accounts(&settings)?;
+    let (user, company_id) = accounts.add_user(
+        &email,
+        password,
+        company,
+        role,
+        time::OffsetDateTime::now_utc(),
+    )?;
+    println!(
+        "{email} is {} of {company:?} (user {user}, company {company_id})",
+        role.as_str()
+    );
     Ok(())
 }
 

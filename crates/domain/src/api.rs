@@ -41,9 +41,15 @@ pub struct PairStoreRequest {
 
 impl PairStoreRequest {
     pub fn validate(self) -> Result<StoreInfo, ValidationError> {
-        let store_url = StoreUrl::parse(&self.store_url).map_err(|m| ValidationError::new("store_url", m))?;
-        let home_url = match optional_text("home_url", self.home_url.as_deref(), StoreUrl::MAX_LEN)? {
-            Some(url) => Some(StoreUrl::parse(&url).map_err(|m| ValidationError::new("home_url", m))?.to_string()),
+        let store_url =
+            StoreUrl::parse(&self.store_url).map_err(|m| ValidationError::new("store_url", m))?;
+        let home_url = match optional_text("home_url", self.home_url.as_deref(), StoreUrl::MAX_LEN)?
+        {
+            Some(url) => Some(
+                StoreUrl::parse(&url)
+                    .map_err(|m| ValidationError::new("home_url", m))?
+                    .to_string(),
+            ),
             None => None,
         };
         Ok(StoreInfo {
@@ -51,12 +57,24 @@ impl PairStoreRequest {
             store_url,
             site_name: required_text("site_name", &self.site_name, MAX_NAME)?,
             plugin_version: required_text("plugin_version", &self.plugin_version, MAX_VERSION)?,
-            wordpress_version: required_text("wordpress_version", &self.wordpress_version, MAX_VERSION)?,
-            woocommerce_version: required_text("woocommerce_version", &self.woocommerce_version, MAX_VERSION)?,
+            wordpress_version: required_text(
+                "wordpress_version",
+                &self.wordpress_version,
+                MAX_VERSION,
+            )?,
+            woocommerce_version: required_text(
+                "woocommerce_version",
+                &self.woocommerce_version,
+                MAX_VERSION,
+            )?,
             php_version: optional_text("php_version", self.php_version.as_deref(), MAX_VERSION)?,
             home_url,
             admin_email: optional_text("admin_email", self.admin_email.as_deref(), 320)?,
-            environment_type: optional_text("environment_type", self.environment_type.as_deref(), MAX_SHORT)?,
+            environment_type: optional_text(
+                "environment_type",
+                self.environment_type.as_deref(),
+                MAX_SHORT,
+            )?,
             currency: optional_text("currency", self.currency.as_deref(), MAX_SHORT)?,
             timezone: optional_text("timezone", self.timezone.as_deref(), MAX_SHORT)?,
         })
@@ -125,15 +143,29 @@ pub struct HeartbeatRequest {
 }
 
 impl HeartbeatRequest {
-    pub fn validate(self, now: OffsetDateTime) -> Result<crate::integration::HeartbeatRecorded, ValidationError> {
-        let store_url = match optional_text("store_url", self.store_url.as_deref(), StoreUrl::MAX_LEN)? {
-            Some(url) => Some(StoreUrl::parse(&url).map_err(|m| ValidationError::new("store_url", m))?),
-            None => None,
-        };
+    pub fn validate(
+        self,
+        now: OffsetDateTime,
+    ) -> Result<crate::integration::HeartbeatRecorded, ValidationError> {
+        let store_url =
+            match optional_text("store_url", self.store_url.as_deref(), StoreUrl::MAX_LEN)? {
+                Some(url) => {
+                    Some(StoreUrl::parse(&url).map_err(|m| ValidationError::new("store_url", m))?)
+                }
+                None => None,
+            };
         Ok(crate::integration::HeartbeatRecorded {
             plugin_version: required_text("plugin_version", &self.plugin_version, MAX_VERSION)?,
-            wordpress_version: required_text("wordpress_version", &self.wordpress_version, MAX_VERSION)?,
-            woocommerce_version: required_text("woocommerce_version", &self.woocommerce_version, MAX_VERSION)?,
+            wordpress_version: required_text(
+                "wordpress_version",
+                &self.wordpress_version,
+                MAX_VERSION,
+            )?,
+            woocommerce_version: required_text(
+                "woocommerce_version",
+                &self.woocommerce_version,
+                MAX_VERSION,
+            )?,
             php_version: optional_text("php_version", self.php_version.as_deref(), MAX_VERSION)?,
             site_name: optional_text("site_name", self.site_name.as_deref(), MAX_NAME)?,
             store_url,
@@ -199,13 +231,18 @@ mod tests {
         assert_eq!(store.php_version, None);
     }
 
+    type Breaker = Box<dyn Fn(&mut PairStoreRequest)>;
+
     #[test]
     fn each_refusal_names_its_field() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut PairStoreRequest)>)> = vec![
+        let cases: Vec<(&str, Breaker)> = vec![
             ("store_url", Box::new(|r| r.store_url = "ftp://x".into())),
             ("install_id", Box::new(|r| r.install_id = " ".into())),
             ("site_name", Box::new(|r| r.site_name = "x".repeat(201))),
-            ("plugin_version", Box::new(|r| r.plugin_version = "1".repeat(33))),
+            (
+                "plugin_version",
+                Box::new(|r| r.plugin_version = "1".repeat(33)),
+            ),
             ("home_url", Box::new(|r| r.home_url = Some("nope".into()))),
             ("timezone", Box::new(|r| r.timezone = Some("a\nb".into()))),
         ];

@@ -1,13 +1,20 @@
 //! The woo-ingest HTTP application: configuration, startup and the routes. The binary in
 //! `crates/cli` is a thin shell around [`Application`]; tests start the same application.
 
+pub mod accounts;
+mod auth;
+mod commands;
 mod config;
 mod error;
+mod html;
+mod json;
 mod routes;
+mod secrets;
 mod startup;
 
 pub use config::{ConfigError, EventLogUrl, Settings, SettingsLayer};
 pub use error::ApiError;
 pub use startup::{
-    Access, AppState, Application, StartupError, open_event_log, projectors, read_model_store,
+    Access, AppState, Application, StartupError, open_accounts, open_event_log, projectors,
+    read_model_store,
 };

@@ -17,7 +17,10 @@ impl Secret {
     /// 32 random bytes, base64url, after a short prefix that says what the secret is for
     /// (`wit_` installation token, `wdc_` device code …): leaked tokens are recognisable.
     pub fn generate(prefix: &str) -> Secret {
-        Secret(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>())))
+        Secret(format!(
+            "{prefix}{}",
+            URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+        ))
     }
 
     pub fn expose(&self) -> &str {
@@ -37,7 +40,10 @@ impl fmt::Debug for Secret {
 
 /// Hex SHA-256 of a secret someone presented, to look it up by.
 pub fn hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Bytes from the OS generator. Failing to read it leaves nothing safe to do but stop.
@@ -76,7 +82,10 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(format!("{a:?}"), "Secret([redacted])");
         assert_eq!(a.hash(), hash(a.expose()));
-        assert_eq!(hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

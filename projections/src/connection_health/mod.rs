@@ -4,7 +4,9 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
-use woo_domain::integration::{HEARTBEAT_INTERVAL_S, HeartbeatEvent, IntegrationEvent, STALE_AFTER_INTERVALS};
+use woo_domain::integration::{
+    HEARTBEAT_INTERVAL_S, HeartbeatEvent, IntegrationEvent, STALE_AFTER_INTERVALS,
+};
 use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
@@ -35,19 +37,20 @@ impl Projection for ConnectionHealth {
             let integration: IntegrationId = stream_id(recorded, "integration-")?;
             match event {
                 IntegrationEvent::Connected(c) => {
-                    tx.prepare_cached(include_str!("connect.sql"))?.execute(params![
-                        integration.to_string(),
-                        c.company_id.to_string(),
-                        c.company_name,
-                        c.store.install_id,
-                        c.store.store_url.as_str(),
-                        c.store.site_name,
-                        c.store.plugin_version,
-                        c.store.wordpress_version,
-                        c.store.woocommerce_version,
-                        c.store.php_version,
-                        millis(c.connected_at),
-                    ])?;
+                    tx.prepare_cached(include_str!("connect.sql"))?
+                        .execute(params![
+                            integration.to_string(),
+                            c.company_id.to_string(),
+                            c.company_name,
+                            c.store.install_id,
+                            c.store.store_url.as_str(),
+                            c.store.site_name,
+                            c.store.plugin_version,
+                            c.store.wordpress_version,
+                            c.store.woocommerce_version,
+                            c.store.php_version,
+                            millis(c.connected_at),
+                        ])?;
                 }
                 IntegrationEvent::TokenRotated(r) => {
                     tx.execute(
@@ -73,18 +76,19 @@ impl Projection for ConnectionHealth {
             }
         } else if let Some(HeartbeatEvent::Recorded(h)) = decode::<HeartbeatEvent>(recorded)? {
             let integration: IntegrationId = stream_id(recorded, "heartbeat-")?;
-            tx.prepare_cached(include_str!("heartbeat.sql"))?.execute(params![
-                integration.to_string(),
-                millis(h.recorded_at),
-                h.plugin_version,
-                h.wordpress_version,
-                h.woocommerce_version,
-                h.php_version,
-                h.site_name,
-                h.queue_depth.and_then(|d| i64::try_from(d).ok()),
-                h.oldest_pending_age_s.and_then(|d| i64::try_from(d).ok()),
-                h.last_error,
-            ])?;
+            tx.prepare_cached(include_str!("heartbeat.sql"))?
+                .execute(params![
+                    integration.to_string(),
+                    millis(h.recorded_at),
+                    h.plugin_version,
+                    h.wordpress_version,
+                    h.woocommerce_version,
+                    h.php_version,
+                    h.site_name,
+                    h.queue_depth.and_then(|d| i64::try_from(d).ok()),
+                    h.oldest_pending_age_s.and_then(|d| i64::try_from(d).ok()),
+                    h.last_error,
+                ])?;
         }
         Ok(())
     }
@@ -140,9 +144,16 @@ impl StoreHealth {
         if !self.connected {
             return Status::Disconnected;
         }
-        let last_seen = self.last_heartbeat_at.unwrap_or(self.connected_at).max(self.connected_at);
+        let last_seen = self
+            .last_heartbeat_at
+            .unwrap_or(self.connected_at)
+            .max(self.connected_at);
         let limit = Duration::seconds(i64::from(HEARTBEAT_INTERVAL_S * STALE_AFTER_INTERVALS));
-        if now - last_seen > limit { Status::Stale } else { Status::Healthy }
+        if now - last_seen > limit {
+            Status::Stale
+        } else {
+            Status::Healthy
+        }
     }
 }
 
@@ -150,9 +161,14 @@ const SELECT: &str = "SELECT integration_id, company_id, company_name, install_i
     plugin_version, wordpress_version, woocommerce_version, php_version, connected, connected_at,
     disconnected_at, last_heartbeat_at, queue_depth, oldest_pending_age_s, last_error FROM connection_health";
 
-fn parse_id<T: std::str::FromStr<Err = uuid::Error>>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> {
+fn parse_id<T: std::str::FromStr<Err = uuid::Error>>(
+    row: &Row<'_>,
+    i: usize,
+) -> rusqlite::Result<T> {
     let text: String = row.get(i)?;
-    text.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 fn store_health(row: &Row<'_>) -> rusqlite::Result<StoreHealth> {
@@ -180,8 +196,11 @@ fn store_health(row: &Row<'_>) -> rusqlite::Result<StoreHealth> {
 
 /// A company's stores, by store URL.
 pub fn for_company(conn: &Connection, company: CompanyId) -> rusqlite::Result<Vec<StoreHealth>> {
-    let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE company_id = ?1 ORDER BY store_url, integration_id"))?;
-    stmt.query_map([company.to_string()], store_health)?.collect()
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE company_id = ?1 ORDER BY store_url, integration_id"
+    ))?;
+    stmt.query_map([company.to_string()], store_health)?
+        .collect()
 }
 
 pub fn get(conn: &Connection, integration: IntegrationId) -> rusqlite::Result<Option<StoreHealth>> {

@@ -30,7 +30,9 @@ impl Projection for Installations {
     }
 
     fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
-        let Some(event) = decode::<IntegrationEvent>(recorded)? else { return Ok(()) };
+        let Some(event) = decode::<IntegrationEvent>(recorded)? else {
+            return Ok(());
+        };
         let integration: IntegrationId = stream_id(recorded, "integration-")?;
         let company: Option<String> = tx
             .query_row(
@@ -39,7 +41,10 @@ impl Projection for Installations {
                 |row| row.get(0),
             )
             .optional()?;
-        tx.execute("DELETE FROM installation_tokens WHERE integration_id = ?1", [integration.to_string()])?;
+        tx.execute(
+            "DELETE FROM installation_tokens WHERE integration_id = ?1",
+            [integration.to_string()],
+        )?;
         let (token_hash, company) = match &event {
             IntegrationEvent::Connected(c) => (&c.token_hash, Some(c.company_id.to_string())),
             IntegrationEvent::TokenRotated(r) => (&r.token_hash, company),
@@ -63,15 +68,23 @@ pub struct Installation {
 }
 
 pub fn find(conn: &Connection, token_hash: &str) -> rusqlite::Result<Option<Installation>> {
-    conn.prepare_cached("SELECT integration_id, company_id FROM installation_tokens WHERE token_hash = ?1")?
-        .query_row([token_hash], |row| {
-            let parse = |i: usize, text: String| {
-                text.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
-            };
-            Ok(Installation {
-                integration_id: IntegrationId(parse(0, row.get(0)?)?),
-                company_id: CompanyId(parse(1, row.get(1)?)?),
+    conn.prepare_cached(
+        "SELECT integration_id, company_id FROM installation_tokens WHERE token_hash = ?1",
+    )?
+    .query_row([token_hash], |row| {
+        let parse = |i: usize, text: String| {
+            text.parse().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    i,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
             })
+        };
+        Ok(Installation {
+            integration_id: IntegrationId(parse(0, row.get(0)?)?),
+            company_id: CompanyId(parse(1, row.get(1)?)?),
         })
-        .optional()
+    })
+    .optional()
 }

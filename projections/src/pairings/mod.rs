@@ -30,7 +30,9 @@ impl Projection for Pairings {
     }
 
     fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
-        let Some(event) = decode::<PairingEvent>(recorded)? else { return Ok(()) };
+        let Some(event) = decode::<PairingEvent>(recorded)? else {
+            return Ok(());
+        };
         let request: RequestId = stream_id(recorded, "pairing-")?;
         match event {
             PairingEvent::Requested(r) => {
@@ -40,7 +42,10 @@ impl Projection for Pairings {
                 )?;
             }
             PairingEvent::Approved(_) | PairingEvent::Denied(_) | PairingEvent::TokenClaimed(_) => {
-                tx.execute("UPDATE pairing_requests SET pending = 0 WHERE request_id = ?1", [request.to_string()])?;
+                tx.execute(
+                    "UPDATE pairing_requests SET pending = 0 WHERE request_id = ?1",
+                    [request.to_string()],
+                )?;
             }
         }
         Ok(())
@@ -48,7 +53,11 @@ impl Projection for Pairings {
 }
 
 /// The pending, unexpired request with this user code (the newest, should two ever share one).
-pub fn pending_by_code(conn: &Connection, user_code: &str, now: OffsetDateTime) -> rusqlite::Result<Option<RequestId>> {
+pub fn pending_by_code(
+    conn: &Connection,
+    user_code: &str,
+    now: OffsetDateTime,
+) -> rusqlite::Result<Option<RequestId>> {
     let id: Option<String> = conn
         .prepare_cached(
             "SELECT request_id FROM pairing_requests WHERE user_code = ?1 AND expires_at > ?2 AND pending = 1

@@ -6,9 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::{Duration, OffsetDateTime};
 use woo_domain::pairing::Role;
@@ -28,7 +28,9 @@ pub enum AccountError {
     WeakPassword,
     #[error("a company name has 1 to 200 characters")]
     CompanyName,
-    #[error("the first-run link was used already or is unknown; an account exists, sign in instead")]
+    #[error(
+        "the first-run link was used already or is unknown; an account exists, sign in instead"
+    )]
     BootstrapUsed,
     #[error("password hashing failed: {0}")]
     Hashing(String),
@@ -64,8 +66,13 @@ fn millis(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-fn parse_id<T: std::str::FromStr<Err = uuid::Error>>(text: String, column: usize) -> rusqlite::Result<T> {
-    text.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e)))
+fn parse_id<T: std::str::FromStr<Err = uuid::Error>>(
+    text: String,
+    column: usize,
+) -> rusqlite::Result<T> {
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 /// Hashes a password with argon2id and a fresh salt.
@@ -78,13 +85,21 @@ fn hash_password(password: &str) -> Result<String, AccountError> {
 }
 
 fn password_matches(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+    PasswordHash::new(stored).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
 }
 
 impl Accounts {
     pub fn open(path: impl AsRef<Path>) -> Result<Accounts, AccountError> {
-        let accounts = Accounts { path: path.as_ref().to_path_buf() };
-        accounts.connect()?.execute_batch(include_str!("schema.sql"))?;
+        let accounts = Accounts {
+            path: path.as_ref().to_path_buf(),
+        };
+        accounts
+            .connect()?
+            .execute_batch(include_str!("schema.sql"))?;
         Ok(accounts)
     }
 
@@ -97,7 +112,9 @@ impl Accounts {
     }
 
     pub fn has_users(&self) -> Result<bool, AccountError> {
-        Ok(self.connect()?.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |row| row.get(0))?)
+        Ok(self
+            .connect()?
+            .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |row| row.get(0))?)
     }
 
     /// Creates the user (or sets the password of the existing one), creates the company if no
@@ -123,16 +140,31 @@ impl Accounts {
         tx.execute(
             "INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash",
-            params![UserId::generate().to_string(), email.as_str(), password_hash, millis(now)],
+            params![
+                UserId::generate().to_string(),
+                email.as_str(),
+                password_hash,
+                millis(now)
+            ],
         )?;
-        let user: UserId =
-            parse_id(tx.query_row("SELECT id FROM users WHERE email = ?1", [email.as_str()], |r| r.get(0))?, 0)?;
+        let user: UserId = parse_id(
+            tx.query_row(
+                "SELECT id FROM users WHERE email = ?1",
+                [email.as_str()],
+                |r| r.get(0),
+            )?,
+            0,
+        )?;
         tx.execute(
             "INSERT INTO companies (id, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
             params![CompanyId::generate().to_string(), company, millis(now)],
         )?;
-        let company_id: CompanyId =
-            parse_id(tx.query_row("SELECT id FROM companies WHERE name = ?1", [company], |r| r.get(0))?, 0)?;
+        let company_id: CompanyId = parse_id(
+            tx.query_row("SELECT id FROM companies WHERE name = ?1", [company], |r| {
+                r.get(0)
+            })?,
+            0,
+        )?;
         tx.execute(
             "INSERT INTO memberships (user_id, company_id, role) VALUES (?1, ?2, ?3)
              ON CONFLICT (user_id, company_id) DO UPDATE SET role = excluded.role",
@@ -144,17 +176,24 @@ impl Accounts {
 
     /// The user with this email and password. An unknown email costs the same hashing time as a
     /// wrong password, so timing does not tell which emails have accounts.
-    pub fn authenticate(&self, email: &Email, password: &str) -> Result<Option<User>, AccountError> {
+    pub fn authenticate(
+        &self,
+        email: &Email,
+        password: &str,
+    ) -> Result<Option<User>, AccountError> {
         let stored: Option<(String, String)> = self
             .connect()?
-            .query_row("SELECT id, password_hash FROM users WHERE email = ?1", [email.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT id, password_hash FROM users WHERE email = ?1",
+                [email.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
         match stored {
-            Some((id, hash)) if password_matches(password, &hash) => {
-                Ok(Some(User { id: parse_id(id, 0)?, email: email.as_str().to_owned() }))
-            }
+            Some((id, hash)) if password_matches(password, &hash) => Ok(Some(User {
+                id: parse_id(id, 0)?,
+                email: email.as_str().to_owned(),
+            })),
             Some(_) => Ok(None),
             None => {
                 // Spend the same time as a real check.
@@ -167,7 +206,11 @@ impl Accounts {
     pub fn user(&self, id: UserId) -> Result<Option<User>, AccountError> {
         let email: Option<String> = self
             .connect()?
-            .query_row("SELECT email FROM users WHERE id = ?1", [id.to_string()], |r| r.get(0))
+            .query_row(
+                "SELECT email FROM users WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
             .optional()?;
         Ok(email.map(|email| User { id, email }))
     }
@@ -179,37 +222,63 @@ impl Accounts {
             "SELECT c.id, c.name, m.role FROM memberships m JOIN companies c ON c.id = m.company_id
              WHERE m.user_id = ?1 ORDER BY c.name",
         )?;
-        let rows = stmt.query_map([user.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?)))?;
+        let rows = stmt.query_map([user.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?))
+        })?;
         let mut memberships = Vec::new();
         for row in rows {
             let (id, company_name, role) = row?;
             let role = role.parse().map_err(|e: String| {
                 rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e.into())
             })?;
-            memberships.push(Membership { company_id: parse_id(id, 0)?, company_name, role });
+            memberships.push(Membership {
+                company_id: parse_id(id, 0)?,
+                company_name,
+                role,
+            });
         }
         Ok(memberships)
     }
 
     /// The user's membership in one company, `None` when they do not belong to it.
-    pub fn membership(&self, user: UserId, company: CompanyId) -> Result<Option<Membership>, AccountError> {
-        Ok(self.memberships(user)?.into_iter().find(|m| m.company_id == company))
+    pub fn membership(
+        &self,
+        user: UserId,
+        company: CompanyId,
+    ) -> Result<Option<Membership>, AccountError> {
+        Ok(self
+            .memberships(user)?
+            .into_iter()
+            .find(|m| m.company_id == company))
     }
 
     /// Starts a browser session; returns the cookie value, shown once.
-    pub fn create_session(&self, user: UserId, now: OffsetDateTime) -> Result<Secret, AccountError> {
+    pub fn create_session(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Secret, AccountError> {
         let token = Secret::generate("wss_");
         let csrf = Secret::generate("");
         let conn = self.connect()?;
         conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [millis(now)])?;
         conn.execute(
             "INSERT INTO sessions (token_hash, user_id, csrf, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![token.hash(), user.to_string(), csrf.expose(), millis(now + SESSION_LIFETIME)],
+            params![
+                token.hash(),
+                user.to_string(),
+                csrf.expose(),
+                millis(now + SESSION_LIFETIME)
+            ],
         )?;
         Ok(token)
     }
 
-    pub fn session(&self, token: &str, now: OffsetDateTime) -> Result<Option<Session>, AccountError> {
+    pub fn session(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, AccountError> {
         let row: Option<(String, String, String)> = self
             .connect()?
             .query_row(
@@ -219,19 +288,35 @@ impl Accounts {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        row.map(|(id, email, csrf)| Ok(Session { user: User { id: parse_id(id, 0)?, email }, csrf })).transpose()
+        row.map(|(id, email, csrf)| {
+            Ok(Session {
+                user: User {
+                    id: parse_id(id, 0)?,
+                    email,
+                },
+                csrf,
+            })
+        })
+        .transpose()
     }
 
     pub fn end_session(&self, token: &str) -> Result<(), AccountError> {
-        self.connect()?.execute("DELETE FROM sessions WHERE token_hash = ?1", [secrets::hash(token)])?;
+        self.connect()?.execute(
+            "DELETE FROM sessions WHERE token_hash = ?1",
+            [secrets::hash(token)],
+        )?;
         Ok(())
     }
 
     /// A new first-run link token, replacing any earlier one; only while no account exists.
-    pub fn create_bootstrap_token(&self, now: OffsetDateTime) -> Result<Option<Secret>, AccountError> {
+    pub fn create_bootstrap_token(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Option<Secret>, AccountError> {
         let mut conn = self.connect()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let has_users: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
+        let has_users: bool =
+            tx.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
         if has_users {
             return Ok(None);
         }
@@ -266,7 +351,10 @@ impl Accounts {
         if !self.bootstrap_token_is_valid(token)? {
             return Err(AccountError::BootstrapUsed);
         }
-        let deleted = self.connect()?.execute("DELETE FROM bootstrap_tokens WHERE token_hash = ?1", [secrets::hash(token)])?;
+        let deleted = self.connect()?.execute(
+            "DELETE FROM bootstrap_tokens WHERE token_hash = ?1",
+            [secrets::hash(token)],
+        )?;
         if deleted == 0 {
             return Err(AccountError::BootstrapUsed);
         }
@@ -295,36 +383,88 @@ mod tests {
     #[test]
     fn add_user_is_repeatable_and_authenticates_with_the_latest_password() {
         let (accounts, _dir) = accounts();
-        let (user, company) = accounts.add_user(&email("Ada@Example.com"), "first password", "Acme", Role::Owner, T0).unwrap();
-        let (again, same_company) =
-            accounts.add_user(&email("ada@example.com"), "second password", "Acme", Role::Admin, T0).unwrap();
+        let (user, company) = accounts
+            .add_user(
+                &email("Ada@Example.com"),
+                "first password",
+                "Acme",
+                Role::Owner,
+                T0,
+            )
+            .unwrap();
+        let (again, same_company) = accounts
+            .add_user(
+                &email("ada@example.com"),
+                "second password",
+                "Acme",
+                Role::Admin,
+                T0,
+            )
+            .unwrap();
 
         assert_eq!((user, company), (again, same_company));
-        assert!(accounts.authenticate(&email("ada@example.com"), "first password").unwrap().is_none());
-        assert_eq!(accounts.authenticate(&email("ada@example.com"), "second password").unwrap().unwrap().id, user);
-        assert!(accounts.authenticate(&email("bob@example.com"), "second password").unwrap().is_none());
+        assert!(
+            accounts
+                .authenticate(&email("ada@example.com"), "first password")
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            accounts
+                .authenticate(&email("ada@example.com"), "second password")
+                .unwrap()
+                .unwrap()
+                .id,
+            user
+        );
+        assert!(
+            accounts
+                .authenticate(&email("bob@example.com"), "second password")
+                .unwrap()
+                .is_none()
+        );
         let memberships = accounts.memberships(user).unwrap();
-        assert_eq!(memberships, vec![Membership { company_id: company, company_name: "Acme".into(), role: Role::Admin }]);
+        assert_eq!(
+            memberships,
+            vec![Membership {
+                company_id: company,
+                company_name: "Acme".into(),
+                role: Role::Admin
+            }]
+        );
     }
 
     #[test]
     fn weak_passwords_and_empty_company_names_are_refused() {
         let (accounts, _dir) = accounts();
-        assert!(matches!(accounts.add_user(&email("a@b.c"), "short", "Acme", Role::Owner, T0), Err(AccountError::WeakPassword)));
-        assert!(matches!(accounts.add_user(&email("a@b.c"), "long enough!", " ", Role::Owner, T0), Err(AccountError::CompanyName)));
+        assert!(matches!(
+            accounts.add_user(&email("a@b.c"), "short", "Acme", Role::Owner, T0),
+            Err(AccountError::WeakPassword)
+        ));
+        assert!(matches!(
+            accounts.add_user(&email("a@b.c"), "long enough!", " ", Role::Owner, T0),
+            Err(AccountError::CompanyName)
+        ));
         assert!(!accounts.has_users().unwrap());
     }
 
     #[test]
     fn sessions_expire_and_end() {
         let (accounts, _dir) = accounts();
-        let (user, _) = accounts.add_user(&email("a@b.c"), "long enough!", "Acme", Role::Owner, T0).unwrap();
+        let (user, _) = accounts
+            .add_user(&email("a@b.c"), "long enough!", "Acme", Role::Owner, T0)
+            .unwrap();
         let token = accounts.create_session(user, T0).unwrap();
 
         let session = accounts.session(token.expose(), T0).unwrap().unwrap();
         assert_eq!(session.user.id, user);
         assert!(!session.csrf.is_empty());
-        assert!(accounts.session(token.expose(), T0 + SESSION_LIFETIME).unwrap().is_none());
+        assert!(
+            accounts
+                .session(token.expose(), T0 + SESSION_LIFETIME)
+                .unwrap()
+                .is_none()
+        );
         accounts.end_session(token.expose()).unwrap();
         assert!(accounts.session(token.expose(), T0).unwrap().is_none());
         assert!(accounts.session("wss_guess", T0).unwrap().is_none());
@@ -335,11 +475,22 @@ mod tests {
         let (accounts, _dir) = accounts();
         let token = accounts.create_bootstrap_token(T0).unwrap().unwrap();
 
-        let user = accounts.use_bootstrap_token(token.expose(), &email("a@b.c"), "long enough!", "Acme", T0).unwrap();
+        let user = accounts
+            .use_bootstrap_token(token.expose(), &email("a@b.c"), "long enough!", "Acme", T0)
+            .unwrap();
 
         assert_eq!(accounts.memberships(user).unwrap()[0].role, Role::Owner);
-        let again = accounts.use_bootstrap_token(token.expose(), &email("x@b.c"), "long enough!", "Evil", T0);
+        let again = accounts.use_bootstrap_token(
+            token.expose(),
+            &email("x@b.c"),
+            "long enough!",
+            "Evil",
+            T0,
+        );
         assert!(matches!(again, Err(AccountError::BootstrapUsed)));
-        assert!(accounts.create_bootstrap_token(T0).unwrap().is_none(), "no new link once an account exists");
+        assert!(
+            accounts.create_bootstrap_token(T0).unwrap().is_none(),
+            "no new link once an account exists"
+        );
     }
 }

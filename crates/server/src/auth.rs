@@ -1,0 +1,323 @@
+//! Who is asking: installation tokens for the plugin API, JWTs for the admin API, session cookies
+//! for the pages, and the rate limits that keep guessing expensive.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
+
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use woo_domain::UserId;
+use woo_projections::installations::{self, Installation};
+
+use crate::accounts::{Session, User};
+use crate::secrets::{self, Secret};
+use crate::{ApiError, AppState};
+
+pub const SESSION_COOKIE: &str = "woo_session";
+pub const ADMIN_TOKEN_LIFETIME: Duration = Duration::hours(1);
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "application state missing",
+            )
+        })
+}
+
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+}
+
+/// The integration whose installation token came with the request. Revoked and replaced tokens
+/// are gone from the `installations` read model, which the revoking request waited for.
+pub struct InstallationAuth(pub Installation);
+
+impl FromRequest for InstallationAuth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req).map(secrets::hash);
+        let state = state(req);
+        Box::pin(async move {
+            let state = state?;
+            let token_hash = token.ok_or_else(|| {
+                ApiError::unauthorized(
+                    "send the installation token as `Authorization: Bearer <token>`",
+                )
+            })?;
+            state
+                .read_model(move |conn| installations::find(conn, &token_hash))
+                .await?
+                .map(InstallationAuth)
+                .ok_or_else(|| {
+                    ApiError::unauthorized(
+                        "the installation token is unknown or revoked; connect the store again",
+                    )
+                })
+        })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    iat: i64,
+    exp: i64,
+}
+
+/// The HS256 key of the admin API's JWTs.
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl JwtKeys {
+    /// Reads the signing key from `path`, creating a random one there (owner-readable only) on
+    /// first start.
+    pub fn load_or_create(path: &Path) -> std::io::Result<JwtKeys> {
+        let secret = match std::fs::read_to_string(path) {
+            Ok(secret) => secret.trim().to_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let secret = Secret::generate("");
+                write_private(path, secret.expose())?;
+                secret.expose().to_owned()
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(JwtKeys::from_secret(secret.as_bytes()))
+    }
+
+    pub fn from_secret(secret: &[u8]) -> JwtKeys {
+        JwtKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        }
+    }
+
+    pub fn issue(&self, user: UserId, now: OffsetDateTime) -> Result<String, ApiError> {
+        let claims = Claims {
+            sub: user.to_string(),
+            iat: now.unix_timestamp(),
+            exp: (now + ADMIN_TOKEN_LIFETIME).unix_timestamp(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::internal(&e))
+    }
+
+    /// The user a token was issued to, if it is ours and unexpired at `now`.
+    fn verify(&self, token: &str, now: OffsetDateTime) -> Option<UserId> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        // Expiry is checked below against the service's clock, which tests move.
+        validation.validate_exp = false;
+        validation.required_spec_claims = ["exp", "sub"].into_iter().map(String::from).collect();
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .ok()?
+            .claims;
+        (claims.exp > now.unix_timestamp()).then_some(())?;
+        claims.sub.parse().ok()
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// A person calling the admin API with a JWT from `POST /api/admin/v1/auth/token`.
+pub struct AdminUser(pub User);
+
+impl FromRequest for AdminUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req).map(str::to_owned);
+        let state = state(req);
+        Box::pin(async move {
+            let state = state?;
+            let invalid = || {
+                ApiError::unauthorized(
+                    "send a token from POST /api/admin/v1/auth/token as `Authorization: Bearer <token>`",
+                )
+            };
+            let user = state
+                .jwt
+                .verify(&token.ok_or_else(invalid)?, state.now())
+                .ok_or_else(invalid)?;
+            state
+                .accounts(move |a| a.user(user))
+                .await?
+                .map(AdminUser)
+                .ok_or_else(invalid)
+        })
+    }
+}
+
+/// The signed-in person of a page request, if any.
+pub async fn session(req: &HttpRequest, state: &AppState) -> Result<Option<Session>, ApiError> {
+    let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let token = cookie.value().to_owned();
+    let now = state.now();
+    state.accounts(move |a| a.session(&token, now)).await
+}
+
+/// Failures counted per key (an account, a client address) in a sliding window; past `max`
+/// failures the key is locked for `lock`.
+pub struct RateLimiter {
+    max: u32,
+    window: Duration,
+    lock: Duration,
+    entries: Mutex<HashMap<String, Failures>>,
+}
+
+struct Failures {
+    first: OffsetDateTime,
+    count: u32,
+    locked_until: Option<OffsetDateTime>,
+}
+
+const MAX_TRACKED_KEYS: usize = 100_000;
+
+impl RateLimiter {
+    pub fn new(max: u32, window: Duration, lock: Duration) -> Self {
+        RateLimiter {
+            max,
+            window,
+            lock,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Err(seconds to wait)` while the key is locked.
+    pub fn check(&self, key: &str, now: OffsetDateTime) -> Result<(), u32> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        match entries.get(key).and_then(|f| f.locked_until) {
+            Some(until) if until > now => Err(u32::try_from((until - now).whole_seconds())
+                .unwrap_or(u32::MAX)
+                .max(1)),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn fail(&self, key: &str, now: OffsetDateTime) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= MAX_TRACKED_KEYS {
+            let (window, lock) = (self.window, self.lock);
+            entries.retain(|_, f| {
+                now - f.first < window || f.locked_until.is_some_and(|u| u > now - lock)
+            });
+        }
+        let failures = entries.entry(key.to_owned()).or_insert(Failures {
+            first: now,
+            count: 0,
+            locked_until: None,
+        });
+        if now - failures.first >= self.window {
+            *failures = Failures {
+                first: now,
+                count: 0,
+                locked_until: None,
+            };
+        }
+        failures.count += 1;
+        if failures.count >= self.max {
+            failures.locked_until = Some(now + self.lock);
+        }
+    }
+
+    pub fn succeed(&self, key: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+    }
+}
+
+/// The address a request came from. Forwarding headers are not trusted: a client could name any
+/// address in them and escape its limits.
+pub fn client_key(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())
+}
+
+/// 429 with `Retry-After`.
+pub fn too_many(what: &str, retry_after: u32) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many {what}; try again in {retry_after} s"),
+    )
+    .retry_after(retry_after)
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    const T0: OffsetDateTime = datetime!(2026-11-27 10:00 UTC);
+
+    #[test]
+    fn a_key_is_locked_after_max_failures_and_unlocks_later() {
+        let limiter = RateLimiter::new(5, Duration::minutes(15), Duration::minutes(15));
+        for _ in 0..4 {
+            limiter.fail("ip", T0);
+        }
+        assert_eq!(limiter.check("ip", T0), Ok(()));
+        limiter.fail("ip", T0);
+        assert_eq!(limiter.check("ip", T0), Err(900));
+        assert_eq!(limiter.check("other", T0), Ok(()));
+        assert_eq!(limiter.check("ip", T0 + Duration::minutes(15)), Ok(()));
+    }
+
+    #[test]
+    fn failures_outside_the_window_start_over_and_success_clears() {
+        let limiter = RateLimiter::new(3, Duration::minutes(15), Duration::minutes(15));
+        limiter.fail("a", T0);
+        limiter.fail("a", T0);
+        limiter.fail("a", T0 + Duration::minutes(16));
+        assert_eq!(limiter.check("a", T0 + Duration::minutes(16)), Ok(()));
+        limiter.fail("b", T0);
+        limiter.fail("b", T0);
+        limiter.succeed("b");
+        limiter.fail("b", T0);
+        assert_eq!(limiter.check("b", T0), Ok(()));
+    }
+
+    #[test]
+    fn jwts_verify_until_they_expire_and_only_with_our_key() {
+        let keys = JwtKeys::from_secret(b"a test key of enough length....");
+        let user = UserId::generate();
+        let token = keys.issue(user, T0).unwrap();
+        assert_eq!(keys.verify(&token, T0), Some(user));
+        assert_eq!(keys.verify(&token, T0 + ADMIN_TOKEN_LIFETIME), None);
+        assert_eq!(
+            JwtKeys::from_secret(b"another key entirely..........").verify(&token, T0),
+            None
+        );
+        assert_eq!(keys.verify("garbage", T0), None);
+    }
+}

@@ -1,0 +1,120 @@
+//! JSON request bodies: bounded in size, parsed with the JSON path of the first problem, every
+//! failure a 4xx in the service's error shape (never actix's plain-text defaults).
+
+use std::pin::Pin;
+
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use serde::de::DeserializeOwned;
+
+use crate::ApiError;
+
+/// The default body limit of plugin and admin requests.
+pub const DEFAULT_LIMIT: usize = 64 * 1024;
+
+/// A JSON body of at most `LIMIT` bytes, read into `T`.
+pub struct JsonBody<T, const LIMIT: usize = DEFAULT_LIMIT>(pub T);
+
+impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for JsonBody<T, LIMIT> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let payload = web::Payload::from_request(req, payload).into_inner();
+        Box::pin(async move {
+            let payload = payload.map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_body",
+                    "the body could not be read",
+                )
+            })?;
+            let bytes = payload
+                .to_bytes_limited(LIMIT)
+                .await
+                .map_err(|_| {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        format!("the body is larger than {LIMIT} bytes"),
+                    )
+                })?
+                .map_err(|_| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_body",
+                        "the body could not be read",
+                    )
+                })?;
+            parse(&bytes).map(JsonBody)
+        })
+    }
+}
+
+/// Parses JSON, naming where it went wrong.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let (code, message) = if inner.is_syntax() || inner.is_eof() {
+            (
+                "invalid_json",
+                format!("the body is not valid JSON: {inner}"),
+            )
+        } else {
+            ("invalid_body", inner.to_string())
+        };
+        let error = ApiError::new(StatusCode::BAD_REQUEST, code, message);
+        if path == "." { error } else { error.at(path) }
+    })?;
+    deserializer.end().map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("trailing data after the JSON body: {e}"),
+        )
+    })?;
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::parse;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Item {
+        qty: u32,
+    }
+
+    #[test]
+    fn errors_name_the_json_path() {
+        let error =
+            parse::<Body>(br#"{"name": "x", "items": [{"qty": 1}, {"qty": "two"}]}"#).unwrap_err();
+        assert_eq!(error.code(), "invalid_body");
+        assert_eq!(error.path(), Some("items[1].qty"));
+        assert_eq!(parse::<Body>(b"{nope").unwrap_err().code(), "invalid_json");
+        assert_eq!(
+            parse::<Body>(br#"{"name": 5, "items": []}"#)
+                .unwrap_err()
+                .path(),
+            Some("name")
+        );
+        assert_eq!(
+            parse::<Body>(br#"{"name": "x", "items": []} []"#)
+                .unwrap_err()
+                .code(),
+            "invalid_json"
+        );
+    }
+}

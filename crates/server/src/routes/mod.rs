@@ -1,0 +1,25 @@
+//! The routes. Each handler turns HTTP into a call on the state and the answer back into JSON or
+//! HTML; the rules live in the domain crate and the read models in `woo-projections`.
+
+mod admin;
+mod health;
+mod pages;
+mod plugin;
+
+use actix_web::{HttpResponse, web};
+
+use crate::ApiError;
+pub use plugin::PollGate;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(pages::form_config())
+        .route("/healthz", web::get().to(health::healthz))
+        .configure(plugin::configure)
+        .configure(admin::configure)
+        .configure(pages::configure)
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found("no such resource"))
+}
