@@ -14,9 +14,24 @@ async fn healthz_reports_the_log_head_and_every_projection() {
     assert_eq!(body["event_log"]["backend"], "sqlite");
     assert_eq!(body["event_log"]["head"], 0);
     let projections = body["projections"].as_array().unwrap();
-    let names: Vec<&str> = projections.iter().map(|p| p["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["connection_health", "installations", "pairings", "stream_counts"]);
-    assert!(projections.iter().all(|p| p["lag"] == 0 && p["last_error"].is_null()));
+    let names: Vec<&str> = projections
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "connection_health",
+            "installations",
+            "pairings",
+            "stream_counts"
+        ]
+    );
+    assert!(
+        projections
+            .iter()
+            .all(|p| p["lag"] == 0 && p["last_error"].is_null())
+    );
     assert!(app.data_dir.path().join("events.db").exists());
 }
 

@@ -209,17 +209,24 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         .map_or("127.0.0.1", |(host, _)| host)
         .to_owned();
     let app = Application::build(settings).await?;
-    println!(
-        "woo-ingest listening on http://{host}:{} (event log {event_log}, data in {data_dir})",
+    let mut banner = format!(
+        "woo-ingest listening on http://{host}:{} (event log {event_log}, data in {data_dir})\n",
         app.port()
     );
     if let Some(link) = app.bootstrap_link()? {
-        println!("No account exists yet. Create the first one (this link works once): {link}");
-        println!(
-            "Or on the command line: woo-ingest accounts add-user --email E --company NAME --role owner"
+        banner += &format!(
+            "No account exists yet. Create the first one (this link works once): {link}\n"
         );
+        banner += "Or on the command line: woo-ingest accounts add-user --email E --company NAME --role owner\n";
     }
-    std::io::stdout().flush()?;
+    // A closed stdout (a supervisor gone, `| head`) must not take the service down with it.
+    let mut stdout = std::io::stdout();
+    if let Err(e) = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        tracing::warn!(error = %e, "could not print the start-up banner");
+    }
     app.run_until_stopped().await?;
     Ok(())
 }

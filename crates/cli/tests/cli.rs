@@ -77,10 +77,11 @@ fn serve(command: &mut Command) -> Served {
         .stderr(Stdio::null())
         .spawn()
         .expect("woo-ingest serve starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first_line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first_line)
-        .unwrap();
+    stdout.read_line(&mut first_line).unwrap();
+    // Keep reading, so the server never writes into a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let url = first_line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -109,7 +110,7 @@ async fn serve_answers_healthz_and_json_errors_on_a_random_port() {
     let body: Value = health.json().await.unwrap();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["event_log"], json!({"backend": "sqlite", "head": 12}));
-    assert_eq!(body["projections"][0]["name"], "stream_counts");
+    assert_eq!(body["projections"].as_array().unwrap().len(), 4);
 
     let missing = client
         .get(format!("{}/no/such/page", served.url))
@@ -323,8 +324,19 @@ fn rebuild_of_an_unknown_projection_names_the_known_ones() {
     );
 
     let list = run(woo_ingest().args(["rebuild", "--list"]));
-    let names: Vec<String> = String::from_utf8_lossy(&list.stdout).lines().map(str::to_owned).collect();
-    assert_eq!(names, ["stream_counts", "pairings", "installations", "connection_health"]);
+    let names: Vec<String> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "stream_counts",
+            "pairings",
+            "installations",
+            "connection_health"
+        ]
+    );
 }
 
 fn checkpoint_and_total(data_dir: &Path) -> Option<(i64, i64)> {
