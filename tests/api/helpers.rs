@@ -1,22 +1,41 @@
-//! `spawn_app()`: the real application on `127.0.0.1:0` with a fresh data directory, and typed
-//! helpers to drive it.
+//! `spawn_app()`: the real application on `127.0.0.1:0` with a fresh data directory and a manual
+//! clock, and typed helpers to drive it as a plugin (the client crate), as a person in a browser
+//! (cookies and forms) and as an admin API caller (JWT).
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::StatusCode;
+use serde_json::Value;
 use tempfile::TempDir;
+use time::macros::datetime;
+use woo_client::PluginClient;
+use woo_domain::api::{ClaimTokenResponse, HeartbeatRequest, PairStoreRequest, PairStoreResponse};
+use woo_domain::pairing::Role;
+use woo_domain::values::Email;
+use woo_domain::{CompanyId, ManualClock, UserId};
+use woo_eventlog::{
+    Direction, EventLog, Position, ReadFrom, RecordedEvent, SqliteEventLog, SqliteOptions,
+};
 use woo_server::{Application, Settings};
+
+pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub address: String,
     pub data_dir: TempDir,
+    pub clock: Arc<ManualClock>,
+    pub plugin: PluginClient,
     pub http: reqwest::Client,
+    settings: Settings,
 }
 
 pub async fn spawn_app() -> TestApp {
     let data_dir = tempfile::tempdir().expect("a temp dir");
     let mut settings = Settings::in_dir(data_dir.path());
     settings.addr = "127.0.0.1:0".into();
-    let app = Application::build(settings)
+    let clock = Arc::new(ManualClock::new(datetime!(2026-11-27 10:00 UTC)));
+    let app = Application::build_with_clock(settings.clone(), clock.clone())
         .await
         .expect("the application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -26,9 +45,114 @@ pub async fn spawn_app() -> TestApp {
         .build()
         .expect("a client");
     TestApp {
+        plugin: PluginClient::new(&address),
         address,
         data_dir,
+        clock,
         http,
+        settings,
+    }
+}
+
+/// A store as the plugin describes it; `n` tells stores apart.
+pub fn store(n: u32) -> PairStoreRequest {
+    PairStoreRequest {
+        install_id: format!("install-{n}"),
+        store_url: format!("https://shop{n}.example.com"),
+        site_name: format!("Shop {n}"),
+        plugin_version: "0.3.0".into(),
+        wordpress_version: "6.7.1".into(),
+        woocommerce_version: "9.4.2".into(),
+        php_version: Some("8.2.26".into()),
+        ..PairStoreRequest::default()
+    }
+}
+
+pub fn heartbeat() -> HeartbeatRequest {
+    HeartbeatRequest {
+        plugin_version: "0.3.1".into(),
+        wordpress_version: "6.7.2".into(),
+        woocommerce_version: "9.5.0".into(),
+        php_version: Some("8.3.1".into()),
+        queue_depth: Some(2),
+        ..HeartbeatRequest::default()
+    }
+}
+
+/// A person's browser: a cookie jar and the pages' forms.
+pub struct Browser {
+    pub http: reqwest::Client,
+    address: String,
+}
+
+/// The value of the hidden `csrf` input of a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = r#"name="csrf" value=""#;
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no csrf field in page:\n{html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+impl Browser {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("the page answers")
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.address))
+            .form(form)
+            .send()
+            .await
+            .expect("the form is answered")
+    }
+
+    /// Opens the authorize page of a request and submits one of its forms.
+    pub async fn approve(
+        &self,
+        request: &PairStoreResponse,
+        company: CompanyId,
+    ) -> reqwest::Response {
+        let page = self
+            .get(&format!(
+                "/setup/woocommerce?request={}",
+                request.request_id
+            ))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let csrf = csrf_of(&page);
+        let company = company.to_string();
+        self.post_form(
+            &format!("/setup/woocommerce/{}/approve", request.request_id),
+            &[("csrf", &csrf), ("company_id", &company)],
+        )
+        .await
+    }
+
+    pub async fn deny(&self, request: &PairStoreResponse) -> reqwest::Response {
+        let page = self
+            .get(&format!(
+                "/setup/woocommerce?request={}",
+                request.request_id
+            ))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let csrf = csrf_of(&page);
+        self.post_form(
+            &format!("/setup/woocommerce/{}/deny", request.request_id),
+            &[("csrf", &csrf)],
+        )
+        .await
     }
 }
 
@@ -39,5 +163,141 @@ impl TestApp {
             .send()
             .await
             .expect("the request is answered")
+    }
+
+    /// Creates (or updates) an account with `role` in `company`.
+    pub fn add_user(&self, email: &str, company: &str, role: Role) -> (UserId, CompanyId) {
+        let accounts = woo_server::open_accounts(&self.settings).expect("accounts open");
+        let now = time::OffsetDateTime::now_utc();
+        accounts
+            .add_user(&Email::parse(email).unwrap(), PASSWORD, company, role, now)
+            .expect("the account is created")
+    }
+
+    /// A browser without a session.
+    pub fn browser(&self) -> Browser {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("a client");
+        Browser {
+            http,
+            address: self.address.clone(),
+        }
+    }
+
+    /// A browser signed in as `email`.
+    pub async fn signed_in(&self, email: &str) -> Browser {
+        let browser = self.browser();
+        let login = browser.get("/login").await.text().await.unwrap();
+        let csrf = csrf_of(&login);
+        let response = browser
+            .post_form(
+                "/login",
+                &[
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("csrf", &csrf),
+                    ("next", "/"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "sign-in of {email} succeeds"
+        );
+        browser
+    }
+
+    /// A JWT for the admin API.
+    pub async fn admin_token(&self, email: &str) -> String {
+        let response = self
+            .http
+            .post(format!("{}/api/admin/v1/auth/token", self.address))
+            .json(&serde_json::json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn admin_get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}/api/admin/v1{path}", self.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn admin_post(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/admin/v1{path}", self.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Pairs `store` and has `email` approve it for `company`; the claim is left to the test.
+    pub async fn pair_and_approve(
+        &self,
+        store: &PairStoreRequest,
+        email: &str,
+        company: CompanyId,
+    ) -> PairStoreResponse {
+        let request = self
+            .plugin
+            .pair_store(store)
+            .await
+            .expect("pairing is requested");
+        let response = self.signed_in(email).await.approve(&request, company).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "the approval is accepted"
+        );
+        request
+    }
+
+    /// The whole flow: pair, approve, claim. Returns the claim answer.
+    pub async fn connect_store(
+        &self,
+        store: &PairStoreRequest,
+        email: &str,
+        company: CompanyId,
+    ) -> ClaimTokenResponse {
+        let request = self.pair_and_approve(store, email, company).await;
+        self.plugin
+            .claim_token(request.request_id, &request.device_code)
+            .await
+            .expect("the token is claimed")
+    }
+
+    /// A read-only view of the event log, to check what was (not) written.
+    pub fn event_log(&self) -> SqliteEventLog {
+        SqliteEventLog::open_read_only(
+            self.data_dir.path().join("events.db"),
+            SqliteOptions::default(),
+        )
+        .unwrap()
+    }
+
+    pub async fn head(&self) -> Position {
+        self.event_log().head().await.unwrap()
+    }
+
+    pub async fn stream(&self, stream: &str) -> Vec<RecordedEvent> {
+        self.event_log()
+            .read_stream(stream, ReadFrom::Start, Direction::Forwards, usize::MAX)
+            .await
+            .unwrap()
     }
 }

@@ -1,0 +1,154 @@
+//! A typed client of the plugin API (`/api/woocommerce/v1`), speaking exactly the bodies the
+//! server parses (`woo_domain::api`). It does what the WordPress plugin does, so tests, the store
+//! simulator and the load generator exercise the service as a store would.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use woo_domain::RequestId;
+use woo_domain::api::{
+    ClaimTokenRequest, ClaimTokenResponse, DisconnectResponse, ErrorBody, ErrorDetail,
+    HeartbeatRequest, HeartbeatResponse, PairStoreRequest, PairStoreResponse,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The service answered with an error body.
+    #[error("{status}: {} ({})", .error.message, .error.code)]
+    Api {
+        status: StatusCode,
+        error: ErrorDetail,
+        /// Seconds from a `Retry-After` header.
+        retry_after: Option<u64>,
+    },
+    #[error("could not reach the service: {0}")]
+    Transport(#[from] reqwest::Error),
+    #[error("the service answered {status} with an unexpected body: {body}")]
+    Unexpected { status: StatusCode, body: String },
+}
+
+impl ClientError {
+    /// The error code of an API answer (`authorization_pending`, `invalid_token`, …).
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { error, .. } => Some(&error.code),
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            ClientError::Api { status, .. } | ClientError::Unexpected { status, .. } => {
+                Some(*status)
+            }
+            ClientError::Transport(e) => e.status(),
+        }
+    }
+}
+
+/// A plugin's view of the service: its base URL and, once connected, its installation token.
+#[derive(Clone, Debug)]
+pub struct PluginClient {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl PluginClient {
+    /// A client of the service at `base_url` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(base_url: impl Into<String>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("woo-client/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        PluginClient {
+            http,
+            base: base_url.into().trim_end_matches('/').to_owned(),
+            token: None,
+        }
+    }
+
+    /// The same client, sending `token` as its installation token.
+    pub fn with_token(&self, token: impl Into<String>) -> Self {
+        PluginClient {
+            token: Some(token.into()),
+            ..self.clone()
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/woocommerce/v1{path}", self.base)
+    }
+
+    async fn post<B: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<R, ClientError> {
+        let mut request = self.http.post(self.url(path)).json(body);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        read(request.send().await?).await
+    }
+
+    /// `POST /connections`: asks to pair the store.
+    pub async fn pair_store(
+        &self,
+        store: &PairStoreRequest,
+    ) -> Result<PairStoreResponse, ClientError> {
+        self.post("/connections", store).await
+    }
+
+    /// `POST /connections/{id}/token`: one poll for the installation token.
+    pub async fn claim_token(
+        &self,
+        request_id: RequestId,
+        device_code: &str,
+    ) -> Result<ClaimTokenResponse, ClientError> {
+        self.post(
+            &format!("/connections/{request_id}/token"),
+            &ClaimTokenRequest {
+                device_code: device_code.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// `POST /heartbeat`.
+    pub async fn heartbeat(
+        &self,
+        heartbeat: &HeartbeatRequest,
+    ) -> Result<HeartbeatResponse, ClientError> {
+        self.post("/heartbeat", heartbeat).await
+    }
+
+    /// `POST /disconnect`: the token stops working.
+    pub async fn disconnect(&self) -> Result<DisconnectResponse, ClientError> {
+        self.post("/disconnect", &serde_json::json!({})).await
+    }
+}
+
+async fn read<R: DeserializeOwned>(response: reqwest::Response) -> Result<R, ClientError> {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let body = response.text().await?;
+    if status.is_success() {
+        return serde_json::from_str(&body).map_err(|_| ClientError::Unexpected { status, body });
+    }
+    match serde_json::from_str::<ErrorBody>(&body) {
+        Ok(ErrorBody { error }) => Err(ClientError::Api {
+            status,
+            error,
+            retry_after,
+        }),
+        Err(_) => Err(ClientError::Unexpected { status, body }),
+    }
+}
