@@ -2,7 +2,7 @@
 //! value it interpolates, so store names and URLs sent by plugins cannot inject markup.
 
 use actix_web::HttpResponse;
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const STYLE: &str = r#"
@@ -78,9 +78,19 @@ pub fn notice(kind: &str, text: &str) -> Markup {
     html! { div class={ "notice " (kind) } role="status" { (text) } }
 }
 
+/// An HTML answer. Pages hold CSRF tokens and an Approve button: they are never framed (no
+/// clickjacking of the approval), never cached, and load nothing from elsewhere.
 pub fn respond(status: StatusCode, markup: Markup) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; script-src 'self'; \
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(markup.into_string())
 }
 
