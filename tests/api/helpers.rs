@@ -301,3 +301,175 @@ impl TestApp {
             .unwrap()
     }
 }
+
+/// The parts of an error answer, once it is known to have the contract's shape: a JSON body
+/// `{error: {code, message, path?}}`.
+#[derive(Debug)]
+pub struct ErrorAnswer {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+    pub path: Option<String>,
+    pub retry_after: Option<String>,
+}
+
+/// Reads an error answer, failing the test when it is not a JSON error body.
+pub async fn error_answer(response: reqwest::Response) -> ErrorAnswer {
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
+    let text = response.text().await.unwrap_or_default();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{status} answered {content_type:?}, not JSON: {text}"
+    );
+    let body: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{status} answered a body that is not JSON ({e}): {text}"));
+    let error = &body["error"];
+    let (Some(code), Some(message)) = (error["code"].as_str(), error["message"].as_str()) else {
+        panic!("{status} answered without {{error: {{code, message}}}}: {text}");
+    };
+    ErrorAnswer {
+        status,
+        code: code.to_owned(),
+        message: message.to_owned(),
+        path: error["path"].as_str().map(str::to_owned),
+        retry_after,
+    }
+}
+
+/// Where a redirect points.
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .unwrap_or_else(|| panic!("{} is not a redirect", response.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The JSON data of a stored event.
+pub fn data_of(event: &RecordedEvent) -> Value {
+    serde_json::from_str(event.data.get()).expect("event data is JSON")
+}
+
+impl Browser {
+    /// The CSRF token of this browser's session (every signed-in page carries it).
+    pub async fn csrf(&self) -> String {
+        let page = self.get("/setup/woocommerce").await;
+        assert_eq!(page.status(), StatusCode::OK, "the browser is signed in");
+        csrf_of(&page.text().await.unwrap())
+    }
+
+    /// The authorize page of a request: its status and HTML.
+    pub async fn request_page(&self, request: &PairStoreResponse) -> (StatusCode, String) {
+        let response = self
+            .get(&format!(
+                "/setup/woocommerce?request={}",
+                request.request_id
+            ))
+            .await;
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// Submits the user-code form.
+    pub async fn enter_code(&self, csrf: &str, code: &str) -> reqwest::Response {
+        self.post_form("/setup/woocommerce/code", &[("csrf", csrf), ("code", code)])
+            .await
+    }
+}
+
+impl TestApp {
+    /// A request exactly as given: `body` sent as is, `authorization` as the header's value.
+    pub async fn raw_post(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        authorization: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.address))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        if let Some(authorization) = authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, authorization);
+        }
+        request.send().await.expect("the request is answered")
+    }
+
+    /// `POST /api/admin/v1/auth/token` with these credentials.
+    pub async fn request_admin_token(&self, email: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/admin/v1/auth/token", self.address))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in through the login form of a fresh browser, with `next` as the form sends it.
+    pub async fn submit_login(
+        &self,
+        email: &str,
+        password: &str,
+        next: &str,
+    ) -> (Browser, reqwest::Response) {
+        let browser = self.browser();
+        let login = browser.get("/login").await.text().await.unwrap();
+        let csrf = csrf_of(&login);
+        let response = browser
+            .post_form(
+                "/login",
+                &[
+                    ("email", email),
+                    ("password", password),
+                    ("csrf", &csrf),
+                    ("next", next),
+                ],
+            )
+            .await;
+        (browser, response)
+    }
+
+    /// An admin API answer: its status and JSON body.
+    pub async fn admin_json(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        let response = self.admin_get(token, path).await;
+        let status = response.status();
+        (status, response.json().await.expect("a JSON answer"))
+    }
+
+    /// Connects a store and sends one heartbeat with its new token. The heartbeat waits for the
+    /// health read model, so the admin API shows the store afterwards.
+    pub async fn connect_and_beat(
+        &self,
+        store: &PairStoreRequest,
+        email: &str,
+        company: CompanyId,
+    ) -> (ClaimTokenResponse, PluginClient) {
+        let claim = self.connect_store(store, email, company).await;
+        let plugin = self.plugin.with_token(&claim.installation_token);
+        plugin
+            .heartbeat(&heartbeat())
+            .await
+            .expect("the new token works");
+        (claim, plugin)
+    }
+
+    /// The event types of a stream, in order.
+    pub async fn types(&self, stream: &str) -> Vec<String> {
+        self.stream(stream)
+            .await
+            .into_iter()
+            .map(|e| e.event_type)
+            .collect()
+    }
+}

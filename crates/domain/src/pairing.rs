@@ -197,6 +197,8 @@ pub enum PairingCommand {
     },
     Deny {
         user: UserId,
+        /// The user's best role in any company: only owners and admins decide on stores.
+        role: Role,
     },
     Claim {
         device_code_hash: String,
@@ -215,7 +217,7 @@ pub enum PairingError {
     AlreadyApproved,
     #[error("this pairing request was already denied")]
     AlreadyDenied,
-    #[error("only an owner or admin of the company can connect a store to it")]
+    #[error("only an owner or admin of a company can approve or deny a store")]
     NotAllowed,
     #[error("the request is waiting for approval")]
     AuthorizationPending,
@@ -249,7 +251,9 @@ pub fn decide(
         (Pairing::Pending(_), C::Approve { .. } | C::Deny { .. }) if state.is_expired(now) => {
             Err(PairingError::Expired)
         }
-        (Pairing::Pending(_), C::Approve { role, .. }) if !role.manages_integrations() => {
+        (Pairing::Pending(_), C::Approve { role, .. } | C::Deny { role, .. })
+            if !role.manages_integrations() =>
+        {
             Err(PairingError::NotAllowed)
         }
         (
@@ -268,10 +272,12 @@ pub fn decide(
             integration_id,
             approved_at: now,
         })]),
-        (Pairing::Pending(_), C::Deny { user }) => Ok(vec![PairingEvent::Denied(PairingDenied {
-            denied_by: user,
-            denied_at: now,
-        })]),
+        (Pairing::Pending(_), C::Deny { user, .. }) => {
+            Ok(vec![PairingEvent::Denied(PairingDenied {
+                denied_by: user,
+                denied_at: now,
+            })])
+        }
 
         (_, C::Claim { device_code_hash }) => {
             let request = state.request().ok_or(PairingError::NotFound)?;
@@ -429,7 +435,10 @@ mod tests {
         let user = UserId(uuid::Uuid::from_u128(9));
         let state = given(vec![
             PairingCommand::Request(request()),
-            PairingCommand::Deny { user },
+            PairingCommand::Deny {
+                user,
+                role: Role::Owner,
+            },
         ]);
         assert_eq!(
             decide(&state, claim("hash-of-device-code"), T0),
@@ -442,12 +451,17 @@ mod tests {
     }
 
     #[test]
-    fn members_cannot_approve() {
+    fn members_cannot_approve_or_deny() {
         let state = given(vec![PairingCommand::Request(request())]);
         assert_eq!(
             decide(&state, approve(Role::Member), T0),
             Err(PairingError::NotAllowed)
         );
+        let deny = PairingCommand::Deny {
+            user: UserId(uuid::Uuid::from_u128(9)),
+            role: Role::Member,
+        };
+        assert_eq!(decide(&state, deny, T0), Err(PairingError::NotAllowed));
     }
 
     #[test]
@@ -462,7 +476,14 @@ mod tests {
         );
         let user = UserId(uuid::Uuid::from_u128(9));
         assert_eq!(
-            decide(&state, PairingCommand::Deny { user }, T0),
+            decide(
+                &state,
+                PairingCommand::Deny {
+                    user,
+                    role: Role::Owner
+                },
+                T0
+            ),
             Err(PairingError::AlreadyApproved)
         );
     }

@@ -66,7 +66,12 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ("invalid_body", inner.to_string())
         };
         let error = ApiError::new(StatusCode::BAD_REQUEST, code, message);
-        if path == "." { error } else { error.at(path) }
+        // Where a syntax error is there is no field to name ("?").
+        if code == "invalid_json" || path == "." || path == "?" {
+            error
+        } else {
+            error.at(path)
+        }
     })?;
     deserializer.end().map_err(|e| {
         ApiError::new(

@@ -52,16 +52,17 @@ impl Projection for Pairings {
     }
 }
 
-/// The pending, unexpired request with this user code (the newest, should two ever share one).
-pub fn pending_by_code(
+/// The unexpired request with this user code: a pending one first, else the newest decided one
+/// (a merchant typing the code again after approving should see the approval, not an error).
+pub fn by_code(
     conn: &Connection,
     user_code: &str,
     now: OffsetDateTime,
 ) -> rusqlite::Result<Option<RequestId>> {
     let id: Option<String> = conn
         .prepare_cached(
-            "SELECT request_id FROM pairing_requests WHERE user_code = ?1 AND expires_at > ?2 AND pending = 1
-             ORDER BY expires_at DESC LIMIT 1",
+            "SELECT request_id FROM pairing_requests WHERE user_code = ?1 AND expires_at > ?2
+             ORDER BY pending DESC, expires_at DESC LIMIT 1",
         )?
         .query_row(params![user_code, millis(now)], |row| row.get(0))
         .optional()?;

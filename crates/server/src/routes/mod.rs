@@ -13,6 +13,7 @@ pub use plugin::PollGate;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(pages::form_config())
+        .app_data(pages::query_config())
         .route("/healthz", web::get().to(health::healthz))
         .configure(plugin::configure)
         .configure(admin::configure)

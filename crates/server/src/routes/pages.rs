@@ -7,7 +7,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
-use woo_domain::pairing::{self, Pairing, PairingCommand, PairingError};
+use woo_domain::pairing::{self, Pairing, PairingCommand, PairingError, Role};
 use woo_domain::values::{Email, UserCode};
 use woo_domain::{CompanyId, EventMetadata, IntegrationId, RequestId, Source};
 use woo_projections::pairings;
@@ -38,6 +38,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Form bodies: small, and a malformed one is a JSON 400 like every other bad input.
+/// Query strings of pages: a malformed one is a JSON 400 too.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error, _| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("the query string could not be read: {error}"),
+        )
+        .into()
+    })
+}
+
 pub fn form_config() -> web::FormConfig {
     web::FormConfig::default()
         .limit(16 * 1024)
@@ -58,7 +70,10 @@ fn local_path(next: Option<&str>) -> String {
             if next.starts_with('/')
                 && !next.starts_with("//")
                 && !next.contains('\\')
-                && !next.contains("://") =>
+                && !next.contains("://")
+                // Browsers drop tabs and newlines from URLs: `/\t/evil.example` would become
+                // `//evil.example`. Nothing but visible ASCII goes into a Location header.
+                && next.bytes().all(|b| b.is_ascii_graphic()) =>
         {
             next.to_owned()
         }
@@ -443,12 +458,11 @@ fn request_page(
                                     @for m in managed { option value=(m.company_id) { (m.company_name) } }
                                 }
                             }
-                            div.actions { button.primary type="submit" { "Approve" } }
+                            div.actions {
+                                button.primary type="submit" { "Approve" }
+                                button.danger type="submit" formaction={ "/setup/woocommerce/" (request_id) "/deny" } { "Deny" }
+                            }
                         }
-                    }
-                    form method="post" action={ "/setup/woocommerce/" (request_id) "/deny" } {
-                        input type="hidden" name="csrf" value=(session.csrf);
-                        div.actions { button.danger type="submit" { "Deny" } }
                     }
                 }
             }
@@ -541,7 +555,7 @@ async fn enter_code(
     let found = match UserCode::parse(&form.code) {
         Ok(code) => {
             state
-                .read_model(move |conn| pairings::pending_by_code(conn, code.as_str(), now))
+                .read_model(move |conn| pairings::by_code(conn, code.as_str(), now))
                 .await?
         }
         Err(_) => None,
@@ -671,13 +685,20 @@ async fn deny(
     };
     let now = state.now();
     let user = session.user.id;
+    // Denying needs the same standing as approving: owner or admin of some company.
+    let memberships = state.accounts(move |a| a.memberships(user)).await?;
+    let role = memberships
+        .iter()
+        .map(|m| m.role)
+        .find(|r| r.manages_integrations())
+        .unwrap_or(Role::Member);
     let metadata = EventMetadata::new(Source::Admin, now, uuid::Uuid::now_v7());
     let decided = execute(
         state.log.as_ref(),
         &pairing::stream(request_id),
         pairing::evolve,
         &metadata,
-        |s| pairing::decide(s, PairingCommand::Deny { user }, now),
+        |s| pairing::decide(s, PairingCommand::Deny { user, role }, now),
     )
     .await?;
     match decided {
@@ -713,6 +734,9 @@ mod tests {
             "/\\evil.example",
             "evil",
             "/x?u=https://e",
+            "/\t/evil.example",
+            "/a\r\nSet-Cookie: x=y",
+            "/caf\u{e9}",
         ] {
             assert_eq!(local_path(Some(hostile)), "/", "{hostile}");
         }

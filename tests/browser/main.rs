@@ -1,0 +1,252 @@
+//! The store authorize flow in a real browser: headless Chromium driven over WebDriver
+//! (fantoccini → chromedriver), against the application on a random port.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` packages; without them the test fails and says
+//! how to install them. Screenshots of each step go to `target/screenshots/`.
+
+mod app;
+mod driver;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, Locator};
+use woo_domain::pairing::Role;
+
+use crate::app::{PASSWORD, heartbeat, spawn_app, store};
+use crate::driver::ChromeDriver;
+
+/// The longest any page may take to show what the test waits for.
+const PAGE_TIMEOUT: Duration = Duration::from_secs(15);
+
+const EMAIL: &str = "owner@example.com";
+
+/// Waits (bounded) for an element; on timeout, fails with the page the browser is showing.
+async fn wait_for(browser: &Client, css: &str, what: &str) -> Element {
+    match browser
+        .wait()
+        .at_most(PAGE_TIMEOUT)
+        .every(Duration::from_millis(50))
+        .for_element(Locator::Css(css))
+        .await
+    {
+        Ok(element) => element,
+        Err(error) => {
+            let url = browser.current_url().await.map(|u| u.to_string());
+            let source = browser.source().await.unwrap_or_default();
+            panic!(
+                "{what}: `{css}` did not appear within {PAGE_TIMEOUT:?} ({error}); the browser \
+                 shows {url:?}:\n{source}"
+            )
+        }
+    }
+}
+
+/// `target/screenshots/` of the workspace (or of `CARGO_TARGET_DIR`), created if needed.
+fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute())
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).expect("the screenshot directory is created");
+    dir
+}
+
+async fn screenshot(browser: &Client, name: &str) {
+    let png = browser.screenshot().await.expect("a screenshot is taken");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG screenshot");
+    let path = screenshot_dir().join(format!("{name}.png"));
+    std::fs::write(&path, png).expect("the screenshot is saved");
+    eprintln!("screenshot: {}", path.display());
+}
+
+/// The value of a query parameter of the browser's current URL.
+async fn query_param(browser: &Client, name: &str) -> Option<String> {
+    let url = browser.current_url().await.expect("the current URL");
+    url.query_pairs()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_signs_in_and_approves_a_store_in_a_real_browser() {
+    // The drivers are looked for first: a machine without them fails here, saying what to install.
+    let driver = ChromeDriver::start();
+    let app = spawn_app().await;
+    app.add_user(EMAIL, "Acme", Role::Owner);
+    let globex = app.add_user(EMAIL, "Globex", Role::Admin);
+    app.add_user(EMAIL, "Initech", Role::Member);
+
+    // The plugin asks to pair and polls once: nobody approved yet.
+    let store = store();
+    let request = app
+        .plugin
+        .pair_store(&store)
+        .await
+        .expect("pairing is requested");
+    let pending = app
+        .plugin
+        .claim_token(request.request_id, &request.device_code)
+        .await
+        .expect_err("not approved yet");
+    assert_eq!(pending.code(), Some("authorization_pending"));
+    let authorize_path = format!("/setup/woocommerce?request={}", request.request_id);
+    assert!(
+        request.authorize_url.ends_with(&authorize_path),
+        "{}",
+        request.authorize_url
+    );
+
+    let browser = driver.browser(1280, 900).await;
+
+    // Not signed in: the authorize link leads to the sign-in page, which remembers where to return.
+    browser
+        .goto(&format!("{}{authorize_path}", app.address))
+        .await
+        .expect("the authorize page opens");
+    let email = wait_for(
+        &browser,
+        "form[action='/login'] input[name=email]",
+        "sign-in page",
+    )
+    .await;
+    let url = browser.current_url().await.unwrap();
+    assert_eq!(url.path(), "/login", "redirected to sign in: {url}");
+    assert_eq!(
+        query_param(&browser, "next").await.as_deref(),
+        Some(authorize_path.as_str()),
+        "the sign-in redirect carries `next`: {url}"
+    );
+    let next = browser
+        .find(Locator::Css("form[action='/login'] input[name=next]"))
+        .await
+        .expect("the form's next field")
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(next.as_deref(), Some(authorize_path.as_str()));
+    assert_eq!(browser.title().await.unwrap(), "Sign in · woo-ingest");
+    screenshot(&browser, "01-sign-in").await;
+
+    email.send_keys(EMAIL).await.expect("the email is typed");
+    browser
+        .find(Locator::Css("form[action='/login'] input[name=password]"))
+        .await
+        .expect("the password field")
+        .send_keys(PASSWORD)
+        .await
+        .expect("the password is typed");
+    browser
+        .find(Locator::Css("form[action='/login'] button[type=submit]"))
+        .await
+        .expect("the Sign in button")
+        .click()
+        .await
+        .expect("Sign in is pressed");
+
+    // Back on the authorize page, signed in: the store and the code to compare with WordPress.
+    let code = wait_for(
+        &browser,
+        "[data-testid=user-code]",
+        "authorize page after sign-in",
+    )
+    .await;
+    let url = browser.current_url().await.unwrap();
+    assert_eq!(url.path(), "/setup/woocommerce", "{url}");
+    assert_eq!(
+        query_param(&browser, "request").await,
+        Some(request.request_id.to_string()),
+        "{url}"
+    );
+    assert_eq!(code.text().await.unwrap(), request.user_code);
+    let facts = browser
+        .find(Locator::Css("dl.facts"))
+        .await
+        .expect("the store facts")
+        .text()
+        .await
+        .unwrap();
+    for fact in [
+        &store.store_url,
+        &store.site_name,
+        &store.woocommerce_version,
+        &store.wordpress_version,
+    ] {
+        assert!(facts.contains(fact.as_str()), "{fact:?} in {facts:?}");
+    }
+    let header = browser
+        .find(Locator::Css("header nav"))
+        .await
+        .expect("the signed-in header")
+        .text()
+        .await
+        .unwrap();
+    assert!(header.contains(EMAIL), "{header:?}");
+
+    // Only companies the user owns or administers are offered.
+    let company = browser
+        .find(Locator::Css("select[name=company_id]"))
+        .await
+        .expect("the company choice");
+    let mut offered = Vec::new();
+    for option in company.find_all(Locator::Css("option")).await.unwrap() {
+        offered.push(option.text().await.unwrap());
+    }
+    offered.sort();
+    assert_eq!(offered, ["Acme", "Globex"]);
+    company
+        .select_by_value(&globex.to_string())
+        .await
+        .expect("Globex is chosen");
+    assert_eq!(
+        company.prop("value").await.unwrap(),
+        Some(globex.to_string())
+    );
+    screenshot(&browser, "02-authorize").await;
+
+    browser
+        .find(Locator::Css("form[action$='/approve'] button[type=submit]"))
+        .await
+        .expect("the Approve button")
+        .click()
+        .await
+        .expect("Approve is pressed");
+
+    let confirmation = wait_for(&browser, ".notice.ok", "confirmation after Approve").await;
+    let text = confirmation.text().await.unwrap();
+    let expected = format!("Approved: {} is connected to Globex.", store.site_name);
+    assert!(text.starts_with(&expected), "{text:?}");
+    assert!(
+        browser
+            .find_all(Locator::Css(
+                "[data-testid=user-code], form[action$='/approve']"
+            ))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the approved request offers no second approval"
+    );
+    screenshot(&browser, "03-approved").await;
+    browser.close().await.expect("the browser session ends");
+
+    // The plugin's next poll, one interval later, gets the installation token, and it works.
+    app.clock
+        .advance(time::Duration::seconds(i64::from(request.interval)));
+    let claim = app
+        .plugin
+        .claim_token(request.request_id, &request.device_code)
+        .await
+        .expect("the token is claimed after approval");
+    assert_eq!(claim.company.id, globex);
+    assert_eq!(claim.company.name, "Globex");
+    let beat = app
+        .plugin
+        .with_token(&claim.installation_token)
+        .heartbeat(&heartbeat())
+        .await
+        .expect("a heartbeat with the new token succeeds");
+    assert_eq!(beat.status, "ok");
+    drop(driver);
+}
