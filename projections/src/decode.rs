@@ -37,3 +37,21 @@ pub fn from_millis(millis: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
+
+/// The event's data read as `T` (a lenient resource view).
+pub fn read_data<T: serde::de::DeserializeOwned>(
+    event: &RecordedEvent,
+) -> Result<T, ProjectionError> {
+    serde_json::from_str(event.data.get()).map_err(|e| ProjectionError::Event {
+        position: event.position.0,
+        message: format!("{} data does not read: {e}", event.event_type),
+    })
+}
+
+/// The event's metadata.
+pub fn read_metadata(event: &RecordedEvent) -> Result<woo_domain::EventMetadata, ProjectionError> {
+    serde_json::from_str(event.metadata.get()).map_err(|e| ProjectionError::Event {
+        position: event.position.0,
+        message: format!("metadata does not read: {e}"),
+    })
+}

@@ -1,11 +1,15 @@
 //! The read models of woo-ingest, one module per projection with its SQL beside it. They know
 //! nothing of HTTP: the server reads them through the query functions each module exports.
 
+pub mod catalog;
 pub mod connection_health;
 mod decode;
 pub mod installations;
+pub mod orders;
 pub mod pairings;
 pub mod stream_counts;
+pub mod subscriber_tags;
+pub mod subscribers;
 
 use std::sync::Arc;
 
@@ -18,6 +22,10 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(pairings::Pairings),
         Arc::new(installations::Installations),
         Arc::new(connection_health::ConnectionHealth),
+        Arc::new(subscriber_tags::SubscriberTags),
+        Arc::new(subscribers::Subscribers),
+        Arc::new(orders::Orders),
+        Arc::new(catalog::Catalog),
     ]
 }
 

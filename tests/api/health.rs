@@ -21,10 +21,14 @@ async fn healthz_reports_the_log_head_and_every_projection() {
     assert_eq!(
         names,
         [
+            "catalog",
             "connection_health",
             "installations",
+            "orders",
             "pairings",
-            "stream_counts"
+            "stream_counts",
+            "subscriber_tags",
+            "subscribers"
         ]
     );
     assert!(

@@ -473,3 +473,34 @@ impl TestApp {
             .collect()
     }
 }
+
+/// A WooCommerce fixture from `shared/fixtures/woocommerce/`, parsed.
+pub fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/../../shared/fixtures/woocommerce/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+impl TestApp {
+    /// Waits (at most 10 s) until every projection has applied everything in the log, so that
+    /// the admin API shows what was just ingested.
+    pub async fn caught_up(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let health: Value = self.get("/healthz").await.json().await.unwrap();
+            let head = &health["event_log"]["head"];
+            let projections = health["projections"].as_array().unwrap();
+            if projections.iter().all(|p| &p["checkpoint"] == head) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "projections did not catch up: {health}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}

@@ -4,6 +4,7 @@ mod accounts;
 mod health;
 mod helpers;
 mod hostile;
+mod ingest;
 mod lifecycle;
 mod pairing;
 mod tokens;

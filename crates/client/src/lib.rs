@@ -126,6 +126,23 @@ impl PluginClient {
         self.post("/heartbeat", heartbeat).await
     }
 
+    /// `POST /events`: a batch of live events; one result per event.
+    pub async fn post_events(
+        &self,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, ClientError> {
+        self.post("/events", body).await
+    }
+
+    /// `POST /sync/{sync_id}/batches`: one batch of a sync; one result per item.
+    pub async fn post_sync_batch(
+        &self,
+        sync_id: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, ClientError> {
+        self.post(&format!("/sync/{sync_id}/batches"), body).await
+    }
+
     /// `POST /disconnect`: the token stops working.
     pub async fn disconnect(&self) -> Result<DisconnectResponse, ClientError> {
         self.post("/disconnect", &serde_json::json!({})).await

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod clock;
+pub mod commerce;
 pub mod event;
 pub mod ids;
 pub mod integration;

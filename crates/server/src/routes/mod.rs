@@ -3,6 +3,7 @@
 
 mod admin;
 mod health;
+mod ingest;
 mod pages;
 mod plugin;
 

@@ -34,7 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(claim_token),
             )
             .route("/heartbeat", web::post().to(heartbeat))
-            .route("/disconnect", web::post().to(disconnect)),
+            .route("/disconnect", web::post().to(disconnect))
+            .configure(super::ingest::configure),
     );
 }
 

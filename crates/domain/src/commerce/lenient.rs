@@ -1,0 +1,282 @@
+//! Lenient readers for WooCommerce JSON, in one place so that a fix repairs history on replay:
+//! money as a decimal from a string or a number (never through f64), ids that arrive as strings,
+//! `*_gmt` dates without an offset, and empty objects that PHP encodes as `[]`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+/// An amount of money, exactly as the store wrote it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Money(pub Decimal);
+
+impl Money {
+    pub const ZERO: Money = Money(Decimal::ZERO);
+
+    /// Reads `"29.35"`, `29.35`, `"18000"`, `"-10.00"`, `1e2`; `None` for `""` and `null`.
+    pub fn parse_json(raw: &str) -> Result<Option<Money>, String> {
+        let text = raw.trim();
+        let text = match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+            Some(inner) => inner.trim(),
+            None if text == "null" => return Ok(None),
+            None => text,
+        };
+        if text.is_empty() {
+            return Ok(None);
+        }
+        Decimal::from_str(text)
+            .or_else(|_| Decimal::from_scientific(text))
+            .map(|d| Some(Money(d.normalize())))
+            .map_err(|_| format!("{text:?} is not an amount of money"))
+    }
+
+    /// An amount in minor units (`"8256"` with minor unit 2 is 82.56), as the Store API sends it.
+    pub fn from_minor(minor: &str, minor_unit: u32) -> Option<Money> {
+        let mut value = Decimal::from_str(minor.trim()).ok()?;
+        value.set_scale(value.scale() + minor_unit).ok()?;
+        Some(Money(value.normalize()))
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::ops::Add for Money {
+    type Output = Money;
+    fn add(self, other: Money) -> Money {
+        Money((self.0 + other.0).normalize())
+    }
+}
+
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+/// Money that may be absent (`""`, `null`) reads as `None`.
+fn raw_money<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Money>, D::Error> {
+    let raw = Box::<RawValue>::deserialize(deserializer)?;
+    Money::parse_json(raw.get()).map_err(de::Error::custom)
+}
+
+pub mod money {
+    //! `#[serde(with = "money")]` for `Option<Money>` fields.
+    use super::*;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Money>, D::Error> {
+        raw_money(deserializer)
+    }
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<Money>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        value.serialize(serializer)
+    }
+}
+
+/// A WooCommerce id: a non-negative integer, sometimes sent as a string. `0` means "none" (a
+/// guest's customer id, a top-level product's parent).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct WooId(pub u64);
+
+impl<'de> Deserialize<'de> for WooId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl Visitor<'_> for IdVisitor {
+            type Value = WooId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an id: a non-negative integer or a string of digits")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<WooId, E> {
+                Ok(WooId(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<WooId, E> {
+                u64::try_from(v)
+                    .map(WooId)
+                    .map_err(|_| E::custom("an id cannot be negative"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<WooId, E> {
+                match v.trim() {
+                    "" => Ok(WooId(0)),
+                    digits => digits
+                        .parse()
+                        .map(WooId)
+                        .map_err(|_| E::custom(format!("{v:?} is not an id"))),
+                }
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<WooId, E> {
+                Ok(WooId(0))
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
+    }
+}
+
+impl fmt::Display for WooId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Parses a WooCommerce date: `2017-03-22T19:28:02` (UTC when read from a `*_gmt` field), or a
+/// full RFC 3339 time with an offset. `null` and `""` are `None`.
+pub fn parse_date(text: &str) -> Option<OffsetDateTime> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(at);
+    }
+    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let without_fraction = text.split('.').next().unwrap_or(text);
+    PrimitiveDateTime::parse(without_fraction, format)
+        .ok()
+        .map(PrimitiveDateTime::assume_utc)
+}
+
+pub mod gmt_date {
+    //! `#[serde(default, with = "gmt_date")]` for `Option<OffsetDateTime>` fields read from `*_gmt`.
+    use super::*;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<OffsetDateTime>, D::Error> {
+        let text: Option<String> = Option::deserialize(deserializer)?;
+        match text.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(text) => parse_date(text)
+                .map(Some)
+                .ok_or_else(|| de::Error::custom(format!("{text:?} is not a date"))),
+        }
+    }
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<OffsetDateTime>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(at) => time::serde::rfc3339::serialize(at, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
+/// An object field that PHP may send as `[]` when empty (or `null`): read as the default.
+pub fn object_or_empty<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    let raw = Box::<RawValue>::deserialize(deserializer)?;
+    match raw.get().trim() {
+        "[]" | "null" => Ok(T::default()),
+        text => serde_json::from_str(text).map_err(de::Error::custom),
+    }
+}
+
+/// A list field that may be missing, `null` or, from some plugins, an object keyed "0", "1", ….
+pub fn list_or_empty<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
+    let raw = Box::<RawValue>::deserialize(deserializer)?;
+    let text = raw.get().trim();
+    if text == "null" || text == "{}" {
+        return Ok(Vec::new());
+    }
+    if text.starts_with('{') {
+        let map: std::collections::BTreeMap<String, T> =
+            serde_json::from_str(text).map_err(de::Error::custom)?;
+        return Ok(map.into_values().collect());
+    }
+    serde_json::from_str(text).map_err(de::Error::custom)
+}
+
+/// Text that may arrive as a string, a number or `null`; anything else is ignored as empty.
+pub fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let raw = Box::<RawValue>::deserialize(deserializer)?;
+    let text = raw.get().trim();
+    if text.starts_with('"') {
+        return serde_json::from_str(text).map_err(de::Error::custom);
+    }
+    if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+        return Ok(text.to_owned());
+    }
+    let _: IgnoredAny = serde_json::from_str(text).map_err(de::Error::custom)?;
+    Ok(String::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn money_reads_strings_and_numbers_exactly() {
+        let parse = |raw: &str| Money::parse_json(raw).unwrap().map(|m| m.to_string());
+        assert_eq!(parse(r#""29.35""#).as_deref(), Some("29.35"));
+        assert_eq!(parse("29.35").as_deref(), Some("29.35"));
+        assert_eq!(parse("0.00").as_deref(), Some("0"));
+        assert_eq!(parse(r#""-10.00""#).as_deref(), Some("-10"));
+        assert_eq!(parse(r#""18000""#).as_deref(), Some("18000"));
+        assert_eq!(parse("1e2").as_deref(), Some("100"));
+        assert_eq!(
+            parse("0.1").as_deref(),
+            Some("0.1"),
+            "no binary floating point on the way"
+        );
+        assert_eq!(parse(r#""""#), None);
+        assert_eq!(parse("null"), None);
+        assert!(Money::parse_json(r#""abc""#).is_err());
+    }
+
+    #[test]
+    fn store_api_minor_units_become_money() {
+        assert_eq!(Money::from_minor("8256", 2).unwrap().to_string(), "82.56");
+        assert_eq!(Money::from_minor("18000", 0).unwrap().to_string(), "18000");
+        assert_eq!(Money::from_minor("5", 2).unwrap().to_string(), "0.05");
+        assert_eq!(Money::from_minor("x", 2), None);
+    }
+
+    #[test]
+    fn ids_read_from_numbers_and_strings() {
+        let id = |json: &str| serde_json::from_str::<WooId>(json);
+        assert_eq!(id("727").unwrap(), WooId(727));
+        assert_eq!(id(r#""727""#).unwrap(), WooId(727));
+        assert_eq!(id("null").unwrap(), WooId(0));
+        assert!(id("-1").is_err());
+        assert!(id(r#""7a""#).is_err());
+    }
+
+    #[test]
+    fn gmt_dates_without_offset_are_utc() {
+        assert_eq!(
+            parse_date("2017-03-22T19:28:02"),
+            Some(datetime!(2017-03-22 19:28:02 UTC))
+        );
+        assert_eq!(
+            parse_date("2017-03-22T19:28:02.123"),
+            Some(datetime!(2017-03-22 19:28:02 UTC))
+        );
+        assert_eq!(
+            parse_date("2017-03-22T21:28:02+02:00"),
+            Some(datetime!(2017-03-22 19:28:02 UTC))
+        );
+        assert_eq!(parse_date(""), None);
+        assert_eq!(parse_date("yesterday"), None);
+    }
+}

@@ -1,0 +1,241 @@
+//! Commerce facts from a store (stream `store-{integration_id}`): live `ecommerce.*` events and
+//! the records of a sync. The data is the WooCommerce resource as received; [`resources`] reads
+//! what the read models need out of it, leniently, in one place.
+
+pub mod lenient;
+pub mod resources;
+
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+
+use crate::IntegrationId;
+use crate::values::Email;
+use lenient::WooId;
+use resources::{Customer, GuestBuyer, Order, Product, Refund, ShopperActivity};
+
+pub fn stream(integration_id: IntegrationId) -> String {
+    format!("store-{integration_id}")
+}
+
+/// What kind of resource an event's data is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Resource {
+    Product,
+    /// Only the id is known: `{"id": 794}` (what WooCommerce sends for a deletion).
+    ProductRef,
+    Customer,
+    Order,
+    /// A refund resource, or an order resource after the refund.
+    RefundOrOrder,
+    Shopper,
+    GuestBuyer,
+}
+
+/// Every commerce event type the service stores: the stored name and the data it carries.
+pub const EVENT_TYPES: &[(&str, Resource)] = &[
+    ("ecommerce.product_created", Resource::Product),
+    ("ecommerce.product_updated", Resource::Product),
+    ("ecommerce.product_deleted", Resource::ProductRef),
+    ("ecommerce.customer_created", Resource::Customer),
+    ("ecommerce.customer_updated", Resource::Customer),
+    ("ecommerce.order_placed", Resource::Order),
+    ("ecommerce.order_updated", Resource::Order),
+    ("ecommerce.order_completed", Resource::Order),
+    ("ecommerce.order_cancelled", Resource::Order),
+    ("ecommerce.order_refunded", Resource::RefundOrOrder),
+    ("ecommerce.cart_started", Resource::Shopper),
+    ("ecommerce.cart_updated", Resource::Shopper),
+    ("ecommerce.cart_cleared", Resource::Shopper),
+    ("ecommerce.checkout_started", Resource::Shopper),
+    ("ecommerce.product_synced", Resource::Product),
+    ("ecommerce.customer_synced", Resource::Customer),
+    ("ecommerce.guest_buyer_synced", Resource::GuestBuyer),
+    ("ecommerce.order_synced", Resource::Order),
+];
+
+/// The types a plugin may send live on `/events`; the `*_synced` ones only come from sync batches.
+pub fn live_type(event_type: &str) -> Option<Resource> {
+    EVENT_TYPES
+        .iter()
+        .find(|(name, _)| *name == event_type && !name.ends_with("_synced"))
+        .map(|(_, r)| *r)
+}
+
+/// A sync batch's resource and the event type its items are stored as.
+pub fn synced_type(resource: &str) -> Option<(&'static str, Resource)> {
+    match resource {
+        "products" => Some(("ecommerce.product_synced", Resource::Product)),
+        "customers" => Some(("ecommerce.customer_synced", Resource::Customer)),
+        "guests" => Some(("ecommerce.guest_buyer_synced", Resource::GuestBuyer)),
+        "orders" => Some(("ecommerce.order_synced", Resource::Order)),
+        _ => None,
+    }
+}
+
+/// Why a delivered item cannot be used, with the JSON path inside the item's data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub code: &'static str,
+    pub message: String,
+    pub path: String,
+}
+
+impl Rejection {
+    fn new(code: &'static str, path: &str, message: impl Into<String>) -> Self {
+        Rejection {
+            code,
+            message: message.into(),
+            path: path.to_owned(),
+        }
+    }
+}
+
+fn read<T: serde::de::DeserializeOwned>(data: &RawValue) -> Result<T, Rejection> {
+    let mut deserializer = serde_json::Deserializer::from_str(data.get());
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        Rejection::new(
+            "invalid_data",
+            if path == "." { "" } else { &path },
+            e.into_inner().to_string(),
+        )
+    })
+}
+
+fn require_id(id: WooId, what: &str) -> Result<(), Rejection> {
+    if id == WooId(0) {
+        return Err(Rejection::new(
+            "missing_id",
+            "id",
+            format!("a {what} without an id cannot be used"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that `data` can be used as `resource`: an object, with the id or email the read models
+/// key on. Everything else in it is kept as received and read leniently later.
+pub fn check(resource: Resource, data: &RawValue) -> Result<(), Rejection> {
+    if !data.get().trim_start().starts_with('{') {
+        return Err(Rejection::new(
+            "invalid_data",
+            "",
+            "the data must be a JSON object",
+        ));
+    }
+    match resource {
+        Resource::Product => require_id(read::<Product>(data)?.id, "product"),
+        Resource::ProductRef => require_id(read::<Product>(data)?.id, "product"),
+        Resource::Customer => require_id(read::<Customer>(data)?.id, "customer"),
+        Resource::Order => require_id(read::<Order>(data)?.id, "order"),
+        Resource::RefundOrOrder => {
+            let refund = read::<Refund>(data)?;
+            if refund.amount.is_some() {
+                require_id(refund.id, "refund")?;
+                refund.order().map(drop).ok_or_else(|| {
+                    Rejection::new(
+                        "missing_order",
+                        "order_id",
+                        "a refund must name its order (order_id or _links.up)",
+                    )
+                })
+            } else {
+                require_id(read::<Order>(data)?.id, "order")
+            }
+        }
+        Resource::Shopper => {
+            let activity = read::<ShopperActivity>(data)?;
+            match Email::parse(&activity.email) {
+                Ok(_) => Ok(()),
+                Err(_) if activity.email.trim().is_empty() => Err(Rejection::new(
+                    "unknown_shopper",
+                    "email",
+                    "cart and checkout events need the shopper's email; anonymous carts cannot be recovered",
+                )),
+                Err(reason) => Err(Rejection::new("invalid_email", "email", reason)),
+            }
+        }
+        Resource::GuestBuyer => {
+            let guest = read::<GuestBuyer>(data)?;
+            Email::parse(&guest.email)
+                .map(drop)
+                .map_err(|reason| Rejection::new("invalid_email", "email", reason))
+        }
+    }
+}
+
+/// Parses an event's `occurred_at` (RFC 3339, or a WooCommerce GMT date).
+pub fn occurred_at(text: &str) -> Option<OffsetDateTime> {
+    lenient::parse_date(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(json: &str) -> Box<RawValue> {
+        RawValue::from_string(json.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn only_live_types_are_accepted_live() {
+        assert_eq!(live_type("ecommerce.order_placed"), Some(Resource::Order));
+        assert_eq!(
+            live_type("ecommerce.order_synced"),
+            None,
+            "a sync record never arrives as live activity"
+        );
+        assert_eq!(live_type("ecommerce.nope"), None);
+        assert_eq!(
+            synced_type("guests"),
+            Some(("ecommerce.guest_buyer_synced", Resource::GuestBuyer))
+        );
+    }
+
+    #[test]
+    fn unusable_data_is_rejected_with_a_reason_and_a_path() {
+        let order_without_id =
+            check(Resource::Order, &raw(r#"{"status": "processing"}"#)).unwrap_err();
+        assert_eq!(
+            (order_without_id.code, order_without_id.path.as_str()),
+            ("missing_id", "id")
+        );
+        let cart_without_email =
+            check(Resource::Shopper, &raw(r#"{"cart": {"items": []}}"#)).unwrap_err();
+        assert_eq!(cart_without_email.code, "unknown_shopper");
+        let bad_total = check(Resource::Order, &raw(r#"{"id": 1, "total": "lots"}"#)).unwrap_err();
+        assert_eq!(
+            (bad_total.code, bad_total.path.as_str()),
+            ("invalid_data", "total")
+        );
+        assert_eq!(
+            check(Resource::Product, &raw("[1, 2]")).unwrap_err().code,
+            "invalid_data"
+        );
+        let orphan_refund = check(
+            Resource::RefundOrOrder,
+            &raw(r#"{"id": 5, "amount": "1.00"}"#),
+        )
+        .unwrap_err();
+        assert_eq!(orphan_refund.code, "missing_order");
+    }
+
+    #[test]
+    fn usable_data_passes() {
+        assert_eq!(check(Resource::ProductRef, &raw(r#"{"id":794}"#)), Ok(()));
+        assert_eq!(
+            check(
+                Resource::Shopper,
+                &raw(r#"{"email": " Ada@Example.com ", "cart": []}"#)
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                Resource::RefundOrOrder,
+                &raw(r#"{"id": 9, "status": "refunded"}"#)
+            ),
+            Ok(())
+        );
+    }
+}

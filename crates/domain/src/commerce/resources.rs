@@ -1,0 +1,356 @@
+//! Typed views of the WooCommerce resources the service reads: only the fields the read models
+//! use, each read leniently. The events keep the whole resource as received; these views are
+//! what projections (and validation at the edge) take out of it.
+
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::lenient::{self, Money, WooId, gmt_date, list_or_empty, object_or_empty, text};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Address {
+    #[serde(deserialize_with = "text")]
+    pub first_name: String,
+    #[serde(deserialize_with = "text")]
+    pub last_name: String,
+    #[serde(deserialize_with = "text")]
+    pub email: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct OrderRefundLine {
+    pub id: WooId,
+    #[serde(with = "lenient::money")]
+    pub total: Option<Money>,
+}
+
+/// A REST v3 order (`/wc/v3/orders/<id>`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Order {
+    pub id: WooId,
+    #[serde(deserialize_with = "text")]
+    pub status: String,
+    #[serde(deserialize_with = "text")]
+    pub currency: String,
+    #[serde(with = "lenient::money")]
+    pub total: Option<Money>,
+    /// `0` for a guest: nothing else tells a guest order reliably.
+    pub customer_id: WooId,
+    #[serde(deserialize_with = "object_or_empty")]
+    pub billing: Address,
+    #[serde(with = "gmt_date")]
+    pub date_created_gmt: Option<OffsetDateTime>,
+    #[serde(with = "gmt_date")]
+    pub date_modified_gmt: Option<OffsetDateTime>,
+    #[serde(with = "gmt_date")]
+    pub date_paid_gmt: Option<OffsetDateTime>,
+    #[serde(with = "gmt_date")]
+    pub date_completed_gmt: Option<OffsetDateTime>,
+    #[serde(deserialize_with = "list_or_empty")]
+    pub refunds: Vec<OrderRefundLine>,
+}
+
+impl Order {
+    pub fn is_guest(&self) -> bool {
+        self.customer_id == WooId(0)
+    }
+
+    /// Refunded so far: the refund lines' totals are negative, the answer is positive.
+    pub fn refunded(&self) -> Money {
+        let sum = self
+            .refunds
+            .iter()
+            .filter_map(|r| r.total)
+            .fold(Money::ZERO, |a, b| a + b);
+        Money(-sum.0)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Link {
+    #[serde(deserialize_with = "text")]
+    pub href: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Links {
+    #[serde(deserialize_with = "list_or_empty")]
+    pub up: Vec<Link>,
+}
+
+impl Links {
+    /// The id at the end of the `up` link (`…/orders/723` → 723; `…/products/22` → 22).
+    pub fn parent_id(&self) -> Option<WooId> {
+        let href = self.up.first()?.href.trim_end_matches('/');
+        href.rsplit('/').next()?.parse().ok().map(WooId)
+    }
+}
+
+/// A REST v3 refund (`/wc/v3/orders/<order>/refunds/<id>`): it names its order only in `_links.up`,
+/// or in `order_id` when the plugin adds it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Refund {
+    pub id: WooId,
+    pub order_id: WooId,
+    /// Positive.
+    #[serde(with = "lenient::money")]
+    pub amount: Option<Money>,
+    #[serde(with = "gmt_date")]
+    pub date_created_gmt: Option<OffsetDateTime>,
+    #[serde(rename = "_links", deserialize_with = "object_or_empty")]
+    pub links: Links,
+}
+
+impl Refund {
+    pub fn order(&self) -> Option<WooId> {
+        if self.order_id != WooId(0) {
+            return Some(self.order_id);
+        }
+        self.links.parent_id()
+    }
+}
+
+/// A REST v3 customer (`/wc/v3/customers/<id>`): a WordPress user.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Customer {
+    pub id: WooId,
+    #[serde(deserialize_with = "text")]
+    pub email: String,
+    #[serde(deserialize_with = "text")]
+    pub first_name: String,
+    #[serde(deserialize_with = "text")]
+    pub last_name: String,
+    #[serde(deserialize_with = "object_or_empty")]
+    pub billing: Address,
+    #[serde(with = "gmt_date")]
+    pub date_modified_gmt: Option<OffsetDateTime>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Image {
+    #[serde(deserialize_with = "text")]
+    pub src: String,
+}
+
+/// A REST v3 product or variation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Product {
+    pub id: WooId,
+    /// Set by the plugin for variations; otherwise read from `_links.up`.
+    pub parent_id: WooId,
+    #[serde(deserialize_with = "text")]
+    pub name: String,
+    #[serde(rename = "type", deserialize_with = "text")]
+    pub kind: String,
+    #[serde(deserialize_with = "text")]
+    pub status: String,
+    #[serde(deserialize_with = "text")]
+    pub sku: String,
+    #[serde(deserialize_with = "text")]
+    pub permalink: String,
+    #[serde(with = "lenient::money")]
+    pub price: Option<Money>,
+    #[serde(with = "lenient::money")]
+    pub regular_price: Option<Money>,
+    #[serde(with = "lenient::money")]
+    pub sale_price: Option<Money>,
+    #[serde(deserialize_with = "text")]
+    pub stock_status: String,
+    #[serde(deserialize_with = "list_or_empty")]
+    pub images: Vec<Image>,
+    /// A variation has one image instead of a list.
+    #[serde(deserialize_with = "object_or_empty")]
+    pub image: Image,
+    #[serde(with = "gmt_date")]
+    pub date_modified_gmt: Option<OffsetDateTime>,
+    #[serde(rename = "_links", deserialize_with = "object_or_empty")]
+    pub links: Links,
+}
+
+impl Product {
+    /// The parent product of a variation, `None` for a top-level product.
+    pub fn parent(&self) -> Option<WooId> {
+        if self.parent_id != WooId(0) {
+            return Some(self.parent_id);
+        }
+        // A variation's `up` link is its product; a product's `up` link, if any, is not a parent.
+        self.links
+            .up
+            .first()
+            .filter(|l| l.href.contains("/products/"))
+            .and_then(|_| self.links.parent_id())
+    }
+
+    pub fn image_url(&self) -> Option<&str> {
+        self.images
+            .first()
+            .map(|i| i.src.as_str())
+            .or(Some(self.image.src.as_str()))
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// Store API money: an integer string in minor units with the currency beside it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct CartTotals {
+    #[serde(deserialize_with = "text")]
+    pub total_price: String,
+    #[serde(deserialize_with = "text")]
+    pub currency_code: String,
+    pub currency_minor_unit: u32,
+}
+
+impl CartTotals {
+    pub fn value(&self) -> Option<Money> {
+        Money::from_minor(&self.total_price, self.currency_minor_unit)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct CartItem {
+    #[serde(deserialize_with = "text")]
+    pub key: String,
+    pub id: WooId,
+    #[serde(deserialize_with = "text")]
+    pub name: String,
+    #[serde(deserialize_with = "text")]
+    pub quantity: String,
+}
+
+/// A Store API cart (`GET /wc/store/v1/cart`); every key is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Cart {
+    #[serde(deserialize_with = "list_or_empty")]
+    pub items: Vec<CartItem>,
+    #[serde(deserialize_with = "object_or_empty")]
+    pub totals: CartTotals,
+    pub items_count: u64,
+}
+
+/// What a cart or checkout event carries besides the cart: who the shopper is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ShopperActivity {
+    #[serde(deserialize_with = "text")]
+    pub email: String,
+    pub customer_id: WooId,
+    #[serde(deserialize_with = "text")]
+    pub session_key: String,
+    #[serde(deserialize_with = "text")]
+    pub cart_token: String,
+    #[serde(deserialize_with = "object_or_empty")]
+    pub cart: Cart,
+    #[serde(deserialize_with = "text")]
+    pub checkout_url: String,
+    #[serde(deserialize_with = "text")]
+    pub first_name: String,
+    #[serde(deserialize_with = "text")]
+    pub last_name: String,
+}
+
+/// A guest buyer from a sync: someone who ordered without an account.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct GuestBuyer {
+    #[serde(deserialize_with = "text")]
+    pub email: String,
+    #[serde(deserialize_with = "text")]
+    pub first_name: String,
+    #[serde(deserialize_with = "text")]
+    pub last_name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        let path = format!(
+            "{}/../../../shared/fixtures/woocommerce/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn the_guest_order_fixture_reads_as_a_guest_order() {
+        let order: Order = serde_json::from_str(&fixture("order-guest.json")).unwrap();
+        assert_eq!(
+            (order.id, order.status.as_str(), order.currency.as_str()),
+            (WooId(727), "processing", "USD")
+        );
+        assert_eq!(order.total.unwrap().to_string(), "29.35");
+        assert!(order.is_guest());
+        assert_eq!(order.billing.email, "john.doe@example.com");
+        assert_eq!(
+            order.date_modified_gmt,
+            Some(time::macros::datetime!(2017-03-22 19:28:08 UTC))
+        );
+    }
+
+    #[test]
+    fn refunds_of_an_order_add_up_to_a_positive_amount() {
+        let order: Order = serde_json::from_str(&fixture("order-registered.json")).unwrap();
+        assert_eq!(order.refunded().to_string(), "19");
+        assert!(!order.is_guest());
+    }
+
+    #[test]
+    fn a_refund_names_its_order_through_its_up_link() {
+        let refund: Refund = serde_json::from_str(&fixture("order-refund.json")).unwrap();
+        assert_eq!((refund.id, refund.order()), (WooId(726), Some(WooId(723))));
+        assert_eq!(refund.amount.unwrap().to_string(), "10");
+    }
+
+    #[test]
+    fn a_variation_names_its_product_and_its_image() {
+        let variation: Product = serde_json::from_str(&fixture("variation.json")).unwrap();
+        assert_eq!(
+            (variation.id, variation.parent()),
+            (WooId(732), Some(WooId(22)))
+        );
+        let product: Product = serde_json::from_str(&fixture("product-simple.json")).unwrap();
+        assert_eq!(
+            (product.parent(), product.price.unwrap().to_string()),
+            (None, "21.99".to_owned())
+        );
+        assert_eq!(
+            product.sale_price, None,
+            "an empty sale price is no sale price"
+        );
+        assert!(product.image_url().unwrap().starts_with("https://"));
+    }
+
+    #[test]
+    fn the_store_api_cart_reads_its_items_and_value() {
+        let cart: Cart = serde_json::from_str(&fixture("store-api-cart.json")).unwrap();
+        assert_eq!(cart.items.len(), 2);
+        assert_eq!(cart.totals.value().unwrap().to_string(), "82.56");
+        assert_eq!(cart.totals.currency_code, "USD");
+    }
+
+    #[test]
+    fn php_empty_objects_and_string_ids_are_accepted() {
+        let order: Order = serde_json::from_str(
+            r#"{"id": "12", "customer_id": "0", "billing": [], "refunds": null, "total": 5}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (order.id, order.is_guest(), order.billing.email.as_str()),
+            (WooId(12), true, "")
+        );
+        assert_eq!(order.total.unwrap().to_string(), "5");
+    }
+}

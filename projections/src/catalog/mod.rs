@@ -1,0 +1,142 @@
+//! The catalog of each store: products and variations with price, stock status, permalink and
+//! image, as of their latest version.
+
+use rusqlite::{Connection, Row, Transaction, params};
+use serde::Serialize;
+use woo_domain::commerce::resources::Product;
+use woo_domain::{CompanyId, EventMetadata, IntegrationId};
+use woo_eventlog::RecordedEvent;
+use woo_projector::{Projection, ProjectionError};
+
+use crate::decode::{millis, read_data, read_metadata, stream_id};
+
+pub struct Catalog;
+
+impl Projection for Catalog {
+    fn name(&self) -> &'static str {
+        "catalog"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn schema(&self) -> &'static str {
+        include_str!("schema.sql")
+    }
+
+    fn drop_schema(&self) -> &'static str {
+        include_str!("drop.sql")
+    }
+
+    fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+        let kind = recorded.event_type.as_str();
+        if !kind.starts_with("ecommerce.product_") {
+            return Ok(());
+        }
+        let integration: IntegrationId = stream_id(recorded, "store-")?;
+        let metadata: EventMetadata = read_metadata(recorded)?;
+        let Some(company) = metadata.company_id else {
+            return Ok(());
+        };
+        let product: Product = read_data(recorded)?;
+        let event = recorded.event_id.to_string();
+        if kind == "ecommerce.product_deleted" {
+            tx.prepare_cached(include_str!("delete.sql"))?
+                .execute(params![
+                    integration.to_string(),
+                    product.id.0 as i64,
+                    company.to_string(),
+                    millis(metadata.occurred_at),
+                    event,
+                ])?;
+            return Ok(());
+        }
+        let money = |m: Option<woo_domain::commerce::lenient::Money>| m.map(|m| m.to_string());
+        tx.prepare_cached(include_str!("upsert.sql"))?
+            .execute(params![
+                integration.to_string(),
+                product.id.0 as i64,
+                company.to_string(),
+                product.parent().map(|p| p.0 as i64),
+                product.name,
+                product.kind,
+                product.status,
+                product.sku,
+                money(product.price),
+                money(product.regular_price),
+                money(product.sale_price),
+                product.stock_status,
+                product.permalink,
+                product.image_url(),
+                false,
+                millis(product.date_modified_gmt.unwrap_or(metadata.occurred_at)),
+                event,
+            ])?;
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CatalogItem {
+    pub integration_id: String,
+    pub product_id: u64,
+    pub parent_id: Option<u64>,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub sku: String,
+    pub price: Option<String>,
+    pub regular_price: Option<String>,
+    pub sale_price: Option<String>,
+    pub stock_status: String,
+    pub permalink: String,
+    pub image: Option<String>,
+}
+
+fn item(row: &Row<'_>) -> rusqlite::Result<CatalogItem> {
+    let id = |v: i64| u64::try_from(v).unwrap_or_default();
+    Ok(CatalogItem {
+        integration_id: row.get(0)?,
+        product_id: id(row.get(1)?),
+        parent_id: row.get::<_, Option<i64>>(2)?.map(id),
+        name: row.get(3)?,
+        kind: row.get(4)?,
+        status: row.get(5)?,
+        sku: row.get(6)?,
+        price: row.get(7)?,
+        regular_price: row.get(8)?,
+        sale_price: row.get(9)?,
+        stock_status: row.get(10)?,
+        permalink: row.get(11)?,
+        image: row.get(12)?,
+    })
+}
+
+/// A company's products and variations (not deleted), by store and product id, after the cursor
+/// `(integration_id, product_id)`.
+pub fn for_company(
+    conn: &Connection,
+    company: CompanyId,
+    after: Option<(String, u64)>,
+    limit: usize,
+) -> rusqlite::Result<Vec<CatalogItem>> {
+    let (after_store, after_product) = after.unwrap_or_default();
+    let mut stmt = conn.prepare_cached(
+        "SELECT integration_id, product_id, parent_id, name, kind, status, sku, price, regular_price, sale_price,
+                stock_status, permalink, image
+         FROM catalog WHERE company_id = ?1 AND deleted = 0 AND (integration_id, product_id) > (?2, ?3)
+         ORDER BY integration_id, product_id LIMIT ?4",
+    )?;
+    stmt.query_map(
+        params![
+            company.to_string(),
+            after_store,
+            after_product as i64,
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ],
+        item,
+    )?
+    .collect()
+}

@@ -1,0 +1,280 @@
+//! The subscriber tags that gate recovery flows (`ecommerce.in_cart`, `ecommerce.in_checkout`)
+//! and the current cart, per company and email, by the rules of DESIGN.md §5:
+//!
+//! | event | in_cart | in_checkout |
+//! |---|---|---|
+//! | `cart_started`, `cart_updated` with items | add | — |
+//! | `cart_cleared`, or a cart with no items | remove | remove |
+//! | `checkout_started` | — | add |
+//! | `order_placed` / `order_completed` for that email | remove | remove |
+//!
+//! Each tag is a last-writer-wins register ordered by `(occurred_at, event_id)`: an event older
+//! than the one that last set the tag changes nothing, so retries arriving late and out of order
+//! leave the same tags as delivery in order. Sync records never touch tags.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+use time::OffsetDateTime;
+use woo_domain::commerce::resources::{Order, ShopperActivity};
+use woo_domain::values::Email;
+use woo_domain::{CompanyId, EventMetadata};
+use woo_eventlog::RecordedEvent;
+use woo_projector::{Projection, ProjectionError};
+
+use crate::decode::{from_millis, millis, read_data, read_metadata};
+
+pub const IN_CART: &str = "ecommerce.in_cart";
+pub const IN_CHECKOUT: &str = "ecommerce.in_checkout";
+
+pub struct SubscriberTags;
+
+/// One write to a register: its value, and when (with the event id to break ties).
+struct Write<'a> {
+    at: i64,
+    event: &'a str,
+}
+
+impl Projection for SubscriberTags {
+    fn name(&self) -> &'static str {
+        "subscriber_tags"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn schema(&self) -> &'static str {
+        include_str!("schema.sql")
+    }
+
+    fn drop_schema(&self) -> &'static str {
+        include_str!("drop.sql")
+    }
+
+    fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+        let kind = recorded.event_type.as_str();
+        if !matches!(
+            kind,
+            "ecommerce.cart_started"
+                | "ecommerce.cart_updated"
+                | "ecommerce.cart_cleared"
+                | "ecommerce.checkout_started"
+                | "ecommerce.order_placed"
+                | "ecommerce.order_completed"
+        ) {
+            return Ok(());
+        }
+        let metadata: EventMetadata = read_metadata(recorded)?;
+        let Some(company) = metadata.company_id else {
+            return Ok(());
+        };
+        let event_id = recorded.event_id.to_string();
+        let write = Write {
+            at: millis(metadata.occurred_at),
+            event: &event_id,
+        };
+
+        if kind.starts_with("ecommerce.order_") {
+            let order: Order = read_data(recorded)?;
+            let Ok(email) = Email::parse(&order.billing.email) else {
+                return Ok(());
+            };
+            ensure_row(tx, company, &email)?;
+            set_tag(tx, company, &email, "in_cart", false, &write)?;
+            set_tag(tx, company, &email, "in_checkout", false, &write)?;
+            set_cart(tx, company, &email, None, &write, recorded)?;
+            return Ok(());
+        }
+
+        let activity: ShopperActivity = read_data(recorded)?;
+        let Ok(email) = Email::parse(&activity.email) else {
+            return Ok(());
+        };
+        ensure_row(tx, company, &email)?;
+        match kind {
+            "ecommerce.checkout_started" => {
+                set_tag(tx, company, &email, "in_checkout", true, &write)?;
+            }
+            _ => {
+                let has_items = kind != "ecommerce.cart_cleared" && !activity.cart.items.is_empty();
+                set_tag(tx, company, &email, "in_cart", has_items, &write)?;
+                if !has_items {
+                    set_tag(tx, company, &email, "in_checkout", false, &write)?;
+                }
+                set_cart(
+                    tx,
+                    company,
+                    &email,
+                    has_items.then_some(&activity),
+                    &write,
+                    recorded,
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn ensure_row(tx: &Transaction<'_>, company: CompanyId, email: &Email) -> rusqlite::Result<()> {
+    tx.prepare_cached("INSERT OR IGNORE INTO subscriber_tags (company_id, email) VALUES (?1, ?2)")?
+        .execute(params![company.to_string(), email.as_str()])?;
+    Ok(())
+}
+
+/// Sets a tag if this write is newer than the one that decided it.
+fn set_tag(
+    tx: &Transaction<'_>,
+    company: CompanyId,
+    email: &Email,
+    tag: &str,
+    on: bool,
+    write: &Write<'_>,
+) -> rusqlite::Result<()> {
+    // `tag` is one of two column names fixed in this module, never input.
+    let sql = format!(
+        "UPDATE subscriber_tags SET {tag} = ?3, {tag}_at = ?4, {tag}_event = ?5
+         WHERE company_id = ?1 AND email = ?2
+           AND ({tag}_at IS NULL OR {tag}_at < ?4 OR ({tag}_at = ?4 AND {tag}_event < ?5))"
+    );
+    tx.prepare_cached(&sql)?.execute(params![
+        company.to_string(),
+        email.as_str(),
+        on,
+        write.at,
+        write.event
+    ])?;
+    Ok(())
+}
+
+/// Records the current cart (or its absence) if this write is newer than the last.
+fn set_cart(
+    tx: &Transaction<'_>,
+    company: CompanyId,
+    email: &Email,
+    activity: Option<&ShopperActivity>,
+    write: &Write<'_>,
+    recorded: &RecordedEvent,
+) -> Result<(), ProjectionError> {
+    let items = activity
+        .map(|a| {
+            let items: Vec<CartItem> = a
+                .cart
+                .items
+                .iter()
+                .map(|i| CartItem {
+                    product_id: i.id.0,
+                    name: i.name.clone(),
+                    quantity: i.quantity.clone(),
+                })
+                .collect();
+            serde_json::to_string(&items)
+        })
+        .transpose()
+        .map_err(|e| ProjectionError::Event {
+            position: recorded.position.0,
+            message: e.to_string(),
+        })?;
+    let integration = recorded.stream.strip_prefix("store-").unwrap_or_default();
+    tx.prepare_cached(
+        "UPDATE subscriber_tags SET cart_items = ?3, cart_value = ?4, cart_currency = ?5, cart_token = ?6,
+             checkout_url = ?7, integration_id = ?8, cart_at = ?9, cart_event = ?10
+         WHERE company_id = ?1 AND email = ?2
+           AND (cart_at IS NULL OR cart_at < ?9 OR (cart_at = ?9 AND cart_event < ?10))",
+    )?
+    .execute(params![
+        company.to_string(),
+        email.as_str(),
+        items,
+        activity.and_then(|a| a.cart.totals.value()).map(|v| v.to_string()),
+        activity.map(|a| a.cart.totals.currency_code.clone()).filter(|c| !c.is_empty()),
+        activity.map(|a| a.cart_token.clone()).filter(|t| !t.is_empty()),
+        activity.map(|a| a.checkout_url.clone()).filter(|u| !u.is_empty()),
+        integration,
+        write.at,
+        write.event,
+    ])?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct CartItem {
+    pub product_id: u64,
+    pub name: String,
+    pub quantity: String,
+}
+
+/// The cart a recovery email shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CurrentCart {
+    pub items: Vec<CartItem>,
+    pub value: Option<String>,
+    pub currency: Option<String>,
+    pub token: Option<String>,
+    pub checkout_url: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Tags {
+    pub tags: Vec<&'static str>,
+    pub cart: Option<CurrentCart>,
+}
+
+/// A subscriber's tags and current cart; `None` when no cart, checkout or order touched them.
+pub fn get(conn: &Connection, company: CompanyId, email: &str) -> rusqlite::Result<Option<Tags>> {
+    conn.prepare_cached(
+        "SELECT in_cart, in_checkout, cart_items, cart_value, cart_currency, cart_token, checkout_url, cart_at
+         FROM subscriber_tags WHERE company_id = ?1 AND email = ?2",
+    )?
+    .query_row(params![company.to_string(), email], |row| {
+        let mut tags = Vec::new();
+        if row.get::<_, bool>(0)? {
+            tags.push(IN_CART);
+        }
+        if row.get::<_, bool>(1)? {
+            tags.push(IN_CHECKOUT);
+        }
+        let items: Option<String> = row.get(2)?;
+        let cart = match (items, row.get::<_, Option<i64>>(7)?) {
+            (Some(items), Some(at)) => Some(CurrentCart {
+                items: serde_json::from_str(&items).unwrap_or_default(),
+                value: row.get(3)?,
+                currency: row.get(4)?,
+                token: row.get(5)?,
+                checkout_url: row.get(6)?,
+                updated_at: from_millis(at),
+            }),
+            _ => None,
+        };
+        Ok(Tags { tags, cart })
+    })
+    .optional()
+}
+
+/// The emails of a company's subscribers holding `tag`, after `cursor`, in email order.
+pub fn emails_with_tag(
+    conn: &Connection,
+    company: CompanyId,
+    tag: &str,
+    after: &str,
+    limit: usize,
+) -> rusqlite::Result<Vec<String>> {
+    let column = match tag {
+        IN_CART => "in_cart",
+        IN_CHECKOUT => "in_checkout",
+        _ => return Ok(Vec::new()),
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT email FROM subscriber_tags WHERE company_id = ?1 AND {column} = 1 AND email > ?2 ORDER BY email LIMIT ?3"
+    ))?;
+    stmt.query_map(
+        params![
+            company.to_string(),
+            after,
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ],
+        |row| row.get(0),
+    )?
+    .collect()
+}

@@ -1,0 +1,22 @@
+-- Cart and checkout tags per subscriber (company, normalised email), DESIGN.md §5.
+-- Each tag and the cart are last-writer-wins registers: the write with the greatest
+-- (occurred_at, event_id) decides, so late and repeated deliveries change nothing.
+CREATE TABLE IF NOT EXISTS subscriber_tags (
+    company_id        TEXT    NOT NULL,
+    email             TEXT    NOT NULL,
+    in_cart           INTEGER NOT NULL DEFAULT 0,
+    in_cart_at        INTEGER,          -- unix ms of the write that decides in_cart
+    in_cart_event     TEXT,             -- its event id, to break ties
+    in_checkout       INTEGER NOT NULL DEFAULT 0,
+    in_checkout_at    INTEGER,
+    in_checkout_event TEXT,
+    cart_items        TEXT,             -- JSON array of the current cart's items
+    cart_value        TEXT,             -- decimal
+    cart_currency     TEXT,
+    cart_token        TEXT,
+    checkout_url      TEXT,
+    integration_id    TEXT,
+    cart_at           INTEGER,
+    cart_event        TEXT,
+    PRIMARY KEY (company_id, email)
+) WITHOUT ROWID;

@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS subscribers;
+DROP TABLE IF EXISTS subscriber_orders;
+DROP TABLE IF EXISTS subscriber_refunds;
