@@ -2,8 +2,11 @@
 //! the records of a sync. The data is the WooCommerce resource as received; [`resources`] reads
 //! what the read models need out of it, leniently, in one place.
 
+mod canonical;
 pub mod lenient;
 pub mod resources;
+
+pub use canonical::canonical;
 
 use serde_json::value::RawValue;
 use time::OffsetDateTime;

@@ -120,12 +120,6 @@ fn rejection(prefix: &str, r: Rejection) -> ItemError {
     ItemError::new(r.code, path, r.message)
 }
 
-/// Canonical JSON of a data object: parsed and written back with sorted keys, so a retry that
-/// spells the same body with other spacing or key order is recognised as the same.
-fn canonical(data: &RawValue) -> Result<Box<RawValue>, serde_json::Error> {
-    let value: serde_json::Value = serde_json::from_str(data.get())?;
-    serde_json::value::to_raw_value(&value)
-}
 
 fn metadata(
     installation: &Installation,
@@ -214,7 +208,7 @@ fn check_live_event(
         .data
         .ok_or_else(|| ItemError::new("invalid_data", format!("{at}.data"), "data is missing"))?;
     commerce::check(resource, &data).map_err(|r| rejection(&format!("{at}.data"), r))?;
-    let data = canonical(&data)
+    let data = commerce::canonical(&data)
         .map_err(|e| ItemError::new("invalid_data", format!("{at}.data"), e.to_string()))?;
     let metadata = metadata(installation, Source::Live, occurred_at, now, correlation);
     let metadata = serde_json::value::to_raw_value(&metadata)
@@ -388,7 +382,7 @@ async fn post_batch(
         let checked = commerce::check(resource, item)
             .map_err(|r| rejection(&at, r))
             .and_then(|()| {
-                canonical(item)
+                commerce::canonical(item)
                     .map_err(|e| ItemError::new("invalid_data", at.clone(), e.to_string()))
             });
         match checked {
