@@ -120,7 +120,6 @@ fn rejection(prefix: &str, r: Rejection) -> ItemError {
     ItemError::new(r.code, path, r.message)
 }
 
-
 fn metadata(
     installation: &Installation,
     source: Source,

@@ -514,12 +514,7 @@ async fn authorize_page(
     };
     match query.request.as_deref().map(str::parse::<RequestId>) {
         None => Ok(respond(StatusCode::OK, code_form(&session, None))),
-        Some(Err(_)) => Ok(message_page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "bad",
-            "No such connection request.",
-        )),
+        Some(Err(_)) => Ok(no_such_request()),
         Some(Ok(request_id)) => {
             show_request(&state, &session, request_id, StatusCode::OK, None).await
         }
@@ -589,6 +584,49 @@ fn refusal_status(error: PairingError) -> StatusCode {
     }
 }
 
+fn no_such_request() -> HttpResponse {
+    message_page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "bad",
+        "No such connection request.",
+    )
+}
+
+/// Decides on a request from its page, then shows the page again: the outcome, or why not.
+async fn decide_on_request(
+    state: &AppState,
+    session: &Session,
+    request_id: RequestId,
+    command: impl Fn(&Pairing) -> Result<PairingCommand, PairingError>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.now();
+    let metadata = EventMetadata::new(Source::Admin, now, uuid::Uuid::now_v7());
+    let decided = execute(
+        state.log.as_ref(),
+        &pairing::stream(request_id),
+        pairing::evolve,
+        &metadata,
+        |s| pairing::decide(s, command(s)?, now),
+    )
+    .await?;
+    match decided {
+        Ok(_) => Ok(redirect(&format!(
+            "/setup/woocommerce?request={request_id}"
+        ))),
+        Err(error) => {
+            show_request(
+                state,
+                session,
+                request_id,
+                refusal_status(error),
+                Some(&error.to_string()),
+            )
+            .await
+        }
+    }
+}
+
 async fn approve(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -599,12 +637,7 @@ async fn approve(
         return Ok(to_login(&req));
     };
     let Ok(request_id) = path.parse::<RequestId>() else {
-        return Ok(message_page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "bad",
-            "No such connection request.",
-        ));
+        return Ok(no_such_request());
     };
     let user = session.user.id;
     let membership = match form.company_id.parse::<CompanyId>() {
@@ -612,58 +645,24 @@ async fn approve(
         Err(_) => None,
     };
     let Some(membership) = membership else {
-        return show_request(
-            &state,
-            &session,
-            request_id,
-            StatusCode::FORBIDDEN,
-            Some("You are not a member of that company."),
-        )
-        .await;
+        let refusal = Some("You are not a member of that company.");
+        return show_request(&state, &session, request_id, StatusCode::FORBIDDEN, refusal).await;
     };
-    let now = state.now();
-    let metadata = EventMetadata::new(Source::Admin, now, uuid::Uuid::now_v7());
-    let decided = execute(
-        state.log.as_ref(),
-        &pairing::stream(request_id),
-        pairing::evolve,
-        &metadata,
-        |s| {
-            let request = s.request().ok_or(PairingError::NotFound)?;
-            let integration_id = IntegrationId::for_store(
+    decide_on_request(&state, &session, request_id, |s| {
+        let request = s.request().ok_or(PairingError::NotFound)?;
+        Ok(PairingCommand::Approve {
+            company_id: membership.company_id,
+            company_name: membership.company_name.clone(),
+            role: membership.role,
+            user,
+            integration_id: IntegrationId::for_store(
                 membership.company_id,
                 &request.store.install_id,
                 &request.store.store_url,
-            );
-            pairing::decide(
-                s,
-                PairingCommand::Approve {
-                    company_id: membership.company_id,
-                    company_name: membership.company_name.clone(),
-                    role: membership.role,
-                    user,
-                    integration_id,
-                },
-                now,
-            )
-        },
-    )
-    .await?;
-    match decided {
-        Ok(_) => Ok(redirect(&format!(
-            "/setup/woocommerce?request={request_id}"
-        ))),
-        Err(error) => {
-            show_request(
-                &state,
-                &session,
-                request_id,
-                refusal_status(error),
-                Some(&error.to_string()),
-            )
-            .await
-        }
-    }
+            ),
+        })
+    })
+    .await
 }
 
 async fn deny(
@@ -676,14 +675,8 @@ async fn deny(
         return Ok(to_login(&req));
     };
     let Ok(request_id) = path.parse::<RequestId>() else {
-        return Ok(message_page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "bad",
-            "No such connection request.",
-        ));
+        return Ok(no_such_request());
     };
-    let now = state.now();
     let user = session.user.id;
     // Denying needs the same standing as approving: owner or admin of some company.
     let memberships = state.accounts(move |a| a.memberships(user)).await?;
@@ -692,30 +685,10 @@ async fn deny(
         .map(|m| m.role)
         .find(|r| r.manages_integrations())
         .unwrap_or(Role::Member);
-    let metadata = EventMetadata::new(Source::Admin, now, uuid::Uuid::now_v7());
-    let decided = execute(
-        state.log.as_ref(),
-        &pairing::stream(request_id),
-        pairing::evolve,
-        &metadata,
-        |s| pairing::decide(s, PairingCommand::Deny { user, role }, now),
-    )
-    .await?;
-    match decided {
-        Ok(_) => Ok(redirect(&format!(
-            "/setup/woocommerce?request={request_id}"
-        ))),
-        Err(error) => {
-            show_request(
-                &state,
-                &session,
-                request_id,
-                refusal_status(error),
-                Some(&error.to_string()),
-            )
-            .await
-        }
-    }
+    decide_on_request(&state, &session, request_id, |_| {
+        Ok(PairingCommand::Deny { user, role })
+    })
+    .await
 }
 
 #[cfg(test)]
