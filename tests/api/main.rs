@@ -1,10 +1,15 @@
 //! One test binary for the HTTP API: every module drives a freshly started application.
 
 mod accounts;
+mod fixtures;
 mod health;
 mod helpers;
 mod hostile;
+mod idempotency;
 mod ingest;
+mod ingest_hostile;
 mod lifecycle;
 mod pairing;
+mod rebuild;
+mod tags;
 mod tokens;

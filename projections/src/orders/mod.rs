@@ -144,7 +144,7 @@ fn insert_refund(
     tx.prepare_cached(
         "INSERT OR REPLACE INTO order_refunds (integration_id, order_id, refund_id, amount) VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(params![integration, order.0 as i64, refund.0 as i64, amount.to_string()])?;
+    .execute(params![integration, order.0 as i64, refund.0 as i64, amount.normalized().to_string()])?;
     Ok(())
 }
 
@@ -183,12 +183,13 @@ pub fn for_store(
         ],
         |row| {
             let refunds: Option<String> = row.get(8)?;
+            let total: String = row.get(3)?;
             Ok(OrderRow {
                 order_id: u64::try_from(row.get::<_, i64>(0)?).unwrap_or_default(),
                 status: row.get(1)?,
                 currency: row.get(2)?,
-                total: row.get(3)?,
-                refunded: sum(refunds.as_deref()).to_string(),
+                refunded: sum(refunds.as_deref()).with_scale_of(&total).to_string(),
+                total,
                 customer_id: u64::try_from(row.get::<_, i64>(4)?).unwrap_or_default(),
                 email: row.get(5)?,
                 date_created: row.get::<_, Option<i64>>(6)?.map(from_millis),
@@ -199,7 +200,9 @@ pub fn for_store(
     .collect()
 }
 
-/// Adds up space-separated decimal amounts (what `group_concat` gives back).
+/// Adds up space-separated decimal amounts (what `group_concat` gives back). Refund rows hold
+/// normalised amounts: the same refund may be spelled `-5.00` in an order and `5` in a refund
+/// resource, and which spelling arrived last must not show.
 pub(crate) fn sum(amounts: Option<&str>) -> Money {
     amounts
         .unwrap_or_default()

@@ -26,7 +26,7 @@ impl Projection for Subscribers {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn schema(&self) -> &'static str {
@@ -154,13 +154,28 @@ fn remember(
          ON CONFLICT (company_id, email) DO UPDATE SET customer_id = max(customer_id, excluded.customer_id)",
     )?
     .execute(params![company.to_string(), email.as_str(), who.customer.0 as i64])?;
-    if !(who.first.trim().is_empty() && who.last.trim().is_empty()) {
-        tx.prepare_cached(
-            "UPDATE subscribers SET first_name = ?3, last_name = ?4, names_at = ?5, names_event = ?6
+    // Each name is its own last-writer-wins register, written only by events that carry it: a
+    // cart that knows a first name only must not wipe the last name a customer record gave.
+    for (field, value) in [
+        ("first_name", who.first.trim()),
+        ("last_name", who.last.trim()),
+    ] {
+        if value.is_empty() {
+            continue;
+        }
+        // `field` is one of two column names fixed above, never input.
+        let sql = format!(
+            "UPDATE subscribers SET {field} = ?3, {field}_at = ?4, {field}_event = ?5
              WHERE company_id = ?1 AND email = ?2
-               AND (names_at IS NULL OR names_at < ?5 OR (names_at = ?5 AND names_event < ?6))",
-        )?
-        .execute(params![company.to_string(), email.as_str(), who.first.trim(), who.last.trim(), at, event])?;
+               AND ({field}_at IS NULL OR {field}_at < ?4 OR ({field}_at = ?4 AND {field}_event < ?5))"
+        );
+        tx.prepare_cached(&sql)?.execute(params![
+            company.to_string(),
+            email.as_str(),
+            value,
+            at,
+            event
+        ])?;
     }
     Ok(())
 }
@@ -177,7 +192,7 @@ fn insert_refund(
         "INSERT OR REPLACE INTO subscriber_refunds (company_id, integration_id, order_id, refund_id, amount)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![company.to_string(), integration.to_string(), order.0 as i64, refund.0 as i64, amount.to_string()])?;
+    .execute(params![company.to_string(), integration.to_string(), order.0 as i64, refund.0 as i64, amount.normalized().to_string()])?;
     Ok(())
 }
 
@@ -226,7 +241,7 @@ pub fn get(
     let mut spent: BTreeMap<String, Money> = BTreeMap::new();
     for (currency, total, _, refunds) in &orders {
         let total = Money::parse_json(total).ok().flatten().unwrap_or_default();
-        let net = Money((total.0 - sum(refunds.as_deref()).0).normalize());
+        let net = Money(total.0 - sum(refunds.as_deref()).0);
         let entry = spent.entry(currency.clone()).or_default();
         *entry = *entry + net;
     }

@@ -1,13 +1,15 @@
 -- Subscribers per company and normalised email: registered (a customer id) or guest, names, and
--- the orders that make up their count and spend. Names are a last-writer-wins register.
+-- the orders that make up their count and spend. Each name is a last-writer-wins register.
 CREATE TABLE IF NOT EXISTS subscribers (
     company_id  TEXT    NOT NULL,
     email       TEXT    NOT NULL,
     customer_id INTEGER NOT NULL DEFAULT 0,  -- 0: guest
-    first_name  TEXT,
-    last_name   TEXT,
-    names_at    INTEGER,
-    names_event TEXT,
+    first_name       TEXT,
+    first_name_at    INTEGER,
+    first_name_event TEXT,
+    last_name        TEXT,
+    last_name_at     INTEGER,
+    last_name_event  TEXT,
     PRIMARY KEY (company_id, email)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subscriber_orders (

@@ -57,28 +57,43 @@ mod tests {
     use super::*;
 
     fn canon(json: &str) -> String {
-        canonical(&RawValue::from_string(json.to_owned()).unwrap()).unwrap().get().to_owned()
+        canonical(&RawValue::from_string(json.to_owned()).unwrap())
+            .unwrap()
+            .get()
+            .to_owned()
     }
 
     #[test]
     fn keys_are_sorted_and_space_dropped_at_every_depth() {
-        assert_eq!(canon(r#" { "b" : [ 1 , {"z":1, "a":2} ], "a" : null } "#), r#"{"a":null,"b":[1,{"a":2,"z":1}]}"#);
+        assert_eq!(
+            canon(r#" { "b" : [ 1 , {"z":1, "a":2} ], "a" : null } "#),
+            r#"{"a":null,"b":[1,{"a":2,"z":1}]}"#
+        );
     }
 
     #[test]
     fn numbers_keep_their_exact_spelling() {
-        assert_eq!(canon(r#"{"total": 129.90, "qty": 1.5, "big": 12345678901234567890123, "e": 1e2}"#), r#"{"big":12345678901234567890123,"e":1e2,"qty":1.5,"total":129.90}"#);
+        assert_eq!(
+            canon(r#"{"total": 129.90, "qty": 1.5, "big": 12345678901234567890123, "e": 1e2}"#),
+            r#"{"big":12345678901234567890123,"e":1e2,"qty":1.5,"total":129.90}"#
+        );
     }
 
     #[test]
     fn strings_are_escaped_one_way() {
         // WooCommerce escapes `/` and non-ASCII; the canonical form does not.
-        assert_eq!(canon(r#"{"url":"https:\/\/example.com\/caf\u00e9"}"#), r#"{"url":"https://example.com/café"}"#);
+        assert_eq!(
+            canon(r#"{"url":"https:\/\/example.com\/caf\u00e9"}"#),
+            r#"{"url":"https://example.com/café"}"#
+        );
     }
 
     #[test]
     fn equal_documents_in_other_spellings_are_equal() {
-        assert_eq!(canon(r#"{"a":1,"b":"x"}"#), canon("{\n  \"b\": \"x\",\n  \"a\": 1\n}"));
+        assert_eq!(
+            canon(r#"{"a":1,"b":"x"}"#),
+            canon("{\n  \"b\": \"x\",\n  \"a\": 1\n}")
+        );
         assert!(canonical(&RawValue::from_string("[1,2]".into()).unwrap()).is_ok());
     }
 }

@@ -13,7 +13,8 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-/// An amount of money, exactly as the store wrote it.
+/// An amount of money, exactly as the store wrote it: `"9.00"` stays `9.00` (its scale is kept
+/// through sums).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money(pub Decimal);
 
@@ -33,15 +34,34 @@ impl Money {
         }
         Decimal::from_str(text)
             .or_else(|_| Decimal::from_scientific(text))
-            .map(|d| Some(Money(d.normalize())))
+            .map(|d| Some(Money(d)))
             .map_err(|_| format!("{text:?} is not an amount of money"))
+    }
+
+    /// The same amount without trailing zeros (`5.00` → `5`): one spelling for comparing and storing.
+    pub fn normalized(self) -> Money {
+        Money(self.0.normalize())
+    }
+
+    /// Shown with at least the decimals of `like` (`19` like `"39.00"` → `19.00`), so that amounts
+    /// of one order read alike.
+    pub fn with_scale_of(self, like: &str) -> Money {
+        let scale = Money::parse_json(like)
+            .ok()
+            .flatten()
+            .map_or(0, |m| m.0.scale());
+        let mut value = self.0;
+        if value.scale() < scale {
+            value.rescale(scale);
+        }
+        Money(value)
     }
 
     /// An amount in minor units (`"8256"` with minor unit 2 is 82.56), as the Store API sends it.
     pub fn from_minor(minor: &str, minor_unit: u32) -> Option<Money> {
         let mut value = Decimal::from_str(minor.trim()).ok()?;
         value.set_scale(value.scale() + minor_unit).ok()?;
-        Some(Money(value.normalize()))
+        Some(Money(value))
     }
 }
 
@@ -54,7 +74,7 @@ impl fmt::Display for Money {
 impl std::ops::Add for Money {
     type Output = Money;
     fn add(self, other: Money) -> Money {
-        Money((self.0 + other.0).normalize())
+        Money(self.0 + other.0)
     }
 }
 
@@ -103,7 +123,10 @@ impl<'de> Deserialize<'de> for WooId {
                 f.write_str("an id: a non-negative integer or a string of digits")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<WooId, E> {
-                Ok(WooId(v))
+                // Stored as SQLite integers: anything above i64::MAX is not a WooCommerce id.
+                i64::try_from(v)
+                    .map(|_| WooId(v))
+                    .map_err(|_| E::custom("an id is below 2^63"))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<WooId, E> {
                 u64::try_from(v)
@@ -114,9 +137,11 @@ impl<'de> Deserialize<'de> for WooId {
                 match v.trim() {
                     "" => Ok(WooId(0)),
                     digits => digits
-                        .parse()
+                        .parse::<i64>()
+                        .ok()
+                        .and_then(|id| u64::try_from(id).ok())
                         .map(WooId)
-                        .map_err(|_| E::custom(format!("{v:?} is not an id"))),
+                        .ok_or_else(|| E::custom(format!("{v:?} is not an id"))),
                 }
             }
             fn visit_unit<E: de::Error>(self) -> Result<WooId, E> {
@@ -230,8 +255,8 @@ mod tests {
         let parse = |raw: &str| Money::parse_json(raw).unwrap().map(|m| m.to_string());
         assert_eq!(parse(r#""29.35""#).as_deref(), Some("29.35"));
         assert_eq!(parse("29.35").as_deref(), Some("29.35"));
-        assert_eq!(parse("0.00").as_deref(), Some("0"));
-        assert_eq!(parse(r#""-10.00""#).as_deref(), Some("-10"));
+        assert_eq!(parse("0.00").as_deref(), Some("0.00"));
+        assert_eq!(parse(r#""-10.00""#).as_deref(), Some("-10.00"));
         assert_eq!(parse(r#""18000""#).as_deref(), Some("18000"));
         assert_eq!(parse("1e2").as_deref(), Some("100"));
         assert_eq!(
@@ -242,6 +267,15 @@ mod tests {
         assert_eq!(parse(r#""""#), None);
         assert_eq!(parse("null"), None);
         assert!(Money::parse_json(r#""abc""#).is_err());
+    }
+
+    #[test]
+    fn amounts_normalise_for_storage_and_take_a_scale_for_display() {
+        let money = |text: &str| Money::parse_json(text).unwrap().unwrap();
+        assert_eq!(money(r#""5.00""#).normalized(), money("5").normalized());
+        assert_eq!(money("19").with_scale_of("39.00").to_string(), "19.00");
+        assert_eq!(money("19.125").with_scale_of("39.00").to_string(), "19.125");
+        assert_eq!(money("19").with_scale_of("18000").to_string(), "19");
     }
 
     #[test]
@@ -259,6 +293,11 @@ mod tests {
         assert_eq!(id(r#""727""#).unwrap(), WooId(727));
         assert_eq!(id("null").unwrap(), WooId(0));
         assert!(id("-1").is_err());
+        assert!(
+            id("9223372036854775808").is_err(),
+            "ids are stored as SQLite integers"
+        );
+        assert!(id(r#""9223372036854775808""#).is_err());
         assert!(id(r#""7a""#).is_err());
     }
 

@@ -303,7 +303,7 @@ mod tests {
     #[test]
     fn refunds_of_an_order_add_up_to_a_positive_amount() {
         let order: Order = serde_json::from_str(&fixture("order-registered.json")).unwrap();
-        assert_eq!(order.refunded().to_string(), "19");
+        assert_eq!(order.refunded().to_string(), "19.00");
         assert!(!order.is_guest());
     }
 
@@ -311,7 +311,7 @@ mod tests {
     fn a_refund_names_its_order_through_its_up_link() {
         let refund: Refund = serde_json::from_str(&fixture("order-refund.json")).unwrap();
         assert_eq!((refund.id, refund.order()), (WooId(726), Some(WooId(723))));
-        assert_eq!(refund.amount.unwrap().to_string(), "10");
+        assert_eq!(refund.amount.unwrap().to_string(), "10.00");
     }
 
     #[test]

@@ -7,11 +7,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 use woo_domain::commerce::{self, Rejection, Resource};
 use woo_domain::{EventMetadata, Source};
-use woo_eventlog::{AppendError, AppendStatus, ExpectedRevision, NewEvent, Position};
+
+use woo_eventlog::{
+    AppendError, AppendStatus, Direction, ExpectedRevision, NewEvent, Position, ReadFrom,
+};
 use woo_projections::installations::Installation;
 
 use crate::auth::InstallationAuth;
@@ -142,7 +146,10 @@ fn live_event(
     installation: &Installation,
     now: OffsetDateTime,
     correlation: Uuid,
-) -> (Option<serde_json::Value>, Result<NewEvent, ItemError>) {
+) -> (
+    Option<serde_json::Value>,
+    Result<(NewEvent, OffsetDateTime), ItemError>,
+) {
     let at = format!("events[{index}]");
     let wire: WireEvent = match serde_json::from_str(raw.get()) {
         Ok(wire) => wire,
@@ -170,7 +177,7 @@ fn check_live_event(
     installation: &Installation,
     now: OffsetDateTime,
     correlation: Uuid,
-) -> Result<NewEvent, ItemError> {
+) -> Result<(NewEvent, OffsetDateTime), ItemError> {
     let id = wire
         .event_id
         .as_ref()
@@ -212,12 +219,15 @@ fn check_live_event(
     let metadata = metadata(installation, Source::Live, occurred_at, now, correlation);
     let metadata = serde_json::value::to_raw_value(&metadata)
         .map_err(|e| ItemError::new("invalid_event", at.to_owned(), e.to_string()))?;
-    Ok(NewEvent {
-        event_id: id,
-        event_type,
-        data,
-        metadata,
-    })
+    Ok((
+        NewEvent {
+            event_id: id,
+            event_type,
+            data,
+            metadata,
+        },
+        occurred_at,
+    ))
 }
 
 /// Appends the accepted events in order and fills in their results. Most requests are one
@@ -293,19 +303,89 @@ async fn post_events(
     let now = state.now();
     let correlation = Uuid::now_v7();
     let mut results = Vec::with_capacity(body.events.len());
-    let mut accepted = Vec::new();
+    let mut accepted: Vec<(usize, NewEvent)> = Vec::new();
+    let mut occurred: HashMap<Uuid, OffsetDateTime> = HashMap::new();
+    // A plugin's queue may hold an event twice: the first copy goes to the log, later copies are
+    // answered from its result once it has one.
+    let mut repeats: Vec<(usize, usize, bool)> = Vec::new();
     for (index, raw) in body.events.iter().enumerate() {
         match live_event(raw, index, &installation, now, correlation) {
-            (given_id, Ok(event)) => {
+            (given_id, Ok((event, occurred_at))) => {
                 results.push(ItemResult::accepted(given_id, None));
-                accepted.push((index, event));
+                match accepted
+                    .iter()
+                    .find(|(_, first)| first.event_id == event.event_id)
+                {
+                    Some((first, first_event)) => {
+                        let same = first_event.event_type == event.event_type
+                            && first_event.data.get() == event.data.get()
+                            && occurred.get(&event.event_id) == Some(&occurred_at);
+                        repeats.push((index, *first, same));
+                    }
+                    None => {
+                        occurred.insert(event.event_id, occurred_at);
+                        accepted.push((index, event));
+                    }
+                }
             }
             (given_id, Err(error)) => results.push(ItemResult::rejected(given_id, None, error)),
         }
     }
     let stream = commerce::stream(installation.integration_id);
+    let appended: Vec<usize> = accepted.iter().map(|(index, _)| *index).collect();
     append_all(&state, &stream, accepted, &mut results).await?;
+    reject_duplicates_of_other_moments(&state, &appended, &occurred, &mut results).await?;
+    for (index, first, same) in repeats {
+        results[index] = if same {
+            results[first].clone()
+        } else {
+            conflict(results[index].event_id.clone())
+        };
+        if same && matches!(results[index].status, ItemStatus::Accepted) {
+            results[index].status = ItemStatus::Duplicate;
+        }
+    }
     Ok(HttpResponse::Ok().json(serde_json::json!({ "results": results })))
+}
+
+fn conflict(event_id: Option<serde_json::Value>) -> ItemResult {
+    let message = "this event id was received before with a different type, time or data";
+    ItemResult::rejected(
+        event_id,
+        None,
+        ItemError::new("event_id_conflict", String::new(), message),
+    )
+}
+
+/// The log recognises a retry by stream, type and data; an event is also its `occurred_at`, which
+/// lives in the metadata. A "duplicate" that happened at another moment is a conflict.
+async fn reject_duplicates_of_other_moments(
+    state: &AppState,
+    appended: &[usize],
+    occurred: &HashMap<Uuid, OffsetDateTime>,
+    results: &mut [ItemResult],
+) -> Result<(), ApiError> {
+    for &index in appended {
+        let (ItemStatus::Duplicate, Some(position)) =
+            (&results[index].status, results[index].position)
+        else {
+            continue;
+        };
+        let stored = state
+            .log
+            .read_all(ReadFrom::At(position), Direction::Forwards, 1)
+            .await?;
+        let Some(stored) = stored.first() else {
+            continue;
+        };
+        let stored_at = serde_json::from_str::<EventMetadata>(stored.metadata.get())
+            .ok()
+            .map(|m| m.occurred_at);
+        if stored_at.is_some() && stored_at.as_ref() != occurred.get(&stored.event_id) {
+            results[index] = conflict(results[index].event_id.clone());
+        }
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
