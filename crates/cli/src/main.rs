@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use woo_domain::pairing::Role;
 use woo_domain::values::Email;
 use woo_eventlog::{Direction, EventLog, Position, ReadFrom, RecordedEvent};
-use woo_projector::{Projector, ProjectorSet, rebuild};
+use woo_projector::{Projector, ProjectorSet, rebuild_all};
 use woo_server::{
     Access, Application, Settings, SettingsLayer, open_accounts, open_event_log, read_model_store,
 };
@@ -290,34 +290,37 @@ async fn rebuild_read_models(settings: Settings, name: Option<String>) -> Result
     };
     let (log, _) = open_event_log(&settings, Access::ReadOnly)?;
     let store = read_model_store(&settings);
-    for projection in projections {
-        let projector =
-            Projector::new(projection, log.clone(), store.clone()).with_batch_size(5000);
-        let mut last_report = Instant::now();
-        let done = rebuild(&projector, |p| {
-            if last_report.elapsed() >= Duration::from_millis(500) {
-                last_report = Instant::now();
-                let percent = p.position.0 as f64 * 100.0 / p.target.0.max(1) as f64;
-                eprintln!(
-                    "rebuilding {}: position {}/{} ({percent:.0}%), {} events at {:.0} events/s",
-                    p.projection,
-                    p.position,
-                    p.target,
-                    p.events_applied,
-                    p.events_per_second()
-                );
-            }
+    let projectors: Vec<Projector> = projections
+        .into_iter()
+        .map(|projection| {
+            Projector::new(projection, log.clone(), store.clone()).with_batch_size(5000)
         })
-        .await?;
-        eprintln!(
-            "rebuilt {}: {} events up to position {} in {:.2} s ({:.0} events/s)",
-            done.projection,
-            done.events_applied,
-            done.position,
-            done.elapsed.as_secs_f64(),
-            done.events_per_second()
-        );
-    }
+        .collect();
+    let names: Vec<&str> = projectors.iter().map(Projector::name).collect();
+    eprintln!("rebuilding {} in one pass over the log", names.join(", "));
+    let mut last_report = Instant::now();
+    let done = rebuild_all(&projectors, |p| {
+        if last_report.elapsed() >= Duration::from_millis(500) {
+            last_report = Instant::now();
+            let percent = p.position.0 as f64 * 100.0 / p.target.0.max(1) as f64;
+            eprintln!(
+                "rebuilding: position {}/{} ({percent:.0}%), {} events at {:.0} events/s",
+                p.position,
+                p.target,
+                p.events_applied,
+                p.events_per_second()
+            );
+        }
+    })
+    .await?;
+    eprintln!(
+        "rebuilt {}: {} events up to position {} in {:.2} s ({:.0} events/s)",
+        names.join(", "),
+        done.events_applied,
+        done.position,
+        done.elapsed.as_secs_f64(),
+        done.events_per_second()
+    );
     Ok(())
 }
 

@@ -296,7 +296,7 @@ async fn rebuild_shows_progress_and_builds_the_read_models() {
 
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("rebuilt stream_counts: 12000 events up to position 12000"),
+        stderr.contains(": 12000 events up to position 12000"),
         "{stderr}"
     );
     let dump = stream_counts_dump(dir.path());

@@ -11,7 +11,8 @@ mod store;
 
 pub use checkpoint::Checkpoint;
 pub use runner::{
-    ProjectionStatus, Projector, ProjectorHandle, ProjectorSet, RebuildProgress, WaitError, rebuild,
+    ProjectionStatus, Projector, ProjectorHandle, ProjectorSet, RebuildProgress, WaitError,
+    rebuild, rebuild_all,
 };
 pub use store::ReadModelStore;
 

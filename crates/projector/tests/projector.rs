@@ -14,6 +14,7 @@ use uuid::Uuid;
 use woo_eventlog::{EventLog, ExpectedRevision, NewEvent, Position, RecordedEvent, SqliteEventLog};
 use woo_projector::{
     Projection, ProjectionError, Projector, ProjectorSet, ReadModelStore, WaitError, rebuild,
+    rebuild_all,
 };
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -291,4 +292,67 @@ async fn waiting_for_an_unknown_projection_says_so() {
     let set = ProjectorSet::start([f.projector(Seen::new())], f.log.clone());
     let result = set.wait_for("nope", Position(1), WAIT).await;
     assert!(matches!(result, Err(WaitError::Unknown(name)) if name == "nope"));
+}
+
+/// A second read model for rebuilding several at once: events per stream.
+struct PerStream;
+
+impl Projection for PerStream {
+    fn name(&self) -> &'static str {
+        "per_stream"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn schema(&self) -> &'static str {
+        "CREATE TABLE IF NOT EXISTS per_stream (stream TEXT PRIMARY KEY, events INTEGER NOT NULL)"
+    }
+    fn drop_schema(&self) -> &'static str {
+        "DROP TABLE IF EXISTS per_stream"
+    }
+    fn apply(&self, tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        tx.prepare_cached(
+            "INSERT INTO per_stream (stream, events) VALUES (?1, 1)
+             ON CONFLICT (stream) DO UPDATE SET events = events + 1",
+        )?
+        .execute([&event.stream])?;
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuilding_all_in_one_pass_equals_rebuilding_each() {
+    let f = fixture();
+    let head = f.append(6, 70, "t").await;
+    let per_stream =
+        || Projector::new(Arc::new(PerStream), f.log.clone(), f.store.clone()).with_batch_size(50);
+    rebuild(&f.projector(Seen::new()), |_| {}).await.unwrap();
+    rebuild(&per_stream(), |_| {}).await.unwrap();
+    let (seen_alone, counts_alone) = (f.dump(), per_stream_dump(&f));
+
+    let mut pages = 0;
+    let done = rebuild_all(&[f.projector(Seen::new()), per_stream()], |_| pages += 1)
+        .await
+        .unwrap();
+
+    assert_eq!((done.position, done.events_applied), (head, 420));
+    assert_eq!(
+        pages,
+        420usize.div_ceil(64),
+        "one read of the log, in pages of the largest batch"
+    );
+    assert_eq!(f.dump(), seen_alone);
+    assert_eq!(per_stream_dump(&f), counts_alone);
+    assert_eq!(counts_alone.iter().map(|(_, n)| n).sum::<i64>(), 420);
+}
+
+fn per_stream_dump(f: &Fixture) -> Vec<(String, i64)> {
+    let conn = Connection::open(f.store.path()).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT stream, events FROM per_stream ORDER BY stream")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
