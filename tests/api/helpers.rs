@@ -2,55 +2,47 @@
 //! clock, and typed helpers to drive it as a plugin (the client crate), as a person in a browser
 //! (cookies and forms) and as an admin API caller (JWT).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use tempfile::TempDir;
-use time::macros::datetime;
 use woo_client::PluginClient;
+use woo_domain::CompanyId;
 use woo_domain::api::{ClaimTokenResponse, HeartbeatRequest, PairStoreRequest, PairStoreResponse};
 use woo_domain::pairing::Role;
-use woo_domain::values::Email;
-use woo_domain::{CompanyId, ManualClock, UserId};
+use woo_e2e::RunningApp;
 use woo_eventlog::{
     Direction, EventLog, Position, ReadFrom, RecordedEvent, SqliteEventLog, SqliteOptions,
 };
-use woo_server::{Application, Settings};
+use woo_server::Settings;
 
-pub const PASSWORD: &str = "correct horse battery";
+pub use woo_e2e::PASSWORD;
 
+/// The running service (address, data directory, clock, settings; see `woo_e2e::RunningApp`) with
+/// the clients the tests drive it through.
 pub struct TestApp {
-    pub address: String,
-    pub data_dir: TempDir,
-    pub clock: Arc<ManualClock>,
     pub plugin: PluginClient,
     pub http: reqwest::Client,
-    settings: Settings,
+    app: RunningApp,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = RunningApp;
+    fn deref(&self) -> &RunningApp {
+        &self.app
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
-    let data_dir = tempfile::tempdir().expect("a temp dir");
-    let mut settings = Settings::in_dir(data_dir.path());
-    settings.addr = "127.0.0.1:0".into();
-    let clock = Arc::new(ManualClock::new(datetime!(2026-11-27 10:00 UTC)));
-    let app = Application::build_with_clock(settings.clone(), clock.clone())
-        .await
-        .expect("the application starts");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let app = woo_e2e::start_app().await;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
         .expect("a client");
     TestApp {
-        plugin: PluginClient::new(&address),
-        address,
-        data_dir,
-        clock,
+        plugin: PluginClient::new(&app.address),
         http,
-        settings,
+        app,
     }
 }
 
@@ -163,15 +155,6 @@ impl TestApp {
             .send()
             .await
             .expect("the request is answered")
-    }
-
-    /// Creates (or updates) an account with `role` in `company`.
-    pub fn add_user(&self, email: &str, company: &str, role: Role) -> (UserId, CompanyId) {
-        let accounts = woo_server::open_accounts(&self.settings).expect("accounts open");
-        let now = time::OffsetDateTime::now_utc();
-        accounts
-            .add_user(&Email::parse(email).unwrap(), PASSWORD, company, role, now)
-            .expect("the account is created")
     }
 
     /// A browser without a session.
@@ -658,6 +641,6 @@ impl TestApp {
 
     /// The settings the application was started with.
     pub fn settings(&self) -> &Settings {
-        &self.settings
+        &self.app.settings
     }
 }

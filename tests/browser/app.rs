@@ -1,55 +1,29 @@
-//! The real application on `127.0.0.1:0` with a fresh data directory and a manual clock (the same
-//! setup as `tests/api/helpers.rs`), and the plugin client that talks to it.
+//! The real application (`woo_e2e::start_app`) and the plugin client that talks to it.
 
-use std::sync::Arc;
-
-use tempfile::TempDir;
-use time::macros::datetime;
 use woo_client::PluginClient;
 use woo_domain::api::{HeartbeatRequest, PairStoreRequest};
-use woo_domain::pairing::Role;
-use woo_domain::values::Email;
-use woo_domain::{CompanyId, ManualClock};
-use woo_server::{Application, Settings};
+use woo_e2e::RunningApp;
 
-pub const PASSWORD: &str = "correct horse battery";
+pub use woo_e2e::PASSWORD;
 
+/// The running service and the plugin client that talks to it.
 pub struct TestApp {
-    pub address: String,
-    pub clock: Arc<ManualClock>,
     pub plugin: PluginClient,
-    settings: Settings,
-    _data_dir: TempDir,
+    app: RunningApp,
 }
 
-pub async fn spawn_app() -> TestApp {
-    let data_dir = tempfile::tempdir().expect("a temp dir");
-    let mut settings = Settings::in_dir(data_dir.path());
-    settings.addr = "127.0.0.1:0".into();
-    let clock = Arc::new(ManualClock::new(datetime!(2026-11-27 10:00 UTC)));
-    let app = Application::build_with_clock(settings.clone(), clock.clone())
-        .await
-        .expect("the application starts");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        plugin: PluginClient::new(&address),
-        address,
-        clock,
-        settings,
-        _data_dir: data_dir,
+impl std::ops::Deref for TestApp {
+    type Target = RunningApp;
+    fn deref(&self) -> &RunningApp {
+        &self.app
     }
 }
 
-impl TestApp {
-    /// Creates (or updates) an account with `role` in `company`.
-    pub fn add_user(&self, email: &str, company: &str, role: Role) -> CompanyId {
-        let accounts = woo_server::open_accounts(&self.settings).expect("accounts open");
-        let now = time::OffsetDateTime::now_utc();
-        let (_, company) = accounts
-            .add_user(&Email::parse(email).unwrap(), PASSWORD, company, role, now)
-            .expect("the account is created");
-        company
+pub async fn spawn_app() -> TestApp {
+    let app = woo_e2e::start_app().await;
+    TestApp {
+        plugin: PluginClient::new(&app.address),
+        app,
     }
 }
 

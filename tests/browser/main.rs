@@ -76,7 +76,7 @@ async fn an_owner_signs_in_and_approves_a_store_in_a_real_browser() {
     let driver = ChromeDriver::start();
     let app = spawn_app().await;
     app.add_user(EMAIL, "Acme", Role::Owner);
-    let globex = app.add_user(EMAIL, "Globex", Role::Admin);
+    let (_, globex) = app.add_user(EMAIL, "Globex", Role::Admin);
     app.add_user(EMAIL, "Initech", Role::Member);
 
     // The plugin asks to pair and polls once: nobody approved yet.
