@@ -12,7 +12,8 @@ use woo_domain::values::Email;
 use woo_eventlog::{Direction, EventLog, Position, ReadFrom, RecordedEvent};
 use woo_projector::{Projector, ProjectorSet, rebuild_all};
 use woo_server::{
-    Access, Application, Settings, SettingsLayer, open_accounts, open_event_log, read_model_store,
+    Access, Application, Redacted, Settings, SettingsLayer, open_accounts, open_event_log,
+    read_model_store,
 };
 
 const DEFAULT_CONFIG_FILE: &str = "woo-ingest.toml";
@@ -48,6 +49,14 @@ enum Command {
         /// Base URL put into authorize links [default: http://ADDR]
         #[arg(long, env = "WOO_INGEST_PUBLIC_URL", value_name = "URL")]
         public_url: Option<String>,
+        /// The admin API's token signing key (32+ bytes) [default: DATA_DIR/admin-token.key, created on first start]
+        #[arg(
+            long,
+            env = "WOO_INGEST_ADMIN_TOKEN_KEY",
+            hide_env_values = true,
+            value_name = "KEY"
+        )]
+        admin_token_key: Option<String>,
     },
     /// Run only the projectors, keeping this data directory's read models up to date.
     Project,
@@ -150,15 +159,24 @@ fn main() -> ExitCode {
 }
 
 fn settings(cli: &Cli) -> Result<Settings, CliError> {
-    let (addr, public_url) = match &cli.command {
-        Command::Serve { addr, public_url } => (addr.clone(), public_url.clone()),
-        _ => (None, None),
+    let (addr, public_url, admin_token_key) = match &cli.command {
+        Command::Serve {
+            addr,
+            public_url,
+            admin_token_key,
+        } => (
+            addr.clone(),
+            public_url.clone(),
+            admin_token_key.clone().map(Redacted::new),
+        ),
+        _ => (None, None, None),
     };
     let flags = SettingsLayer {
         data_dir: cli.data_dir.clone(),
         addr,
         public_url,
         event_log: cli.event_log.clone(),
+        admin_token_key,
     };
     let file = match &cli.config {
         Some(path) => SettingsLayer::from_file(path)?,

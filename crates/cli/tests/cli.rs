@@ -18,6 +18,7 @@ fn woo_ingest() -> Command {
         "WOO_INGEST_EVENT_LOG",
         "WOO_INGEST_CONFIG",
         "WOO_INGEST_PUBLIC_URL",
+        "WOO_INGEST_ADMIN_TOKEN_KEY",
     ] {
         command.env_remove(var);
     }
@@ -407,5 +408,44 @@ async fn projector_killed_at_random_moments_ends_equal_to_a_rebuild() {
     assert!(
         kills > 1,
         "the projector was killed before it caught up at least once"
+    );
+}
+
+#[test]
+fn the_admin_token_key_comes_from_the_environment_or_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let given = dir.path().join("given");
+    let generated = dir.path().join("generated");
+
+    let with_key = serve(
+        woo_ingest()
+            .arg("--data-dir")
+            .arg(&given)
+            .env("WOO_INGEST_ADMIN_TOKEN_KEY", "k".repeat(48)),
+    );
+    let without_key = serve(woo_ingest().arg("--data-dir").arg(&generated));
+
+    assert!(with_key.first_line.contains("listening"));
+    assert!(without_key.first_line.contains("listening"));
+    assert!(
+        !given.join("admin-token.key").exists(),
+        "a given key is used, not a file"
+    );
+    assert!(
+        generated.join("admin-token.key").exists(),
+        "without one, a key is created on first start"
+    );
+    let short = woo_ingest()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(dir.path().join("short"))
+        .env("WOO_INGEST_ADMIN_TOKEN_KEY", "too short")
+        .output()
+        .unwrap();
+    assert!(!short.status.success());
+    let stderr = String::from_utf8_lossy(&short.stderr);
+    assert!(
+        stderr.contains("at least 32 bytes") && !stderr.contains("too short"),
+        "{stderr}"
     );
 }

@@ -21,7 +21,34 @@ pub struct Settings {
     /// bound address.
     pub public_url: Option<String>,
     pub event_log: EventLogUrl,
+    /// The admin API's JWT signing key; `None` uses (and on first start creates)
+    /// `DATA_DIR/admin-token.key`. Give it when several nodes must accept each other's tokens.
+    pub admin_token_key: Option<Redacted>,
 }
+
+/// A secret setting: `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Redacted(String);
+
+impl Redacted {
+    pub fn new(secret: impl Into<String>) -> Self {
+        Redacted(secret.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Shorter keys make HS256 tokens guessable.
+pub const MIN_ADMIN_TOKEN_KEY_BYTES: usize = 32;
 
 /// One layer of optional settings: the config file's contents, or flags and environment.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -31,6 +58,7 @@ pub struct SettingsLayer {
     pub addr: Option<String>,
     pub public_url: Option<String>,
     pub event_log: Option<String>,
+    pub admin_token_key: Option<Redacted>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +69,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     #[error(
-        "the config file {path} is not valid: {message} (keys: data_dir, addr, public_url, event_log)"
+        "the config file {path} is not valid: {message} (keys: data_dir, addr, public_url, event_log, admin_token_key)"
     )]
     Parse { path: String, message: String },
     #[error(
@@ -50,6 +78,10 @@ pub enum ConfigError {
     EventLogUrl(String),
     #[error("public URL {0:?} must start with http:// or https://")]
     PublicUrl(String),
+    #[error(
+        "the admin token key has at least {MIN_ADMIN_TOKEN_KEY_BYTES} bytes (e.g. `openssl rand -base64 48`)"
+    )]
+    AdminTokenKey,
 }
 
 impl SettingsLayer {
@@ -72,6 +104,7 @@ impl SettingsLayer {
             addr: self.addr.or(below.addr),
             public_url: self.public_url.or(below.public_url),
             event_log: self.event_log.or(below.event_log),
+            admin_token_key: self.admin_token_key.or(below.admin_token_key),
         }
     }
 
@@ -89,7 +122,15 @@ impl SettingsLayer {
         {
             return Err(ConfigError::PublicUrl(url.clone()));
         }
+        if self
+            .admin_token_key
+            .as_ref()
+            .is_some_and(|k| k.expose().len() < MIN_ADMIN_TOKEN_KEY_BYTES)
+        {
+            return Err(ConfigError::AdminTokenKey);
+        }
         Ok(Settings {
+            admin_token_key: self.admin_token_key,
             data_dir,
             addr: self.addr.unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
             public_url: self.public_url.map(|u| u.trim_end_matches('/').to_owned()),
@@ -107,6 +148,7 @@ impl Settings {
             data_dir,
             addr: DEFAULT_ADDR.to_owned(),
             public_url: None,
+            admin_token_key: None,
         }
     }
 }
@@ -163,6 +205,7 @@ mod tests {
             addr: addr.map(str::to_owned),
             public_url: None,
             event_log: event_log.map(str::to_owned),
+            admin_token_key: None,
         }
     }
 
@@ -229,6 +272,23 @@ mod tests {
         .unwrap();
         let settings = SettingsLayer::from_file(&path).unwrap().resolve().unwrap();
         assert_eq!(settings.event_log, EventLogUrl::Sqlite("/srv/e.db".into()));
+    }
+
+    #[test]
+    fn a_given_admin_token_key_must_be_long_and_never_prints() {
+        let short = SettingsLayer {
+            admin_token_key: Some(Redacted::new("short")),
+            ..Default::default()
+        };
+        assert!(matches!(short.resolve(), Err(ConfigError::AdminTokenKey)));
+        let key = Redacted::new("k".repeat(40));
+        let settings = SettingsLayer {
+            admin_token_key: Some(key),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert!(!format!("{settings:?}").contains("kkkk"), "{settings:?}");
     }
 
     #[test]

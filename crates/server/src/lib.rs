@@ -12,7 +12,7 @@ mod routes;
 mod secrets;
 mod startup;
 
-pub use config::{ConfigError, EventLogUrl, Settings, SettingsLayer};
+pub use config::{ConfigError, EventLogUrl, Redacted, Settings, SettingsLayer};
 pub use error::ApiError;
 pub use startup::{
     Access, AppState, Application, StartupError, open_accounts, open_event_log, projectors,

@@ -240,11 +240,16 @@ impl Application {
     ) -> Result<Application, StartupError> {
         let (log, backend) = open_event_log(&settings, Access::Write)?;
         let accounts = open_accounts(&settings)?;
-        let key_path = settings.data_dir.join("admin-token.key");
-        let jwt = JwtKeys::load_or_create(&key_path).map_err(|source| StartupError::JwtKey {
-            path: key_path.display().to_string(),
-            source,
-        })?;
+        let jwt = match &settings.admin_token_key {
+            Some(key) => JwtKeys::from_secret(key.expose().as_bytes()),
+            None => {
+                let key_path = settings.data_dir.join("admin-token.key");
+                JwtKeys::load_or_create(&key_path).map_err(|source| StartupError::JwtKey {
+                    path: key_path.display().to_string(),
+                    source,
+                })?
+            }
+        };
         let read_models = read_model_store(&settings);
         let projectors = ProjectorSet::start(projectors(&log, &read_models), log.clone());
         let listener = TcpListener::bind(&settings.addr).map_err(|source| StartupError::Bind {
