@@ -10,6 +10,7 @@ pub mod pairings;
 pub mod stream_counts;
 pub mod subscriber_tags;
 pub mod subscribers;
+pub mod sync_status;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(subscribers::Subscribers),
         Arc::new(orders::Orders),
         Arc::new(catalog::Catalog),
+        Arc::new(sync_status::SyncStatus),
     ]
 }
 

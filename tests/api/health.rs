@@ -28,7 +28,8 @@ async fn healthz_reports_the_log_head_and_every_projection() {
             "pairings",
             "stream_counts",
             "subscriber_tags",
-            "subscribers"
+            "subscribers",
+            "sync_status"
         ]
     );
     assert!(

@@ -226,8 +226,15 @@ async fn a_plugin_disconnect_revokes_its_token_on_the_very_next_request() {
     assert_eq!(integration["disconnected_at"], "2026-11-27T10:00:00Z");
     let events = app.stream(&format!("integration-{id}")).await;
     let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
-    assert_eq!(types, ["woocommerce.connected", "woocommerce.disconnected"]);
-    assert_eq!(data_of(&events[1])["by"]["kind"], "plugin");
+    assert_eq!(
+        types,
+        [
+            "woocommerce.connected",
+            "woocommerce.sync_requested",
+            "woocommerce.disconnected"
+        ]
+    );
+    assert_eq!(data_of(&events[2])["by"]["kind"], "plugin");
 }
 
 #[tokio::test]
@@ -293,9 +300,16 @@ async fn an_owner_or_admin_can_disconnect_a_store_from_the_admin_api_and_a_membe
         .stream(&format!("integration-{}", claim.integration_id))
         .await;
     let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
-    assert_eq!(types, ["woocommerce.connected", "woocommerce.disconnected"]);
     assert_eq!(
-        data_of(&events[1])["by"],
+        types,
+        [
+            "woocommerce.connected",
+            "woocommerce.sync_requested",
+            "woocommerce.disconnected"
+        ]
+    );
+    assert_eq!(
+        data_of(&events[2])["by"],
         serde_json::json!({"kind": "user", "user_id": admin_id.to_string()})
     );
 }
@@ -329,7 +343,11 @@ async fn pairing_the_same_store_again_rotates_its_token_and_keeps_its_integratio
     let stream = format!("integration-{}", first.integration_id);
     assert_eq!(
         app.types(&stream).await,
-        ["woocommerce.connected", "woocommerce.token_rotated"]
+        [
+            "woocommerce.connected",
+            "woocommerce.sync_requested",
+            "woocommerce.token_rotated"
+        ]
     );
 }
 
@@ -360,6 +378,7 @@ async fn pairing_a_disconnected_store_again_reconnects_the_same_integration() {
             .await,
         [
             "woocommerce.connected",
+            "woocommerce.sync_requested",
             "woocommerce.disconnected",
             "woocommerce.connected"
         ]

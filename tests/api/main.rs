@@ -11,5 +11,6 @@ mod ingest_hostile;
 mod lifecycle;
 mod pairing;
 mod rebuild;
+mod sync;
 mod tags;
 mod tokens;

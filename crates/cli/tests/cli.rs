@@ -111,7 +111,7 @@ async fn serve_answers_healthz_and_json_errors_on_a_random_port() {
     let body: Value = health.json().await.unwrap();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["event_log"], json!({"backend": "sqlite", "head": 12}));
-    assert_eq!(body["projections"].as_array().unwrap().len(), 8);
+    assert_eq!(body["projections"].as_array().unwrap().len(), 9);
 
     let missing = client
         .get(format!("{}/no/such/page", served.url))
@@ -339,7 +339,8 @@ fn rebuild_of_an_unknown_projection_names_the_known_ones() {
             "subscriber_tags",
             "subscribers",
             "orders",
-            "catalog"
+            "catalog",
+            "sync_status"
         ]
     );
 }

@@ -7,11 +7,12 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use woo_domain::RequestId;
 use woo_domain::api::{
-    ClaimTokenRequest, ClaimTokenResponse, DisconnectResponse, ErrorBody, ErrorDetail,
-    HeartbeatRequest, HeartbeatResponse, PairStoreRequest, PairStoreResponse,
+    AckRequest, AckResponse, ClaimTokenRequest, ClaimTokenResponse, CommandsResponse,
+    DisconnectResponse, ErrorBody, ErrorDetail, HeartbeatRequest, HeartbeatResponse,
+    PairStoreRequest, PairStoreResponse,
 };
+use woo_domain::{RequestId, SyncId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -141,6 +142,24 @@ impl PluginClient {
         body: &serde_json::Value,
     ) -> Result<serde_json::Value, ClientError> {
         self.post(&format!("/sync/{sync_id}/batches"), body).await
+    }
+
+    /// `GET /commands`: the commands waiting for this store, leased to the caller.
+    pub async fn commands(&self) -> Result<CommandsResponse, ClientError> {
+        let mut request = self.http.get(self.url("/commands"));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        read(request.send().await?).await
+    }
+
+    /// `POST /commands/{id}/ack`.
+    pub async fn ack(
+        &self,
+        command_id: SyncId,
+        ack: &AckRequest,
+    ) -> Result<AckResponse, ClientError> {
+        self.post(&format!("/commands/{command_id}/ack"), ack).await
     }
 
     /// `POST /disconnect`: the token stops working.

@@ -2,12 +2,15 @@
 //! the Rust client so the two cannot drift. Requests are lenient on the way in (unknown fields are
 //! ignored) and validated into domain values with a JSON path for every refusal.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::integration::{SyncAck, SyncTrigger};
 use crate::pairing::StoreInfo;
 use crate::values::{StoreUrl, ValidationError, optional_text, required_text};
-use crate::{CompanyId, IntegrationId, RequestId};
+use crate::{CompanyId, IntegrationId, RequestId, SyncId};
 
 const MAX_INSTALL_ID: usize = 128;
 const MAX_NAME: usize = 200;
@@ -192,6 +195,79 @@ pub struct HeartbeatResponse {
 pub struct DisconnectResponse {
     pub status: String,
     pub integration_id: IntegrationId,
+}
+
+/// A command waiting for the plugin (`GET /commands`). The plugin runs it and acknowledges it;
+/// one it never acknowledges comes back after `lease_expires_at`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    pub command_id: SyncId,
+    /// Always `sync_store` for now.
+    #[serde(rename = "type")]
+    pub command_type: String,
+    pub sync_id: SyncId,
+    pub trigger: SyncTrigger,
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub lease_expires_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandsResponse {
+    pub commands: Vec<Command>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AckStatus {
+    Started,
+    Completed,
+    Failed,
+}
+
+/// `POST /commands/{command_id}/ack`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckRequest {
+    pub status: AckStatus,
+    /// With `completed`: items sent per resource (`products`, `customers`, `guests`, `orders`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<BTreeMap<String, u64>>,
+    /// With `failed`: what went wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl AckRequest {
+    pub fn validate(self) -> Result<SyncAck, ValidationError> {
+        Ok(match self.status {
+            AckStatus::Started => SyncAck::Started,
+            AckStatus::Completed => {
+                let counts = self.counts.unwrap_or_default();
+                if let Some(resource) = counts
+                    .keys()
+                    .find(|r| !["products", "customers", "guests", "orders"].contains(&r.as_str()))
+                {
+                    return Err(ValidationError::new(
+                        format!("counts.{resource}"),
+                        "counts are per resource: products, customers, guests, orders",
+                    ));
+                }
+                SyncAck::Completed { counts }
+            }
+            AckStatus::Failed => SyncAck::Failed {
+                error: optional_text("error", self.error.as_deref(), MAX_ERROR)?.ok_or_else(
+                    || ValidationError::new("error", "a failed sync says what went wrong"),
+                )?,
+            },
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckResponse {
+    pub status: String,
+    pub sync_id: SyncId,
 }
 
 /// Every error answer: `{"error": {"code", "message", "path"?}}`.

@@ -51,6 +51,10 @@ id_type!(
     /// A person signing in.
     UserId
 );
+id_type!(
+    /// One sync of a store: its command, its batches and its outcome.
+    SyncId
+);
 
 impl IntegrationId {
     /// The integration of a store in a company: the same store (install id and normalised URL)

@@ -5,12 +5,15 @@
 //! Heartbeats go to `heartbeat-{id}` instead: they never change a decision, and a store sending
 //! one every few minutes would otherwise make every decision load ~100,000 events a year.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::pairing::StoreInfo;
 use crate::values::StoreUrl;
-use crate::{CompanyId, DomainEvent, IntegrationId, RequestId, UserId};
+
+use crate::{CompanyId, DomainEvent, IntegrationId, RequestId, SyncId, UserId};
 
 /// How often the plugin is asked to send a heartbeat, in seconds.
 pub const HEARTBEAT_INTERVAL_S: u32 = 300;
@@ -63,6 +66,14 @@ pub enum IntegrationEvent {
     TokenRotated(TokenRotated),
     #[serde(rename = "woocommerce.disconnected")]
     Disconnected(Disconnected),
+    #[serde(rename = "woocommerce.sync_requested")]
+    SyncRequested(SyncRequested),
+    #[serde(rename = "woocommerce.sync_started")]
+    SyncStarted(SyncStarted),
+    #[serde(rename = "woocommerce.sync_completed")]
+    SyncCompleted(SyncCompleted),
+    #[serde(rename = "woocommerce.sync_failed")]
+    SyncFailed(SyncFailed),
 }
 
 impl DomainEvent for IntegrationEvent {
@@ -70,6 +81,10 @@ impl DomainEvent for IntegrationEvent {
         "woocommerce.connected",
         "woocommerce.token_rotated",
         "woocommerce.disconnected",
+        "woocommerce.sync_requested",
+        "woocommerce.sync_started",
+        "woocommerce.sync_completed",
+        "woocommerce.sync_failed",
     ];
 
     fn event_type(&self) -> &'static str {
@@ -77,8 +92,63 @@ impl DomainEvent for IntegrationEvent {
             IntegrationEvent::Connected(_) => Self::TYPES[0],
             IntegrationEvent::TokenRotated(_) => Self::TYPES[1],
             IntegrationEvent::Disconnected(_) => Self::TYPES[2],
+            IntegrationEvent::SyncRequested(_) => Self::TYPES[3],
+            IntegrationEvent::SyncStarted(_) => Self::TYPES[4],
+            IntegrationEvent::SyncCompleted(_) => Self::TYPES[5],
+            IntegrationEvent::SyncFailed(_) => Self::TYPES[6],
         }
     }
+}
+
+/// Why a sync runs: right after a store connects, or because someone pressed Sync Store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncTrigger {
+    Initial,
+    Manual,
+}
+
+impl SyncTrigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncTrigger::Initial => "initial",
+            SyncTrigger::Manual => "manual",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequested {
+    pub sync_id: SyncId,
+    pub trigger: SyncTrigger,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<UserId>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStarted {
+    pub sync_id: SyncId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncCompleted {
+    pub sync_id: SyncId,
+    /// Items the plugin says it sent, per resource (`products`, `customers`, `guests`, `orders`).
+    pub counts: BTreeMap<String, u64>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub completed_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncFailed {
+    pub sync_id: SyncId,
+    pub error: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub failed_at: OffsetDateTime,
 }
 
 /// What a heartbeat reports; the plugin's versions and its delivery queue.
@@ -126,8 +196,9 @@ pub fn heartbeat_stream(integration_id: IntegrationId) -> String {
     format!("heartbeat-{integration_id}")
 }
 
+/// Whether the store is connected, and with which token.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Integration {
+pub enum Connection {
     #[default]
     Absent,
     Connected {
@@ -139,9 +210,42 @@ pub enum Integration {
     },
 }
 
+/// The sync waiting or running, if any: at most one per store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActiveSync {
+    pub sync_id: SyncId,
+    pub trigger: SyncTrigger,
+    pub requested_at: OffsetDateTime,
+    /// The plugin acknowledged that it started.
+    pub started: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Integration {
+    pub connection: Connection,
+    pub active_sync: Option<ActiveSync>,
+    /// Syncs that completed or failed: a late or repeated acknowledgement of one changes nothing.
+    pub finished_syncs: Vec<SyncId>,
+}
+
+impl Integration {
+    pub fn is_connected(&self) -> bool {
+        matches!(self.connection, Connection::Connected { .. })
+    }
+}
+
+/// What the plugin says of a sync command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncAck {
+    Started,
+    Completed { counts: BTreeMap<String, u64> },
+    Failed { error: String },
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IntegrationCommand {
-    /// A claimed pairing hands this store a new installation token.
+    /// A claimed pairing hands this store a new installation token. A store that was not
+    /// connected gets its initial sync requested with it, as `initial_sync`.
     Connect {
         integration_id: IntegrationId,
         company_id: CompanyId,
@@ -149,9 +253,19 @@ pub enum IntegrationCommand {
         request_id: RequestId,
         store: Box<StoreInfo>,
         token_hash: String,
+        initial_sync: SyncId,
     },
     Disconnect {
         by: Actor,
+    },
+    /// Sync Store.
+    RequestSync {
+        sync_id: SyncId,
+        by: UserId,
+    },
+    Acknowledge {
+        sync_id: SyncId,
+        ack: SyncAck,
     },
 }
 
@@ -159,6 +273,12 @@ pub enum IntegrationCommand {
 pub enum IntegrationError {
     #[error("no such integration")]
     NotFound,
+    #[error("the store is not connected")]
+    NotConnected,
+    #[error("a sync is already waiting or running for this store (sync {0})")]
+    SyncPending(SyncId),
+    #[error("no such sync command for this store")]
+    UnknownSync,
 }
 
 pub fn decide(
@@ -166,71 +286,151 @@ pub fn decide(
     command: IntegrationCommand,
     now: OffsetDateTime,
 ) -> Result<Vec<IntegrationEvent>, IntegrationError> {
-    match (state, command) {
-        (
-            Integration::Absent | Integration::Disconnected { .. },
-            IntegrationCommand::Connect {
-                integration_id,
-                company_id,
-                company_name,
-                request_id,
-                store,
-                token_hash,
-            },
-        ) => Ok(vec![IntegrationEvent::Connected(Connected {
+    use IntegrationCommand as C;
+    match command {
+        C::Connect {
             integration_id,
             company_id,
             company_name,
             request_id,
             store,
             token_hash,
-            connected_at: now,
-        })]),
-        (
-            Integration::Connected { .. },
-            IntegrationCommand::Connect {
+            initial_sync,
+        } => {
+            if state.is_connected() {
+                return Ok(vec![IntegrationEvent::TokenRotated(TokenRotated {
+                    request_id,
+                    store,
+                    token_hash,
+                    rotated_at: now,
+                })]);
+            }
+            let mut events = vec![IntegrationEvent::Connected(Connected {
+                integration_id,
+                company_id,
+                company_name,
                 request_id,
                 store,
                 token_hash,
-                ..
-            },
-        ) => Ok(vec![IntegrationEvent::TokenRotated(TokenRotated {
-            request_id,
-            store,
-            token_hash,
-            rotated_at: now,
-        })]),
-        (Integration::Connected { .. }, IntegrationCommand::Disconnect { by }) => {
-            Ok(vec![IntegrationEvent::Disconnected(Disconnected {
-                by,
-                disconnected_at: now,
+                connected_at: now,
+            })];
+            // A store coming back with a sync still waiting keeps that one.
+            if state.active_sync.is_none() {
+                events.push(IntegrationEvent::SyncRequested(SyncRequested {
+                    sync_id: initial_sync,
+                    trigger: SyncTrigger::Initial,
+                    requested_by: None,
+                    requested_at: now,
+                }));
+            }
+            Ok(events)
+        }
+        C::Disconnect { by } => match state.connection {
+            Connection::Connected { .. } => {
+                Ok(vec![IntegrationEvent::Disconnected(Disconnected {
+                    by,
+                    disconnected_at: now,
+                })])
+            }
+            // Disconnecting twice is what a retry looks like: nothing more to record.
+            Connection::Disconnected { .. } => Ok(vec![]),
+            Connection::Absent => Err(IntegrationError::NotFound),
+        },
+        C::RequestSync { sync_id, by } => {
+            if !state.is_connected() {
+                return Err(IntegrationError::NotConnected);
+            }
+            if let Some(active) = &state.active_sync {
+                return Err(IntegrationError::SyncPending(active.sync_id));
+            }
+            Ok(vec![IntegrationEvent::SyncRequested(SyncRequested {
+                sync_id,
+                trigger: SyncTrigger::Manual,
+                requested_by: Some(by),
+                requested_at: now,
             })])
         }
-        // Disconnecting twice is what a retry looks like: nothing more to record.
-        (Integration::Disconnected { .. }, IntegrationCommand::Disconnect { .. }) => Ok(vec![]),
-        (Integration::Absent, IntegrationCommand::Disconnect { .. }) => {
-            Err(IntegrationError::NotFound)
+        C::Acknowledge { sync_id, ack } => {
+            let Some(active) = state.active_sync.as_ref().filter(|a| a.sync_id == sync_id) else {
+                return if state.finished_syncs.contains(&sync_id) {
+                    Ok(vec![])
+                } else {
+                    Err(IntegrationError::UnknownSync)
+                };
+            };
+            Ok(match ack {
+                SyncAck::Started if active.started => vec![],
+                SyncAck::Started => vec![IntegrationEvent::SyncStarted(SyncStarted {
+                    sync_id,
+                    started_at: now,
+                })],
+                SyncAck::Completed { counts } => {
+                    vec![IntegrationEvent::SyncCompleted(SyncCompleted {
+                        sync_id,
+                        counts,
+                        completed_at: now,
+                    })]
+                }
+                SyncAck::Failed { error } => {
+                    vec![IntegrationEvent::SyncFailed(SyncFailed {
+                        sync_id,
+                        error,
+                        failed_at: now,
+                    })]
+                }
+            })
         }
     }
 }
 
-pub fn evolve(state: Integration, event: &IntegrationEvent) -> Integration {
-    match (state, event) {
-        (_, IntegrationEvent::Connected(c)) => Integration::Connected {
-            company_id: c.company_id,
-            token_hash: c.token_hash.clone(),
-        },
-        (Integration::Connected { company_id, .. }, IntegrationEvent::TokenRotated(r)) => {
-            Integration::Connected {
-                company_id,
-                token_hash: r.token_hash.clone(),
+pub fn evolve(mut state: Integration, event: &IntegrationEvent) -> Integration {
+    match event {
+        IntegrationEvent::Connected(c) => {
+            state.connection = Connection::Connected {
+                company_id: c.company_id,
+                token_hash: c.token_hash.clone(),
+            };
+        }
+        IntegrationEvent::TokenRotated(r) => {
+            if let Connection::Connected { token_hash, .. } = &mut state.connection {
+                token_hash.clone_from(&r.token_hash);
             }
         }
-        (Integration::Connected { company_id, .. }, IntegrationEvent::Disconnected(_)) => {
-            Integration::Disconnected { company_id }
+        IntegrationEvent::Disconnected(_) => {
+            if let Connection::Connected { company_id, .. } = state.connection {
+                state.connection = Connection::Disconnected { company_id };
+            }
         }
-        (state, _) => state,
+        IntegrationEvent::SyncRequested(r) => {
+            state.active_sync = Some(ActiveSync {
+                sync_id: r.sync_id,
+                trigger: r.trigger,
+                requested_at: r.requested_at,
+                started: false,
+            });
+        }
+        IntegrationEvent::SyncStarted(s) => {
+            if let Some(active) = state
+                .active_sync
+                .as_mut()
+                .filter(|a| a.sync_id == s.sync_id)
+            {
+                active.started = true;
+            }
+        }
+        IntegrationEvent::SyncCompleted(SyncCompleted { sync_id, .. })
+        | IntegrationEvent::SyncFailed(SyncFailed { sync_id, .. }) => {
+            if state
+                .active_sync
+                .as_ref()
+                .is_some_and(|a| a.sync_id == *sync_id)
+            {
+                state.active_sync = None;
+            }
+            state.finished_syncs.push(*sync_id);
+        }
     }
+    state
 }
 
 #[cfg(test)]
@@ -266,6 +466,7 @@ mod tests {
             request_id: RequestId(uuid::Uuid::from_u128(1)),
             store: Box::new(store()),
             token_hash: token_hash.into(),
+            initial_sync: SyncId(uuid::Uuid::from_u128(100)),
         }
     }
 
@@ -277,15 +478,32 @@ mod tests {
         (events.iter().fold(state, evolve), events)
     }
 
+    fn ack(sync: u128, ack: SyncAck) -> IntegrationCommand {
+        IntegrationCommand::Acknowledge {
+            sync_id: SyncId(uuid::Uuid::from_u128(sync)),
+            ack,
+        }
+    }
+
+    fn request_sync(sync: u128) -> IntegrationCommand {
+        IntegrationCommand::RequestSync {
+            sync_id: SyncId(uuid::Uuid::from_u128(sync)),
+            by: UserId(uuid::Uuid::from_u128(9)),
+        }
+    }
+
     #[test]
-    fn first_claim_connects_and_a_second_rotates_the_token() {
-        let (state, events) = run(Integration::Absent, connect("a"));
-        assert!(matches!(events[..], [IntegrationEvent::Connected(_)]));
+    fn first_claim_connects_and_requests_the_initial_sync_and_a_second_rotates_the_token() {
+        let (state, events) = run(Integration::default(), connect("a"));
+        assert!(matches!(
+            &events[..],
+            [IntegrationEvent::Connected(_), IntegrationEvent::SyncRequested(r)] if r.trigger == SyncTrigger::Initial
+        ));
         let (state, events) = run(state, connect("b"));
         assert!(matches!(&events[..], [IntegrationEvent::TokenRotated(r)] if r.token_hash == "b"));
         assert_eq!(
-            state,
-            Integration::Connected {
+            state.connection,
+            Connection::Connected {
                 company_id: CompanyId(uuid::Uuid::from_u128(7)),
                 token_hash: "b".into()
             }
@@ -294,23 +512,113 @@ mod tests {
 
     #[test]
     fn disconnect_is_recorded_once_and_a_new_pairing_reconnects() {
-        let (state, _) = run(Integration::Absent, connect("a"));
+        let (state, _) = run(Integration::default(), connect("a"));
         let (state, events) = run(state, IntegrationCommand::Disconnect { by: Actor::Plugin });
         assert_eq!(events.len(), 1);
         let (state, events) = run(state, IntegrationCommand::Disconnect { by: Actor::Plugin });
         assert!(events.is_empty(), "a retried disconnect records nothing");
         let (_, events) = run(state, connect("c"));
-        assert!(matches!(events[..], [IntegrationEvent::Connected(_)]));
+        assert!(
+            matches!(events[..], [IntegrationEvent::Connected(_)]),
+            "the initial sync still waiting is kept, not requested again: {events:?}"
+        );
     }
 
     #[test]
     fn disconnecting_an_unknown_integration_is_not_found() {
         let result = decide(
-            &Integration::Absent,
+            &Integration::default(),
             IntegrationCommand::Disconnect { by: Actor::Plugin },
             T0,
         );
         assert_eq!(result, Err(IntegrationError::NotFound));
+    }
+
+    #[test]
+    fn at_most_one_sync_waits_or_runs_per_store() {
+        let (state, _) = run(Integration::default(), connect("a"));
+        let initial = SyncId(uuid::Uuid::from_u128(100));
+        assert_eq!(
+            decide(&state, request_sync(200), T0),
+            Err(IntegrationError::SyncPending(initial))
+        );
+        let (state, _) = run(state, ack(100, SyncAck::Started));
+        assert_eq!(
+            decide(&state, request_sync(200), T0),
+            Err(IntegrationError::SyncPending(initial))
+        );
+        let (state, _) = run(
+            state,
+            ack(
+                100,
+                SyncAck::Completed {
+                    counts: BTreeMap::from([("products".into(), 3)]),
+                },
+            ),
+        );
+        let (state, events) = run(state, request_sync(200));
+        assert!(
+            matches!(&events[..], [IntegrationEvent::SyncRequested(r)] if r.trigger == SyncTrigger::Manual)
+        );
+        assert_eq!(
+            state.active_sync.unwrap().sync_id,
+            SyncId(uuid::Uuid::from_u128(200))
+        );
+    }
+
+    #[test]
+    fn acknowledgements_are_idempotent_and_must_name_a_known_sync() {
+        let (state, _) = run(Integration::default(), connect("a"));
+        let (state, events) = run(state, ack(100, SyncAck::Started));
+        assert_eq!(events.len(), 1);
+        let (state, events) = run(state, ack(100, SyncAck::Started));
+        assert!(events.is_empty(), "started twice records once");
+        let (state, events) = run(
+            state,
+            ack(
+                100,
+                SyncAck::Failed {
+                    error: "timeout".into(),
+                },
+            ),
+        );
+        assert!(matches!(&events[..], [IntegrationEvent::SyncFailed(f)] if f.error == "timeout"));
+        let (state, events) = run(
+            state,
+            ack(
+                100,
+                SyncAck::Completed {
+                    counts: BTreeMap::new(),
+                },
+            ),
+        );
+        assert!(
+            events.is_empty(),
+            "a late acknowledgement of a finished sync records nothing"
+        );
+        assert_eq!(
+            decide(&state, ack(999, SyncAck::Started), T0),
+            Err(IntegrationError::UnknownSync)
+        );
+    }
+
+    #[test]
+    fn a_disconnected_store_cannot_be_synced() {
+        let (state, _) = run(Integration::default(), connect("a"));
+        let (state, _) = run(
+            state,
+            ack(
+                100,
+                SyncAck::Completed {
+                    counts: BTreeMap::new(),
+                },
+            ),
+        );
+        let (state, _) = run(state, IntegrationCommand::Disconnect { by: Actor::Plugin });
+        assert_eq!(
+            decide(&state, request_sync(200), T0),
+            Err(IntegrationError::NotConnected)
+        );
     }
 
     #[test]

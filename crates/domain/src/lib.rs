@@ -15,4 +15,4 @@ pub mod values;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use event::{DomainEvent, EventMetadata, Source};
-pub use ids::{CompanyId, IntegrationId, RequestId, UserId};
+pub use ids::{CompanyId, IntegrationId, RequestId, SyncId, UserId};

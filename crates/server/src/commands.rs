@@ -4,6 +4,7 @@
 
 use actix_web::http::StatusCode;
 use uuid::Uuid;
+use woo_domain::integration::IntegrationError;
 use woo_domain::{DomainEvent, EventMetadata};
 use woo_eventlog::{
     AppendError, AppendOutcome, Direction, EventLog, ExpectedRevision, NewEvent, ReadFrom,
@@ -44,6 +45,24 @@ impl From<AppendError> for ApiError {
             ),
             other => ApiError::internal(&other),
         }
+    }
+}
+
+impl From<IntegrationError> for ApiError {
+    fn from(error: IntegrationError) -> Self {
+        let status = match error {
+            IntegrationError::NotFound | IntegrationError::UnknownSync => StatusCode::NOT_FOUND,
+            IntegrationError::NotConnected | IntegrationError::SyncPending(_) => {
+                StatusCode::CONFLICT
+            }
+        };
+        let code = match error {
+            IntegrationError::NotFound => "not_found",
+            IntegrationError::UnknownSync => "unknown_command",
+            IntegrationError::NotConnected => "not_connected",
+            IntegrationError::SyncPending(_) => "sync_pending",
+        };
+        ApiError::new(status, code, error.to_string())
     }
 }
 

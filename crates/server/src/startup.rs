@@ -10,15 +10,15 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use rusqlite::Connection;
 use time::{Duration, OffsetDateTime};
-use woo_domain::integration::{self, Actor, IntegrationCommand, IntegrationError};
-use woo_domain::{Clock, CompanyId, EventMetadata, IntegrationId, Source, SystemClock};
+use woo_domain::integration::{self, Actor, IntegrationCommand};
+use woo_domain::{Clock, CompanyId, EventMetadata, IntegrationId, Source, SyncId, SystemClock};
 use woo_eventlog::{AppendOutcome, EventLog, SqliteEventLog, SqliteOptions, StorageError};
 use woo_projector::{Projector, ProjectorSet, ReadModelStore};
 
 use crate::accounts::{AccountError, Accounts};
 use crate::auth::{JwtKeys, RateLimiter};
 use crate::commands::execute;
-use crate::routes::PollGate;
+use crate::routes::{Leases, PollGate};
 use crate::{ApiError, EventLogUrl, Settings};
 
 /// How long a request waits for a projection to show its own write before answering anyway.
@@ -84,6 +84,7 @@ pub struct AppState {
     pub public_url: String,
     pub limits: Limits,
     pub polls: PollGate,
+    pub leases: Leases,
 }
 
 impl AppState {
@@ -139,6 +140,30 @@ impl AppState {
         }
     }
 
+    /// Requests a manual sync (Sync Store); `sync_pending` while one is waiting or running.
+    pub async fn request_sync(
+        &self,
+        integration_id: IntegrationId,
+        company_id: CompanyId,
+        by: woo_domain::UserId,
+    ) -> Result<SyncId, ApiError> {
+        let now = self.now();
+        let sync_id = SyncId::generate();
+        let metadata = EventMetadata::new(Source::Admin, now, sync_id.0)
+            .integration(integration_id, company_id);
+        let decided = execute(
+            self.log.as_ref(),
+            &integration::stream(integration_id),
+            integration::evolve,
+            &metadata,
+            |s| integration::decide(s, IntegrationCommand::RequestSync { sync_id, by }, now),
+        )
+        .await?
+        .map_err(ApiError::from)?;
+        self.settle("sync_status", decided.outcome.as_ref()).await;
+        Ok(sync_id)
+    }
+
     /// Disconnects an integration (its token stops working before this returns). Disconnecting a
     /// disconnected integration changes nothing.
     pub async fn disconnect(
@@ -159,7 +184,7 @@ impl AppState {
             |s| integration::decide(s, IntegrationCommand::Disconnect { by }, now),
         )
         .await?
-        .map_err(|IntegrationError::NotFound| ApiError::not_found("no such integration"))?;
+        .map_err(ApiError::from)?;
         self.settle("installations", decided.outcome.as_ref()).await;
         self.settle("connection_health", decided.outcome.as_ref())
             .await;
@@ -275,6 +300,7 @@ impl Application {
             public_url,
             limits: Limits::default(),
             polls: PollGate::default(),
+            leases: Leases::default(),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

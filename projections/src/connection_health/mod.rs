@@ -73,6 +73,8 @@ impl Projection for ConnectionHealth {
                         params![integration.to_string(), millis(d.disconnected_at)],
                     )?;
                 }
+                // The sync status is its own read model.
+                _ => {}
             }
         } else if let Some(HeartbeatEvent::Recorded(h)) = decode::<HeartbeatEvent>(recorded)? {
             let integration: IntegrationId = stream_id(recorded, "heartbeat-")?;

@@ -30,7 +30,15 @@ impl Projection for Installations {
     }
 
     fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
-        let Some(event) = decode::<IntegrationEvent>(recorded)? else {
+        // Only the events that issue, replace or revoke a token; syncs leave tokens alone.
+        let Some(event) = decode::<IntegrationEvent>(recorded)?.filter(|e| {
+            matches!(
+                e,
+                IntegrationEvent::Connected(_)
+                    | IntegrationEvent::TokenRotated(_)
+                    | IntegrationEvent::Disconnected(_)
+            )
+        }) else {
             return Ok(());
         };
         let integration: IntegrationId = stream_id(recorded, "integration-")?;
@@ -48,7 +56,7 @@ impl Projection for Installations {
         let (token_hash, company) = match &event {
             IntegrationEvent::Connected(c) => (&c.token_hash, Some(c.company_id.to_string())),
             IntegrationEvent::TokenRotated(r) => (&r.token_hash, company),
-            IntegrationEvent::Disconnected(_) => return Ok(()),
+            _ => return Ok(()),
         };
         if let Some(company) = company {
             tx.execute(

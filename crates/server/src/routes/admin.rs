@@ -9,7 +9,7 @@ use woo_domain::integration::Actor;
 use woo_domain::values::Email;
 use woo_domain::{CompanyId, IntegrationId, Source};
 use woo_projections::connection_health::{self, StoreHealth};
-use woo_projections::{catalog, orders, subscriber_tags, subscribers};
+use woo_projections::{catalog, orders, subscriber_tags, subscribers, sync_status};
 
 use crate::accounts::Membership;
 use crate::auth::{ADMIN_TOKEN_LIFETIME, AdminUser, client_key, too_many};
@@ -44,6 +44,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/integrations/{integration_id}/orders",
                 web::get().to(integration_orders),
+            )
+            .route(
+                "/integrations/{integration_id}/sync",
+                web::post().to(sync_store),
             )
             .route(
                 "/integrations/{integration_id}/disconnect",
@@ -106,10 +110,25 @@ async fn membership(
 }
 
 /// An integration as the admin API shows it: the health read model plus its status now.
-fn view(store: &StoreHealth, state: &AppState) -> serde_json::Value {
+/// How many past syncs an integration shows.
+const SYNC_HISTORY: usize = 10;
+
+/// An integration as the admin API shows it: the health read model, its status now, and its
+/// syncs (the current or last one, the last success, and the history).
+async fn view(store: &StoreHealth, state: &AppState) -> Result<serde_json::Value, ApiError> {
+    let integration = store.integration_id;
+    let runs = state
+        .read_model(move |conn| sync_status::runs(conn, integration, SYNC_HISTORY))
+        .await?;
     let mut value = serde_json::to_value(store).unwrap_or_default();
     value["status"] = json!(store.status(state.now()));
-    value
+    value["sync"] = json!({
+        "current": runs.first(),
+        "last_completed_at": runs.iter().find(|r| r.status == "completed").and_then(|r| r.finished_at)
+            .map(|at| at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
+        "history": runs,
+    });
+    Ok(value)
 }
 
 async fn company_integrations(
@@ -122,7 +141,10 @@ async fn company_integrations(
     let stores = state
         .read_model(move |conn| connection_health::for_company(conn, company))
         .await?;
-    let integrations: Vec<_> = stores.iter().map(|s| view(s, &state)).collect();
+    let mut integrations = Vec::with_capacity(stores.len());
+    for store in &stores {
+        integrations.push(view(store, &state).await?);
+    }
     Ok(HttpResponse::Ok().json(json!({ "integrations": integrations })))
 }
 
@@ -149,7 +171,7 @@ async fn get_integration(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (store, _) = visible_integration(&state, &user, &path).await?;
-    Ok(HttpResponse::Ok().json(view(&store, &state)))
+    Ok(HttpResponse::Ok().json(view(&store, &state).await?))
 }
 
 async fn disconnect_integration(
@@ -176,7 +198,7 @@ async fn disconnect_integration(
         .read_model(move |conn| connection_health::get(conn, integration))
         .await?
         .ok_or_else(|| ApiError::not_found("no such integration"))?;
-    Ok(HttpResponse::Ok().json(view(&store, &state)))
+    Ok(HttpResponse::Ok().json(view(&store, &state).await?))
 }
 
 /// Rate-limited email and password check shared by the API and the sign-in page.
@@ -395,4 +417,23 @@ async fn integration_orders(
         .read_model(move |conn| orders::for_store(conn, integration, limit))
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "orders": rows })))
+}
+
+/// Sync Store: asks the plugin for a full sync. 202 with the sync id; 409 `sync_pending` while one
+/// is waiting or running (it is not queued twice).
+async fn sync_store(
+    state: web::Data<AppState>,
+    AdminUser(user): AdminUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (store, membership) = visible_integration(&state, &user, &path).await?;
+    if !membership.role.manages_integrations() {
+        return Err(ApiError::forbidden(
+            "only an owner or admin of the company can sync its stores",
+        ));
+    }
+    let sync_id = state
+        .request_sync(store.integration_id, store.company_id, user.id)
+        .await?;
+    Ok(HttpResponse::Accepted().json(json!({ "sync_id": sync_id, "status": "requested" })))
 }

@@ -10,7 +10,7 @@ mod plugin;
 use actix_web::{HttpResponse, web};
 
 use crate::ApiError;
-pub use plugin::PollGate;
+pub use plugin::{Leases, PollGate};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(pages::form_config())

@@ -8,19 +8,21 @@ use actix_web::{HttpResponse, web};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 use woo_domain::api::{
-    ClaimTokenRequest, ClaimTokenResponse, CompanyRef, DisconnectResponse, HeartbeatRequest,
-    HeartbeatResponse, PairStoreRequest, PairStoreResponse,
+    AckRequest, AckResponse, ClaimTokenRequest, ClaimTokenResponse, Command, CommandsResponse,
+    CompanyRef, DisconnectResponse, HeartbeatRequest, HeartbeatResponse, PairStoreRequest,
+    PairStoreResponse,
 };
 use woo_domain::integration::{
-    self, Actor, HEARTBEAT_INTERVAL_S, HeartbeatEvent, IntegrationCommand,
+    self, ActiveSync, Actor, HEARTBEAT_INTERVAL_S, HeartbeatEvent, IntegrationCommand,
+    IntegrationError, SyncAck,
 };
 use woo_domain::pairing::{self, Pairing, PairingCommand, PairingError, PairingRequested};
 use woo_domain::values::UserCode;
-use woo_domain::{EventMetadata, RequestId, Source};
+use woo_domain::{EventMetadata, IntegrationId, RequestId, Source, SyncId};
 use woo_eventlog::ExpectedRevision;
 
 use crate::auth::InstallationAuth;
-use crate::commands::{execute, new_event};
+use crate::commands::{execute, load, new_event};
 use crate::json::JsonBody;
 use crate::secrets::{self, Secret};
 use crate::{ApiError, AppState};
@@ -35,6 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route("/heartbeat", web::post().to(heartbeat))
             .route("/disconnect", web::post().to(disconnect))
+            .route("/commands", web::get().to(commands))
+            .route("/commands/{command_id}/ack", web::post().to(acknowledge))
             .configure(super::ingest::configure),
     );
 }
@@ -207,6 +211,7 @@ async fn claim_token(
         request_id,
         store: request.store.clone(),
         token_hash: token.hash(),
+        initial_sync: SyncId::generate(),
     };
     let connected = execute(
         state.log.as_ref(),
@@ -256,8 +261,11 @@ async fn heartbeat(
         status: "ok".into(),
         server_time: now,
         heartbeat_interval_s: HEARTBEAT_INTERVAL_S,
-        // The command channel (Sync Store) is not built yet: there is never a command waiting.
-        pending_commands: 0,
+        pending_commands: u32::from(
+            waiting_sync(&state, installation.integration_id)
+                .await?
+                .is_some(),
+        ),
     }))
 }
 
@@ -305,4 +313,116 @@ mod tests {
             "so are device codes: a stranger cannot slow the plugin down"
         );
     }
+}
+
+/// How long a command handed to the plugin stays its own before it is offered again.
+pub const COMMAND_LEASE: Duration = Duration::seconds(120);
+
+/// Commands handed out and not yet acknowledged, with when their lease ends. Memory only: after a
+/// restart a waiting command is simply offered again, which the plugin must take in its stride
+/// anyway (acknowledgements are idempotent).
+#[derive(Default)]
+pub struct Leases {
+    leased: Mutex<HashMap<SyncId, OffsetDateTime>>,
+}
+
+impl Leases {
+    /// Leases the command to the caller unless someone holds an unexpired lease on it; the end of
+    /// the new lease, or `None`.
+    pub fn take(&self, sync: SyncId, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        let mut leased = self.leased.lock().unwrap_or_else(PoisonError::into_inner);
+        leased.retain(|_, until| *until > now - COMMAND_LEASE);
+        match leased.get(&sync) {
+            Some(until) if *until > now => None,
+            _ => {
+                let until = now + COMMAND_LEASE;
+                leased.insert(sync, until);
+                Some(until)
+            }
+        }
+    }
+
+    fn release(&self, sync: SyncId) {
+        self.leased
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&sync);
+    }
+}
+
+/// The sync waiting for this store, if the plugin has not started it yet.
+async fn waiting_sync(
+    state: &AppState,
+    integration: IntegrationId,
+) -> Result<Option<ActiveSync>, ApiError> {
+    let (store, _) = load(
+        state.log.as_ref(),
+        &integration::stream(integration),
+        integration::evolve,
+    )
+    .await?;
+    Ok(store.active_sync.filter(|sync| !sync.started))
+}
+
+async fn commands(
+    state: web::Data<AppState>,
+    InstallationAuth(installation): InstallationAuth,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.now();
+    let mut commands = Vec::new();
+    if let Some(sync) = waiting_sync(&state, installation.integration_id).await?
+        && let Some(lease_expires_at) = state.leases.take(sync.sync_id, now)
+    {
+        commands.push(Command {
+            command_id: sync.sync_id,
+            command_type: "sync_store".into(),
+            sync_id: sync.sync_id,
+            trigger: sync.trigger,
+            issued_at: sync.requested_at,
+            lease_expires_at,
+        });
+    }
+    Ok(HttpResponse::Ok().json(CommandsResponse { commands }))
+}
+
+async fn acknowledge(
+    state: web::Data<AppState>,
+    InstallationAuth(installation): InstallationAuth,
+    path: web::Path<String>,
+    JsonBody(body): JsonBody<AckRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let sync_id: SyncId = path
+        .parse()
+        .map_err(|_| ApiError::from(IntegrationError::UnknownSync))?;
+    let ack = body.validate().map_err(ApiError::invalid)?;
+    let finished = !matches!(ack, SyncAck::Started);
+    let now = state.now();
+    let metadata = EventMetadata::new(Source::Live, now, sync_id.0)
+        .integration(installation.integration_id, installation.company_id);
+    let decided = execute(
+        state.log.as_ref(),
+        &integration::stream(installation.integration_id),
+        integration::evolve,
+        &metadata,
+        |s| {
+            integration::decide(
+                s,
+                IntegrationCommand::Acknowledge {
+                    sync_id,
+                    ack: ack.clone(),
+                },
+                now,
+            )
+        },
+    )
+    .await?
+    .map_err(ApiError::from)?;
+    if finished {
+        state.leases.release(sync_id);
+    }
+    state.settle("sync_status", decided.outcome.as_ref()).await;
+    Ok(HttpResponse::Ok().json(AckResponse {
+        status: "ok".into(),
+        sync_id,
+    }))
 }

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS sync_runs;
+DROP TABLE IF EXISTS sync_received;

@@ -1,0 +1,162 @@
+//! Sync status of every store: the current sync (requested, running with the items received so far
+//! per resource, completed with the plugin's counts, or failed with its error), the last successful
+//! one, and the history.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, Row, Transaction, params};
+use serde::Serialize;
+use time::OffsetDateTime;
+use woo_domain::integration::IntegrationEvent;
+use woo_domain::{IntegrationId, SyncId};
+use woo_eventlog::RecordedEvent;
+use woo_projector::{Projection, ProjectionError};
+
+use crate::decode::{decode, from_millis, millis, read_metadata, stream_id};
+
+pub struct SyncStatus;
+
+/// The sync batch resource an `*_synced` event counts toward.
+fn resource(event_type: &str) -> Option<&'static str> {
+    match event_type {
+        "ecommerce.product_synced" => Some("products"),
+        "ecommerce.customer_synced" => Some("customers"),
+        "ecommerce.guest_buyer_synced" => Some("guests"),
+        "ecommerce.order_synced" => Some("orders"),
+        _ => None,
+    }
+}
+
+impl Projection for SyncStatus {
+    fn name(&self) -> &'static str {
+        "sync_status"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn schema(&self) -> &'static str {
+        include_str!("schema.sql")
+    }
+
+    fn drop_schema(&self) -> &'static str {
+        include_str!("drop.sql")
+    }
+
+    fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+        if let Some(resource) = resource(&recorded.event_type) {
+            // Sync items carry their sync id as the correlation id (see the batch endpoint).
+            let sync_id = read_metadata(recorded)?.correlation_id;
+            tx.prepare_cached(
+                "INSERT INTO sync_received (sync_id, resource, items) VALUES (?1, ?2, 1)
+                 ON CONFLICT (sync_id, resource) DO UPDATE SET items = items + 1",
+            )?
+            .execute(params![sync_id.to_string(), resource])?;
+            return Ok(());
+        }
+        let Some(event) = decode::<IntegrationEvent>(recorded)? else {
+            return Ok(());
+        };
+        match event {
+            IntegrationEvent::SyncRequested(r) => {
+                let integration: IntegrationId = stream_id(recorded, "integration-")?;
+                tx.execute(
+                    "INSERT OR IGNORE INTO sync_runs (sync_id, integration_id, trigger, status, requested_at)
+                     VALUES (?1, ?2, ?3, 'requested', ?4)",
+                    params![r.sync_id.to_string(), integration.to_string(), r.trigger.as_str(), millis(r.requested_at)],
+                )?;
+            }
+            IntegrationEvent::SyncStarted(s) => {
+                tx.execute(
+                    "UPDATE sync_runs SET status = 'running', started_at = ?2 WHERE sync_id = ?1 AND status = 'requested'",
+                    params![s.sync_id.to_string(), millis(s.started_at)],
+                )?;
+            }
+            IntegrationEvent::SyncCompleted(c) => {
+                let counts =
+                    serde_json::to_string(&c.counts).map_err(|e| ProjectionError::Event {
+                        position: recorded.position.0,
+                        message: e.to_string(),
+                    })?;
+                tx.execute(
+                    "UPDATE sync_runs SET status = 'completed', finished_at = ?2, counts = ?3 WHERE sync_id = ?1",
+                    params![c.sync_id.to_string(), millis(c.completed_at), counts],
+                )?;
+            }
+            IntegrationEvent::SyncFailed(f) => {
+                tx.execute(
+                    "UPDATE sync_runs SET status = 'failed', finished_at = ?2, error = ?3 WHERE sync_id = ?1",
+                    params![f.sync_id.to_string(), millis(f.failed_at), f.error],
+                )?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SyncRun {
+    pub sync_id: SyncId,
+    pub trigger: String,
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub finished_at: Option<OffsetDateTime>,
+    /// What the plugin reported when it completed.
+    pub counts: BTreeMap<String, u64>,
+    /// Items received in this sync's batches so far, per resource.
+    pub received: BTreeMap<String, u64>,
+    pub error: Option<String>,
+}
+
+fn run(row: &Row<'_>) -> rusqlite::Result<SyncRun> {
+    let id: String = row.get(0)?;
+    let counts: Option<String> = row.get(6)?;
+    let received: Option<String> = row.get(8)?;
+    Ok(SyncRun {
+        sync_id: id.parse().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        trigger: row.get(1)?,
+        status: row.get(2)?,
+        requested_at: from_millis(row.get(3)?),
+        started_at: row.get::<_, Option<i64>>(4)?.map(from_millis),
+        finished_at: row.get::<_, Option<i64>>(5)?.map(from_millis),
+        counts: counts
+            .and_then(|c| serde_json::from_str(&c).ok())
+            .unwrap_or_default(),
+        error: row.get(7)?,
+        received: received
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|pair| pair.split_once('='))
+            .filter_map(|(resource, items)| Some((resource.to_owned(), items.parse().ok()?)))
+            .collect(),
+    })
+}
+
+/// A store's syncs, newest first.
+pub fn runs(
+    conn: &Connection,
+    integration: IntegrationId,
+    limit: usize,
+) -> rusqlite::Result<Vec<SyncRun>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.sync_id, r.trigger, r.status, r.requested_at, r.started_at, r.finished_at, r.counts, r.error,
+                (SELECT group_concat(resource || '=' || items, ',') FROM sync_received s WHERE s.sync_id = r.sync_id)
+         FROM sync_runs r WHERE r.integration_id = ?1 ORDER BY r.requested_at DESC, r.sync_id DESC LIMIT ?2",
+    )?;
+    stmt.query_map(
+        params![
+            integration.to_string(),
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ],
+        run,
+    )?
+    .collect()
+}
