@@ -11,6 +11,7 @@ mod ingest_hostile;
 mod lifecycle;
 mod pairing;
 mod rebuild;
+mod settings;
 mod sync;
 mod tags;
 mod tokens;

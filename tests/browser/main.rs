@@ -1,4 +1,4 @@
-//! The store authorize flow in a real browser: headless Chromium driven over WebDriver
+//! The store authorize flow and Settings → Integrations in a real browser: headless Chromium driven over WebDriver
 //! (fantoccini → chromedriver), against the application on a random port.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` packages; without them the test fails and says
@@ -7,11 +7,14 @@
 mod app;
 mod driver;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
+use serde_json::json;
+use woo_domain::api::{AckRequest, AckStatus};
 use woo_domain::pairing::Role;
 
 use crate::app::{PASSWORD, heartbeat, spawn_app, store};
@@ -248,5 +251,139 @@ async fn an_owner_signs_in_and_approves_a_store_in_a_real_browser() {
         .await
         .expect("a heartbeat with the new token succeeds");
     assert_eq!(beat.status, "ok");
+    drop(driver);
+}
+
+/// Clicks the element matching `css`.
+async fn click(browser: &Client, css: &str, what: &str) {
+    wait_for(browser, css, what)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: cannot click {css}: {e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_presses_sync_store_and_sees_the_sync_complete_in_a_real_browser() {
+    let driver = ChromeDriver::start();
+    let app = spawn_app().await;
+    app.add_user(EMAIL, "Acme", Role::Owner);
+
+    // A store pairs; the owner signs in from its authorize link and approves it.
+    let request = app
+        .plugin
+        .pair_store(&store())
+        .await
+        .expect("pairing is requested");
+    let browser = driver.browser(1280, 1000).await;
+    browser
+        .goto(&request.authorize_url)
+        .await
+        .expect("the authorize link opens");
+    wait_for(
+        &browser,
+        "form[action='/login'] input[name=email]",
+        "sign-in page",
+    )
+    .await
+    .send_keys(EMAIL)
+    .await
+    .unwrap();
+    browser
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    click(
+        &browser,
+        "form[action='/login'] button[type=submit]",
+        "sign in",
+    )
+    .await;
+    click(
+        &browser,
+        "form[action$='/approve'] button.primary",
+        "approve",
+    )
+    .await;
+    wait_for(&browser, ".notice.ok", "approval confirmation").await;
+    app.clock
+        .advance(time::Duration::seconds(i64::from(request.interval)));
+    let claim = app
+        .plugin
+        .claim_token(request.request_id, &request.device_code)
+        .await
+        .expect("the token is claimed");
+    let plugin = app.plugin.with_token(&claim.installation_token);
+    plugin.heartbeat(&heartbeat()).await.expect("a heartbeat");
+
+    // The plugin runs the initial sync it was given.
+    let initial = plugin.commands().await.expect("commands").commands;
+    assert_eq!(initial.len(), 1, "the approval requested the initial sync");
+    let done = |products| AckRequest {
+        status: AckStatus::Completed,
+        counts: Some(BTreeMap::from([("products".to_owned(), products)])),
+        error: None,
+    };
+    plugin
+        .ack(initial[0].command_id, &done(0))
+        .await
+        .expect("the initial sync completes");
+
+    // Settings → Integrations shows the healthy store; the owner presses Sync Store.
+    browser
+        .goto(&format!("{}/settings/integrations", app.address))
+        .await
+        .unwrap();
+    let health = wait_for(
+        &browser,
+        "[data-testid=store] [data-testid=health]",
+        "the store's health",
+    )
+    .await;
+    assert_eq!(health.text().await.unwrap(), "healthy");
+    click(&browser, "form[action$='/sync'] button", "Sync Store").await;
+    let notice = wait_for(&browser, ".notice.ok", "the Sync Store notice").await;
+    assert!(notice.text().await.unwrap().starts_with("Sync requested"));
+    let status = wait_for(&browser, "[data-testid=sync-status]", "the sync status").await;
+    assert_eq!(status.text().await.unwrap(), "requested");
+
+    // The plugin picks the command up, sends its products and reports back.
+    let manual = plugin.commands().await.expect("commands").commands;
+    assert_eq!(manual.len(), 1, "Sync Store queued one command");
+    let sync = manual[0].sync_id;
+    let started = AckRequest {
+        status: AckStatus::Started,
+        counts: None,
+        error: None,
+    };
+    plugin.ack(sync, &started).await.expect("started");
+    let product = json!({"id": 794, "name": "Premium Quality", "price": "21.99", "type": "simple"});
+    let batch = json!({"batch_id": "products-1", "resource": "products", "items": [product]});
+    plugin
+        .post_sync_batch(&sync.to_string(), &batch)
+        .await
+        .expect("the batch is taken");
+    plugin.ack(sync, &done(1)).await.expect("completed");
+
+    // The page shows the completed sync with what arrived.
+    browser.refresh().await.unwrap();
+    let status = wait_for(&browser, "[data-testid=sync-status]", "the sync status").await;
+    assert_eq!(status.text().await.unwrap(), "completed");
+    let card = browser
+        .find(Locator::Css("[data-testid=store]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        card.contains("products: 1 received") && card.contains("manual"),
+        "{card}"
+    );
+    screenshot(&browser, "04-integrations").await;
+    browser.close().await.expect("the browser session ends");
     drop(driver);
 }

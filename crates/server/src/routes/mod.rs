@@ -6,6 +6,7 @@ mod health;
 mod ingest;
 mod pages;
 mod plugin;
+mod settings;
 
 use actix_web::{HttpResponse, web};
 
@@ -19,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(plugin::configure)
         .configure(admin::configure)
         .configure(pages::configure)
+        .configure(settings::configure)
         .default_service(web::to(not_found));
 }
 

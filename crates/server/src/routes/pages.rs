@@ -81,7 +81,7 @@ fn local_path(next: Option<&str>) -> String {
     }
 }
 
-fn redirect(to: &str) -> HttpResponse {
+pub(super) fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))
         .finish()
@@ -98,7 +98,7 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
-fn to_login(req: &HttpRequest) -> HttpResponse {
+pub(super) fn to_login(req: &HttpRequest) -> HttpResponse {
     let here = match req.query_string() {
         "" => req.path().to_owned(),
         query => format!("{}?{query}", req.path()),
@@ -132,7 +132,7 @@ fn shell(title: &str, session: Option<&Session>, body: Markup) -> Markup {
 
 async fn home(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(match session(&req, &state).await? {
-        Some(_) => redirect("/setup/woocommerce"),
+        Some(_) => redirect("/settings/integrations"),
         None => to_login(&req),
     })
 }
@@ -254,7 +254,7 @@ struct CsrfForm {
 }
 
 /// The session of a form post, if its CSRF token matches.
-async fn form_session(
+pub(super) async fn form_session(
     req: &HttpRequest,
     state: &AppState,
     csrf: &str,
@@ -366,7 +366,7 @@ async fn bootstrap(
         }
     };
     let session = state.accounts(move |a| a.create_session(user, now)).await?;
-    let mut response = redirect("/setup/woocommerce");
+    let mut response = redirect("/settings/integrations");
     let max_age = CookieDuration::seconds(SESSION_LIFETIME.whole_seconds());
     response
         .add_cookie(&cookie(

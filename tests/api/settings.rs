@@ -1,0 +1,202 @@
+//! Settings → Integrations, the page an admin lives in: health, versions, sync status, Sync Store,
+//! Disconnect, and each store's event stream.
+
+use reqwest::StatusCode;
+use serde_json::json;
+use woo_domain::api::{AckRequest, AckStatus};
+use woo_domain::pairing::Role;
+
+use crate::helpers::{csrf_of, heartbeat, location, spawn_app, store};
+
+#[tokio::test]
+async fn the_page_shows_each_store_with_health_versions_and_sync_and_buttons_for_admins_only() {
+    // Arrange
+    let app = spawn_app().await;
+    let (_, company) = app.add_user("owner@example.com", "Acme", Role::Owner);
+    app.add_user("member@example.com", "Acme", Role::Member);
+    let claim = app
+        .connect_store(&store(1), "owner@example.com", company)
+        .await;
+    app.plugin
+        .with_token(&claim.installation_token)
+        .heartbeat(&heartbeat())
+        .await
+        .unwrap();
+    app.caught_up().await;
+
+    // Act
+    let owner = app
+        .signed_in("owner@example.com")
+        .await
+        .get("/settings/integrations")
+        .await;
+    let member = app
+        .signed_in("member@example.com")
+        .await
+        .get("/settings/integrations")
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(owner.status(), StatusCode::OK);
+    let owner = owner.text().await.unwrap();
+    for expected in [
+        "Shop 1",
+        "https://shop1.example.com",
+        "healthy",
+        "plugin 0.3.1",
+        "WooCommerce 9.5.0",
+        "PHP 8.3.1",
+        "requested",
+        "initial",
+        "Sync Store",
+        "Disconnect",
+    ] {
+        assert!(
+            owner.contains(expected),
+            "{expected:?} missing from the page:\n{owner}"
+        );
+    }
+    assert!(
+        member.contains("Shop 1") && !member.contains("Sync Store"),
+        "members see, but get no buttons"
+    );
+}
+
+#[tokio::test]
+async fn sync_store_and_disconnect_work_from_the_page() {
+    // Arrange
+    let app = spawn_app().await;
+    let (_, company) = app.add_user("owner@example.com", "Acme", Role::Owner);
+    let claim = app
+        .connect_store(&store(1), "owner@example.com", company)
+        .await;
+    let plugin = app.plugin.with_token(&claim.installation_token);
+    let browser = app.signed_in("owner@example.com").await;
+    let page = browser
+        .get("/settings/integrations")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let id = claim.integration_id;
+
+    // Act: press Sync Store while the initial sync waits, then after it completed, then Disconnect.
+    let while_pending = browser
+        .post_form(
+            &format!("/settings/integrations/{id}/sync"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    let initial = plugin.commands().await.unwrap().commands[0].sync_id;
+    plugin
+        .ack(
+            initial,
+            &AckRequest {
+                status: AckStatus::Completed,
+                counts: None,
+                error: None,
+            },
+        )
+        .await
+        .unwrap();
+    let after = browser
+        .post_form(
+            &format!("/settings/integrations/{id}/sync"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    let manual = plugin.commands().await.unwrap().commands;
+    let forged = browser
+        .post_form(
+            &format!("/settings/integrations/{id}/disconnect"),
+            &[("csrf", "forged")],
+        )
+        .await;
+    let still_works = plugin.heartbeat(&heartbeat()).await;
+    let disconnected = browser
+        .post_form(
+            &format!("/settings/integrations/{id}/disconnect"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    let page = browser
+        .get(&location(&disconnected))
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(
+        location(&while_pending),
+        "/settings/integrations?notice=sync_pending"
+    );
+    assert_eq!(
+        location(&after),
+        "/settings/integrations?notice=sync_requested"
+    );
+    assert_eq!(manual.len(), 1);
+    assert_eq!(
+        manual[0].trigger,
+        woo_domain::integration::SyncTrigger::Manual
+    );
+    assert!(
+        location(&forged).starts_with("/login"),
+        "a forged form goes nowhere"
+    );
+    assert!(still_works.is_ok());
+    assert_eq!(
+        location(&disconnected),
+        "/settings/integrations?notice=disconnected"
+    );
+    assert!(
+        page.contains("Disconnected. The store's token no longer works")
+            && page.contains("disconnected")
+    );
+    assert_eq!(
+        plugin.heartbeat(&heartbeat()).await.unwrap_err().code(),
+        Some("invalid_token")
+    );
+}
+
+#[tokio::test]
+async fn a_store_page_shows_its_event_stream_to_its_company_only() {
+    // Arrange
+    let app = spawn_app().await;
+    let (_, acme) = app.add_user("owner@example.com", "Acme", Role::Owner);
+    app.add_user("stranger@example.com", "Globex", Role::Owner);
+    let claim = app
+        .connect_store(&store(1), "owner@example.com", acme)
+        .await;
+    let plugin = app.plugin.with_token(&claim.installation_token);
+    let event = json!({"event_id": "0193c5a0-0000-7000-8000-0000000000aa", "type": "ecommerce.product_deleted",
+        "occurred_at": "2026-11-27T09:00:00Z", "data": {"id": 794}});
+    plugin
+        .post_events(&json!({"events": [event]}))
+        .await
+        .unwrap();
+
+    // Act
+    let path = format!("/settings/integrations/{}", claim.integration_id);
+    let page = app
+        .signed_in("owner@example.com")
+        .await
+        .get(&path)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let stranger = app.signed_in("stranger@example.com").await.get(&path).await;
+
+    // Assert
+    assert!(
+        page.contains("ecommerce.product_deleted") && page.contains("{&quot;id&quot;:794}"),
+        "{page}"
+    );
+    assert!(page.contains("woocommerce.connected") && page.contains("woocommerce.sync_requested"));
+    assert_eq!(stranger.status(), StatusCode::NOT_FOUND);
+}
