@@ -200,3 +200,83 @@ async fn a_store_page_shows_its_event_stream_to_its_company_only() {
     assert!(page.contains("woocommerce.connected") && page.contains("woocommerce.sync_requested"));
     assert_eq!(stranger.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn rejected_deliveries_show_in_diagnostics_with_their_reasons() {
+    // Arrange
+    let app = spawn_app().await;
+    let (_, company) = app.add_user("owner@example.com", "Acme", Role::Owner);
+    let claim = app
+        .connect_store(&store(1), "owner@example.com", company)
+        .await;
+    let plugin = app.plugin.with_token(&claim.installation_token);
+    let token = app.admin_token("owner@example.com").await;
+    let good = json!({"event_id": "0193c5a0-0000-7000-8000-0000000000b1", "type": "ecommerce.product_deleted",
+        "occurred_at": "2026-11-27T09:00:00Z", "data": {"id": 794}});
+    let no_id = json!({"event_id": "0193c5a0-0000-7000-8000-0000000000b2", "type": "ecommerce.order_placed",
+        "occurred_at": "2026-11-27T09:00:00Z", "data": {"status": "processing"}});
+    let head_before = app.head().await;
+
+    // Act
+    plugin
+        .post_events(&json!({"events": [good.clone(), no_id]}))
+        .await
+        .unwrap();
+    plugin
+        .post_events(&json!({"events": [good]}))
+        .await
+        .unwrap();
+    let batch =
+        json!({"batch_id": "b-1", "resource": "guests", "items": [{"email": "not an email"}]});
+    plugin
+        .post_sync_batch("0193c5a0-0000-7000-8000-0000000000cc", &batch)
+        .await
+        .unwrap();
+    let diagnostics: serde_json::Value = app
+        .admin_get(
+            &token,
+            &format!("/integrations/{}/diagnostics", claim.integration_id),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let page = app
+        .signed_in("owner@example.com")
+        .await
+        .get(&format!("/settings/integrations/{}", claim.integration_id))
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(
+        diagnostics["counts"],
+        json!({"accepted": 1, "duplicate": 1, "rejected": 2})
+    );
+    let recent = diagnostics["recent_rejections"].as_array().unwrap();
+    assert_eq!(recent.len(), 2);
+    assert_eq!(
+        (&recent[0]["endpoint"], &recent[0]["code"]),
+        (&json!("sync batch"), &json!("invalid_email"))
+    );
+    assert_eq!(recent[0]["event_type"], "ecommerce.guest_buyer_synced");
+    assert_eq!(recent[1]["code"], "missing_id");
+    assert_eq!(recent[1]["path"], "events[1].data.id");
+    assert_eq!(recent[1]["item"], "0193c5a0-0000-7000-8000-0000000000b2");
+    assert_eq!(recent[1]["event_type"], "ecommerce.order_placed");
+    assert!(
+        page.contains("missing_id") && page.contains("events[1].data.id"),
+        "{page}"
+    );
+    assert!(
+        page.contains("1 accepted · 1 duplicates · 2 rejected"),
+        "{page}"
+    );
+    assert_eq!(
+        app.head().await.0,
+        head_before.0 + 1,
+        "only the good event entered the log"
+    );
+}

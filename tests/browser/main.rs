@@ -264,7 +264,8 @@ async fn click(browser: &Client, css: &str, what: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_owner_presses_sync_store_and_sees_the_sync_complete_in_a_real_browser() {
+async fn an_owner_presses_sync_store_sees_the_sync_complete_and_a_rejected_delivery_in_a_real_browser()
+ {
     let driver = ChromeDriver::start();
     let app = spawn_app().await;
     app.add_user(EMAIL, "Acme", Role::Owner);
@@ -384,6 +385,28 @@ async fn an_owner_presses_sync_store_and_sees_the_sync_complete_in_a_real_browse
         "{card}"
     );
     screenshot(&browser, "04-integrations").await;
+
+    // A bad delivery: its reason shows in the store's diagnostics.
+    let no_id = json!({"event_id": "0193c5a0-0000-7000-8000-0000000000d1", "type": "ecommerce.order_placed",
+        "occurred_at": "2026-11-27T09:00:00Z", "data": {"status": "processing"}});
+    let answer = plugin
+        .post_events(&json!({"events": [no_id]}))
+        .await
+        .expect("the request is answered");
+    assert_eq!(answer["results"][0]["status"], "rejected");
+    click(
+        &browser,
+        "[data-testid=store] a[href^='/settings/integrations/']",
+        "Events and details",
+    )
+    .await;
+    let rejection = wait_for(&browser, "[data-testid=rejection]", "the rejected delivery").await;
+    let text = rejection.text().await.unwrap();
+    assert!(
+        text.contains("missing_id") && text.contains("events[0].data.id"),
+        "{text}"
+    );
+    screenshot(&browser, "05-diagnostics").await;
     browser.close().await.expect("the browser session ends");
     drop(driver);
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 mod auth;
 mod commands;
 mod config;
+pub mod diagnostics;
 mod error;
 mod html;
 mod json;

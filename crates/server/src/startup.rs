@@ -18,6 +18,7 @@ use woo_projector::{Projector, ProjectorSet, ReadModelStore};
 use crate::accounts::{AccountError, Accounts};
 use crate::auth::{JwtKeys, RateLimiter};
 use crate::commands::execute;
+use crate::diagnostics::Diagnostics;
 use crate::routes::{Leases, PollGate};
 use crate::{ApiError, EventLogUrl, Settings};
 
@@ -35,6 +36,11 @@ pub enum StartupError {
     EventLog(#[from] StorageError),
     #[error(transparent)]
     Accounts(#[from] AccountError),
+    #[error("cannot open the delivery diagnostics {path}: {source}")]
+    Diagnostics {
+        path: String,
+        source: rusqlite::Error,
+    },
     #[error("cannot read or create the admin token key {path}: {source}")]
     JwtKey {
         path: String,
@@ -85,6 +91,7 @@ pub struct AppState {
     pub limits: Limits,
     pub polls: PollGate,
     pub leases: Leases,
+    pub diagnostics: Diagnostics,
 }
 
 impl AppState {
@@ -138,6 +145,29 @@ impl AppState {
         {
             tracing::warn!(%error, "answering before the read model caught up");
         }
+    }
+
+    /// A store's delivery counts and last rejections, newest first.
+    pub async fn delivery_diagnostics(
+        &self,
+        integration: IntegrationId,
+    ) -> Result<
+        (
+            crate::diagnostics::Counts,
+            Vec<crate::diagnostics::Rejection>,
+        ),
+        ApiError,
+    > {
+        let diagnostics = self.diagnostics.clone();
+        web::block(move || {
+            Ok::<_, rusqlite::Error>((
+                diagnostics.counts(integration)?,
+                diagnostics.recent(integration, 50)?,
+            ))
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| ApiError::internal(&e))
     }
 
     /// Requests a manual sync (Sync Store); `sync_pending` while one is waiting or running.
@@ -275,6 +305,12 @@ impl Application {
                 })?
             }
         };
+        let diagnostics_path = settings.data_dir.join("diagnostics.db");
+        let diagnostics =
+            Diagnostics::open(&diagnostics_path).map_err(|source| StartupError::Diagnostics {
+                path: diagnostics_path.display().to_string(),
+                source,
+            })?;
         let read_models = read_model_store(&settings);
         let projectors = ProjectorSet::start(projectors(&log, &read_models), log.clone());
         let listener = TcpListener::bind(&settings.addr).map_err(|source| StartupError::Bind {
@@ -301,6 +337,7 @@ impl Application {
             limits: Limits::default(),
             polls: PollGate::default(),
             leases: Leases::default(),
+            diagnostics,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

@@ -127,14 +127,14 @@ pub fn check(resource: Resource, data: &RawValue) -> Result<(), Rejection> {
         ));
     }
     match resource {
-        Resource::Product => require_id(read::<Product>(data)?.id, "product"),
-        Resource::ProductRef => require_id(read::<Product>(data)?.id, "product"),
-        Resource::Customer => require_id(read::<Customer>(data)?.id, "customer"),
-        Resource::Order => require_id(read::<Order>(data)?.id, "order"),
+        Resource::Product => require_id(read::<Product>(data)?.id, "a product"),
+        Resource::ProductRef => require_id(read::<Product>(data)?.id, "a product"),
+        Resource::Customer => require_id(read::<Customer>(data)?.id, "a customer"),
+        Resource::Order => require_id(read::<Order>(data)?.id, "an order"),
         Resource::RefundOrOrder => {
             let refund = read::<Refund>(data)?;
             if refund.amount.is_some() {
-                require_id(refund.id, "refund")?;
+                require_id(refund.id, "a refund")?;
                 refund.order().map(drop).ok_or_else(|| {
                     Rejection::new(
                         "missing_order",
@@ -143,7 +143,7 @@ pub fn check(resource: Resource, data: &RawValue) -> Result<(), Rejection> {
                     )
                 })
             } else {
-                require_id(read::<Order>(data)?.id, "order")
+                require_id(read::<Order>(data)?.id, "an order")
             }
         }
         Resource::Shopper => {

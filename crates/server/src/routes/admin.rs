@@ -50,6 +50,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(sync_store),
             )
             .route(
+                "/integrations/{integration_id}/diagnostics",
+                web::get().to(integration_diagnostics),
+            )
+            .route(
                 "/integrations/{integration_id}/disconnect",
                 web::post().to(disconnect_integration),
             ),
@@ -436,4 +440,16 @@ async fn sync_store(
         .request_sync(store.integration_id, store.company_id, user.id)
         .await?;
     Ok(HttpResponse::Accepted().json(json!({ "sync_id": sync_id, "status": "requested" })))
+}
+
+/// Delivery diagnostics: how many delivered items were accepted, duplicates or rejected, and the
+/// last rejections with code, message and path, newest first.
+async fn integration_diagnostics(
+    state: web::Data<AppState>,
+    AdminUser(user): AdminUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (store, _) = visible_integration(&state, &user, &path).await?;
+    let (counts, recent) = state.delivery_diagnostics(store.integration_id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "counts": counts, "recent_rejections": recent })))
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 use woo_domain::commerce::{self, Rejection, Resource};
-use woo_domain::{EventMetadata, Source};
+use woo_domain::{EventMetadata, IntegrationId, Source};
 
 use woo_eventlog::{
     AppendError, AppendStatus, Direction, ExpectedRevision, NewEvent, Position, ReadFrom,
@@ -19,6 +19,7 @@ use woo_eventlog::{
 use woo_projections::installations::Installation;
 
 use crate::auth::InstallationAuth;
+use crate::diagnostics::Outcome;
 use crate::json::JsonBody;
 use crate::{ApiError, AppState};
 
@@ -345,6 +346,14 @@ async fn post_events(
             results[index].status = ItemStatus::Duplicate;
         }
     }
+    record(
+        &state,
+        installation.integration_id,
+        "events",
+        &results,
+        |n| stated_type(&body.events[n]),
+    )
+    .await;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "results": results })))
 }
 
@@ -483,6 +492,14 @@ async fn post_batch(
     }
     let stream = commerce::stream(installation.integration_id);
     append_all(&state, &stream, accepted, &mut results).await?;
+    record(
+        &state,
+        installation.integration_id,
+        "sync batch",
+        &results,
+        |_| Some(event_type.to_owned()),
+    )
+    .await;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "sync_id": sync_id,
         "batch_id": batch_id,
@@ -491,4 +508,65 @@ async fn post_batch(
         "total": body.total,
         "results": results,
     })))
+}
+
+/// Counts a request's outcomes and keeps its rejections for the store's diagnostics. A failure to
+/// record is logged, never turned into a failed delivery.
+async fn record(
+    state: &AppState,
+    integration: IntegrationId,
+    endpoint: &'static str,
+    results: &[ItemResult],
+    event_type: impl Fn(usize) -> Option<String>,
+) {
+    let outcomes: Vec<Outcome> = results
+        .iter()
+        .enumerate()
+        .map(|(n, result)| {
+            let status = match result.status {
+                ItemStatus::Accepted => "accepted",
+                ItemStatus::Duplicate => "duplicate",
+                ItemStatus::Rejected => "rejected",
+            };
+            let error = result.error.as_ref();
+            Outcome {
+                status,
+                item: result
+                    .event_id
+                    .as_ref()
+                    .map(|id| id.as_str().map_or_else(|| id.to_string(), str::to_owned))
+                    .or(result.index.map(|i| format!("item {i}"))),
+                event_type: if status == "rejected" {
+                    event_type(n)
+                } else {
+                    None
+                },
+                code: error.map(|e| e.code.to_owned()).unwrap_or_default(),
+                message: error.map(|e| e.message.clone()).unwrap_or_default(),
+                path: error.map(|e| e.path.clone()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let diagnostics = state.diagnostics.clone();
+    let now = state.now();
+    let recorded =
+        web::block(move || diagnostics.record(integration, endpoint, &outcomes, now)).await;
+    match recorded {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "delivery diagnostics not recorded"),
+        Err(error) => tracing::warn!(%error, "delivery diagnostics not recorded"),
+    }
+}
+
+/// The `type` an event says it has, however broken the rest of it is.
+fn stated_type(raw: &RawValue) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Stated {
+        #[serde(rename = "type")]
+        event_type: Option<serde_json::Value>,
+    }
+    let stated: Stated = serde_json::from_str(raw.get()).ok()?;
+    stated
+        .event_type
+        .map(|t| t.as_str().map_or_else(|| t.to_string(), str::to_owned))
 }

@@ -1,6 +1,6 @@
 //! Settings → Integrations: every store of the signed-in person's companies with its health,
-//! versions, last heartbeat and sync status, the Sync Store and Disconnect buttons, and each
-//! store's event stream, newest first.
+//! versions, last heartbeat and sync status, the Sync Store and Disconnect buttons, and for each
+//! store its delivery diagnostics and event stream, newest first.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -255,9 +255,29 @@ async fn store_page(
         .read_model(move |conn| sync_status::runs(conn, integration, 10))
         .await?;
     let older = events.last().map(|e| e.revision).filter(|r| *r > 0);
+    let (counts, rejections) = state.delivery_diagnostics(store.integration_id).await?;
     let body = html! {
         p { a href="/settings/integrations" { "← Integrations" } }
         (store_card(&store, &runs, &membership, &session, state.now()))
+        div.card data-testid="diagnostics" {
+            h2 { "Deliveries" }
+            p.muted { (counts.accepted) " accepted · " (counts.duplicate) " duplicates · " (counts.rejected) " rejected" }
+            @if rejections.is_empty() {
+                p.muted { "No rejected deliveries." }
+            } @else {
+                @for rejection in &rejections {
+                    div data-testid="rejection" style="border-top: 1px solid var(--line); padding: 8px 0;" {
+                        code { (rejection.code) } " · " (rejection.message)
+                        div.muted {
+                            (when(Some(rejection.received_at))) " · " (rejection.endpoint)
+                            @if let Some(item) = &rejection.item { " · " (item) }
+                            @if let Some(event_type) = &rejection.event_type { " · " (event_type) }
+                            @if let Some(path) = &rejection.path { " · at " code { (path) } }
+                        }
+                    }
+                }
+            }
+        }
         div.card {
             h2 { "Connection and sync events" }
             (event_table(&lifecycle))
