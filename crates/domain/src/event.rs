@@ -74,6 +74,18 @@ pub struct EventMetadata {
     pub correlation_id: Uuid,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub causation_id: Option<Uuid>,
+    /// For a sync record: the batch that carried it (the sync is the correlation id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchRef>,
+}
+
+/// The sync batch a record came in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchRef {
+    pub batch_id: String,
+    /// The total the plugin announced for the batch's resource, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
 }
 
 impl EventMetadata {
@@ -88,6 +100,7 @@ impl EventMetadata {
             source,
             correlation_id,
             causation_id: None,
+            batch: None,
         }
     }
 

@@ -14,5 +14,5 @@ pub mod pairing;
 pub mod values;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use event::{DomainEvent, EventMetadata, Source};
+pub use event::{BatchRef, DomainEvent, EventMetadata, Source};
 pub use ids::{CompanyId, IntegrationId, RequestId, SyncId, UserId};

@@ -33,7 +33,7 @@ impl Projection for SyncStatus {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn schema(&self) -> &'static str {
@@ -46,13 +46,19 @@ impl Projection for SyncStatus {
 
     fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
         if let Some(resource) = resource(&recorded.event_type) {
-            // Sync items carry their sync id as the correlation id (see the batch endpoint).
-            let sync_id = read_metadata(recorded)?.correlation_id;
+            // Sync items carry their sync id as the correlation id, and their batch (see the batch
+            // endpoint).
+            let metadata = read_metadata(recorded)?;
+            let total = metadata
+                .batch
+                .and_then(|b| b.total)
+                .and_then(|t| i64::try_from(t).ok());
             tx.prepare_cached(
-                "INSERT INTO sync_received (sync_id, resource, items) VALUES (?1, ?2, 1)
-                 ON CONFLICT (sync_id, resource) DO UPDATE SET items = items + 1",
+                "INSERT INTO sync_received (sync_id, resource, items, total) VALUES (?1, ?2, 1, ?3)
+                 ON CONFLICT (sync_id, resource) DO UPDATE SET
+                     items = items + 1, total = max(coalesce(total, excluded.total), coalesce(excluded.total, total))",
             )?
-            .execute(params![sync_id.to_string(), resource])?;
+            .execute(params![metadata.correlation_id.to_string(), resource, total])?;
             return Ok(());
         }
         let Some(event) = decode::<IntegrationEvent>(recorded)? else {
@@ -111,6 +117,8 @@ pub struct SyncRun {
     pub counts: BTreeMap<String, u64>,
     /// Items received in this sync's batches so far, per resource.
     pub received: BTreeMap<String, u64>,
+    /// The totals the plugin announced in its batches, per resource.
+    pub announced: BTreeMap<String, u64>,
     pub error: Option<String>,
 }
 
@@ -118,6 +126,7 @@ fn run(row: &Row<'_>) -> rusqlite::Result<SyncRun> {
     let id: String = row.get(0)?;
     let counts: Option<String> = row.get(6)?;
     let received: Option<String> = row.get(8)?;
+    let announced: Option<String> = row.get(9)?;
     Ok(SyncRun {
         sync_id: id.parse().map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
@@ -131,13 +140,18 @@ fn run(row: &Row<'_>) -> rusqlite::Result<SyncRun> {
             .and_then(|c| serde_json::from_str(&c).ok())
             .unwrap_or_default(),
         error: row.get(7)?,
-        received: received
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|pair| pair.split_once('='))
-            .filter_map(|(resource, items)| Some((resource.to_owned(), items.parse().ok()?)))
-            .collect(),
+        received: pairs(received.as_deref()),
+        announced: pairs(announced.as_deref()),
     })
+}
+
+/// `products=2,orders=5` (what `group_concat` gives back) as a map.
+fn pairs(text: Option<&str>) -> BTreeMap<String, u64> {
+    text.unwrap_or_default()
+        .split(',')
+        .filter_map(|pair| pair.split_once('='))
+        .filter_map(|(resource, items)| Some((resource.to_owned(), items.parse().ok()?)))
+        .collect()
 }
 
 /// A store's syncs, newest first.
@@ -148,7 +162,9 @@ pub fn runs(
 ) -> rusqlite::Result<Vec<SyncRun>> {
     let mut stmt = conn.prepare_cached(
         "SELECT r.sync_id, r.trigger, r.status, r.requested_at, r.started_at, r.finished_at, r.counts, r.error,
-                (SELECT group_concat(resource || '=' || items, ',') FROM sync_received s WHERE s.sync_id = r.sync_id)
+                (SELECT group_concat(resource || '=' || items, ',') FROM sync_received s WHERE s.sync_id = r.sync_id),
+                (SELECT group_concat(resource || '=' || total, ',') FROM sync_received s
+                 WHERE s.sync_id = r.sync_id AND total IS NOT NULL)
          FROM sync_runs r WHERE r.integration_id = ?1 ORDER BY r.requested_at DESC, r.sync_id DESC LIMIT ?2",
     )?;
     stmt.query_map(

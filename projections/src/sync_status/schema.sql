@@ -16,5 +16,6 @@ CREATE TABLE IF NOT EXISTS sync_received (
     sync_id  TEXT    NOT NULL,
     resource TEXT    NOT NULL,                  -- products | customers | guests | orders
     items    INTEGER NOT NULL,
+    total    INTEGER,                           -- the largest total the plugin announced
     PRIMARY KEY (sync_id, resource)
 ) WITHOUT ROWID;

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 use woo_domain::commerce::{self, Rejection, Resource};
-use woo_domain::{EventMetadata, IntegrationId, Source};
+use woo_domain::{BatchRef, EventMetadata, IntegrationId, Source};
 
 use woo_eventlog::{
     AppendError, AppendStatus, Direction, ExpectedRevision, NewEvent, Position, ReadFrom,
@@ -460,9 +460,16 @@ async fn post_batch(
         .at("items"));
     }
     let now = state.now();
+    let batch = BatchRef {
+        batch_id: batch_id.to_owned(),
+        total: body.total,
+    };
+    let metadata = EventMetadata {
+        batch: Some(batch),
+        ..metadata(&installation, Source::Sync, now, now, sync_id)
+    };
     let metadata =
-        serde_json::value::to_raw_value(&metadata(&installation, Source::Sync, now, now, sync_id))
-            .map_err(|e| ApiError::internal(&e))?;
+        serde_json::value::to_raw_value(&metadata).map_err(|e| ApiError::internal(&e))?;
     let mut results = Vec::with_capacity(body.items.len());
     let mut accepted = Vec::new();
     for (index, item) in body.items.iter().enumerate() {

@@ -85,7 +85,11 @@ fn sync_summary(run: Option<&SyncRun>, last_completed: Option<OffsetDateTime>) -
                 " " span.muted { (run.trigger) " · requested " (when(Some(run.requested_at))) }
                 @if !run.received.is_empty() || !run.counts.is_empty() {
                     div.muted {
-                        @for (resource, items) in &run.received { (resource) ": " (items) " received  " }
+                        @for (resource, items) in &run.received {
+                            (resource) ": " (items)
+                            @if let Some(total) = run.announced.get(resource) { " of " (total) }
+                            " received  "
+                        }
                         @if !run.counts.is_empty() {
                             "· plugin counted "
                             @for (resource, items) in &run.counts { (resource) " " (items) "  " }
