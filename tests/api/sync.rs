@@ -90,7 +90,11 @@ async fn approval_requests_the_initial_sync_and_the_plugin_runs_it_to_completion
         json!({"products": 2, "customers": 0})
     );
     assert_eq!(sync["current"]["received"], json!({"products": 2}));
-    assert_eq!(sync["current"]["announced"], json!({"products": 2}), "the total the batch announced");
+    assert_eq!(
+        sync["current"]["announced"],
+        json!({"products": 2}),
+        "the total the batch announced"
+    );
     assert_eq!(sync["last_completed_at"], sync["current"]["finished_at"]);
     assert!(
         plugin.commands().await.unwrap().commands.is_empty(),

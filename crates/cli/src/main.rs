@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+
+mod simulate;
 use woo_domain::pairing::Role;
 use woo_domain::values::Email;
 use woo_eventlog::{Direction, EventLog, Position, ReadFrom, RecordedEvent};
@@ -68,6 +70,35 @@ enum Command {
         #[arg(long)]
         list: bool,
     },
+    /// Behave like a WooCommerce store with the plugin: pair, sync, send live events.
+    Simulate {
+        /// The service, e.g. http://127.0.0.1:8080
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// The simulated store's URL.
+        #[arg(long, default_value = "https://simulated-shop.example.com")]
+        store_url: String,
+        #[arg(long, default_value = "Simulated Shop")]
+        site_name: String,
+        /// Products in a sync.
+        #[arg(long, default_value_t = 40)]
+        products: u64,
+        /// Registered customers in a sync.
+        #[arg(long, default_value_t = 25)]
+        customers: u64,
+        /// Guest buyers in a sync.
+        #[arg(long, default_value_t = 10)]
+        guests: u64,
+        /// Historic orders in a sync.
+        #[arg(long, default_value_t = 60)]
+        orders: u64,
+        /// Live events per second after connecting (0: none).
+        #[arg(long, default_value_t = 2.0)]
+        rate: f64,
+        /// Stop after this many seconds [default: run until Ctrl-C]
+        #[arg(long, value_name = "SECONDS")]
+        duration: Option<u64>,
+    },
     /// Manage local accounts.
     Accounts {
         #[command(subcommand)]
@@ -121,6 +152,8 @@ enum CliError {
     #[error("{0}")]
     Input(String),
     #[error(transparent)]
+    Simulation(#[from] simulate::SimulationError),
+    #[error(transparent)]
     Projection(#[from] woo_projector::ProjectionError),
     #[error("no projection is named {name:?}; the projections are: {known}")]
     UnknownProjection { name: String, known: String },
@@ -130,7 +163,10 @@ enum CliError {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(cli.command, Command::Replay { .. });
+    let quiet = matches!(
+        cli.command,
+        Command::Replay { .. } | Command::Simulate { .. }
+    );
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -206,6 +242,30 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             limit,
             ..
         } => replay(settings, stream, from, limit).await,
+        Command::Simulate {
+            server,
+            store_url,
+            site_name,
+            products,
+            customers,
+            guests,
+            orders,
+            rate,
+            duration,
+        } => {
+            let simulation = simulate::Simulation {
+                server,
+                store_url,
+                site_name,
+                products,
+                customers,
+                guests,
+                orders,
+                rate,
+                duration: duration.map(Duration::from_secs),
+            };
+            Ok(simulate::run(simulation).await?)
+        }
         Command::Accounts {
             command:
                 AccountsCommand::AddUser {

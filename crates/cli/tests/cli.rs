@@ -450,3 +450,165 @@ fn the_admin_token_key_comes_from_the_environment_or_the_data_directory() {
         "{stderr}"
     );
 }
+
+/// The value of the first `name="…" value="…"` input, or `<option value="…">`, in a page.
+fn attribute_after<'a>(html: &'a str, marker: &str) -> &'a str {
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker:?} in:\n{html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap()
+}
+
+#[tokio::test]
+async fn the_simulator_pairs_syncs_and_streams_like_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    run(woo_ingest()
+        .args([
+            "accounts",
+            "add-user",
+            "--email",
+            "owner@example.com",
+            "--company",
+            "Acme",
+            "--role",
+            "owner",
+        ])
+        .env("WOO_INGEST_PASSWORD", "correct horse battery")
+        .arg("--data-dir")
+        .arg(dir.path()));
+    let served = serve(woo_ingest().arg("--data-dir").arg(dir.path()));
+
+    // The simulator pairs and prints the link to approve.
+    let mut simulator = woo_ingest()
+        .args([
+            "simulate",
+            "--server",
+            &served.url,
+            "--products",
+            "7",
+            "--customers",
+            "3",
+            "--guests",
+            "2",
+        ])
+        .args(["--orders", "5", "--rate", "20", "--duration", "4"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(simulator.stdout.take().unwrap()).lines();
+    let link_line = lines.next().unwrap().unwrap();
+    let link = link_line.rsplit(' ').next().unwrap().to_owned();
+    assert!(
+        link_line.starts_with("Open this link to approve the store:"),
+        "{link_line}"
+    );
+
+    // A person signs in from the link and approves.
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = browser
+        .get(format!("{}/login", served.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = attribute_after(&login, r#"name="csrf" value=""#).to_owned();
+    let form = [
+        ("email", "owner@example.com"),
+        ("password", "correct horse battery"),
+        ("csrf", &csrf),
+        ("next", "/"),
+    ];
+    browser
+        .post(format!("{}/login", served.url))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let page = browser
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = attribute_after(&page, r#"name="csrf" value=""#).to_owned();
+    let company = attribute_after(&page, r#"<option value=""#).to_owned();
+    let approve = attribute_after(&page, r#"form class="stack" method="post" action=""#).to_owned();
+    let approved = browser
+        .post(format!("{}{approve}", served.url))
+        .form(&[("csrf", csrf.as_str()), ("company_id", company.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), 303);
+
+    // The simulator connects, runs the initial sync, streams live events and stops.
+    let output: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(simulator.wait().unwrap().success(), "{output:#?}");
+    let said = output.join("\n");
+    assert!(said.contains("Connected to Acme"), "{said}");
+    assert!(
+        said.contains("sync: products 7/7") && said.contains("sync: orders 5/5"),
+        "{said}"
+    );
+    assert!(
+        said.contains("completed") && said.contains("live events sent"),
+        "{said}"
+    );
+    assert!(!said.contains("rejected"), "{said}");
+
+    let token: Value = reqwest::Client::new()
+        .post(format!("{}/api/admin/v1/auth/token", served.url))
+        .json(&json!({"email": "owner@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin = |path: String| {
+        let token = token["token"].as_str().unwrap().to_owned();
+        async move {
+            let body: Value = reqwest::Client::new()
+                .get(path)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body
+        }
+    };
+    let integrations = admin(format!(
+        "{}/api/admin/v1/companies/{company}/integrations",
+        served.url
+    ))
+    .await;
+    let sync = &integrations["integrations"][0]["sync"]["current"];
+    assert_eq!(sync["status"], "completed", "{integrations}");
+    assert_eq!(
+        sync["counts"],
+        json!({"products": 7, "customers": 3, "guests": 2, "orders": 5})
+    );
+    assert_eq!(
+        sync["received"], sync["counts"],
+        "every item the simulator counted arrived"
+    );
+    let catalog = admin(format!(
+        "{}/api/admin/v1/companies/{company}/catalog",
+        served.url
+    ))
+    .await;
+    assert_eq!(catalog["products"].as_array().unwrap().len(), 7);
+}
