@@ -28,6 +28,11 @@ bench:
     cargo bench -p woo-eventlog --bench eventlog
     cargo bench -p woo-projections --bench rebuild
 
+# RSS under load and time back to serving after kill -9 (release build; needs curl, sqlite3, bc)
+process-figures:
+    cargo build --release --bins
+    scripts/process-figures.sh
+
 # The kill -9 crash test alone, with its summary line
 crash:
     cargo test -p woo-eventlog --test crash -- --nocapture
