@@ -1,6 +1,5 @@
 //! Reading domain events back inside projections, and the column conversions they share.
 
-use time::OffsetDateTime;
 use woo_domain::DomainEvent;
 use woo_eventlog::RecordedEvent;
 use woo_projector::ProjectionError;
@@ -29,14 +28,7 @@ pub fn stream_id<T: std::str::FromStr>(
         })
 }
 
-pub fn millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-pub fn from_millis(millis: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
+pub use woo_domain::{from_unix_millis as from_millis, unix_millis as millis};
 
 /// The event's data read as `T` (a lenient resource view).
 pub fn read_data<T: serde::de::DeserializeOwned>(
@@ -53,5 +45,16 @@ pub fn read_metadata(event: &RecordedEvent) -> Result<woo_domain::EventMetadata,
     serde_json::from_str(event.metadata.get()).map_err(|e| ProjectionError::Event {
         position: event.position.0,
         message: format!("metadata does not read: {e}"),
+    })
+}
+
+/// An id stored as text in column `i` (integration, company and sync ids).
+pub fn text_id<T: std::str::FromStr<Err = uuid::Error>>(
+    row: &rusqlite::Row<'_>,
+    i: usize,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(i)?;
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
     })
 }

@@ -13,6 +13,6 @@ pub mod integration;
 pub mod pairing;
 pub mod values;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock, from_unix_millis, unix_millis};
 pub use event::{BatchRef, DomainEvent, EventMetadata, Source};
 pub use ids::{CompanyId, IntegrationId, RequestId, SyncId, UserId};

@@ -11,7 +11,7 @@ use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{decode, from_millis, millis, stream_id};
+use crate::decode::{decode, from_millis, millis, stream_id, text_id};
 
 pub struct ConnectionHealth;
 
@@ -163,21 +163,11 @@ const SELECT: &str = "SELECT integration_id, company_id, company_name, install_i
     plugin_version, wordpress_version, woocommerce_version, php_version, connected, connected_at,
     disconnected_at, last_heartbeat_at, queue_depth, oldest_pending_age_s, last_error FROM connection_health";
 
-fn parse_id<T: std::str::FromStr<Err = uuid::Error>>(
-    row: &Row<'_>,
-    i: usize,
-) -> rusqlite::Result<T> {
-    let text: String = row.get(i)?;
-    text.parse().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
-
 fn store_health(row: &Row<'_>) -> rusqlite::Result<StoreHealth> {
     let unsigned = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok());
     Ok(StoreHealth {
-        integration_id: parse_id(row, 0)?,
-        company_id: parse_id(row, 1)?,
+        integration_id: text_id(row, 0)?,
+        company_id: text_id(row, 1)?,
         company_name: row.get(2)?,
         install_id: row.get(3)?,
         store_url: row.get(4)?,

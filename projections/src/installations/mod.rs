@@ -8,7 +8,7 @@ use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{decode, stream_id};
+use crate::decode::{decode, stream_id, text_id};
 
 pub struct Installations;
 
@@ -80,18 +80,9 @@ pub fn find(conn: &Connection, token_hash: &str) -> rusqlite::Result<Option<Inst
         "SELECT integration_id, company_id FROM installation_tokens WHERE token_hash = ?1",
     )?
     .query_row([token_hash], |row| {
-        let parse = |i: usize, text: String| {
-            text.parse().map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    i,
-                    rusqlite::types::Type::Text,
-                    Box::new(e),
-                )
-            })
-        };
         Ok(Installation {
-            integration_id: IntegrationId(parse(0, row.get(0)?)?),
-            company_id: CompanyId(parse(1, row.get(1)?)?),
+            integration_id: text_id(row, 0)?,
+            company_id: text_id(row, 1)?,
         })
     })
     .optional()

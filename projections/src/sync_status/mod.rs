@@ -12,7 +12,7 @@ use woo_domain::{IntegrationId, SyncId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{decode, from_millis, millis, read_metadata, stream_id};
+use crate::decode::{decode, from_millis, millis, read_metadata, stream_id, text_id};
 
 pub struct SyncStatus;
 
@@ -123,14 +123,11 @@ pub struct SyncRun {
 }
 
 fn run(row: &Row<'_>) -> rusqlite::Result<SyncRun> {
-    let id: String = row.get(0)?;
     let counts: Option<String> = row.get(6)?;
     let received: Option<String> = row.get(8)?;
     let announced: Option<String> = row.get(9)?;
     Ok(SyncRun {
-        sync_id: id.parse().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })?,
+        sync_id: text_id(row, 0)?,
         trigger: row.get(1)?,
         status: row.get(2)?,
         requested_at: from_millis(row.get(3)?),

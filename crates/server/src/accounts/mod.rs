@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::{Duration, OffsetDateTime};
 use woo_domain::pairing::Role;
 use woo_domain::values::Email;
-use woo_domain::{CompanyId, UserId};
+use woo_domain::{CompanyId, UserId, unix_millis};
 
 use crate::secrets::{self, Secret};
 
@@ -60,10 +60,6 @@ pub struct Session {
 #[derive(Clone, Debug)]
 pub struct Accounts {
     path: PathBuf,
-}
-
-fn millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 fn parse_id<T: std::str::FromStr<Err = uuid::Error>>(
@@ -144,7 +140,7 @@ impl Accounts {
                 UserId::generate().to_string(),
                 email.as_str(),
                 password_hash,
-                millis(now)
+                unix_millis(now)
             ],
         )?;
         let user: UserId = parse_id(
@@ -157,7 +153,7 @@ impl Accounts {
         )?;
         tx.execute(
             "INSERT INTO companies (id, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
-            params![CompanyId::generate().to_string(), company, millis(now)],
+            params![CompanyId::generate().to_string(), company, unix_millis(now)],
         )?;
         let company_id: CompanyId = parse_id(
             tx.query_row("SELECT id FROM companies WHERE name = ?1", [company], |r| {
@@ -261,14 +257,17 @@ impl Accounts {
         let token = Secret::generate("wss_");
         let csrf = Secret::generate("");
         let conn = self.connect()?;
-        conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [millis(now)])?;
+        conn.execute(
+            "DELETE FROM sessions WHERE expires_at <= ?1",
+            [unix_millis(now)],
+        )?;
         conn.execute(
             "INSERT INTO sessions (token_hash, user_id, csrf, expires_at) VALUES (?1, ?2, ?3, ?4)",
             params![
                 token.hash(),
                 user.to_string(),
                 csrf.expose(),
-                millis(now + SESSION_LIFETIME)
+                unix_millis(now + SESSION_LIFETIME)
             ],
         )?;
         Ok(token)
@@ -284,7 +283,7 @@ impl Accounts {
             .query_row(
                 "SELECT s.user_id, u.email, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = ?1 AND s.expires_at > ?2",
-                params![secrets::hash(token), millis(now)],
+                params![secrets::hash(token), unix_millis(now)],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
@@ -324,7 +323,7 @@ impl Accounts {
         tx.execute("DELETE FROM bootstrap_tokens", [])?;
         tx.execute(
             "INSERT INTO bootstrap_tokens (token_hash, created_at) VALUES (?1, ?2)",
-            params![token.hash(), millis(now)],
+            params![token.hash(), unix_millis(now)],
         )?;
         tx.commit()?;
         Ok(Some(token))

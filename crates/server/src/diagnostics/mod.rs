@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 use time::OffsetDateTime;
-use woo_domain::IntegrationId;
+use woo_domain::{IntegrationId, from_unix_millis, unix_millis};
 
 /// Rejections kept per store; older ones are dropped.
 pub const KEPT_PER_STORE: i64 = 100;
@@ -45,10 +45,6 @@ pub struct Rejection {
     pub code: String,
     pub message: String,
     pub path: Option<String>,
-}
-
-fn millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 impl Diagnostics {
@@ -103,7 +99,7 @@ impl Diagnostics {
             for o in &rejected[skip..] {
                 insert.execute(params![
                     store,
-                    millis(now),
+                    unix_millis(now),
                     endpoint,
                     o.item,
                     o.event_type,
@@ -159,10 +155,7 @@ impl Diagnostics {
             ],
             |r| {
                 Ok(Rejection {
-                    received_at: OffsetDateTime::from_unix_timestamp_nanos(
-                        i128::from(r.get::<_, i64>(0)?) * 1_000_000,
-                    )
-                    .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                    received_at: from_unix_millis(r.get(0)?),
                     endpoint: r.get(1)?,
                     item: r.get(2)?,
                     event_type: r.get(3)?,

@@ -15,6 +15,7 @@ use woo_domain::{BatchRef, EventMetadata, IntegrationId, Source};
 
 use woo_eventlog::{
     AppendError, AppendStatus, Direction, ExpectedRevision, NewEvent, Position, ReadFrom,
+    RecordedEvent,
 };
 use woo_projections::installations::Installation;
 
@@ -374,23 +375,47 @@ async fn reject_duplicates_of_other_moments(
     occurred: &HashMap<Uuid, OffsetDateTime>,
     results: &mut [ItemResult],
 ) -> Result<(), ApiError> {
-    for &index in appended {
-        let (ItemStatus::Duplicate, Some(position)) =
-            (&results[index].status, results[index].position)
-        else {
-            continue;
-        };
-        let stored = state
+    let duplicates: Vec<(usize, Position)> = appended
+        .iter()
+        .filter_map(
+            |&index| match (&results[index].status, results[index].position) {
+                (ItemStatus::Duplicate, Some(position)) => Some((index, position)),
+                _ => None,
+            },
+        )
+        .collect();
+    let (Some(first), Some(last)) = (
+        duplicates.iter().map(|(_, p)| *p).min(),
+        duplicates.iter().map(|(_, p)| *p).max(),
+    ) else {
+        return Ok(());
+    };
+    // A retried request was one append: its events lie together and one read fetches them all.
+    let span = usize::try_from(last.0 - first.0 + 1).unwrap_or(usize::MAX);
+    let mut stored: HashMap<Position, RecordedEvent> = HashMap::new();
+    if span <= duplicates.len() * 4 + 100 {
+        let events = state
             .log
-            .read_all(ReadFrom::At(position), Direction::Forwards, 1)
+            .read_all(ReadFrom::At(first), Direction::Forwards, span)
             .await?;
-        let Some(stored) = stored.first() else {
+        stored.extend(events.into_iter().map(|e| (e.position, e)));
+    } else {
+        for (_, position) in &duplicates {
+            let events = state
+                .log
+                .read_all(ReadFrom::At(*position), Direction::Forwards, 1)
+                .await?;
+            stored.extend(events.into_iter().map(|e| (e.position, e)));
+        }
+    }
+    for (index, position) in duplicates {
+        let Some(event) = stored.get(&position) else {
             continue;
         };
-        let stored_at = serde_json::from_str::<EventMetadata>(stored.metadata.get())
+        let stored_at = serde_json::from_str::<EventMetadata>(event.metadata.get())
             .ok()
             .map(|m| m.occurred_at);
-        if stored_at.is_some() && stored_at.as_ref() != occurred.get(&stored.event_id) {
+        if stored_at.is_some() && stored_at.as_ref() != occurred.get(&event.event_id) {
             results[index] = conflict(results[index].event_id.clone());
         }
     }

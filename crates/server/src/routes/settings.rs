@@ -316,23 +316,39 @@ struct CsrfForm {
     csrf: String,
 }
 
+/// A button pressed on a store: the session (CSRF checked) and the store, if the person may act
+/// on it; otherwise the answer to send instead (sign in, not found, forbidden).
+async fn managed_store(
+    req: &HttpRequest,
+    state: &AppState,
+    id: &str,
+    csrf: &str,
+    action: &str,
+) -> Result<Result<(Session, StoreHealth), HttpResponse>, ApiError> {
+    let Some(session) = form_session(req, state, csrf).await? else {
+        return Ok(Err(to_login(req)));
+    };
+    let Some((store, membership)) = visible_store(state, &session, id).await? else {
+        return Ok(Err(not_found()));
+    };
+    if !membership.role.manages_integrations() {
+        return Err(ApiError::forbidden(format!(
+            "only an owner or admin of the company can {action} its stores"
+        )));
+    }
+    Ok(Ok((session, store)))
+}
+
 async fn sync(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(session) = form_session(&req, &state, &form.csrf).await? else {
-        return Ok(to_login(&req));
+    let (session, store) = match managed_store(&req, &state, &path, &form.csrf, "sync").await? {
+        Ok(allowed) => allowed,
+        Err(answer) => return Ok(answer),
     };
-    let Some((store, membership)) = visible_store(&state, &session, &path).await? else {
-        return Ok(not_found());
-    };
-    if !membership.role.manages_integrations() {
-        return Err(ApiError::forbidden(
-            "only an owner or admin of the company can sync its stores",
-        ));
-    }
     let notice = match state
         .request_sync(store.integration_id, store.company_id, session.user.id)
         .await
@@ -351,26 +367,16 @@ async fn disconnect(
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(session) = form_session(&req, &state, &form.csrf).await? else {
-        return Ok(to_login(&req));
+    let (session, store) =
+        match managed_store(&req, &state, &path, &form.csrf, "disconnect").await? {
+            Ok(allowed) => allowed,
+            Err(answer) => return Ok(answer),
+        };
+    let by = Actor::User {
+        user_id: session.user.id,
     };
-    let Some((store, membership)) = visible_store(&state, &session, &path).await? else {
-        return Ok(not_found());
-    };
-    if !membership.role.manages_integrations() {
-        return Err(ApiError::forbidden(
-            "only an owner or admin of the company can disconnect its stores",
-        ));
-    }
     state
-        .disconnect(
-            store.integration_id,
-            store.company_id,
-            Actor::User {
-                user_id: session.user.id,
-            },
-            Source::Admin,
-        )
+        .disconnect(store.integration_id, store.company_id, by, Source::Admin)
         .await?;
     Ok(redirect("/settings/integrations?notice=disconnected"))
 }
