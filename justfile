@@ -8,7 +8,7 @@ run *args:
 
 # Run the whole test suite (what CI runs after fmt and clippy)
 test *args:
-    cargo test --workspace {{args}}
+    scripts/test {{args}}
 
 # Formatting check and clippy with warnings denied
 lint:

@@ -1,4 +1,4 @@
-//! The shared WooCommerce fixtures (`shared/fixtures/woocommerce/`), sent as live events and as
+//! The shared WooCommerce fixtures (`fixtures/woocommerce/`), sent as live events and as
 //! sync batches, read back field by field through the admin API. Every expected value is a literal
 //! worked out by hand from the fixture file named beside it.
 

@@ -457,10 +457,10 @@ impl TestApp {
     }
 }
 
-/// A WooCommerce fixture from `shared/fixtures/woocommerce/`, parsed.
+/// A WooCommerce fixture from `fixtures/woocommerce/` (a copy kept in the repository), parsed.
 pub fn fixture(name: &str) -> Value {
     let path = format!(
-        "{}/../../shared/fixtures/woocommerce/{name}",
+        "{}/../fixtures/woocommerce/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -509,7 +509,7 @@ pub fn live(id: &str, event_type: &str, occurred_at: &str, data: Value) -> Value
 /// The exact bytes of a WooCommerce fixture file.
 pub fn fixture_text(name: &str) -> String {
     let path = format!(
-        "{}/../../shared/fixtures/woocommerce/{name}",
+        "{}/../fixtures/woocommerce/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
