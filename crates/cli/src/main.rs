@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 
+mod loadgen;
+mod progress;
 mod simulate;
 use woo_domain::pairing::Role;
 use woo_domain::values::Email;
@@ -73,7 +75,7 @@ enum Command {
     /// Behave like a WooCommerce store with the plugin: pair, sync, send live events.
     Simulate {
         /// The service, e.g. http://127.0.0.1:8080
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", value_parser = server_url)]
         server: String,
         /// The simulated store's URL.
         #[arg(long, default_value = "https://simulated-shop.example.com")]
@@ -99,6 +101,9 @@ enum Command {
         #[arg(long, value_name = "SECONDS")]
         duration: Option<u64>,
     },
+    /// Send realistic store events to a running service as fast as it takes them (or at --rate),
+    /// then print requests/s, events/s, latency percentiles and the projection lag.
+    Loadgen(loadgen::Args),
     /// Manage local accounts.
     Accounts {
         #[command(subcommand)]
@@ -154,6 +159,8 @@ enum CliError {
     #[error(transparent)]
     Simulation(#[from] simulate::SimulationError),
     #[error(transparent)]
+    Loadgen(#[from] loadgen::LoadgenError),
+    #[error(transparent)]
     Projection(#[from] woo_projector::ProjectionError),
     #[error("no projection is named {name:?}; the projections are: {known}")]
     UnknownProjection { name: String, known: String },
@@ -165,7 +172,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
-        Command::Replay { .. } | Command::Simulate { .. }
+        Command::Replay { .. } | Command::Simulate { .. } | Command::Loadgen(_)
     );
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -191,6 +198,27 @@ fn main() -> ExitCode {
             eprintln!("woo-ingest: error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The value parser of `--server`: a base URL, which a bare `HOST:PORT` is not.
+fn server_url(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.starts_with('/') => {
+            Ok(text.trim_end_matches('/').to_owned())
+        }
+        _ => Err(format!(
+            "expected a URL starting with http:// or https://, e.g. http://{}",
+            text.trim_start_matches("http://")
+                .trim_start_matches("https://")
+                .trim_start_matches('/')
+                .split('/')
+                .find(|host| !host.is_empty())
+                .unwrap_or("127.0.0.1:8080")
+        )),
     }
 }
 
@@ -266,6 +294,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             };
             Ok(simulate::run(simulation).await?)
         }
+        Command::Loadgen(args) => Ok(loadgen::run(args).await?),
         Command::Accounts {
             command:
                 AccountsCommand::AddUser {

@@ -612,3 +612,117 @@ async fn the_simulator_pairs_syncs_and_streams_like_a_store() {
     .await;
     assert_eq!(catalog["products"].as_array().unwrap().len(), 7);
 }
+
+/// The number right after `label` in `text`.
+fn number_after(text: &str, label: &str) -> u64 {
+    let start = text
+        .find(label)
+        .unwrap_or_else(|| panic!("no {label:?} in:\n{text}"))
+        + label.len();
+    text[start..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number after {label:?} in:\n{text}"))
+}
+
+fn add_owner(data_dir: &Path) {
+    run(woo_ingest()
+        .args(["accounts", "add-user", "--email", "owner@example.com"])
+        .args(["--company", "Acme", "--role", "owner"])
+        .env("WOO_INGEST_PASSWORD", "correct horse battery")
+        .arg("--data-dir")
+        .arg(data_dir));
+}
+
+#[test]
+fn loadgen_pairs_over_http_and_every_event_it_counts_is_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    add_owner(dir.path());
+    let served = serve(woo_ingest().arg("--data-dir").arg(dir.path()));
+
+    let single = run(woo_ingest()
+        .args(["loadgen", "--server", &served.url])
+        .args(["--email", "owner@example.com"])
+        .args(["--requests", "40", "--concurrency", "4"])
+        .env("WOO_INGEST_PASSWORD", "correct horse battery"));
+    let summary = String::from_utf8_lossy(&single.stdout);
+    let said = String::from_utf8_lossy(&single.stderr);
+    assert_eq!(number_after(&summary, "requests: "), 40, "{summary}");
+    assert!(summary.contains("non-2xx: 0, failed: 0"), "{summary}");
+    assert_eq!(number_after(&summary, "events: 40 sent, "), 40, "{summary}");
+    assert!(summary.contains("0 duplicate, 0 rejected"), "{summary}");
+    assert!(summary.contains("latency: p50 "), "{summary}");
+    assert!(summary.contains("projections drained"), "{summary}");
+    assert!(said.contains("paired with Acme"), "{said}");
+    let token = said
+        .split("--token ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no token in {said}"));
+
+    // A second run reuses the store's token and sends bulk requests.
+    let bulk = run(woo_ingest()
+        .args(["loadgen", "--server", &served.url, "--token", token])
+        .args(["--mode", "bulk", "--batch", "50", "--requests", "6"])
+        .args(["--concurrency", "3", "--mix", "order=1,cart=1"]));
+    let summary = String::from_utf8_lossy(&bulk.stdout);
+    assert_eq!(number_after(&summary, "requests: "), 6, "{summary}");
+    assert!(summary.contains("non-2xx: 0, failed: 0"), "{summary}");
+    assert_eq!(
+        number_after(&summary, "events: 300 sent, "),
+        300,
+        "{summary}"
+    );
+
+    let replay = run(woo_ingest()
+        .args(["replay", "--all"])
+        .arg("--data-dir")
+        .arg(dir.path()));
+    let events: Vec<Value> = String::from_utf8(replay.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|e: &Value| e["type"].as_str().unwrap().starts_with("ecommerce."))
+        .collect();
+    assert_eq!(events.len(), 340);
+    let ids: std::collections::HashSet<&str> = events
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 340, "every event has a fresh id");
+    let shoppers: std::collections::HashSet<&str> = events
+        .iter()
+        .filter_map(|e| e["data"]["email"].as_str())
+        .collect();
+    assert!(shoppers.len() > 50, "{} shoppers", shoppers.len());
+}
+
+#[test]
+fn loadgen_and_simulate_say_what_is_wrong_with_the_server() {
+    let unreachable = woo_ingest()
+        .args(["loadgen", "--server", "http://127.0.0.1:1", "--token", "t"])
+        .output()
+        .unwrap();
+    assert!(!unreachable.status.success());
+    let stderr = String::from_utf8_lossy(&unreachable.stderr);
+    assert!(
+        stderr.contains("cannot reach the service at http://127.0.0.1:1")
+            && stderr.contains("woo-ingest serve"),
+        "{stderr}"
+    );
+
+    for command in ["loadgen", "simulate"] {
+        let bare = woo_ingest()
+            .args([command, "--server", "127.0.0.1:8080"])
+            .output()
+            .unwrap();
+        assert!(!bare.status.success());
+        let stderr = String::from_utf8_lossy(&bare.stderr);
+        assert!(
+            stderr.contains("expected a URL starting with http://")
+                && stderr.contains("e.g. http://127.0.0.1:8080"),
+            "{command}: {stderr}"
+        );
+    }
+}
