@@ -4,20 +4,21 @@
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 mod loadgen;
 mod progress;
 mod simulate;
+use progress::Progress;
 use woo_domain::pairing::Role;
 use woo_domain::values::Email;
 use woo_eventlog::{Direction, EventLog, Position, ReadFrom, RecordedEvent};
 use woo_projector::{Projector, ProjectorSet, rebuild_all};
 use woo_server::{
-    Access, Application, Redacted, Settings, SettingsLayer, open_accounts, open_event_log,
-    read_model_store,
+    Access, Application, EventLogUrl, Redacted, Settings, SettingsLayer, open_accounts,
+    open_event_log, read_model_store,
 };
 
 const DEFAULT_CONFIG_FILE: &str = "woo-ingest.toml";
@@ -36,7 +37,7 @@ struct Cli {
     /// Event-log backend URL [default: sqlite://DATA_DIR/events.db]
     #[arg(long, global = true, env = "WOO_INGEST_EVENT_LOG", value_name = "URL")]
     event_log: Option<String>,
-    /// TOML config file with data_dir, addr, public_url, event_log [default: ./woo-ingest.toml if present]
+    /// TOML config file with data_dir, addr, public_url, event_log, admin_token_key [default: ./woo-ingest.toml if present]
     #[arg(long, global = true, env = "WOO_INGEST_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -110,9 +111,9 @@ enum Command {
         command: AccountsCommand,
     },
     /// Print events as JSON lines: one stream's, or the whole log's with --all.
+    #[command(group = clap::ArgGroup::new("what").args(["stream", "all"]).required(true))]
     Replay {
         /// The stream to replay, e.g. store-0193c5a0-…
-        #[arg(required_unless_present = "all")]
         stream: Option<String>,
         /// Replay the global log instead of one stream.
         #[arg(long, conflicts_with = "stream")]
@@ -315,16 +316,24 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         .rsplit_once(':')
         .map_or("127.0.0.1", |(host, _)| host)
         .to_owned();
+    let public_url_hint = settings.links_need_a_public_url();
     let app = Application::build(settings).await?;
     let mut banner = format!(
         "woo-ingest listening on http://{host}:{} (event log {event_log}, data in {data_dir})\n",
         app.port()
     );
+    if public_url_hint {
+        banner += &format!(
+            "Links for stores and browsers will point at http://{host}:{}, which they cannot open: \
+             set --public-url (or WOO_INGEST_PUBLIC_URL) to the URL they reach this service at\n",
+            app.port()
+        );
+    }
     if let Some(link) = app.bootstrap_link()? {
         banner += &format!(
             "No account exists yet. Create the first one (this link works once): {link}\n"
         );
-        banner += "Or on the command line: woo-ingest accounts add-user --email E --company NAME --role owner\n";
+        banner += "Or on the command line: woo-ingest accounts add-user --email E --password P --company NAME --role owner (WOO_INGEST_PASSWORD=P keeps it out of `ps`)\n";
     }
     // A closed stdout (a supervisor gone, `| head`) must not take the service down with it.
     let mut stdout = std::io::stdout();
@@ -363,6 +372,24 @@ fn add_user(
     Ok(())
 }
 
+/// Reading commands must not create an empty data directory where the user mistyped one.
+fn require_event_log(settings: &Settings) -> Result<(), CliError> {
+    match &settings.event_log {
+        EventLogUrl::Sqlite(path) if !path.exists() => Err(CliError::Input(format!(
+            "no event log at {}: the data directory {} {}. Pass --data-dir (or WOO_INGEST_DATA_DIR) \
+             of the directory `woo-ingest serve` writes to",
+            path.display(),
+            settings.data_dir.display(),
+            if settings.data_dir.exists() {
+                "has no events.db"
+            } else {
+                "does not exist"
+            }
+        ))),
+        _ => Ok(()),
+    }
+}
+
 async fn project(settings: Settings) -> Result<(), CliError> {
     let (log, _) = open_event_log(&settings, Access::ReadOnly)?;
     let store = read_model_store(&settings);
@@ -395,6 +422,7 @@ async fn rebuild_read_models(settings: Settings, name: Option<String>) -> Result
             }
         })?],
     };
+    require_event_log(&settings)?;
     let (log, _) = open_event_log(&settings, Access::ReadOnly)?;
     let store = read_model_store(&settings);
     let projectors: Vec<Projector> = projections
@@ -405,21 +433,25 @@ async fn rebuild_read_models(settings: Settings, name: Option<String>) -> Result
         .collect();
     let names: Vec<&str> = projectors.iter().map(Projector::name).collect();
     eprintln!("rebuilding {} in one pass over the log", names.join(", "));
-    let mut last_report = Instant::now();
+    let mut progress: Option<Progress> = None;
     let done = rebuild_all(&projectors, |p| {
-        if last_report.elapsed() >= Duration::from_millis(500) {
-            last_report = Instant::now();
-            let percent = p.position.0 as f64 * 100.0 / p.target.0.max(1) as f64;
-            eprintln!(
-                "rebuilding: position {}/{} ({percent:.0}%), {} events at {:.0} events/s",
-                p.position,
-                p.target,
-                p.events_applied,
-                p.events_per_second()
-            );
-        }
+        let percent = p.position.0 as f64 * 100.0 / p.target.0.max(1) as f64;
+        progress
+            .get_or_insert_with(|| Progress::new(p.target.0, Duration::from_millis(500)))
+            .update(p.position.0, || {
+                format!(
+                    "rebuilding: position {}/{} ({percent:.0}%), {} events at {:.0} events/s",
+                    p.position,
+                    p.target,
+                    p.events_applied,
+                    p.events_per_second()
+                )
+            });
     })
     .await?;
+    if let Some(progress) = &progress {
+        progress.finish();
+    }
     eprintln!(
         "rebuilt {}: {} events up to position {} in {:.2} s ({:.0} events/s)",
         names.join(", "),
@@ -437,7 +469,17 @@ async fn replay(
     from: Option<u64>,
     limit: Option<u64>,
 ) -> Result<(), CliError> {
+    require_event_log(&settings)?;
     let (log, _) = open_event_log(&settings, Access::ReadOnly)?;
+    if let Some(stream) = &stream
+        && read_page(log.as_ref(), Some(stream), 0, 1)
+            .await?
+            .is_empty()
+    {
+        return Err(CliError::Input(format!(
+            "no stream named {stream:?} in the event log; `woo-ingest replay --all --limit 20` shows the streams there are"
+        )));
+    }
     let mut left = limit.unwrap_or(u64::MAX);
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut next = from.unwrap_or(0);

@@ -267,11 +267,25 @@ async fn replay_prints_a_stream_or_the_global_log_as_json_lines() {
     );
     assert!(stream.iter().all(|e| e["stream"] == "store-1"));
 
-    let none = run(woo_ingest()
-        .args(["replay", "store-404"])
+    let past_the_end = run(woo_ingest()
+        .args(["replay", "store-1", "--from", "50"])
         .arg("--data-dir")
         .arg(dir.path()));
-    assert!(none.stdout.is_empty());
+    assert!(past_the_end.stdout.is_empty());
+
+    let unknown = woo_ingest()
+        .args(["replay", "store-404"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(unknown.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("no stream named \"store-404\"") && stderr.contains("replay --all"),
+        "{stderr}"
+    );
 }
 
 fn stream_counts_dump(data_dir: &Path) -> Vec<(String, i64, i64, i64)> {
@@ -725,4 +739,137 @@ fn loadgen_and_simulate_say_what_is_wrong_with_the_server() {
             "{command}: {stderr}"
         );
     }
+}
+
+/// The first `lines` lines `serve` prints with `args`, then it is stopped.
+fn banner(args: &[&str], data_dir: &Path, lines: usize) -> Vec<String> {
+    let mut child = woo_ingest()
+        .arg("serve")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let said = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .take(lines)
+        .map(Result::unwrap)
+        .collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    said
+}
+
+#[test]
+fn the_first_start_banner_gives_a_command_that_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let said = banner(&["--addr", "127.0.0.1:0"], dir.path(), 3);
+    assert!(said[1].contains("No account exists yet"), "{said:#?}");
+    let hint = said[2]
+        .split("Or on the command line: woo-ingest ")
+        .nth(1)
+        .and_then(|rest| rest.split(" (").next())
+        .unwrap_or_else(|| panic!("{said:#?}"));
+    let args: Vec<&str> = hint
+        .split_whitespace()
+        .map(|word| match word {
+            "E" => "owner@example.com",
+            "P" => "correct-horse-battery",
+            "NAME" => "Acme",
+            other => other,
+        })
+        .collect();
+    run(woo_ingest().args(&args).arg("--data-dir").arg(dir.path()));
+}
+
+#[test]
+fn serve_checks_its_address_before_touching_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let output = woo_ingest()
+        .args(["serve", "--addr", "8080"])
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("\"8080\"") && stderr.contains("expected HOST:PORT, e.g. 127.0.0.1:8080"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("another process"), "{stderr}");
+    assert!(!data_dir.exists(), "nothing is created for a bad address");
+}
+
+#[test]
+fn serve_on_every_interface_asks_for_a_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let said = banner(&["--addr", "0.0.0.0:0"], &dir.path().join("a"), 2);
+    assert!(
+        said[1].contains("which they cannot open") && said[1].contains("--public-url"),
+        "{said:#?}"
+    );
+    let said = banner(
+        &[
+            "--addr",
+            "0.0.0.0:0",
+            "--public-url",
+            "https://ingest.example.com",
+        ],
+        &dir.path().join("b"),
+        2,
+    );
+    assert!(!said[1].contains("--public-url"), "{said:#?}");
+}
+
+#[test]
+fn replay_and_rebuild_refuse_a_missing_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo");
+    for args in [&["replay", "--all"][..], &["rebuild"][..]] {
+        let output = woo_ingest()
+            .args(args)
+            .arg("--data-dir")
+            .arg(&missing)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "the data directory {} does not exist",
+                missing.display()
+            )) && stderr.contains("--data-dir"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!missing.exists(), "{args:?} created {}", missing.display());
+    }
+}
+
+#[test]
+fn config_errors_and_usage_say_where_and_what() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("woo-ingest.toml");
+    std::fs::write(&config, "data_dir = \"/srv\"\naddr = 1.e\n").unwrap();
+    let output = woo_ingest()
+        .args(["replay", "--all", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("line 2, column 10 (key `addr`)"),
+        "{stderr}"
+    );
+
+    let help = run(woo_ingest().arg("--help"));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("admin_token_key"));
+    let usage = woo_ingest().arg("replay").output().unwrap();
+    assert!(!usage.status.success());
+    let stderr = String::from_utf8_lossy(&usage.stderr);
+    assert!(stderr.contains("<STREAM|--all>"), "{stderr}");
 }
