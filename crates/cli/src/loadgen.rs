@@ -365,7 +365,7 @@ async fn sample_lag(plan: Arc<Plan>, http: reqwest::Client, server: String) -> L
         };
         progress.update(position, || {
             format!(
-                "{done} requests ({:.0}/s), {} events accepted ({:.0}/s), {} non-2xx, {} failed, projection lag max {} events",
+                "{done} requests ({:.0}/s), {} events ({:.0}/s), non-2xx {}, failed {}, lag {} events",
                 done as f64 / seconds,
                 counters.accepted.load(Relaxed),
                 counters.accepted.load(Relaxed) as f64 / seconds,

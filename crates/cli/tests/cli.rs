@@ -689,6 +689,21 @@ fn loadgen_pairs_over_http_and_every_event_it_counts_is_in_the_log() {
         "{summary}"
     );
 
+    // A third paces itself; its progress, without a terminal, is plain lines.
+    let paced = run(woo_ingest()
+        .args(["loadgen", "--server", &served.url, "--token", token])
+        .args(["--duration", "2.6", "--rate", "20", "--concurrency", "2"]));
+    let summary = String::from_utf8_lossy(&paced.stdout);
+    let requests = number_after(&summary, "requests: ");
+    assert!((45..=53).contains(&requests), "{summary}");
+    let said = String::from_utf8_lossy(&paced.stderr);
+    assert!(
+        said.lines()
+            .any(|l| l.contains(" requests (") && l.contains(" events (")),
+        "{said}"
+    );
+    assert!(!said.contains('\u{1b}'), "no terminal escapes: {said:?}");
+
     let replay = run(woo_ingest()
         .args(["replay", "--all"])
         .arg("--data-dir")
@@ -699,12 +714,12 @@ fn loadgen_pairs_over_http_and_every_event_it_counts_is_in_the_log() {
         .map(|l| serde_json::from_str(l).unwrap())
         .filter(|e: &Value| e["type"].as_str().unwrap().starts_with("ecommerce."))
         .collect();
-    assert_eq!(events.len(), 340);
+    assert_eq!(events.len(), 340 + requests as usize);
     let ids: std::collections::HashSet<&str> = events
         .iter()
         .map(|e| e["event_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids.len(), 340, "every event has a fresh id");
+    assert_eq!(ids.len(), events.len(), "every event has a fresh id");
     let shoppers: std::collections::HashSet<&str> = events
         .iter()
         .filter_map(|e| e["data"]["email"].as_str())
