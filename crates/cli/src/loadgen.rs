@@ -5,6 +5,7 @@
 
 mod pairing;
 mod payload;
+mod report;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -14,8 +15,8 @@ use hdrhistogram::Histogram;
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tokio::sync::Notify;
 
-use crate::progress::Progress;
 use pairing::Approver;
 use payload::{Mix, Payloads, Rng};
 
@@ -126,6 +127,8 @@ struct Plan {
     started: Instant,
     payloads: Payloads,
     counters: Counters,
+    /// Told when the last worker is done, so the lag sampler stops at once.
+    stopped: Notify,
 }
 
 struct WorkerResult {
@@ -176,6 +179,7 @@ pub async fn run(args: Args) -> Result<(), LoadgenError> {
         started,
         payloads: Payloads::new(&args.mix, args.shoppers),
         counters: Counters::default(),
+        stopped: Notify::new(),
     });
     let head_before = before["event_log"]["head"].as_u64().unwrap_or(0);
     eprintln!(
@@ -185,16 +189,19 @@ pub async fn run(args: Args) -> Result<(), LoadgenError> {
             Mode::Bulk => "bulk",
         },
         args.concurrency,
-        match (args.requests, duration) {
-            (Some(n), _) => format!("{n} requests"),
-            (None, Some(d)) => format!("{:.0} s", d.as_secs_f64()),
-            (None, None) => unreachable!("a run is bounded by requests or duration"),
+        match args.requests {
+            Some(n) => format!("{n} requests"),
+            None => format!("{:.0} s", duration.unwrap_or_default().as_secs_f64()),
         },
     );
     let workers: Vec<_> = (0..args.concurrency)
         .map(|n| tokio::spawn(worker(plan.clone(), http.clone(), n)))
         .collect();
-    let sampler = tokio::spawn(sample_lag(plan.clone(), http.clone(), server.clone()));
+    let sampler = tokio::spawn(report::sample_lag(
+        plan.clone(),
+        http.clone(),
+        server.clone(),
+    ));
     let mut latency = Histogram::<u64>::new(3).map_err(|e| LoadgenError::Failed(e.to_string()))?;
     let mut first_failure = None;
     for worker in workers {
@@ -207,11 +214,12 @@ pub async fn run(args: Args) -> Result<(), LoadgenError> {
         first_failure = first_failure.or(result.first_failure);
     }
     let elapsed = started.elapsed();
+    plan.stopped.notify_one();
     let lag = sampler
         .await
         .map_err(|e| LoadgenError::Failed(e.to_string()))?;
-    let drained = drain(&http, &server).await;
-    print_summary(&plan, &latency, elapsed, &lag, drained);
+    let drained = report::drain(&http, &server, started + elapsed).await;
+    report::print_summary(&plan, &latency, elapsed, &lag, drained);
     let counters = &plan.counters;
     let (failed, non_2xx) = (
         counters.failed.load(Relaxed),
@@ -318,131 +326,4 @@ async fn worker(plan: Arc<Plan>, http: reqwest::Client, n: u64) -> WorkerResult 
         counters.done.fetch_add(1, Relaxed);
     }
     result
-}
-
-/// The largest projection lag seen while the run lasted.
-#[derive(Default)]
-struct Lag {
-    samples: u64,
-    max_events: u64,
-    max_ms: u64,
-}
-
-/// Every projection's lag from `/healthz`, twice a second, plus the progress line.
-async fn sample_lag(plan: Arc<Plan>, http: reqwest::Client, server: String) -> Lag {
-    let mut lag = Lag::default();
-    let (length, by_time) = match plan.requests {
-        Some(n) => (n, false),
-        None => (
-            plan.ends
-                .map_or(0, |end| (end - plan.started).as_millis() as u64),
-            true,
-        ),
-    };
-    let mut progress = Progress::new(length, Duration::from_secs(2));
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    let counters = &plan.counters;
-    loop {
-        tick.tick().await;
-        let done = counters.done.load(Relaxed);
-        let finished = plan.requests.is_some_and(|n| done >= n)
-            || plan.ends.is_some_and(|end| Instant::now() >= end);
-        if finished {
-            progress.finish();
-            return lag;
-        }
-        if let Ok(health) = health(&http, &server).await {
-            let (events, ms) = max_lag(&health);
-            lag.samples += 1;
-            lag.max_events = lag.max_events.max(events);
-            lag.max_ms = lag.max_ms.max(ms);
-        }
-        let seconds = plan.started.elapsed().as_secs_f64();
-        let position = if by_time {
-            plan.started.elapsed().as_millis() as u64
-        } else {
-            done
-        };
-        progress.update(position, || {
-            format!(
-                "{done} requests ({:.0}/s), {} events ({:.0}/s), non-2xx {}, failed {}, lag {} events",
-                done as f64 / seconds,
-                counters.accepted.load(Relaxed),
-                counters.accepted.load(Relaxed) as f64 / seconds,
-                counters.non_2xx.load(Relaxed),
-                counters.failed.load(Relaxed),
-                lag.max_events
-            )
-        });
-    }
-}
-
-/// The largest `lag` (events) and `lag_ms` over the projections of a `/healthz` answer.
-fn max_lag(health: &Value) -> (u64, u64) {
-    let projections = health["projections"]
-        .as_array()
-        .map_or(&[][..], Vec::as_slice);
-    projections.iter().fold((0, 0), |(events, ms), p| {
-        (
-            events.max(p["lag"].as_u64().unwrap_or(0)),
-            ms.max(p["lag_ms"].as_u64().unwrap_or(0)),
-        )
-    })
-}
-
-/// How long after the last answer every projection reached the log head (`None`: not in 120 s).
-async fn drain(http: &reqwest::Client, server: &str) -> Option<Duration> {
-    let from = Instant::now();
-    while from.elapsed() < Duration::from_secs(120) {
-        if let Ok(health) = health(http, server).await
-            && max_lag(&health).0 == 0
-        {
-            return Some(from.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    None
-}
-
-fn print_summary(
-    plan: &Plan,
-    latency: &Histogram<u64>,
-    elapsed: Duration,
-    lag: &Lag,
-    drained: Option<Duration>,
-) {
-    let c = &plan.counters;
-    let seconds = elapsed.as_secs_f64();
-    let done = c.done.load(Relaxed);
-    let accepted = c.accepted.load(Relaxed);
-    let ms = |q: f64| latency.value_at_quantile(q) as f64 / 1000.0;
-    println!("duration: {seconds:.2} s");
-    println!(
-        "requests: {done} ({:.1}/s), non-2xx: {}, failed: {}",
-        done as f64 / seconds,
-        c.non_2xx.load(Relaxed),
-        c.failed.load(Relaxed)
-    );
-    println!(
-        "events: {} sent, {accepted} accepted ({:.1}/s), {} duplicate, {} rejected",
-        done * plan.batch as u64,
-        accepted as f64 / seconds,
-        c.duplicate.load(Relaxed),
-        c.rejected.load(Relaxed)
-    );
-    println!(
-        "latency: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        ms(0.5),
-        ms(0.9),
-        ms(0.99),
-        latency.max() as f64 / 1000.0
-    );
-    println!(
-        "projection lag during the run: max {} events, max {} ms behind ({} samples)",
-        lag.max_events, lag.max_ms, lag.samples
-    );
-    match drained {
-        Some(d) => println!("projections drained {:.2} s after the run", d.as_secs_f64()),
-        None => println!("projections did not drain within 120 s after the run"),
-    }
 }
