@@ -115,7 +115,12 @@ struct Counters {
     rejected: AtomicU64,
     non_2xx: AtomicU64,
     failed: AtomicU64,
+    /// Requests that failed without an answer since the last answer of any worker.
+    failed_in_a_row: AtomicU64,
 }
+
+/// A service that stopped answering ends the run instead of failing every request until its end.
+const GIVE_UP_AFTER_FAILURES: u64 = 50;
 
 struct Plan {
     url: String,
@@ -221,13 +226,20 @@ pub async fn run(args: Args) -> Result<(), LoadgenError> {
     let drained = report::drain(&http, &server, started + elapsed).await;
     report::print_summary(&plan, &latency, elapsed, &lag, drained);
     let counters = &plan.counters;
+    if counters.failed_in_a_row.load(Relaxed) >= GIVE_UP_AFTER_FAILURES {
+        return Err(LoadgenError::Failed(format!(
+            "the service at {server} stopped answering ({GIVE_UP_AFTER_FAILURES} requests in a row failed), so the run ended early: {}",
+            first_failure.unwrap_or_default()
+        )));
+    }
+    let rejected = counters.rejected.load(Relaxed);
     let (failed, non_2xx) = (
         counters.failed.load(Relaxed),
         counters.non_2xx.load(Relaxed),
     );
-    if failed + non_2xx > 0 {
+    if failed + non_2xx + rejected > 0 {
         return Err(LoadgenError::Failed(format!(
-            "{failed} request(s) failed and {non_2xx} got a non-2xx answer; the first: {}",
+            "{failed} request(s) failed, {non_2xx} got a non-2xx answer and {rejected} event(s) were rejected; the first: {}",
             first_failure.unwrap_or_default()
         )));
     }
@@ -260,7 +272,7 @@ async fn worker(plan: Arc<Plan>, http: reqwest::Client, n: u64) -> WorkerResult 
     };
     let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15 ^ (n + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9));
     let counters = &plan.counters;
-    loop {
+    while counters.failed_in_a_row.load(Relaxed) < GIVE_UP_AFTER_FAILURES {
         let i = counters.issued.fetch_add(1, Relaxed);
         if plan.requests.is_some_and(|limit| i >= limit) {
             break;
@@ -296,6 +308,9 @@ async fn worker(plan: Arc<Plan>, http: reqwest::Client, n: u64) -> WorkerResult 
         }
         .await;
         let took = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+        if answer.is_ok() {
+            counters.failed_in_a_row.store(0, Relaxed);
+        }
         match answer {
             Ok((status, body)) if status.is_success() => {
                 let _ = result.latency_us.record(took.max(1));
@@ -320,6 +335,7 @@ async fn worker(plan: Arc<Plan>, http: reqwest::Client, n: u64) -> WorkerResult 
             }
             Err(e) => {
                 counters.failed.fetch_add(1, Relaxed);
+                counters.failed_in_a_row.fetch_add(1, Relaxed);
                 result.first_failure.get_or_insert_with(|| chain(&e));
             }
         }

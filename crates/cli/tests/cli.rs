@@ -888,3 +888,34 @@ fn config_errors_and_usage_say_where_and_what() {
     let stderr = String::from_utf8_lossy(&usage.stderr);
     assert!(stderr.contains("<STREAM|--all>"), "{stderr}");
 }
+
+#[test]
+fn loadgen_ends_early_when_the_service_goes_away() {
+    let dir = tempfile::tempdir().unwrap();
+    add_owner(dir.path());
+    let served = serve(woo_ingest().arg("--data-dir").arg(dir.path()));
+    let loadgen = woo_ingest()
+        .args(["loadgen", "--server", &served.url])
+        .args(["--email", "owner@example.com", "--duration", "120"])
+        .args(["--concurrency", "2", "--rate", "50"])
+        .env("WOO_INGEST_PASSWORD", "correct horse battery")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let stopped = Instant::now();
+    drop(served);
+
+    let output = loadgen.wait_with_output().unwrap();
+    assert!(
+        stopped.elapsed() < Duration::from_secs(30),
+        "ended {:?} after the service",
+        stopped.elapsed()
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("stopped answering"), "{stderr}");
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(number_after(&summary, "failed: ") >= 50, "{summary}");
+}

@@ -81,12 +81,12 @@ fn max_lag(health: &Value) -> (u64, u64) {
     })
 }
 
-/// How long after the run's end every projection reached the log head (`None`: not in 120 s).
+/// How long after the run's end every projection reached the log head (`None`: not in 120 s, or
+/// the service no longer answers).
 pub async fn drain(http: &reqwest::Client, server: &str, ended: Instant) -> Option<Duration> {
     while ended.elapsed() < Duration::from_secs(120) {
-        if let Ok(health) = health(http, server).await
-            && max_lag(&health).0 == 0
-        {
+        let health = health(http, server).await.ok()?;
+        if max_lag(&health).0 == 0 {
             return Some(ended.elapsed());
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -133,6 +133,8 @@ pub fn print_summary(
     );
     match drained {
         Some(d) => println!("projections drained {:.2} s after the run", d.as_secs_f64()),
-        None => println!("projections did not drain within 120 s after the run"),
+        None => println!(
+            "projections did not drain: not within 120 s after the run, or the service stopped answering"
+        ),
     }
 }
