@@ -68,7 +68,8 @@ pub struct Args {
     /// Events per request in bulk mode (at most 1000, the service's limit) [default: 500]
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub batch: Option<u64>,
-    /// Shares of the event kinds.
+    /// Shares of the event kinds: cart (Store API cart started or updated), checkout (checkout
+    /// started), order (REST v3 order placed), product (product updated).
     #[arg(long, default_value = "cart=60,checkout=15,order=15,product=10", value_parser = Mix::parse)]
     pub mix: Mix,
     /// Distinct shopper emails the events spread over.
@@ -148,10 +149,33 @@ pub async fn run(args: Args) -> Result<(), LoadgenError> {
         .tcp_nodelay(true)
         .timeout(Duration::from_secs(30))
         .build()?;
-    let before = health(&http, &server).await?;
     if args.rate.is_some_and(|rate| rate.is_nan() || rate <= 0.0) {
         return Err(LoadgenError::Input("--rate must be above 0".into()));
     }
+    let batch = match args.mode {
+        Mode::Single if args.batch.is_some() => {
+            return Err(LoadgenError::Input(
+                "--batch sets the events of a bulk request: add --mode bulk".into(),
+            ));
+        }
+        Mode::Single => 1,
+        Mode::Bulk => args.batch.unwrap_or(500) as usize,
+    };
+    let duration = match (args.requests, args.duration) {
+        (Some(_), _) => None,
+        (None, Some(seconds)) => Some(
+            Duration::try_from_secs_f64(seconds)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    LoadgenError::Input(format!(
+                        "--duration {seconds} is not a number of seconds above 0"
+                    ))
+                })?,
+        ),
+        (None, None) => Some(Duration::from_secs(10)),
+    };
+    let before = health(&http, &server).await?;
     let token = match args.token {
         Some(token) => token,
         None => {
@@ -162,16 +186,6 @@ pub async fn run(args: Args) -> Result<(), LoadgenError> {
             });
             pairing::pair(&server, approver.as_ref()).await?
         }
-    };
-    let batch = match args.mode {
-        Mode::Single => 1,
-        Mode::Bulk => args.batch.unwrap_or(500) as usize,
-    };
-    let duration = match (args.requests, args.duration) {
-        (Some(_), _) => None,
-        (None, Some(seconds)) if seconds > 0.0 => Some(Duration::from_secs_f64(seconds)),
-        (None, Some(_)) => return Err(LoadgenError::Input("--duration must be above 0".into())),
-        (None, None) => Some(Duration::from_secs(10)),
     };
     let started = Instant::now();
     let plan = Arc::new(Plan {

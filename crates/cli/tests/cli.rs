@@ -741,6 +741,15 @@ fn loadgen_and_simulate_say_what_is_wrong_with_the_server() {
         "{stderr}"
     );
 
+    let batch_without_bulk = woo_ingest()
+        .args(["loadgen", "--server", "http://127.0.0.1:1", "--token", "t"])
+        .args(["--batch", "10"])
+        .output()
+        .unwrap();
+    assert!(!batch_without_bulk.status.success());
+    let stderr = String::from_utf8_lossy(&batch_without_bulk.stderr);
+    assert!(stderr.contains("--mode bulk"), "{stderr}");
+
     for command in ["loadgen", "simulate"] {
         let bare = woo_ingest()
             .args([command, "--server", "127.0.0.1:8080"])
