@@ -32,6 +32,7 @@ fn require_event_log(settings: &Settings) -> Result<(), CliError> {
 }
 
 pub async fn project(settings: Settings) -> Result<(), CliError> {
+    require_event_log(&settings)?;
     let (log, _) = open_event_log(&settings, Access::ReadOnly)?;
     let store = read_model_store(&settings);
     let set = ProjectorSet::start(woo_server::projectors(&log, &store), log);

@@ -850,10 +850,10 @@ fn serve_on_every_interface_asks_for_a_public_url() {
 }
 
 #[test]
-fn replay_and_rebuild_refuse_a_missing_data_directory() {
+fn replay_rebuild_and_project_refuse_a_missing_data_directory() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("typo");
-    for args in [&["replay", "--all"][..], &["rebuild"][..]] {
+    for args in [&["replay", "--all"][..], &["rebuild"][..], &["project"][..]] {
         let output = woo_ingest()
             .args(args)
             .arg("--data-dir")
