@@ -33,6 +33,10 @@ process-figures:
     cargo build --release --bins
     scripts/process-figures.sh
 
+# Load a running service over HTTP, e.g. `just loadgen --server http://127.0.0.1:8080 --token T --mode bulk`
+loadgen *args:
+    cargo run --release -- loadgen {{args}}
+
 # The kill -9 crash test alone, with its summary line
 crash:
     cargo test -p woo-eventlog --test crash -- --nocapture

@@ -1,25 +1,23 @@
 //! `woo-ingest`: one binary for the service and its tools. Subcommands are thin: they resolve the
 //! settings and call into the library crates.
 
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+mod data_commands;
+mod loadgen;
+mod progress;
 mod simulate;
+use data_commands::{project, rebuild_read_models, replay};
 use woo_domain::pairing::Role;
 use woo_domain::values::Email;
-use woo_eventlog::{Direction, EventLog, Position, ReadFrom, RecordedEvent};
-use woo_projector::{Projector, ProjectorSet, rebuild_all};
-use woo_server::{
-    Access, Application, Redacted, Settings, SettingsLayer, open_accounts, open_event_log,
-    read_model_store,
-};
+use woo_server::{Application, Redacted, Settings, SettingsLayer, open_accounts};
 
 const DEFAULT_CONFIG_FILE: &str = "woo-ingest.toml";
-const PAGE: usize = 1000;
 
 #[derive(Parser)]
 #[command(
@@ -34,7 +32,7 @@ struct Cli {
     /// Event-log backend URL [default: sqlite://DATA_DIR/events.db]
     #[arg(long, global = true, env = "WOO_INGEST_EVENT_LOG", value_name = "URL")]
     event_log: Option<String>,
-    /// TOML config file with data_dir, addr, public_url, event_log [default: ./woo-ingest.toml if present]
+    /// TOML config file with data_dir, addr, public_url, event_log, admin_token_key [default: ./woo-ingest.toml if present]
     #[arg(long, global = true, env = "WOO_INGEST_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -73,7 +71,7 @@ enum Command {
     /// Behave like a WooCommerce store with the plugin: pair, sync, send live events.
     Simulate {
         /// The service, e.g. http://127.0.0.1:8080
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", value_parser = server_url)]
         server: String,
         /// The simulated store's URL.
         #[arg(long, default_value = "https://simulated-shop.example.com")]
@@ -99,15 +97,18 @@ enum Command {
         #[arg(long, value_name = "SECONDS")]
         duration: Option<u64>,
     },
+    /// Send realistic store events to a running service as fast as it takes them (or at --rate),
+    /// then print requests/s, events/s, latency percentiles and the projection lag.
+    Loadgen(loadgen::Args),
     /// Manage local accounts.
     Accounts {
         #[command(subcommand)]
         command: AccountsCommand,
     },
     /// Print events as JSON lines: one stream's, or the whole log's with --all.
+    #[command(group = clap::ArgGroup::new("what").args(["stream", "all"]).required(true))]
     Replay {
         /// The stream to replay, e.g. store-0193c5a0-…
-        #[arg(required_unless_present = "all")]
         stream: Option<String>,
         /// Replay the global log instead of one stream.
         #[arg(long, conflicts_with = "stream")]
@@ -154,6 +155,8 @@ enum CliError {
     #[error(transparent)]
     Simulation(#[from] simulate::SimulationError),
     #[error(transparent)]
+    Loadgen(#[from] loadgen::LoadgenError),
+    #[error(transparent)]
     Projection(#[from] woo_projector::ProjectionError),
     #[error("no projection is named {name:?}; the projections are: {known}")]
     UnknownProjection { name: String, known: String },
@@ -165,7 +168,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
-        Command::Replay { .. } | Command::Simulate { .. }
+        Command::Replay { .. } | Command::Simulate { .. } | Command::Loadgen(_)
     );
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -191,6 +194,27 @@ fn main() -> ExitCode {
             eprintln!("woo-ingest: error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The value parser of `--server`: a base URL, which a bare `HOST:PORT` is not.
+fn server_url(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.starts_with('/') => {
+            Ok(text.trim_end_matches('/').to_owned())
+        }
+        _ => Err(format!(
+            "expected a URL starting with http:// or https://, e.g. http://{}",
+            text.trim_start_matches("http://")
+                .trim_start_matches("https://")
+                .trim_start_matches('/')
+                .split('/')
+                .find(|host| !host.is_empty())
+                .unwrap_or("127.0.0.1:8080")
+        )),
     }
 }
 
@@ -266,6 +290,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             };
             Ok(simulate::run(simulation).await?)
         }
+        Command::Loadgen(args) => Ok(loadgen::run(args).await?),
         Command::Accounts {
             command:
                 AccountsCommand::AddUser {
@@ -286,16 +311,24 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         .rsplit_once(':')
         .map_or("127.0.0.1", |(host, _)| host)
         .to_owned();
+    let public_url_hint = settings.links_need_a_public_url();
     let app = Application::build(settings).await?;
     let mut banner = format!(
         "woo-ingest listening on http://{host}:{} (event log {event_log}, data in {data_dir})\n",
         app.port()
     );
+    if public_url_hint {
+        banner += &format!(
+            "Links for stores and browsers will point at http://{host}:{}, which they cannot open: \
+             set --public-url (or WOO_INGEST_PUBLIC_URL) to the URL they reach this service at\n",
+            app.port()
+        );
+    }
     if let Some(link) = app.bootstrap_link()? {
         banner += &format!(
             "No account exists yet. Create the first one (this link works once): {link}\n"
         );
-        banner += "Or on the command line: woo-ingest accounts add-user --email E --company NAME --role owner\n";
+        banner += "Or on the command line: woo-ingest accounts add-user --email E --password P --company NAME --role owner (WOO_INGEST_PASSWORD=P keeps it out of `ps`)\n";
     }
     // A closed stdout (a supervisor gone, `| head`) must not take the service down with it.
     let mut stdout = std::io::stdout();
@@ -332,131 +365,4 @@ fn add_user(
         role.as_str()
     );
     Ok(())
-}
-
-async fn project(settings: Settings) -> Result<(), CliError> {
-    let (log, _) = open_event_log(&settings, Access::ReadOnly)?;
-    let store = read_model_store(&settings);
-    let set = ProjectorSet::start(woo_server::projectors(&log, &store), log);
-    tracing::info!(projections = ?set.names(), "projectors running; Ctrl-C stops them");
-    let mut report = tokio::time::interval(Duration::from_secs(10));
-    loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-            _ = report.tick() => {
-                for status in set.statuses().await? {
-                    tracing::info!(projection = status.name, checkpoint = %status.checkpoint, lag = status.lag, error = status.last_error, "projection status");
-                }
-            }
-        }
-    }
-}
-
-async fn rebuild_read_models(settings: Settings, name: Option<String>) -> Result<(), CliError> {
-    let projections = match name {
-        None => woo_projections::all(),
-        Some(name) => vec![woo_projections::by_name(&name).ok_or_else(|| {
-            CliError::UnknownProjection {
-                known: woo_projections::all()
-                    .iter()
-                    .map(|p| p.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                name,
-            }
-        })?],
-    };
-    let (log, _) = open_event_log(&settings, Access::ReadOnly)?;
-    let store = read_model_store(&settings);
-    let projectors: Vec<Projector> = projections
-        .into_iter()
-        .map(|projection| {
-            Projector::new(projection, log.clone(), store.clone()).with_batch_size(5000)
-        })
-        .collect();
-    let names: Vec<&str> = projectors.iter().map(Projector::name).collect();
-    eprintln!("rebuilding {} in one pass over the log", names.join(", "));
-    let mut last_report = Instant::now();
-    let done = rebuild_all(&projectors, |p| {
-        if last_report.elapsed() >= Duration::from_millis(500) {
-            last_report = Instant::now();
-            let percent = p.position.0 as f64 * 100.0 / p.target.0.max(1) as f64;
-            eprintln!(
-                "rebuilding: position {}/{} ({percent:.0}%), {} events at {:.0} events/s",
-                p.position,
-                p.target,
-                p.events_applied,
-                p.events_per_second()
-            );
-        }
-    })
-    .await?;
-    eprintln!(
-        "rebuilt {}: {} events up to position {} in {:.2} s ({:.0} events/s)",
-        names.join(", "),
-        done.events_applied,
-        done.position,
-        done.elapsed.as_secs_f64(),
-        done.events_per_second()
-    );
-    Ok(())
-}
-
-async fn replay(
-    settings: Settings,
-    stream: Option<String>,
-    from: Option<u64>,
-    limit: Option<u64>,
-) -> Result<(), CliError> {
-    let (log, _) = open_event_log(&settings, Access::ReadOnly)?;
-    let mut left = limit.unwrap_or(u64::MAX);
-    let mut out = BufWriter::new(std::io::stdout().lock());
-    let mut next = from.unwrap_or(0);
-    while left > 0 {
-        let page = usize::try_from(left.min(PAGE as u64)).unwrap_or(PAGE);
-        let events = read_page(log.as_ref(), stream.as_deref(), next, page).await?;
-        let Some(last) = events.last() else { break };
-        next = match &stream {
-            Some(_) => last.revision + 1,
-            None => last.position.0 + 1,
-        };
-        for event in &events {
-            if let Err(e) = write_line(&mut out, event) {
-                // `woo-ingest replay … | head` closes the pipe early; that is not a failure.
-                return if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    Ok(())
-                } else {
-                    Err(e.into())
-                };
-            }
-        }
-        left -= events.len() as u64;
-    }
-    match out.flush() {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
-    }
-}
-
-async fn read_page(
-    log: &dyn EventLog,
-    stream: Option<&str>,
-    from: u64,
-    max: usize,
-) -> Result<Vec<RecordedEvent>, CliError> {
-    Ok(match stream {
-        Some(stream) => {
-            log.read_stream(stream, ReadFrom::At(from), Direction::Forwards, max)
-                .await?
-        }
-        None => {
-            log.read_all(ReadFrom::At(Position(from)), Direction::Forwards, max)
-                .await?
-        }
-    })
-}
-
-fn write_line(out: &mut impl Write, event: &RecordedEvent) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, event)?;
-    out.write_all(b"\n")
 }

@@ -267,11 +267,25 @@ async fn replay_prints_a_stream_or_the_global_log_as_json_lines() {
     );
     assert!(stream.iter().all(|e| e["stream"] == "store-1"));
 
-    let none = run(woo_ingest()
-        .args(["replay", "store-404"])
+    let past_the_end = run(woo_ingest()
+        .args(["replay", "store-1", "--from", "50"])
         .arg("--data-dir")
         .arg(dir.path()));
-    assert!(none.stdout.is_empty());
+    assert!(past_the_end.stdout.is_empty());
+
+    let unknown = woo_ingest()
+        .args(["replay", "store-404"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(unknown.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("no stream named \"store-404\"") && stderr.contains("replay --all"),
+        "{stderr}"
+    );
 }
 
 fn stream_counts_dump(data_dir: &Path) -> Vec<(String, i64, i64, i64)> {
@@ -611,4 +625,306 @@ async fn the_simulator_pairs_syncs_and_streams_like_a_store() {
     ))
     .await;
     assert_eq!(catalog["products"].as_array().unwrap().len(), 7);
+}
+
+/// The number right after `label` in `text`.
+fn number_after(text: &str, label: &str) -> u64 {
+    let start = text
+        .find(label)
+        .unwrap_or_else(|| panic!("no {label:?} in:\n{text}"))
+        + label.len();
+    text[start..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number after {label:?} in:\n{text}"))
+}
+
+fn add_owner(data_dir: &Path) {
+    run(woo_ingest()
+        .args(["accounts", "add-user", "--email", "owner@example.com"])
+        .args(["--company", "Acme", "--role", "owner"])
+        .env("WOO_INGEST_PASSWORD", "correct horse battery")
+        .arg("--data-dir")
+        .arg(data_dir));
+}
+
+#[test]
+fn loadgen_pairs_over_http_and_every_event_it_counts_is_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    add_owner(dir.path());
+    let served = serve(woo_ingest().arg("--data-dir").arg(dir.path()));
+
+    let single = run(woo_ingest()
+        .args(["loadgen", "--server", &served.url])
+        .args(["--email", "owner@example.com"])
+        .args(["--requests", "40", "--concurrency", "4"])
+        .env("WOO_INGEST_PASSWORD", "correct horse battery"));
+    let summary = String::from_utf8_lossy(&single.stdout);
+    let said = String::from_utf8_lossy(&single.stderr);
+    assert_eq!(number_after(&summary, "requests: "), 40, "{summary}");
+    assert!(summary.contains("non-2xx: 0, failed: 0"), "{summary}");
+    assert_eq!(number_after(&summary, "events: 40 sent, "), 40, "{summary}");
+    assert!(summary.contains("0 duplicate, 0 rejected"), "{summary}");
+    assert!(summary.contains("latency: p50 "), "{summary}");
+    assert!(summary.contains("projections drained"), "{summary}");
+    assert!(said.contains("paired with Acme"), "{said}");
+    let token = said
+        .split("--token ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no token in {said}"));
+
+    // A second run reuses the store's token and sends bulk requests.
+    let bulk = run(woo_ingest()
+        .args(["loadgen", "--server", &served.url, "--token", token])
+        .args(["--mode", "bulk", "--batch", "50", "--requests", "6"])
+        .args(["--concurrency", "3", "--mix", "order=1,cart=1"]));
+    let summary = String::from_utf8_lossy(&bulk.stdout);
+    assert_eq!(number_after(&summary, "requests: "), 6, "{summary}");
+    assert!(summary.contains("non-2xx: 0, failed: 0"), "{summary}");
+    assert_eq!(
+        number_after(&summary, "events: 300 sent, "),
+        300,
+        "{summary}"
+    );
+
+    // A third paces itself; its progress, without a terminal, is plain lines.
+    let paced = run(woo_ingest()
+        .args(["loadgen", "--server", &served.url, "--token", token])
+        .args(["--duration", "2.6", "--rate", "20", "--concurrency", "2"]));
+    let summary = String::from_utf8_lossy(&paced.stdout);
+    let requests = number_after(&summary, "requests: ");
+    assert!((45..=53).contains(&requests), "{summary}");
+    let said = String::from_utf8_lossy(&paced.stderr);
+    assert!(
+        said.lines()
+            .any(|l| l.contains(" requests (") && l.contains(" events (")),
+        "{said}"
+    );
+    assert!(!said.contains('\u{1b}'), "no terminal escapes: {said:?}");
+
+    let replay = run(woo_ingest()
+        .args(["replay", "--all"])
+        .arg("--data-dir")
+        .arg(dir.path()));
+    let events: Vec<Value> = String::from_utf8(replay.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|e: &Value| e["type"].as_str().unwrap().starts_with("ecommerce."))
+        .collect();
+    assert_eq!(events.len(), 340 + requests as usize);
+    let ids: std::collections::HashSet<&str> = events
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), events.len(), "every event has a fresh id");
+    let shoppers: std::collections::HashSet<&str> = events
+        .iter()
+        .filter_map(|e| e["data"]["email"].as_str())
+        .collect();
+    assert!(shoppers.len() > 50, "{} shoppers", shoppers.len());
+}
+
+#[test]
+fn loadgen_and_simulate_say_what_is_wrong_with_the_server() {
+    let unreachable = woo_ingest()
+        .args(["loadgen", "--server", "http://127.0.0.1:1", "--token", "t"])
+        .output()
+        .unwrap();
+    assert!(!unreachable.status.success());
+    let stderr = String::from_utf8_lossy(&unreachable.stderr);
+    assert!(
+        stderr.contains("cannot reach the service at http://127.0.0.1:1")
+            && stderr.contains("woo-ingest serve"),
+        "{stderr}"
+    );
+
+    let batch_without_bulk = woo_ingest()
+        .args(["loadgen", "--server", "http://127.0.0.1:1", "--token", "t"])
+        .args(["--batch", "10"])
+        .output()
+        .unwrap();
+    assert!(!batch_without_bulk.status.success());
+    let stderr = String::from_utf8_lossy(&batch_without_bulk.stderr);
+    assert!(stderr.contains("--mode bulk"), "{stderr}");
+
+    for command in ["loadgen", "simulate"] {
+        let bare = woo_ingest()
+            .args([command, "--server", "127.0.0.1:8080"])
+            .output()
+            .unwrap();
+        assert!(!bare.status.success());
+        let stderr = String::from_utf8_lossy(&bare.stderr);
+        assert!(
+            stderr.contains("expected a URL starting with http://")
+                && stderr.contains("e.g. http://127.0.0.1:8080"),
+            "{command}: {stderr}"
+        );
+    }
+}
+
+/// The first `lines` lines `serve` prints with `args`, then it is stopped.
+fn banner(args: &[&str], data_dir: &Path, lines: usize) -> Vec<String> {
+    let mut child = woo_ingest()
+        .arg("serve")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let said = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .take(lines)
+        .map(Result::unwrap)
+        .collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    said
+}
+
+#[test]
+fn the_first_start_banner_gives_a_command_that_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let said = banner(&["--addr", "127.0.0.1:0"], dir.path(), 3);
+    assert!(said[1].contains("No account exists yet"), "{said:#?}");
+    let hint = said[2]
+        .split("Or on the command line: woo-ingest ")
+        .nth(1)
+        .and_then(|rest| rest.split(" (").next())
+        .unwrap_or_else(|| panic!("{said:#?}"));
+    let args: Vec<&str> = hint
+        .split_whitespace()
+        .map(|word| match word {
+            "E" => "owner@example.com",
+            "P" => "correct-horse-battery",
+            "NAME" => "Acme",
+            other => other,
+        })
+        .collect();
+    run(woo_ingest().args(&args).arg("--data-dir").arg(dir.path()));
+}
+
+#[test]
+fn serve_checks_its_address_before_touching_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let output = woo_ingest()
+        .args(["serve", "--addr", "8080"])
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("\"8080\"") && stderr.contains("expected HOST:PORT, e.g. 127.0.0.1:8080"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("another process"), "{stderr}");
+    assert!(!data_dir.exists(), "nothing is created for a bad address");
+}
+
+#[test]
+fn serve_on_every_interface_asks_for_a_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let said = banner(&["--addr", "0.0.0.0:0"], &dir.path().join("a"), 2);
+    assert!(
+        said[1].contains("which they cannot open") && said[1].contains("--public-url"),
+        "{said:#?}"
+    );
+    let said = banner(
+        &[
+            "--addr",
+            "0.0.0.0:0",
+            "--public-url",
+            "https://ingest.example.com",
+        ],
+        &dir.path().join("b"),
+        2,
+    );
+    assert!(!said[1].contains("--public-url"), "{said:#?}");
+}
+
+#[test]
+fn replay_rebuild_and_project_refuse_a_missing_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo");
+    for args in [&["replay", "--all"][..], &["rebuild"][..], &["project"][..]] {
+        let output = woo_ingest()
+            .args(args)
+            .arg("--data-dir")
+            .arg(&missing)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "the data directory {} does not exist",
+                missing.display()
+            )) && stderr.contains("--data-dir"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!missing.exists(), "{args:?} created {}", missing.display());
+    }
+}
+
+#[test]
+fn config_errors_and_usage_say_where_and_what() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("woo-ingest.toml");
+    std::fs::write(&config, "data_dir = \"/srv\"\naddr = 1.e\n").unwrap();
+    let output = woo_ingest()
+        .args(["replay", "--all", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("line 2, column 10 (key `addr`)"),
+        "{stderr}"
+    );
+
+    let help = run(woo_ingest().arg("--help"));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("admin_token_key"));
+    let usage = woo_ingest().arg("replay").output().unwrap();
+    assert!(!usage.status.success());
+    let stderr = String::from_utf8_lossy(&usage.stderr);
+    assert!(stderr.contains("<STREAM|--all>"), "{stderr}");
+}
+
+#[test]
+fn loadgen_ends_early_when_the_service_goes_away() {
+    let dir = tempfile::tempdir().unwrap();
+    add_owner(dir.path());
+    let served = serve(woo_ingest().arg("--data-dir").arg(dir.path()));
+    let loadgen = woo_ingest()
+        .args(["loadgen", "--server", &served.url])
+        .args(["--email", "owner@example.com", "--duration", "120"])
+        .args(["--concurrency", "2", "--rate", "50"])
+        .env("WOO_INGEST_PASSWORD", "correct horse battery")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let stopped = Instant::now();
+    drop(served);
+
+    let output = loadgen.wait_with_output().unwrap();
+    assert!(
+        stopped.elapsed() < Duration::from_secs(30),
+        "ended {:?} after the service",
+        stopped.elapsed()
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("stopped answering"), "{stderr}");
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(number_after(&summary, "failed: ") >= 50, "{summary}");
 }

@@ -68,10 +68,15 @@ pub enum ConfigError {
         path: String,
         source: std::io::Error,
     },
-    #[error(
-        "the config file {path} is not valid: {message} (keys: data_dir, addr, public_url, event_log, admin_token_key)"
-    )]
-    Parse { path: String, message: String },
+    /// `at` is where: `line 2, column 8 (key `addr`)`. An unknown key's message lists the known.
+    #[error("the config file {path} is not valid at {at}: {message}")]
+    Parse {
+        path: String,
+        at: String,
+        message: String,
+    },
+    #[error("address {0:?} is not HOST:PORT: expected HOST:PORT, e.g. 127.0.0.1:8080")]
+    Addr(String),
     #[error(
         "event log URL {0:?} is not understood: use sqlite://PATH (e.g. sqlite://./data/events.db) or kurrentdb://HOST:PORT?tls=false"
     )]
@@ -93,6 +98,9 @@ impl SettingsLayer {
         })?;
         toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.display().to_string(),
+            at: e
+                .span()
+                .map_or_else(|| "its start".to_owned(), |span| locate(&text, span.start)),
             message: e.message().to_owned(),
         })
     }
@@ -117,6 +125,9 @@ impl SettingsLayer {
             Some(url) => url.parse()?,
             None => EventLogUrl::Sqlite(data_dir.join("events.db")),
         };
+        if let Some(addr) = &self.addr {
+            check_addr(addr)?;
+        }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
@@ -139,7 +150,37 @@ impl SettingsLayer {
     }
 }
 
+/// `line L, column C`, and the key when the line assigns one: TOML's own message names neither.
+fn locate(text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let line_text = text[line_start..].lines().next().unwrap_or_default();
+    match line_text.split_once('=') {
+        Some((key, _)) if !key.trim().is_empty() => {
+            format!("line {line}, column {column} (key `{}`)", key.trim())
+        }
+        _ => format!("line {line}, column {column}"),
+    }
+}
+
+/// `HOST:PORT` with a port number; checked before anything touches the data directory.
+fn check_addr(addr: &str) -> Result<(), ConfigError> {
+    match addr.rsplit_once(':') {
+        Some((host, port)) if !host.trim().is_empty() && port.parse::<u16>().is_ok() => Ok(()),
+        _ => Err(ConfigError::Addr(addr.to_owned())),
+    }
+}
+
 impl Settings {
+    /// Whether links built from the bound address would name no host a browser can open:
+    /// `0.0.0.0` or `[::]` with no public URL.
+    pub fn links_need_a_public_url(&self) -> bool {
+        let host = self.addr.rsplit_once(':').map_or("", |(host, _)| host);
+        self.public_url.is_none() && matches!(host, "0.0.0.0" | "[::]" | "::")
+    }
+
     /// Settings for a process whose state lives in `data_dir`, everything else by default.
     pub fn in_dir(data_dir: impl Into<PathBuf>) -> Settings {
         let data_dir = data_dir.into();
@@ -261,9 +302,15 @@ mod tests {
         std::fs::write(&path, "data_dir = \"/srv\"\nadress = \"x\"\n").unwrap();
         let error = SettingsLayer::from_file(&path).unwrap_err().to_string();
         assert!(
-            error.contains("adress") && error.contains("keys: data_dir"),
+            error.contains("adress") && error.contains("line 2, column 1 (key `adress`)"),
             "{error}"
         );
+        assert_eq!(
+            error.matches("data_dir").count(),
+            1,
+            "the known keys are listed once: {error}"
+        );
+        assert!(error.contains("admin_token_key"), "{error}");
 
         std::fs::write(
             &path,
@@ -289,6 +336,61 @@ mod tests {
         .resolve()
         .unwrap();
         assert!(!format!("{settings:?}").contains("kkkk"), "{settings:?}");
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line_column_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("woo-ingest.toml");
+        std::fs::write(&path, "data_dir = \"/srv\"\naddr = 1.e\n").unwrap();
+        let error = SettingsLayer::from_file(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("at line 2, column 10 (key `addr`)")
+                && error.contains("expected digits"),
+            "{error}"
+        );
+        std::fs::write(&path, "[server\n").unwrap();
+        let error = SettingsLayer::from_file(&path).unwrap_err().to_string();
+        assert!(error.contains("at line 1, column "), "{error}");
+    }
+
+    #[test]
+    fn an_address_needs_a_host_and_a_port() {
+        for bad in [
+            "8080",
+            ":8080",
+            "localhost",
+            "127.0.0.1:http",
+            "127.0.0.1:70000",
+        ] {
+            let error = layer(None, Some(bad), None).resolve().unwrap_err();
+            assert!(
+                matches!(&error, ConfigError::Addr(a) if a == bad)
+                    && error.to_string().contains("e.g. 127.0.0.1:8080"),
+                "{bad}: {error}"
+            );
+        }
+        for good in [
+            "127.0.0.1:0",
+            "localhost:8080",
+            "[::1]:8080",
+            "0.0.0.0:9000",
+        ] {
+            assert!(layer(None, Some(good), None).resolve().is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn links_need_a_public_url_only_on_an_unspecified_address() {
+        let settings = |addr: &str, public_url: Option<&str>| Settings {
+            addr: addr.to_owned(),
+            public_url: public_url.map(str::to_owned),
+            ..Settings::in_dir("/srv")
+        };
+        assert!(settings("0.0.0.0:8090", None).links_need_a_public_url());
+        assert!(settings("[::]:8090", None).links_need_a_public_url());
+        assert!(!settings("0.0.0.0:8090", Some("https://x.example")).links_need_a_public_url());
+        assert!(!settings("127.0.0.1:8090", None).links_need_a_public_url());
     }
 
     #[test]
