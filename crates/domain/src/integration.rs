@@ -13,7 +13,9 @@ use time::OffsetDateTime;
 use crate::pairing::StoreInfo;
 use crate::values::StoreUrl;
 
-use crate::{CompanyId, DomainEvent, IntegrationId, RequestId, SyncId, UserId};
+use crate::decider::Decider;
+use crate::streams::StreamId;
+use crate::{CompanyId, IntegrationId, RequestId, SyncId, UserId};
 
 /// How often the plugin is asked to send a heartbeat, in seconds.
 pub const HEARTBEAT_INTERVAL_S: u32 = 300;
@@ -57,46 +59,15 @@ pub struct Disconnected {
     pub disconnected_at: OffsetDateTime,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data")]
-pub enum IntegrationEvent {
-    #[serde(rename = "woocommerce.connected")]
-    Connected(Connected),
-    #[serde(rename = "woocommerce.token_rotated")]
-    TokenRotated(TokenRotated),
-    #[serde(rename = "woocommerce.disconnected")]
-    Disconnected(Disconnected),
-    #[serde(rename = "woocommerce.sync_requested")]
-    SyncRequested(SyncRequested),
-    #[serde(rename = "woocommerce.sync_started")]
-    SyncStarted(SyncStarted),
-    #[serde(rename = "woocommerce.sync_completed")]
-    SyncCompleted(SyncCompleted),
-    #[serde(rename = "woocommerce.sync_failed")]
-    SyncFailed(SyncFailed),
-}
-
-impl DomainEvent for IntegrationEvent {
-    const TYPES: &'static [&'static str] = &[
-        "woocommerce.connected",
-        "woocommerce.token_rotated",
-        "woocommerce.disconnected",
-        "woocommerce.sync_requested",
-        "woocommerce.sync_started",
-        "woocommerce.sync_completed",
-        "woocommerce.sync_failed",
-    ];
-
-    fn event_type(&self) -> &'static str {
-        match self {
-            IntegrationEvent::Connected(_) => Self::TYPES[0],
-            IntegrationEvent::TokenRotated(_) => Self::TYPES[1],
-            IntegrationEvent::Disconnected(_) => Self::TYPES[2],
-            IntegrationEvent::SyncRequested(_) => Self::TYPES[3],
-            IntegrationEvent::SyncStarted(_) => Self::TYPES[4],
-            IntegrationEvent::SyncCompleted(_) => Self::TYPES[5],
-            IntegrationEvent::SyncFailed(_) => Self::TYPES[6],
-        }
+crate::domain_events! {
+    pub enum IntegrationEvent {
+        Connected(Connected) = "woocommerce.connected",
+        TokenRotated(TokenRotated) = "woocommerce.token_rotated",
+        Disconnected(Disconnected) = "woocommerce.disconnected",
+        SyncRequested(SyncRequested) = "woocommerce.sync_requested",
+        SyncStarted(SyncStarted) = "woocommerce.sync_started",
+        SyncCompleted(SyncCompleted) = "woocommerce.sync_completed",
+        SyncFailed(SyncFailed) = "woocommerce.sync_failed",
     }
 }
 
@@ -173,27 +144,34 @@ pub struct HeartbeatRecorded {
     pub recorded_at: OffsetDateTime,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data")]
-pub enum HeartbeatEvent {
-    #[serde(rename = "woocommerce.heartbeat_recorded")]
-    Recorded(HeartbeatRecorded),
-}
-
-impl DomainEvent for HeartbeatEvent {
-    const TYPES: &'static [&'static str] = &["woocommerce.heartbeat_recorded"];
-
-    fn event_type(&self) -> &'static str {
-        Self::TYPES[0]
+crate::domain_events! {
+    pub enum HeartbeatEvent {
+        Recorded(HeartbeatRecorded) = "woocommerce.heartbeat_recorded",
     }
 }
 
-pub fn stream(integration_id: IntegrationId) -> String {
-    format!("integration-{integration_id}")
-}
+impl Decider for Integration {
+    type Id = IntegrationId;
+    type State = Integration;
+    type Command = IntegrationCommand;
+    type Event = IntegrationEvent;
+    type Error = IntegrationError;
 
-pub fn heartbeat_stream(integration_id: IntegrationId) -> String {
-    format!("heartbeat-{integration_id}")
+    fn stream(id: IntegrationId) -> StreamId {
+        StreamId::Integration(id)
+    }
+
+    fn decide(
+        state: &Integration,
+        command: IntegrationCommand,
+        now: OffsetDateTime,
+    ) -> Result<Vec<IntegrationEvent>, IntegrationError> {
+        decide(state, command, now)
+    }
+
+    fn evolve(state: Integration, event: &IntegrationEvent) -> Integration {
+        evolve(state, event)
+    }
 }
 
 /// Whether the store is connected, and with which token.

@@ -2,12 +2,13 @@
 //! `crates/cli` is a thin shell around [`Application`]; tests start the same application.
 
 pub mod accounts;
+pub mod app;
 mod auth;
-mod commands;
 mod config;
 pub mod diagnostics;
 mod error;
 mod html;
+mod http_error;
 mod json;
 mod routes;
 mod secrets;

@@ -12,7 +12,7 @@ use woo_projections::connection_health::{self, StoreHealth};
 use woo_projections::{catalog, orders, subscriber_tags, subscribers, sync_status};
 
 use crate::accounts::Membership;
-use crate::auth::{ADMIN_TOKEN_LIFETIME, AdminUser, client_key, too_many};
+use crate::auth::{ADMIN_TOKEN_LIFETIME, AdminUser, client_key};
 use crate::json::JsonBody;
 use crate::{ApiError, AppState};
 
@@ -79,7 +79,8 @@ async fn issue_token(
     JsonBody(credentials): JsonBody<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
     let user = state
-        .sign_in(&req, &credentials.email, &credentials.password)
+        .app
+        .sign_in(&client_key(&req), &credentials.email, &credentials.password)
         .await?;
     Ok(HttpResponse::Ok().json(TokenResponse {
         token: state.jwt.issue(user.id, state.now())?,
@@ -190,6 +191,7 @@ async fn disconnect_integration(
         ));
     }
     state
+        .app
         .disconnect(
             store.integration_id,
             store.company_id,
@@ -203,54 +205,6 @@ async fn disconnect_integration(
         .await?
         .ok_or_else(|| ApiError::not_found("no such integration"))?;
     Ok(HttpResponse::Ok().json(view(&store, &state).await?))
-}
-
-/// Rate-limited email and password check shared by the API and the sign-in page.
-impl AppState {
-    pub async fn sign_in(
-        &self,
-        req: &HttpRequest,
-        email: &str,
-        password: &str,
-    ) -> Result<crate::accounts::User, ApiError> {
-        let now = self.now();
-        let client = client_key(req);
-        let account = email.trim().to_lowercase();
-        for (limiter, key) in [
-            (&self.limits.login_by_client, &client),
-            (&self.limits.login_by_account, &account),
-        ] {
-            limiter
-                .check(key, now)
-                .map_err(|wait| too_many("failed sign-ins", wait))?;
-        }
-        let wrong = || {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_credentials",
-                "wrong email or password",
-            )
-        };
-        let user = match Email::parse(email) {
-            Ok(email) => {
-                let password = password.to_owned();
-                self.accounts(move |a| a.authenticate(&email, &password))
-                    .await?
-            }
-            Err(_) => None,
-        };
-        match user {
-            Some(user) => {
-                self.limits.login_by_account.succeed(&account);
-                Ok(user)
-            }
-            None => {
-                self.limits.login_by_client.fail(&client, now);
-                self.limits.login_by_account.fail(&account, now);
-                Err(wrong())
-            }
-        }
-    }
 }
 
 const DEFAULT_PAGE: usize = 50;
@@ -437,6 +391,7 @@ async fn sync_store(
         ));
     }
     let sync_id = state
+        .app
         .request_sync(store.integration_id, store.company_id, user.id)
         .await?;
     Ok(HttpResponse::Accepted().json(json!({ "sync_id": sync_id, "status": "requested" })))
@@ -450,6 +405,6 @@ async fn integration_diagnostics(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (store, _) = visible_integration(&state, &user, &path).await?;
-    let (counts, recent) = state.delivery_diagnostics(store.integration_id).await?;
+    let (counts, recent) = state.app.delivery_diagnostics(store.integration_id).await?;
     Ok(HttpResponse::Ok().json(json!({ "counts": counts, "recent_rejections": recent })))
 }

@@ -11,7 +11,6 @@ mod settings;
 use actix_web::{HttpResponse, web};
 
 use crate::ApiError;
-pub use plugin::{Leases, PollGate};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(pages::form_config())

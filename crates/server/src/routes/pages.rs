@@ -7,14 +7,14 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
-use woo_domain::pairing::{self, Pairing, PairingCommand, PairingError, Role};
+use woo_domain::pairing::Pairing;
 use woo_domain::values::{Email, UserCode};
-use woo_domain::{CompanyId, EventMetadata, IntegrationId, RequestId, Source};
+use woo_domain::{CompanyId, RequestId};
 use woo_projections::pairings;
 
 use crate::accounts::{Membership, SESSION_LIFETIME, Session};
+use crate::app::{DecideError, SignInError};
 use crate::auth::{SESSION_COOKIE, client_key, session};
-use crate::commands::{execute, load};
 use crate::html::{message_page, notice, page, respond};
 use crate::secrets::{self, Secret};
 use crate::{ApiError, AppState};
@@ -116,7 +116,7 @@ fn cookie<'a>(
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(state.public_url.starts_with("https://"))
+        .secure(state.app.public_url.starts_with("https://"))
         .max_age(max_age)
         .finish()
 }
@@ -212,20 +212,21 @@ async fn login(
             ),
         ));
     }
-    let user = match state.sign_in(&req, &form.email, &form.password).await {
+    let signed_in = state
+        .app
+        .sign_in(&client_key(&req), &form.email, &form.password)
+        .await;
+    let user = match signed_in {
         Ok(user) => user,
-        Err(error) => {
-            let status = if error.code() == "rate_limited" {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::UNAUTHORIZED
-            };
-            let message = if error.code() == "rate_limited" {
-                error.message()
-            } else {
-                "Wrong email or password."
-            };
-            return Ok(respond(status, login_form(&next, &expected, Some(message))));
+        Err(SignInError::Service(error)) => return Err(error.into()),
+        Err(refusal @ SignInError::RateLimited { .. }) => {
+            let error = ApiError::from(refusal);
+            let form = login_form(&next, &expected, Some(error.message()));
+            return Ok(respond(error.status(), form));
+        }
+        Err(SignInError::WrongCredentials) => {
+            let form = login_form(&next, &expected, Some("Wrong email or password."));
+            return Ok(respond(StatusCode::UNAUTHORIZED, form));
         }
     };
     let now = state.now();
@@ -477,12 +478,7 @@ async fn show_request(
     status: StatusCode,
     error: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
-    let (pairing, _) = load(
-        state.log.as_ref(),
-        &pairing::stream(request_id),
-        pairing::evolve,
-    )
-    .await?;
+    let pairing = state.app.pairing(request_id).await?;
     if matches!(pairing, Pairing::Absent) {
         return Ok(message_page(
             StatusCode::NOT_FOUND,
@@ -537,7 +533,7 @@ async fn enter_code(
     };
     let now = state.now();
     let client = client_key(&req);
-    if let Err(wait) = state.limits.user_codes_by_client.check(&client, now) {
+    if let Err(wait) = state.app.limits.user_codes_by_client.check(&client, now) {
         let message = format!(
             "Too many wrong codes. Try again in {} minutes.",
             wait.div_ceil(60)
@@ -560,7 +556,7 @@ async fn enter_code(
             "/setup/woocommerce?request={request_id}"
         ))),
         None => {
-            state.limits.user_codes_by_client.fail(&client, now);
+            state.app.limits.user_codes_by_client.fail(&client, now);
             let message = "No pending connection has that code. Check the code in WordPress; codes expire after 15 minutes.";
             Ok(respond(
                 StatusCode::BAD_REQUEST,
@@ -576,14 +572,6 @@ struct ApproveForm {
     company_id: String,
 }
 
-fn refusal_status(error: PairingError) -> StatusCode {
-    match error {
-        PairingError::NotAllowed => StatusCode::FORBIDDEN,
-        PairingError::NotFound => StatusCode::NOT_FOUND,
-        _ => StatusCode::CONFLICT,
-    }
-}
-
 fn no_such_request() -> HttpResponse {
     message_page(
         StatusCode::NOT_FOUND,
@@ -593,34 +581,26 @@ fn no_such_request() -> HttpResponse {
     )
 }
 
-/// Decides on a request from its page, then shows the page again: the outcome, or why not.
-async fn decide_on_request(
+/// Shows the request page again after a decision on it: the outcome, or why not.
+async fn after_decision(
     state: &AppState,
     session: &Session,
     request_id: RequestId,
-    command: impl Fn(&Pairing) -> Result<PairingCommand, PairingError>,
+    decided: Result<(), DecideError>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.now();
-    let metadata = EventMetadata::new(Source::Admin, now, uuid::Uuid::now_v7());
-    let decided = execute(
-        state.log.as_ref(),
-        &pairing::stream(request_id),
-        pairing::evolve,
-        &metadata,
-        |s| pairing::decide(s, command(s)?, now),
-    )
-    .await?;
     match decided {
-        Ok(_) => Ok(redirect(&format!(
+        Ok(()) => Ok(redirect(&format!(
             "/setup/woocommerce?request={request_id}"
         ))),
-        Err(error) => {
+        Err(DecideError::Service(error)) => Err(error.into()),
+        Err(refusal) => {
+            let error = ApiError::from(refusal);
             show_request(
                 state,
                 session,
                 request_id,
-                refusal_status(error),
-                Some(&error.to_string()),
+                error.status(),
+                Some(error.message()),
             )
             .await
         }
@@ -639,30 +619,16 @@ async fn approve(
     let Ok(request_id) = path.parse::<RequestId>() else {
         return Ok(no_such_request());
     };
-    let user = session.user.id;
-    let membership = match form.company_id.parse::<CompanyId>() {
-        Ok(company) => state.accounts(move |a| a.membership(user, company)).await?,
-        Err(_) => None,
+    let decided = match form.company_id.parse::<CompanyId>() {
+        Ok(company) => {
+            state
+                .app
+                .approve(request_id, session.user.id, company)
+                .await
+        }
+        Err(_) => Err(DecideError::NotAMember),
     };
-    let Some(membership) = membership else {
-        let refusal = Some("You are not a member of that company.");
-        return show_request(&state, &session, request_id, StatusCode::FORBIDDEN, refusal).await;
-    };
-    decide_on_request(&state, &session, request_id, |s| {
-        let request = s.request().ok_or(PairingError::NotFound)?;
-        Ok(PairingCommand::Approve {
-            company_id: membership.company_id,
-            company_name: membership.company_name.clone(),
-            role: membership.role,
-            user,
-            integration_id: IntegrationId::for_store(
-                membership.company_id,
-                &request.store.install_id,
-                &request.store.store_url,
-            ),
-        })
-    })
-    .await
+    after_decision(&state, &session, request_id, decided).await
 }
 
 async fn deny(
@@ -677,18 +643,8 @@ async fn deny(
     let Ok(request_id) = path.parse::<RequestId>() else {
         return Ok(no_such_request());
     };
-    let user = session.user.id;
-    // Denying needs the same standing as approving: owner or admin of some company.
-    let memberships = state.accounts(move |a| a.memberships(user)).await?;
-    let role = memberships
-        .iter()
-        .map(|m| m.role)
-        .find(|r| r.manages_integrations())
-        .unwrap_or(Role::Member);
-    decide_on_request(&state, &session, request_id, |_| {
-        Ok(PairingCommand::Deny { user, role })
-    })
-    .await
+    let decided = state.app.deny(request_id, session.user.id).await;
+    after_decision(&state, &session, request_id, decided).await
 }
 
 #[cfg(test)]
