@@ -68,6 +68,7 @@ crate::domain_events! {
         SyncStarted(SyncStarted) = "woocommerce.sync_started",
         SyncCompleted(SyncCompleted) = "woocommerce.sync_completed",
         SyncFailed(SyncFailed) = "woocommerce.sync_failed",
+        SyncCancelled(SyncCancelled) = "woocommerce.sync_cancelled",
     }
 }
 
@@ -120,6 +121,16 @@ pub struct SyncFailed {
     pub error: String,
     #[serde(with = "time::serde::rfc3339")]
     pub failed_at: OffsetDateTime,
+}
+
+/// Someone called off a sync that was waiting or running; whatever the plugin says of it later
+/// changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncCancelled {
+    pub sync_id: SyncId,
+    pub cancelled_by: UserId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub cancelled_at: OffsetDateTime,
 }
 
 /// What a heartbeat reports; the plugin's versions and its delivery queue.
@@ -245,6 +256,11 @@ pub enum IntegrationCommand {
         sync_id: SyncId,
         ack: SyncAck,
     },
+    /// Calls off the sync waiting or running.
+    CancelSync {
+        sync_id: SyncId,
+        by: UserId,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -328,6 +344,24 @@ pub fn decide(
                 requested_at: now,
             })])
         }
+        C::CancelSync { sync_id, by } => {
+            if state
+                .active_sync
+                .as_ref()
+                .is_some_and(|a| a.sync_id == sync_id)
+            {
+                Ok(vec![IntegrationEvent::SyncCancelled(SyncCancelled {
+                    sync_id,
+                    cancelled_by: by,
+                    cancelled_at: now,
+                })])
+            } else if state.finished_syncs.contains(&sync_id) {
+                // Cancelling again, or after the plugin finished it: nothing more to record.
+                Ok(vec![])
+            } else {
+                Err(IntegrationError::UnknownSync)
+            }
+        }
         C::Acknowledge { sync_id, ack } => {
             let Some(active) = state.active_sync.as_ref().filter(|a| a.sync_id == sync_id) else {
                 return if state.finished_syncs.contains(&sync_id) {
@@ -397,7 +431,8 @@ pub fn evolve(mut state: Integration, event: &IntegrationEvent) -> Integration {
             }
         }
         IntegrationEvent::SyncCompleted(SyncCompleted { sync_id, .. })
-        | IntegrationEvent::SyncFailed(SyncFailed { sync_id, .. }) => {
+        | IntegrationEvent::SyncFailed(SyncFailed { sync_id, .. })
+        | IntegrationEvent::SyncCancelled(SyncCancelled { sync_id, .. }) => {
             if state
                 .active_sync
                 .as_ref()
@@ -617,5 +652,47 @@ mod tests {
             IntegrationId::for_store(company, "i-1", &url),
             IntegrationId::for_store(other, "i-1", &url)
         );
+    }
+
+    #[test]
+    fn a_cancelled_sync_frees_the_store_for_another_and_later_acks_change_nothing() {
+        let (state, events) = run(Integration::default(), connect("hash-1"));
+        let IntegrationEvent::SyncRequested(initial) = &events[1] else {
+            panic!("the initial sync is requested: {events:?}")
+        };
+        let user = UserId(uuid::Uuid::from_u128(9));
+        let cancel = IntegrationCommand::CancelSync {
+            sync_id: initial.sync_id,
+            by: user,
+        };
+        let (cancelled, events) = run(state, cancel.clone());
+        assert_eq!(
+            events,
+            vec![IntegrationEvent::SyncCancelled(SyncCancelled {
+                sync_id: initial.sync_id,
+                cancelled_by: user,
+                cancelled_at: T0
+            })]
+        );
+        assert_eq!(cancelled.active_sync, None);
+        assert_eq!(decide(&cancelled, cancel, T0), Ok(vec![]));
+        let late = IntegrationCommand::Acknowledge {
+            sync_id: initial.sync_id,
+            ack: SyncAck::Started,
+        };
+        assert_eq!(decide(&cancelled, late, T0), Ok(vec![]));
+        let unknown = IntegrationCommand::CancelSync {
+            sync_id: SyncId(uuid::Uuid::from_u128(555)),
+            by: user,
+        };
+        assert_eq!(
+            decide(&cancelled, unknown, T0),
+            Err(IntegrationError::UnknownSync)
+        );
+        let again = IntegrationCommand::RequestSync {
+            sync_id: SyncId(uuid::Uuid::from_u128(101)),
+            by: user,
+        };
+        assert!(decide(&cancelled, again, T0).is_ok());
     }
 }

@@ -8,8 +8,8 @@ use woo_eventlog::StorageError;
 
 use crate::ApiError;
 use crate::app::{
-    AckError, BatchError, ClaimError, DecideError, DisconnectError, EventsError, PairError,
-    ServiceError, SignInError, SyncError, TokenCheckError,
+    AckError, BatchError, CancelError, ClaimError, DecideError, DisconnectError, EventsError,
+    PairError, ServiceError, SignInError, SyncError, TokenCheckError,
 };
 use crate::auth::too_many;
 
@@ -124,6 +124,15 @@ impl From<SyncError> for ApiError {
     }
 }
 
+impl From<CancelError> for ApiError {
+    fn from(error: CancelError) -> Self {
+        match error {
+            CancelError::Refused(refusal) => integration_refusal(refusal),
+            CancelError::Service(service) => service.into(),
+        }
+    }
+}
+
 impl From<AckError> for ApiError {
     fn from(error: AckError) -> Self {
         match error {
@@ -230,6 +239,11 @@ mod tests {
             ),
             (
                 AckError::Refused(IntegrationError::UnknownSync).into(),
+                StatusCode::NOT_FOUND,
+                "unknown_command",
+            ),
+            (
+                CancelError::Refused(IntegrationError::UnknownSync).into(),
                 StatusCode::NOT_FOUND,
                 "unknown_command",
             ),

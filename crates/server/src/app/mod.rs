@@ -34,7 +34,7 @@ pub use polls::PollGate;
 pub use read_models::ReadModel;
 pub use sign_in::SignInError;
 pub use store::ServiceError;
-pub use sync::{AckError, SyncError};
+pub use sync::{AckError, CancelError, SyncError};
 pub use tokens::{InstallationTokens, ReadModelTokens, TokenCheckError};
 
 /// How long a request waits for a projection to show its own write before answering anyway.
@@ -116,5 +116,37 @@ impl Services {
             .await
             .map_err(|e| ServiceError::Blocking(e.to_string()))?
             .map_err(ServiceError::Accounts)
+    }
+}
+
+/// The use cases over a fresh data directory, without HTTP.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::Path;
+
+    use time::macros::datetime;
+    use woo_domain::ManualClock;
+    use woo_eventlog::SqliteEventLog;
+    use woo_projector::ReadModelStore;
+
+    use super::*;
+
+    pub fn services(dir: &Path) -> Services {
+        let log: Arc<dyn EventLog> =
+            Arc::new(SqliteEventLog::open(dir.join("events.db")).expect("the log opens"));
+        let store = ReadModelStore::new(dir.join("readmodels.db"));
+        Services {
+            projectors: ProjectorSet::start(crate::projectors(&log, &store), log.clone()),
+            log,
+            clock: Arc::new(ManualClock::new(datetime!(2026-11-27 10:00 UTC))),
+            accounts: Accounts::open(dir.join("accounts.db")).expect("the accounts open"),
+            diagnostics: Diagnostics::open(dir.join("diagnostics.db"))
+                .expect("the diagnostics open"),
+            limits: Limits::default(),
+            polls: PollGate::default(),
+            leases: Leases::default(),
+            tokens: Box::new(ReadModelTokens::new(store)),
+            public_url: "http://127.0.0.1:8080".into(),
+        }
     }
 }

@@ -20,6 +20,14 @@ pub enum SyncError {
 }
 
 #[derive(Debug, thiserror::Error)]
+pub enum CancelError {
+    #[error(transparent)]
+    Refused(IntegrationError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+#[derive(Debug, thiserror::Error)]
 pub enum AckError {
     #[error(transparent)]
     Refused(IntegrationError),
@@ -47,6 +55,29 @@ impl Services {
         self.settle(ReadModel::SyncStatus, decided.outcome.as_ref())
             .await?;
         Ok(sync_id)
+    }
+
+    /// Calls off sync `sync_id` while it waits or runs; the store can be synced again at once,
+    /// and whatever the plugin says of the cancelled sync later changes nothing.
+    pub async fn cancel_sync(
+        &self,
+        integration_id: IntegrationId,
+        company_id: CompanyId,
+        sync_id: SyncId,
+        by: UserId,
+    ) -> Result<(), CancelError> {
+        let now = self.now();
+        let metadata = EventMetadata::new(Source::Admin, now, sync_id.0)
+            .integration(integration_id, company_id);
+        let command = IntegrationCommand::CancelSync { sync_id, by };
+        let decided =
+            execute::<Integration>(self.log.as_ref(), integration_id, &metadata, &command, now)
+                .await?
+                .map_err(CancelError::Refused)?;
+        self.leases.release(sync_id);
+        self.settle(ReadModel::SyncStatus, decided.outcome.as_ref())
+            .await?;
+        Ok(())
     }
 
     /// The sync waiting for this store, if the plugin has not started it yet.
@@ -109,5 +140,94 @@ impl Services {
         self.settle(ReadModel::SyncStatus, decided.outcome.as_ref())
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use woo_domain::api::PairStoreRequest;
+    use woo_domain::pairing::Role;
+    use woo_domain::values::Email;
+
+    use super::*;
+    use crate::app::testing;
+
+    /// A store paired, approved and claimed through the use cases: its integration and company,
+    /// and the person who approved it.
+    async fn connected(services: &Services) -> (IntegrationId, CompanyId, UserId) {
+        let email = Email::parse("owner@example.com").unwrap();
+        let now = services.now();
+        let (user, company) = services
+            .accounts
+            .add_user(&email, "correct horse battery", "Acme", Role::Owner, now)
+            .unwrap();
+        let store = PairStoreRequest {
+            install_id: "install-1".into(),
+            store_url: "https://shop.example.com".into(),
+            site_name: "Shop".into(),
+            plugin_version: "0.3.0".into(),
+            wordpress_version: "6.7".into(),
+            woocommerce_version: "9.4.0".into(),
+            ..PairStoreRequest::default()
+        };
+        let paired = services.pair(store.validate().unwrap()).await.unwrap();
+        services
+            .approve(paired.request_id, user, company)
+            .await
+            .unwrap();
+        let claimed = services
+            .claim(paired.request_id, &paired.device_code)
+            .await
+            .unwrap();
+        (claimed.integration_id, company, user)
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_sync_frees_the_store_and_cancelling_again_writes_nothing() {
+        // Arrange
+        let dir = tempfile::tempdir().unwrap();
+        let services = testing::services(dir.path());
+        let (integration, company, user) = connected(&services).await;
+        let initial = services
+            .waiting_sync(integration)
+            .await
+            .unwrap()
+            .expect("the initial sync waits")
+            .sync_id;
+
+        // Act
+        let pending = services.request_sync(integration, company, user).await;
+        let cancelled = services
+            .cancel_sync(integration, company, initial, user)
+            .await;
+        let head = services.log.head().await.unwrap();
+        let again = services
+            .cancel_sync(integration, company, initial, user)
+            .await;
+        let head_after_retry = services.log.head().await.unwrap();
+        let unknown = services
+            .cancel_sync(integration, company, SyncId::generate(), user)
+            .await;
+        let next = services.request_sync(integration, company, user).await;
+
+        // Assert
+        assert!(
+            matches!(pending, Err(SyncError::Refused(IntegrationError::SyncPending(id))) if id == initial),
+            "{pending:?}"
+        );
+        assert!(
+            cancelled.is_ok() && again.is_ok(),
+            "{cancelled:?} {again:?}"
+        );
+        assert_eq!(head_after_retry, head, "a repeated cancel writes nothing");
+        assert!(
+            matches!(
+                unknown,
+                Err(CancelError::Refused(IntegrationError::UnknownSync))
+            ),
+            "{unknown:?}"
+        );
+        assert!(next.is_ok(), "a new sync can be requested: {next:?}");
+        assert!(services.take_commands(integration).await.unwrap().len() == 1);
     }
 }
