@@ -8,8 +8,8 @@ use woo_eventlog::StorageError;
 
 use crate::ApiError;
 use crate::app::{
-    AckError, BatchError, CancelError, ClaimError, DecideError, DisconnectError, EventsError,
-    PairError, ServiceError, SignInError, SyncError, TokenCheckError,
+    AckError, BatchError, CancelError, ClaimError, CodeError, DecideError, DisconnectError,
+    EventsError, PairError, ServiceError, SignInError, SyncError, TokenCheckError,
 };
 use crate::auth::too_many;
 
@@ -151,6 +151,25 @@ impl From<DisconnectError> for ApiError {
     }
 }
 
+impl From<CodeError> for ApiError {
+    fn from(error: CodeError) -> Self {
+        match error {
+            CodeError::RateLimited { retry_after } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                error.to_string(),
+            )
+            .retry_after(retry_after),
+            CodeError::NoSuchCode => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unknown_user_code",
+                error.to_string(),
+            ),
+            CodeError::Service(service) => service.into(),
+        }
+    }
+}
+
 impl From<SignInError> for ApiError {
     fn from(error: SignInError) -> Self {
         match error {
@@ -246,6 +265,11 @@ mod tests {
                 CancelError::Refused(IntegrationError::UnknownSync).into(),
                 StatusCode::NOT_FOUND,
                 "unknown_command",
+            ),
+            (
+                CodeError::NoSuchCode.into(),
+                StatusCode::BAD_REQUEST,
+                "unknown_user_code",
             ),
             (
                 SignInError::RateLimited { retry_after: 60 }.into(),

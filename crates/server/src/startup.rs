@@ -57,7 +57,6 @@ pub enum StartupError {
 pub struct AppState {
     pub app: Services,
     pub backend: &'static str,
-    pub read_models: ReadModelStore,
     pub jwt: JwtKeys,
 }
 
@@ -71,7 +70,7 @@ impl AppState {
         &self,
         query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let store = self.read_models.clone();
+        let store = self.app.read_models.clone();
         web::block(move || {
             let conn = store.connect().map_err(|e| ApiError::internal(&e))?;
             query(&conn).map_err(|e| ApiError::internal(&e))
@@ -216,10 +215,10 @@ impl Application {
                 polls: PollGate::default(),
                 leases: Leases::default(),
                 tokens: Box::new(ReadModelTokens::new(read_models.clone())),
+                read_models,
                 public_url,
             },
             backend,
-            read_models,
             jwt,
         });
         let app_state = state.clone();

@@ -13,6 +13,7 @@ mod sign_in;
 mod store;
 mod sync;
 mod tokens;
+mod user_code;
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -20,7 +21,7 @@ use std::time::Duration as StdDuration;
 use time::{Duration, OffsetDateTime};
 use woo_domain::Clock;
 use woo_eventlog::{AppendOutcome, EventLog};
-use woo_projector::{ProjectorSet, WaitError};
+use woo_projector::{ProjectorSet, ReadModelStore, WaitError};
 
 use crate::accounts::{AccountError, Accounts};
 use crate::auth::RateLimiter;
@@ -36,6 +37,7 @@ pub use sign_in::SignInError;
 pub use store::ServiceError;
 pub use sync::{AckError, CancelError, SyncError};
 pub use tokens::{InstallationTokens, ReadModelTokens, TokenCheckError};
+pub use user_code::CodeError;
 
 /// How long a request waits for a projection to show its own write before answering anyway.
 const SETTLE_TIMEOUT: StdDuration = StdDuration::from_secs(5);
@@ -72,6 +74,8 @@ pub struct Services {
     pub polls: PollGate,
     pub leases: Leases,
     pub tokens: Box<dyn InstallationTokens>,
+    /// The read models, for the lookups a use case makes (a user code).
+    pub read_models: ReadModelStore,
     /// Where people open the pages, for the links handed to the plugin.
     pub public_url: String,
 }
@@ -127,7 +131,6 @@ pub(crate) mod testing {
     use time::macros::datetime;
     use woo_domain::ManualClock;
     use woo_eventlog::SqliteEventLog;
-    use woo_projector::ReadModelStore;
 
     use super::*;
 
@@ -145,7 +148,8 @@ pub(crate) mod testing {
             limits: Limits::default(),
             polls: PollGate::default(),
             leases: Leases::default(),
-            tokens: Box::new(ReadModelTokens::new(store)),
+            tokens: Box::new(ReadModelTokens::new(store.clone())),
+            read_models: store,
             public_url: "http://127.0.0.1:8080".into(),
         }
     }

@@ -39,6 +39,8 @@ pub enum ServiceError {
     UnknownProjection(String),
     #[error("the accounts failed: {0}")]
     Accounts(#[source] AccountError),
+    #[error("a read model failed: {0}")]
+    ReadModel(String),
     #[error("a blocking task failed: {0}")]
     Blocking(String),
     #[error("the delivery diagnostics failed: {0}")]

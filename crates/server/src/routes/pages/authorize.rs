@@ -6,12 +6,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 use woo_domain::pairing::Pairing;
-use woo_domain::values::UserCode;
 use woo_domain::{CompanyId, RequestId};
-use woo_projections::pairings;
 
 use crate::accounts::{Membership, Session};
-use crate::app::DecideError;
+use crate::app::{CodeError, DecideError};
 use crate::auth::{client_key, session};
 use crate::html::{message_page, notice, respond};
 use crate::{ApiError, AppState};
@@ -169,37 +167,15 @@ pub(super) async fn enter_code(
     let Some(session) = form_session(&req, &state, &form.csrf).await? else {
         return Ok(to_login(&req));
     };
-    let now = state.now();
-    let client = client_key(&req);
-    if let Err(wait) = state.app.limits.user_codes_by_client.check(&client, now) {
-        let message = format!(
-            "Too many wrong codes. Try again in {} minutes.",
-            wait.div_ceil(60)
-        );
-        return Ok(respond(
-            StatusCode::TOO_MANY_REQUESTS,
-            code_form(&session, Some(&message)),
-        ));
-    }
-    let found = match UserCode::parse(&form.code) {
-        Ok(code) => {
-            state
-                .read_model(move |conn| pairings::by_code(conn, code.as_str(), now))
-                .await?
-        }
-        Err(_) => None,
-    };
-    match found {
-        Some(request_id) => Ok(redirect(&format!(
+    match state.app.find_request(&client_key(&req), &form.code).await {
+        Ok(request_id) => Ok(redirect(&format!(
             "/setup/woocommerce?request={request_id}"
         ))),
-        None => {
-            state.app.limits.user_codes_by_client.fail(&client, now);
-            let message = "No pending connection has that code. Check the code in WordPress; codes expire after 15 minutes.";
-            Ok(respond(
-                StatusCode::BAD_REQUEST,
-                code_form(&session, Some(message)),
-            ))
+        Err(CodeError::Service(error)) => Err(error.into()),
+        Err(refusal) => {
+            let error = ApiError::from(refusal);
+            let form = code_form(&session, Some(error.message()));
+            Ok(respond(error.status(), form))
         }
     }
 }
