@@ -1,5 +1,6 @@
-//! The woo-ingest HTTP application: configuration, startup and the routes. The binary in
-//! `crates/cli` is a thin shell around [`Application`]; tests start the same application.
+//! The woo-ingest HTTP application: configuration, startup, the use cases (`app`) and the routes
+//! over them. The binary in `crates/cli` is a thin shell around [`Application`]; tests start the
+//! same application.
 
 pub mod accounts;
 pub mod app;
