@@ -1,3 +1,5 @@
+//! `GET /healthz`: whether the event log answers, its head, and where each projection stands.
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
