@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use time::Duration;
 use woo_domain::pairing::Role;
 
-use crate::helpers::{PASSWORD, error_answer, location, spawn_app, store};
+use woo_e2e::{PASSWORD, error_answer, location, spawn_app, store};
 
 #[tokio::test]
 async fn the_user_code_form_finds_the_request_in_any_case_with_or_without_the_dash() {

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{
+use woo_e2e::{
     ConnectedStore, EVENTS, TestApp, event_id, fixture, fixture_text, live, spawn_app, statuses,
 };
 
@@ -554,9 +554,9 @@ async fn webhook_order_bodies_sent_byte_for_byte_are_accepted_as_order_events() 
         Some(guest_john())
     );
     // The stored fact is the body as received, JSON-equal to it.
-    let stored = app.stream(&store.stream()).await;
+    let stored = app.stream(store.stream()).await;
     let parsed: Value = serde_json::from_str(&created).unwrap();
-    assert_eq!(crate::helpers::data_of(&stored[0]), parsed);
+    assert_eq!(woo_e2e::data_of(&stored[0]), parsed);
 }
 
 #[tokio::test]
@@ -786,7 +786,7 @@ async fn the_same_fixtures_synced_land_in_the_same_read_models_as_live_ones() {
             "first_order_at": null, "last_order_at": null, "tags": [], "cart": null,
         }))
     );
-    let synced_types = app.types(&synced_store.stream()).await;
+    let synced_types = app.types(synced_store.stream()).await;
     assert_eq!(
         synced_types,
         [

@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use woo_e2e::spawn_app;
 
 #[tokio::test]
 async fn healthz_reports_the_log_head_and_every_projection() {

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use woo_domain::pairing::Role;
 
-use crate::helpers::{TestApp, error_answer, heartbeat, spawn_app, store};
+use woo_e2e::{TestApp, error_answer, heartbeat, spawn_app, store};
 
 const PAIR: &str = "/api/woocommerce/v1/connections";
 const HEARTBEAT: &str = "/api/woocommerce/v1/heartbeat";

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{EVENTS, batches, data_of, event_id, fixture, live, spawn_app, statuses};
+use woo_e2e::{EVENTS, batches, data_of, event_id, fixture, live, spawn_app, statuses};
 
 fn cart(email: &str) -> Value {
     json!({"email": email, "cart": fixture("store-api-cart.json"), "cart_token": "tok-1"})
@@ -43,7 +43,7 @@ async fn an_event_delivered_twice_answers_duplicate_with_its_original_position_a
         );
     }
     assert_eq!(app.head().await, head, "nothing more was written");
-    assert_eq!(app.stream(&store.stream()).await.len(), 1);
+    assert_eq!(app.stream(store.stream()).await.len(), 1);
     let john = app
         .subscriber(&store, "john.doe@example.com")
         .await
@@ -122,7 +122,7 @@ async fn the_same_event_id_with_a_different_body_is_rejected_as_an_event_id_conf
         before,
         "the first body stands"
     );
-    let stored = app.stream(&store.stream()).await;
+    let stored = app.stream(store.stream()).await;
     assert_eq!(data_of(&stored[0])["cart_token"], "tok-1");
 }
 
@@ -175,7 +175,7 @@ async fn one_bad_event_does_not_fail_its_neighbours_and_results_come_in_order() 
         "in request order"
     );
     assert_eq!(
-        app.types(&store.stream()).await,
+        app.types(store.stream()).await,
         [
             "ecommerce.cart_started",
             "ecommerce.order_placed",
@@ -225,13 +225,13 @@ async fn a_request_mixing_retries_and_new_events_answers_each_one() {
         "{answer}"
     );
     assert_eq!(answer["results"][1]["position"], old_position);
-    assert_eq!(app.stream(&store.stream()).await.len(), 3);
+    assert_eq!(app.stream(store.stream()).await.len(), 3);
 }
 
 /// Posts `events` in one request and checks the answer is a 200 with one result per event, the
 /// first accepted, and at most one event written.
 async fn send_twice_in_one_request(
-    app: &crate::helpers::TestApp,
+    app: &woo_e2e::TestApp,
     bearer: &str,
     events: [Value; 2],
 ) -> Value {

@@ -3,7 +3,8 @@
 use serde_json::{Value, json};
 use woo_domain::pairing::Role;
 
-use crate::helpers::{fixture, spawn_app, store};
+use woo_domain::api::ItemStatus;
+use woo_e2e::{events_request, fixture, spawn_app, store};
 
 #[tokio::test]
 async fn a_cart_then_an_order_leaves_no_tags_and_counts_the_order() {
@@ -17,12 +18,12 @@ async fn a_cart_then_an_order_leaves_no_tags_and_counts_the_order() {
     let cart = json!({"email": "John.Doe@Example.com", "cart": fixture("store-api-cart.json"), "cart_token": "tok-1"});
 
     let first = plugin
-        .post_events(&json!({"events": [
-            {"event_id": "0193c5a0-0000-7000-8000-000000000001", "type": "ecommerce.cart_started", "occurred_at": "2026-11-27T09:00:00Z", "data": cart},
-        ]}))
+        .post_events(&events_request(&[
+            json!({"event_id": "0193c5a0-0000-7000-8000-000000000001", "type": "ecommerce.cart_started", "occurred_at": "2026-11-27T09:00:00Z", "data": cart}),
+        ]))
         .await
         .unwrap();
-    assert_eq!(first["results"][0]["status"], "accepted", "{first}");
+    assert_eq!(first.results[0].status, ItemStatus::Accepted, "{first:?}");
     app.caught_up().await;
     let tagged: Value = app
         .admin_get(
@@ -41,14 +42,18 @@ async fn a_cart_then_an_order_leaves_no_tags_and_counts_the_order() {
 
     let order = fixture("order-guest.json");
     let second = plugin
-        .post_events(&json!({"events": [
-            {"event_id": "0193c5a0-0000-7000-8000-000000000002", "type": "ecommerce.order_placed", "occurred_at": "2026-11-27T09:05:00Z", "data": order},
-            {"event_id": "0193c5a0-0000-7000-8000-000000000001", "type": "ecommerce.cart_started", "occurred_at": "2026-11-27T09:00:00Z", "data": cart},
-        ]}))
+        .post_events(&events_request(&[
+            json!({"event_id": "0193c5a0-0000-7000-8000-000000000002", "type": "ecommerce.order_placed", "occurred_at": "2026-11-27T09:05:00Z", "data": order}),
+            json!({"event_id": "0193c5a0-0000-7000-8000-000000000001", "type": "ecommerce.cart_started", "occurred_at": "2026-11-27T09:00:00Z", "data": cart}),
+        ]))
         .await
         .unwrap();
-    assert_eq!(second["results"][0]["status"], "accepted", "{second}");
-    assert_eq!(second["results"][1]["status"], "duplicate", "{second}");
+    assert_eq!(second.results[0].status, ItemStatus::Accepted, "{second:?}");
+    assert_eq!(
+        second.results[1].status,
+        ItemStatus::Duplicate,
+        "{second:?}"
+    );
     app.caught_up().await;
 
     let subscriber: Value = app

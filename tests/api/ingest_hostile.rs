@@ -5,9 +5,11 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    ConnectedStore, EVENTS, TestApp, batches, error_answer, event_id, fixture, live, spawn_app,
-    statuses,
+use woo_domain::StreamId;
+use woo_domain::api::ItemStatus;
+use woo_e2e::{
+    ConnectedStore, EVENTS, TestApp, batches, error_answer, event_id, events_request, fixture,
+    live, spawn_app, statuses,
 };
 
 const SYNC_ID: &str = "0193c5a0-5555-7000-8000-000000000001";
@@ -368,7 +370,7 @@ async fn events_that_cannot_be_used_are_rejected_with_a_code_and_a_path_and_writ
         "events[0].data.cart",
     )
     .await;
-    assert!(app.stream(&store.stream()).await.is_empty());
+    assert!(app.stream(store.stream()).await.is_empty());
 }
 
 #[tokio::test]
@@ -573,7 +575,7 @@ async fn malformed_sync_batches_are_refused_naming_the_field_and_write_nothing()
         )
         .await;
     }
-    assert!(app.stream(&store.stream()).await.is_empty());
+    assert!(app.stream(store.stream()).await.is_empty());
 }
 
 #[tokio::test]
@@ -662,7 +664,7 @@ async fn bad_sync_items_are_rejected_one_by_one_with_their_index_and_path() {
         "only the two good items were written"
     );
     assert_eq!(
-        app.types(&store.stream()).await,
+        app.types(store.stream()).await,
         ["ecommerce.order_synced", "ecommerce.guest_buyer_synced"]
     );
 }
@@ -719,7 +721,7 @@ async fn requests_without_a_valid_token_are_refused_with_401_and_write_nothing()
     let bearer = store.bearer();
     expect_refused(&app, EVENTS, Some(&bearer), events, unauthorized).await;
     expect_refused(&app, &batches(SYNC_ID), Some(&bearer), batch, unauthorized).await;
-    assert!(app.stream(&store.stream()).await.is_empty());
+    assert!(app.stream(store.stream()).await.is_empty());
 }
 
 #[tokio::test]
@@ -729,7 +731,7 @@ async fn another_stores_token_writes_only_to_its_own_stream() {
     let acme = app.connected_store(1, "owner@example.com", "Acme").await;
     let rival = app.connected_store(2, "rival@example.com", "Rival").await;
     let claim = app
-        .connect_store(&crate::helpers::store(3), "owner@example.com", acme.company)
+        .connect_store(&woo_e2e::store(3), "owner@example.com", acme.company)
         .await;
     let acme_two = app.plugin.with_token(&claim.installation_token);
     let cart = |email: &str| json!({"email": email, "cart": fixture("store-api-cart.json")});
@@ -740,7 +742,7 @@ async fn another_stores_token_writes_only_to_its_own_stream() {
         cart("ada@example.com"),
     );
     acme.send(vec![acme_event.clone()]).await;
-    let acme_stream = app.stream(&acme.stream()).await;
+    let acme_stream = app.stream(acme.stream()).await;
 
     // Act
     let rival_answer = rival
@@ -773,7 +775,12 @@ async fn another_stores_token_writes_only_to_its_own_stream() {
         )
         .await;
     let second_store = acme_two
-        .post_events(&json!({"events": [live(&event_id(3), "ecommerce.cart_started", AT, cart("bob@example.com"))]}))
+        .post_events(&events_request(&[live(
+            &event_id(3),
+            "ecommerce.cart_started",
+            AT,
+            cart("bob@example.com"),
+        )]))
         .await
         .unwrap();
 
@@ -788,8 +795,9 @@ async fn another_stores_token_writes_only_to_its_own_stream() {
         assert_eq!(conflict["error"]["code"], "event_id_conflict", "{conflict}");
     }
     assert_eq!(statuses(&rival_sync), ["accepted"]);
-    assert_eq!(statuses(&second_store), ["accepted"]);
-    let acme_after = app.stream(&acme.stream()).await;
+    let second_statuses: Vec<ItemStatus> = second_store.results.iter().map(|r| r.status).collect();
+    assert_eq!(second_statuses, [ItemStatus::Accepted]);
+    let acme_after = app.stream(acme.stream()).await;
     assert_eq!(
         acme_after.len(),
         acme_stream.len(),
@@ -797,11 +805,11 @@ async fn another_stores_token_writes_only_to_its_own_stream() {
     );
     assert_eq!(acme_after[0].event_id, acme_stream[0].event_id);
     assert_eq!(
-        app.types(&rival.stream()).await,
+        app.types(rival.stream()).await,
         ["ecommerce.cart_started", "ecommerce.order_synced"]
     );
     assert_eq!(
-        app.stream(&format!("store-{}", claim.integration_id))
+        app.stream(StreamId::Store(claim.integration_id))
             .await
             .len(),
         1

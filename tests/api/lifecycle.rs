@@ -6,7 +6,8 @@ use time::Duration;
 use time::macros::datetime;
 use woo_domain::pairing::Role;
 
-use crate::helpers::{data_of, error_answer, heartbeat, location, spawn_app, store};
+use woo_domain::StreamId;
+use woo_e2e::{data_of, error_answer, heartbeat, location, spawn_app, store};
 
 #[tokio::test]
 async fn a_denied_request_answers_access_denied_and_can_no_longer_be_approved() {
@@ -54,7 +55,7 @@ async fn a_denied_request_answers_access_denied_and_can_no_longer_be_approved() 
     );
     assert_eq!(app.head().await, head, "the refused approval wrote nothing");
     assert_eq!(
-        app.types(&format!("pairing-{}", request.request_id)).await,
+        app.types(StreamId::Pairing(request.request_id)).await,
         [
             "woocommerce.pairing_requested",
             "woocommerce.pairing_denied"
@@ -102,7 +103,7 @@ async fn a_request_older_than_fifteen_minutes_expires_and_cannot_be_approved() {
     assert!(approval.text().await.unwrap().contains("expired"));
     assert_eq!(app.head().await, head, "the refused approval wrote nothing");
     assert_eq!(
-        app.types(&format!("pairing-{}", request.request_id)).await,
+        app.types(StreamId::Pairing(request.request_id)).await,
         ["woocommerce.pairing_requested"]
     );
 }
@@ -224,7 +225,7 @@ async fn a_plugin_disconnect_revokes_its_token_on_the_very_next_request() {
     assert_eq!(integration["status"], "disconnected");
     assert_eq!(integration["connected"], false);
     assert_eq!(integration["disconnected_at"], "2026-11-27T10:00:00Z");
-    let events = app.stream(&format!("integration-{id}")).await;
+    let events = app.stream(StreamId::Integration(id)).await;
     let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(
         types,
@@ -297,7 +298,7 @@ async fn an_owner_or_admin_can_disconnect_a_store_from_the_admin_api_and_a_membe
     assert_eq!(app.head().await, head, "and writes nothing");
 
     let events = app
-        .stream(&format!("integration-{}", claim.integration_id))
+        .stream(StreamId::Integration(claim.integration_id))
         .await;
     let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(
@@ -340,9 +341,9 @@ async fn pairing_the_same_store_again_rotates_its_token_and_keeps_its_integratio
     new.heartbeat(&heartbeat())
         .await
         .expect("the new token works at once");
-    let stream = format!("integration-{}", first.integration_id);
+    let stream = StreamId::Integration(first.integration_id);
     assert_eq!(
-        app.types(&stream).await,
+        app.types(stream).await,
         [
             "woocommerce.connected",
             "woocommerce.sync_requested",
@@ -374,8 +375,7 @@ async fn pairing_a_disconnected_store_again_reconnects_the_same_integration() {
     let refused = old.heartbeat(&heartbeat()).await.unwrap_err();
     assert_eq!(refused.code(), Some("invalid_token"));
     assert_eq!(
-        app.types(&format!("integration-{}", first.integration_id))
-            .await,
+        app.types(StreamId::Integration(first.integration_id)).await,
         [
             "woocommerce.connected",
             "woocommerce.sync_requested",

@@ -3,7 +3,6 @@
 mod accounts;
 mod fixtures;
 mod health;
-mod helpers;
 mod hostile;
 mod idempotency;
 mod ingest;

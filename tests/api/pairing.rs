@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use woo_domain::pairing::Role;
 
-use crate::helpers::{heartbeat, spawn_app, store};
+use woo_e2e::{heartbeat, spawn_app, store};
 
 #[tokio::test]
 async fn a_store_pairs_is_approved_claims_its_token_and_reports_health() {

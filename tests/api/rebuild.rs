@@ -12,7 +12,7 @@ use serde_json::json;
 use woo_eventlog::{EventLog, SqliteEventLog, SqliteOptions};
 use woo_server::{Settings, projectors, read_model_store};
 
-use crate::helpers::{ConnectedStore, TestApp, event_id, fixture, heartbeat, live, spawn_app};
+use woo_e2e::{ConnectedStore, TestApp, event_id, fixture, heartbeat, live, spawn_app};
 
 /// Every table of a read-model database but `checkpoints`, every row in primary-key order, and
 /// the schema itself.
@@ -257,7 +257,7 @@ async fn rebuilding_every_projection_gives_byte_identical_read_models() {
     let fresh = tempfile::tempdir().unwrap();
     rebuild_all(&log, &Settings::in_dir(fresh.path())).await;
     let from_scratch = dump(&fresh.path().join("readmodels.db"));
-    rebuild_all(&log, app.settings()).await;
+    rebuild_all(&log, &app.settings).await;
     app.caught_up().await;
     let in_place = dump(&live_path);
 

@@ -6,7 +6,7 @@ use serde_json::json;
 use woo_domain::api::{AckRequest, AckStatus};
 use woo_domain::pairing::Role;
 
-use crate::helpers::{csrf_of, heartbeat, location, spawn_app, store};
+use woo_e2e::{batch_request, csrf_of, events_request, heartbeat, location, spawn_app, store};
 
 #[tokio::test]
 async fn the_page_shows_each_store_with_health_versions_and_sync_and_buttons_for_admins_only() {
@@ -175,10 +175,7 @@ async fn a_store_page_shows_its_event_stream_to_its_company_only() {
     let plugin = app.plugin.with_token(&claim.installation_token);
     let event = json!({"event_id": "0193c5a0-0000-7000-8000-0000000000aa", "type": "ecommerce.product_deleted",
         "occurred_at": "2026-11-27T09:00:00Z", "data": {"id": 794}});
-    plugin
-        .post_events(&json!({"events": [event]}))
-        .await
-        .unwrap();
+    plugin.post_events(&events_request(&[event])).await.unwrap();
 
     // Act
     let path = format!("/settings/integrations/{}", claim.integration_id);
@@ -219,19 +216,13 @@ async fn rejected_deliveries_show_in_diagnostics_with_their_reasons() {
 
     // Act
     plugin
-        .post_events(&json!({"events": [good.clone(), no_id]}))
+        .post_events(&events_request(&[good.clone(), no_id]))
         .await
         .unwrap();
-    plugin
-        .post_events(&json!({"events": [good]}))
-        .await
-        .unwrap();
-    let batch =
-        json!({"batch_id": "b-1", "resource": "guests", "items": [{"email": "not an email"}]});
-    plugin
-        .post_sync_batch("0193c5a0-0000-7000-8000-0000000000cc", &batch)
-        .await
-        .unwrap();
+    plugin.post_events(&events_request(&[good])).await.unwrap();
+    let batch = batch_request("b-1", "guests", &[json!({"email": "not an email"})]);
+    let sync = "0193c5a0-0000-7000-8000-0000000000cc".parse().unwrap();
+    plugin.post_sync_batch(sync, &batch).await.unwrap();
     let diagnostics: serde_json::Value = app
         .admin_get(
             &token,

@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use woo_client::PluginClient;
-use woo_domain::api::{AckRequest, AckStatus};
+use woo_domain::api::{AckRequest, AckStatus, BatchRequest};
 use woo_domain::integration::SyncTrigger;
 use woo_domain::pairing::Role;
 
-use crate::helpers::{TestApp, fixture, heartbeat, spawn_app, store};
+use woo_domain::StreamId;
+use woo_e2e::{TestApp, batch_request, fixture, heartbeat, spawn_app, store};
 
 async fn connected(app: &TestApp) -> (PluginClient, String, String) {
     let (_, company) = app.add_user("owner@example.com", "Acme", Role::Owner);
@@ -60,10 +61,19 @@ async fn approval_requests_the_initial_sync_and_the_plugin_runs_it_to_completion
         .await
         .unwrap();
     let running = sync_of(&app, &token, &integration).await;
-    let batch = json!({"batch_id": "products-1", "resource": "products", "total": 2,
-        "items": [fixture("product-simple.json"), fixture("product-variable.json")]});
+    let batch = BatchRequest {
+        total: Some(2),
+        ..batch_request(
+            "products-1",
+            "products",
+            &[
+                fixture("product-simple.json"),
+                fixture("product-variable.json"),
+            ],
+        )
+    };
     plugin
-        .post_sync_batch(&command.sync_id.to_string(), &batch)
+        .post_sync_batch(command.sync_id, &batch)
         .await
         .unwrap();
     let counts = BTreeMap::from([("products".to_owned(), 2), ("customers".to_owned(), 0)]);
@@ -228,7 +238,8 @@ async fn acknowledgements_are_idempotent_and_unknown_commands_are_404() {
         "repeated acknowledgements answer ok"
     );
     assert_eq!(app.head().await, head, "and write nothing");
-    let events = app.stream(&format!("integration-{integration}")).await;
+    let integration = integration.parse().expect("an integration id");
+    let events = app.stream(StreamId::Integration(integration)).await;
     let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(
         types,

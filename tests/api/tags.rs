@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{error_answer, event_id, fixture, live, spawn_app, statuses};
+use woo_e2e::{error_answer, event_id, fixture, live, spawn_app, statuses};
 
 const IN_CART: &str = "ecommerce.in_cart";
 const IN_CHECKOUT: &str = "ecommerce.in_checkout";

@@ -6,7 +6,8 @@ use time::Duration;
 use woo_domain::RequestId;
 use woo_domain::pairing::Role;
 
-use crate::helpers::{error_answer, heartbeat, spawn_app, store};
+use woo_domain::StreamId;
+use woo_e2e::{error_answer, heartbeat, spawn_app, store};
 
 #[tokio::test]
 async fn polling_faster_than_the_interval_answers_slow_down_and_lengthens_the_interval() {
@@ -84,7 +85,7 @@ async fn a_token_is_claimed_once_and_only_with_the_right_device_code() {
     );
     assert_eq!(app.head().await, head, "a second claim writes nothing");
     assert_eq!(
-        app.types(&format!("pairing-{}", request.request_id)).await,
+        app.types(StreamId::Pairing(request.request_id)).await,
         [
             "woocommerce.pairing_requested",
             "woocommerce.pairing_approved",

@@ -4,7 +4,6 @@
 //! Needs Debian's `chromium` and `chromium-driver` packages; without them the test fails and says
 //! how to install them. Screenshots of each step go to `target/screenshots/`.
 
-mod app;
 mod driver;
 
 use std::collections::BTreeMap;
@@ -17,8 +16,9 @@ use serde_json::json;
 use woo_domain::api::{AckRequest, AckStatus};
 use woo_domain::pairing::Role;
 
-use crate::app::{PASSWORD, heartbeat, spawn_app, store};
 use crate::driver::ChromeDriver;
+use woo_domain::api::ItemStatus;
+use woo_e2e::{PASSWORD, batch_request, events_request, heartbeat, spawn_app, store};
 
 /// The longest any page may take to show what the test waits for.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(15);
@@ -83,7 +83,7 @@ async fn an_owner_signs_in_and_approves_a_store_in_a_real_browser() {
     app.add_user(EMAIL, "Initech", Role::Member);
 
     // The plugin asks to pair and polls once: nobody approved yet.
-    let store = store();
+    let store = store(1);
     let request = app
         .plugin
         .pair_store(&store)
@@ -273,7 +273,7 @@ async fn an_owner_presses_sync_store_sees_the_sync_complete_and_a_rejected_deliv
     // A store pairs; the owner signs in from its authorize link and approves it.
     let request = app
         .plugin
-        .pair_store(&store())
+        .pair_store(&store(1))
         .await
         .expect("pairing is requested");
     let browser = driver.browser(1280, 1000).await;
@@ -362,9 +362,9 @@ async fn an_owner_presses_sync_store_sees_the_sync_complete_and_a_rejected_deliv
     };
     plugin.ack(sync, &started).await.expect("started");
     let product = json!({"id": 794, "name": "Premium Quality", "price": "21.99", "type": "simple"});
-    let batch = json!({"batch_id": "products-1", "resource": "products", "items": [product]});
+    let batch = batch_request("products-1", "products", &[product]);
     plugin
-        .post_sync_batch(&sync.to_string(), &batch)
+        .post_sync_batch(sync, &batch)
         .await
         .expect("the batch is taken");
     plugin.ack(sync, &done(1)).await.expect("completed");
@@ -390,10 +390,10 @@ async fn an_owner_presses_sync_store_sees_the_sync_complete_and_a_rejected_deliv
     let no_id = json!({"event_id": "0193c5a0-0000-7000-8000-0000000000d1", "type": "ecommerce.order_placed",
         "occurred_at": "2026-11-27T09:00:00Z", "data": {"status": "processing"}});
     let answer = plugin
-        .post_events(&json!({"events": [no_id]}))
+        .post_events(&events_request(&[no_id]))
         .await
         .expect("the request is answered");
-    assert_eq!(answer["results"][0]["status"], "rejected");
+    assert_eq!(answer.results[0].status, ItemStatus::Rejected);
     click(
         &browser,
         "[data-testid=store] a[href^='/settings/integrations/']",

@@ -10,10 +10,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 use woo_client::{ClientError, PluginClient};
-use woo_domain::api::{AckRequest, AckStatus, Command, HeartbeatRequest, PairStoreRequest};
+use woo_domain::api::{
+    AckRequest, AckStatus, BatchRequest, Command, EventsRequest, HeartbeatRequest, LiveEvent,
+    PairStoreRequest,
+};
 
 /// What to simulate.
 pub struct Simulation {
@@ -36,6 +38,8 @@ pub enum SimulationError {
     Client(#[from] ClientError),
     #[error("the connection was not approved: {0}")]
     NotApproved(String),
+    #[error("a request body could not be written: {0}")]
+    Body(#[from] serde_json::Error),
 }
 
 const PAGE: u64 = 100;
@@ -43,12 +47,6 @@ const PAGE: u64 = 100;
 fn say(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
-}
-
-fn now_text() -> String {
-    OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .unwrap_or_default()
 }
 
 fn woo_date(n: u64) -> String {
@@ -207,11 +205,17 @@ async fn run_sync(
                     ),
                 })
                 .collect();
-            let batch = json!({"batch_id": format!("{resource}-{sent}"), "resource": resource, "items": items,
-                "total": total, "cursor": sent + size});
-            plugin
-                .post_sync_batch(&command.sync_id.to_string(), &batch)
-                .await?;
+            let batch = BatchRequest {
+                batch_id: format!("{resource}-{sent}"),
+                resource: resource.to_owned(),
+                items: items
+                    .iter()
+                    .map(serde_json::value::to_raw_value)
+                    .collect::<Result<_, _>>()?,
+                cursor: Some(json!(sent + size)),
+                total: Some(total),
+            };
+            plugin.post_sync_batch(command.sync_id, &batch).await?;
             sent += size;
             say(&format!("sync: {resource} {sent}/{total}"));
         }
@@ -228,7 +232,7 @@ async fn run_sync(
 }
 
 /// One live event of a shopper's journey: a cart, a checkout, sometimes an order.
-fn live_event(n: u64, simulation: &Simulation) -> Value {
+fn live_event(n: u64, simulation: &Simulation) -> LiveEvent {
     let shopper = n / 3 % 50;
     let email = email(shopper);
     let data = match n % 3 {
@@ -253,7 +257,12 @@ fn live_event(n: u64, simulation: &Simulation) -> Value {
     if event_type == "ecommerce.order_placed" {
         data["billing"]["email"] = json!(email);
     }
-    json!({"event_id": Uuid::now_v7(), "type": event_type, "occurred_at": now_text(), "data": data})
+    LiveEvent {
+        event_id: Uuid::now_v7(),
+        event_type: event_type.to_owned(),
+        occurred_at: OffsetDateTime::now_utc(),
+        data,
+    }
 }
 
 pub async fn run(simulation: Simulation) -> Result<(), SimulationError> {
@@ -287,13 +296,12 @@ pub async fn run(simulation: Simulation) -> Result<(), SimulationError> {
             last_beat = Instant::now();
         }
         if simulation.rate > 0.0 {
-            let results = plugin
-                .post_events(&json!({"events": [live_event(sent, &simulation)]}))
-                .await?;
-            if results["results"][0]["status"] == "rejected" {
+            let request = EventsRequest::new(&[live_event(sent, &simulation)])?;
+            let answer = plugin.post_events(&request).await?;
+            for error in answer.results.iter().filter_map(|r| r.error.as_ref()) {
                 say(&format!(
-                    "event rejected: {}",
-                    results["results"][0]["error"]
+                    "event rejected: {} ({} at {})",
+                    error.message, error.code, error.path
                 ));
             }
             sent += 1;

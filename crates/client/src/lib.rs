@@ -8,9 +8,9 @@ use reqwest::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use woo_domain::api::{
-    AckRequest, AckResponse, ClaimTokenRequest, ClaimTokenResponse, CommandsResponse,
-    DisconnectResponse, ErrorBody, ErrorDetail, HeartbeatRequest, HeartbeatResponse,
-    PairStoreRequest, PairStoreResponse,
+    AckRequest, AckResponse, BatchRequest, BatchResponse, ClaimTokenRequest, ClaimTokenResponse,
+    CommandsResponse, DisconnectResponse, ErrorBody, ErrorDetail, EventsRequest, EventsResponse,
+    HeartbeatRequest, HeartbeatResponse, PairStoreRequest, PairStoreResponse,
 };
 use woo_domain::{RequestId, SyncId};
 
@@ -128,19 +128,16 @@ impl PluginClient {
     }
 
     /// `POST /events`: a batch of live events; one result per event.
-    pub async fn post_events(
-        &self,
-        body: &serde_json::Value,
-    ) -> Result<serde_json::Value, ClientError> {
+    pub async fn post_events(&self, body: &EventsRequest) -> Result<EventsResponse, ClientError> {
         self.post("/events", body).await
     }
 
     /// `POST /sync/{sync_id}/batches`: one batch of a sync; one result per item.
     pub async fn post_sync_batch(
         &self,
-        sync_id: &str,
-        body: &serde_json::Value,
-    ) -> Result<serde_json::Value, ClientError> {
+        sync_id: SyncId,
+        body: &BatchRequest,
+    ) -> Result<BatchResponse, ClientError> {
         self.post(&format!("/sync/{sync_id}/batches"), body).await
     }
 

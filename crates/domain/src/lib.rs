@@ -7,12 +7,16 @@
 pub mod api;
 pub mod clock;
 pub mod commerce;
+pub mod decider;
 pub mod event;
 pub mod ids;
 pub mod integration;
 pub mod pairing;
+pub mod streams;
 pub mod values;
 
 pub use clock::{Clock, ManualClock, SystemClock, from_unix_millis, unix_millis};
+pub use decider::Decider;
 pub use event::{BatchRef, DomainEvent, EventMetadata, Source};
 pub use ids::{CompanyId, IntegrationId, RequestId, SyncId, UserId};
+pub use streams::StreamId;

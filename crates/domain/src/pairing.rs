@@ -6,8 +6,10 @@
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
+use crate::decider::Decider;
+use crate::streams::StreamId;
 use crate::values::{StoreUrl, UserCode};
-use crate::{CompanyId, DomainEvent, IntegrationId, RequestId, UserId};
+use crate::{CompanyId, IntegrationId, RequestId, UserId};
 
 /// How long a pairing request can be approved.
 pub const REQUEST_LIFETIME: Duration = Duration::minutes(15);
@@ -77,39 +79,37 @@ pub struct TokenClaimed {
     pub claimed_at: OffsetDateTime,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data")]
-pub enum PairingEvent {
-    #[serde(rename = "woocommerce.pairing_requested")]
-    Requested(PairingRequested),
-    #[serde(rename = "woocommerce.pairing_approved")]
-    Approved(PairingApproved),
-    #[serde(rename = "woocommerce.pairing_denied")]
-    Denied(PairingDenied),
-    #[serde(rename = "woocommerce.token_claimed")]
-    TokenClaimed(TokenClaimed),
-}
-
-impl DomainEvent for PairingEvent {
-    const TYPES: &'static [&'static str] = &[
-        "woocommerce.pairing_requested",
-        "woocommerce.pairing_approved",
-        "woocommerce.pairing_denied",
-        "woocommerce.token_claimed",
-    ];
-
-    fn event_type(&self) -> &'static str {
-        match self {
-            PairingEvent::Requested(_) => Self::TYPES[0],
-            PairingEvent::Approved(_) => Self::TYPES[1],
-            PairingEvent::Denied(_) => Self::TYPES[2],
-            PairingEvent::TokenClaimed(_) => Self::TYPES[3],
-        }
+crate::domain_events! {
+    pub enum PairingEvent {
+        Requested(PairingRequested) = "woocommerce.pairing_requested",
+        Approved(PairingApproved) = "woocommerce.pairing_approved",
+        Denied(PairingDenied) = "woocommerce.pairing_denied",
+        TokenClaimed(TokenClaimed) = "woocommerce.token_claimed",
     }
 }
 
-pub fn stream(request_id: RequestId) -> String {
-    format!("pairing-{request_id}")
+impl Decider for Pairing {
+    type Id = RequestId;
+    type State = Pairing;
+    type Command = PairingCommand;
+    type Event = PairingEvent;
+    type Error = PairingError;
+
+    fn stream(id: RequestId) -> StreamId {
+        StreamId::Pairing(id)
+    }
+
+    fn decide(
+        state: &Pairing,
+        command: PairingCommand,
+        now: OffsetDateTime,
+    ) -> Result<Vec<PairingEvent>, PairingError> {
+        decide(state, command, now)
+    }
+
+    fn evolve(state: Pairing, event: &PairingEvent) -> Pairing {
+        evolve(state, event)
+    }
 }
 
 /// A person's role in a company.
@@ -193,7 +193,6 @@ pub enum PairingCommand {
         company_name: String,
         role: Role,
         user: UserId,
-        integration_id: IntegrationId,
     },
     Deny {
         user: UserId,
@@ -262,16 +261,26 @@ pub fn decide(
                 company_id,
                 company_name,
                 user,
-                integration_id,
                 ..
             },
-        ) => Ok(vec![PairingEvent::Approved(PairingApproved {
-            company_id,
-            company_name,
-            approved_by: user,
-            integration_id,
-            approved_at: now,
-        })]),
+        ) => {
+            let store = state
+                .request()
+                .map(|r| &r.store)
+                .ok_or(PairingError::NotFound)?;
+            Ok(vec![PairingEvent::Approved(PairingApproved {
+                company_id,
+                company_name,
+                approved_by: user,
+                // The same store coming back to the same company finds its history.
+                integration_id: IntegrationId::for_store(
+                    company_id,
+                    &store.install_id,
+                    &store.store_url,
+                ),
+                approved_at: now,
+            })])
+        }
         (Pairing::Pending(_), C::Deny { user, .. }) => {
             Ok(vec![PairingEvent::Denied(PairingDenied {
                 denied_by: user,
@@ -322,6 +331,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::DomainEvent;
 
     const T0: OffsetDateTime = datetime!(2026-11-27 10:00 UTC);
 
@@ -356,7 +366,6 @@ mod tests {
             company_name: "Acme".into(),
             role,
             user: UserId(uuid::Uuid::from_u128(9)),
-            integration_id: IntegrationId(uuid::Uuid::from_u128(42)),
         }
     }
 
@@ -385,7 +394,11 @@ mod tests {
         assert_eq!(
             events,
             vec![PairingEvent::TokenClaimed(TokenClaimed {
-                integration_id: IntegrationId(uuid::Uuid::from_u128(42)),
+                integration_id: IntegrationId::for_store(
+                    CompanyId(uuid::Uuid::from_u128(7)),
+                    "install-1",
+                    &request().store.store_url
+                ),
                 claimed_at: T0
             })]
         );

@@ -6,14 +6,15 @@
 //! checkpoint are skipped, so a batch seen twice changes nothing twice.
 
 mod checkpoint;
+mod rebuild;
 mod runner;
+mod set;
 mod store;
 
 pub use checkpoint::Checkpoint;
-pub use runner::{
-    ProjectionStatus, Projector, ProjectorHandle, ProjectorSet, RebuildProgress, WaitError,
-    rebuild, rebuild_all,
-};
+pub use rebuild::{RebuildProgress, rebuild, rebuild_all};
+pub use runner::{Projector, ProjectorHandle, WaitError};
+pub use set::{ProjectionStatus, ProjectorSet};
 pub use store::ReadModelStore;
 
 use rusqlite::Transaction;

@@ -1,15 +1,14 @@
-//! Running projections: the live worker loop, waits for read-your-writes, status and lag, and
-//! rebuilds from position 0.
+//! Running one projection live: the worker loop from its checkpoint, and waits for
+//! read-your-writes. Every projection of a process together is `set.rs`; rebuilds are `rebuild.rs`.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use woo_eventlog::{Direction, EventLog, Position, ReadFrom, RecordedEvent};
+use woo_eventlog::{EventLog, Position, RecordedEvent};
 
 use crate::{Checkpoint, Projection, ProjectionError, ReadModelStore};
 
@@ -20,12 +19,12 @@ const RETRY_MAX: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct Projector {
     projection: Arc<dyn Projection>,
-    log: Arc<dyn EventLog>,
-    store: ReadModelStore,
-    batch_size: usize,
+    pub(crate) log: Arc<dyn EventLog>,
+    pub(crate) store: ReadModelStore,
+    pub(crate) batch_size: usize,
 }
 
-enum Batch {
+pub(crate) enum Batch {
     Applied(Position),
     /// Someone else (a rebuild, another worker) moved the checkpoint; carry on from there.
     CheckpointMoved(Position),
@@ -79,7 +78,7 @@ impl Projector {
     }
 
     /// Drops and recreates the tables with the checkpoint at the start, in one transaction.
-    fn reset(&self, conn: &mut Connection) -> Result<(), ProjectionError> {
+    pub(crate) fn reset(&self, conn: &mut Connection) -> Result<(), ProjectionError> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(self.projection.drop_schema())?;
         tx.execute_batch(self.projection.schema())?;
@@ -93,7 +92,7 @@ impl Projector {
     }
 
     /// Applies the events after the checkpoint and moves the checkpoint, in one transaction.
-    fn apply_batch(
+    pub(crate) fn apply_batch(
         &self,
         conn: &mut Connection,
         events: &[RecordedEvent],
@@ -122,7 +121,7 @@ impl Projector {
     }
 
     /// Runs `f` with the connection on a blocking thread and gives the connection back.
-    async fn blocking<T: Send + 'static>(
+    pub(crate) async fn blocking<T: Send + 'static>(
         &self,
         conn: Connection,
         f: impl FnOnce(&Projector, &mut Connection) -> Result<T, ProjectionError> + Send + 'static,
@@ -206,20 +205,20 @@ impl Projector {
 }
 
 #[derive(Default)]
-struct WorkerState {
-    last_error: Option<String>,
-    last_event_recorded_at: Option<OffsetDateTime>,
+pub(crate) struct WorkerState {
+    pub(crate) last_error: Option<String>,
+    pub(crate) last_event_recorded_at: Option<OffsetDateTime>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A running projection.
 pub struct ProjectorHandle {
-    name: &'static str,
+    pub(crate) name: &'static str,
     position: watch::Receiver<Position>,
-    state: Arc<Mutex<WorkerState>>,
+    pub(crate) state: Arc<Mutex<WorkerState>>,
     task: JoinHandle<()>,
 }
 
@@ -263,217 +262,4 @@ impl Drop for ProjectorHandle {
     fn drop(&mut self) {
         self.task.abort();
     }
-}
-
-/// Where a projection stands against the log.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct ProjectionStatus {
-    pub name: &'static str,
-    pub checkpoint: Position,
-    pub head: Position,
-    /// Positions between the checkpoint and the head: events not yet applied.
-    pub lag: u64,
-    /// How long ago the newest applied event was recorded, while the projection is behind.
-    pub lag_ms: u64,
-    pub last_error: Option<String>,
-}
-
-/// Every projection of a process, started together.
-pub struct ProjectorSet {
-    log: Arc<dyn EventLog>,
-    handles: HashMap<&'static str, ProjectorHandle>,
-}
-
-impl ProjectorSet {
-    pub fn start(projectors: impl IntoIterator<Item = Projector>, log: Arc<dyn EventLog>) -> Self {
-        let handles = projectors
-            .into_iter()
-            .map(|p| (p.name(), p.spawn()))
-            .collect();
-        ProjectorSet { log, handles }
-    }
-
-    pub fn names(&self) -> Vec<&'static str> {
-        let mut names: Vec<_> = self.handles.keys().copied().collect();
-        names.sort_unstable();
-        names
-    }
-
-    /// Waits until the named projection has reached `position` (read-your-writes).
-    pub async fn wait_for(
-        &self,
-        name: &str,
-        position: Position,
-        timeout: Duration,
-    ) -> Result<(), WaitError> {
-        let handle = self
-            .handles
-            .get(name)
-            .ok_or_else(|| WaitError::Unknown(name.to_owned()))?;
-        handle.wait_for(position, timeout).await
-    }
-
-    /// Waits until every projection has reached `position`, within one shared deadline.
-    pub async fn wait_for_all(
-        &self,
-        position: Position,
-        timeout: Duration,
-    ) -> Result<(), WaitError> {
-        let deadline = Instant::now() + timeout;
-        for handle in self.handles.values() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            handle.wait_for(position, left).await?;
-        }
-        Ok(())
-    }
-
-    pub async fn statuses(&self) -> Result<Vec<ProjectionStatus>, ProjectionError> {
-        let head = self.log.head().await?;
-        let now = OffsetDateTime::now_utc();
-        let mut statuses: Vec<ProjectionStatus> = self
-            .handles
-            .values()
-            .map(|handle| {
-                let state = lock(&handle.state);
-                let checkpoint = handle.checkpoint();
-                let lag = head.0.saturating_sub(checkpoint.0);
-                let lag_ms = match (lag, state.last_event_recorded_at) {
-                    (0, _) | (_, None) => 0,
-                    (_, Some(at)) => {
-                        u64::try_from((now - at).whole_milliseconds()).unwrap_or_default()
-                    }
-                };
-                ProjectionStatus {
-                    name: handle.name,
-                    checkpoint,
-                    head,
-                    lag,
-                    lag_ms,
-                    last_error: state.last_error.clone(),
-                }
-            })
-            .collect();
-        statuses.sort_by_key(|s| s.name);
-        Ok(statuses)
-    }
-}
-
-/// How far a rebuild has come.
-#[derive(Clone, Copy, Debug)]
-pub struct RebuildProgress {
-    pub projection: &'static str,
-    pub position: Position,
-    pub target: Position,
-    pub events_applied: u64,
-    pub elapsed: Duration,
-}
-
-impl RebuildProgress {
-    pub fn events_per_second(&self) -> f64 {
-        self.events_applied as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-}
-
-/// Rebuilds a projection from position 0 up to the head of the log as it is when the rebuild
-/// starts, calling `progress` after every batch. The tables are dropped first; a rebuild cut short
-/// leaves a consistent, partly built read model that a worker or a new rebuild carries on. A
-/// worker running at the same time (a live `serve`) is no harm: each batch applies only after the
-/// checkpoint it was read from, and whoever is behind carries on from the other's checkpoint.
-pub async fn rebuild(
-    projector: &Projector,
-    progress: impl FnMut(&RebuildProgress),
-) -> Result<RebuildProgress, ProjectionError> {
-    rebuild_together(std::slice::from_ref(projector), projector.name(), progress).await
-}
-
-/// Rebuilds several projections in one pass over the log: each page is read and decoded once and
-/// applied to every projection (each in its own transaction with its own checkpoint), so
-/// rebuilding everything costs one read of the log, not one per read model.
-pub async fn rebuild_all(
-    projectors: &[Projector],
-    progress: impl FnMut(&RebuildProgress),
-) -> Result<RebuildProgress, ProjectionError> {
-    rebuild_together(projectors, "all read models", progress).await
-}
-
-async fn rebuild_together(
-    projectors: &[Projector],
-    label: &'static str,
-    mut progress: impl FnMut(&RebuildProgress),
-) -> Result<RebuildProgress, ProjectionError> {
-    let started = Instant::now();
-    let mut report = RebuildProgress {
-        projection: label,
-        position: Position::START,
-        target: Position::START,
-        events_applied: 0,
-        elapsed: Duration::ZERO,
-    };
-    let Some(first) = projectors.first() else {
-        return Ok(report);
-    };
-    let mut rebuilding = Vec::with_capacity(projectors.len());
-    for projector in projectors {
-        let conn = projector.store.connect()?;
-        // A rebuild touches every row of its tables: a larger page cache for its connection only.
-        conn.execute_batch("PRAGMA cache_size = -32768;")?;
-        let (conn, ()) = projector.blocking(conn, |p, conn| p.reset(conn)).await?;
-        rebuilding.push((projector.clone(), conn, Position::START));
-    }
-    let log = first.log.clone();
-    let page_size = projectors.iter().map(|p| p.batch_size).max().unwrap_or(1);
-    report.target = log.head().await?;
-    // Read the next page while the current one is applied: reading and applying each take a core.
-    let read_page = |after: Position| {
-        let log = log.clone();
-        tokio::spawn(async move {
-            log.read_all(
-                ReadFrom::At(Position(after.0 + 1)),
-                Direction::Forwards,
-                page_size,
-            )
-            .await
-        })
-    };
-    let mut next = read_page(Position::START);
-    while report.position < report.target {
-        let mut events = next
-            .await
-            .map_err(|e| ProjectionError::Task(e.to_string()))??;
-        events.retain(|e| e.position <= report.target);
-        let Some(last) = events.last().map(|e| e.position) else {
-            break;
-        };
-        let count = events.len() as u64;
-        next = read_page(last);
-        rebuilding = tokio::task::spawn_blocking(move || {
-            for (projector, conn, position) in &mut rebuilding {
-                *position = match projector.apply_batch(conn, &events, *position)? {
-                    Batch::Applied(applied) => applied,
-                    // A running worker applied these events first: the tables and the checkpoint
-                    // moved together, so carry on from where it left them.
-                    Batch::CheckpointMoved(stored) => stored,
-                };
-            }
-            Ok::<_, ProjectionError>(rebuilding)
-        })
-        .await
-        .map_err(|e| ProjectionError::Task(e.to_string()))??;
-        let behind = rebuilding
-            .iter()
-            .map(|(_, _, position)| *position)
-            .min()
-            .unwrap_or(last);
-        if behind < last {
-            // Something reset a projection meanwhile: read again from where it stands.
-            next.abort();
-            next = read_page(behind);
-        }
-        report.position = behind;
-        report.events_applied += count;
-        report.elapsed = started.elapsed();
-        progress(&report);
-    }
-    report.elapsed = started.elapsed();
-    Ok(report)
 }

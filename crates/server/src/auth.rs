@@ -12,10 +12,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use woo_domain::UserId;
-use woo_projections::installations::{self, Installation};
+use woo_projections::installations::Installation;
 
 use crate::accounts::{Session, User};
-use crate::secrets::{self, Secret};
+use crate::secrets::Secret;
 use crate::{ApiError, AppState};
 
 pub const SESSION_COOKIE: &str = "woo_session";
@@ -52,17 +52,19 @@ impl FromRequest for InstallationAuth {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer(req).map(secrets::hash);
+        let token = bearer(req).map(str::to_owned);
         let state = state(req);
         Box::pin(async move {
             let state = state?;
-            let token_hash = token.ok_or_else(|| {
+            let token = token.ok_or_else(|| {
                 ApiError::unauthorized(
                     "send the installation token as `Authorization: Bearer <token>`",
                 )
             })?;
             state
-                .read_model(move |conn| installations::find(conn, &token_hash))
+                .app
+                .tokens
+                .installation(&token)
                 .await?
                 .map(InstallationAuth)
                 .ok_or_else(|| {

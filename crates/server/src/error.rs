@@ -4,18 +4,15 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
+use woo_domain::api::{ErrorBody, ErrorDetail};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct ApiError {
-    #[serde(skip)]
     status: StatusCode,
     /// Seconds a client should wait before retrying (429 and 503).
-    #[serde(skip)]
     retry_after: Option<u32>,
     code: &'static str,
     message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<String>,
 }
 
@@ -60,6 +57,10 @@ impl ApiError {
             "internal",
             "the server failed; the failure is logged",
         )
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 
     pub fn code(&self) -> &'static str {
@@ -109,6 +110,12 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(seconds)));
         }
-        response.json(serde_json::json!({ "error": self }))
+        response.json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message.clone(),
+                path: self.path.clone(),
+            },
+        })
     }
 }

@@ -1,13 +1,15 @@
-//! The woo-ingest HTTP application: configuration, startup and the routes. The binary in
-//! `crates/cli` is a thin shell around [`Application`]; tests start the same application.
+//! The woo-ingest HTTP application: configuration, startup, the use cases (`app`) and the routes
+//! over them. The binary in `crates/cli` is a thin shell around [`Application`]; tests start the
+//! same application.
 
 pub mod accounts;
+pub mod app;
 mod auth;
-mod commands;
 mod config;
 pub mod diagnostics;
 mod error;
 mod html;
+mod http_error;
 mod json;
 mod routes;
 mod secrets;

@@ -4,26 +4,20 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use rusqlite::Connection;
-use time::{Duration, OffsetDateTime};
-use woo_domain::integration::{self, Actor, IntegrationCommand};
-use woo_domain::{Clock, CompanyId, EventMetadata, IntegrationId, Source, SyncId, SystemClock};
-use woo_eventlog::{AppendOutcome, EventLog, SqliteEventLog, SqliteOptions, StorageError};
+use time::OffsetDateTime;
+use woo_domain::{Clock, SystemClock};
+use woo_eventlog::{EventLog, SqliteEventLog, SqliteOptions, StorageError};
 use woo_projector::{Projector, ProjectorSet, ReadModelStore};
 
 use crate::accounts::{AccountError, Accounts};
-use crate::auth::{JwtKeys, RateLimiter};
-use crate::commands::execute;
+use crate::app::{Leases, Limits, PollGate, ReadModelTokens, Services};
+use crate::auth::JwtKeys;
 use crate::diagnostics::Diagnostics;
-use crate::routes::{Leases, PollGate};
 use crate::{ApiError, EventLogUrl, Settings};
-
-/// How long a request waits for a projection to show its own write before answering anyway.
-const SETTLE_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -59,44 +53,16 @@ pub enum StartupError {
     },
 }
 
-/// Failure limits: sign-ins per account and per client address, user codes per client address.
-pub struct Limits {
-    pub login_by_account: RateLimiter,
-    pub login_by_client: RateLimiter,
-    pub user_codes_by_client: RateLimiter,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        let quarter = Duration::minutes(15);
-        Limits {
-            login_by_account: RateLimiter::new(5, quarter, quarter),
-            login_by_client: RateLimiter::new(20, quarter, quarter),
-            // RFC 8628 §5.1: a 34.5-bit code stays safe with at most 5 wrong guesses.
-            user_codes_by_client: RateLimiter::new(5, quarter, quarter),
-        }
-    }
-}
-
-/// What every request handler shares.
+/// What every request handler shares: the use cases, and what the routes read directly.
 pub struct AppState {
-    pub log: Arc<dyn EventLog>,
+    pub app: Services,
     pub backend: &'static str,
-    pub projectors: ProjectorSet,
-    pub read_models: ReadModelStore,
-    pub accounts: Accounts,
-    pub clock: Arc<dyn Clock>,
     pub jwt: JwtKeys,
-    pub public_url: String,
-    pub limits: Limits,
-    pub polls: PollGate,
-    pub leases: Leases,
-    pub diagnostics: Diagnostics,
 }
 
 impl AppState {
     pub fn now(&self) -> OffsetDateTime {
-        self.clock.now()
+        self.app.now()
     }
 
     /// Runs a read-model query on a blocking thread.
@@ -104,7 +70,7 @@ impl AppState {
         &self,
         query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let store = self.read_models.clone();
+        let store = self.app.read_models.clone();
         web::block(move || {
             let conn = store.connect().map_err(|e| ApiError::internal(&e))?;
             query(&conn).map_err(|e| ApiError::internal(&e))
@@ -118,7 +84,7 @@ impl AppState {
         &self,
         call: impl FnOnce(&Accounts) -> Result<T, AccountError> + Send + 'static,
     ) -> Result<Result<T, AccountError>, ApiError> {
-        let accounts = self.accounts.clone();
+        let accounts = self.app.accounts.clone();
         web::block(move || call(&accounts))
             .await
             .map_err(|e| ApiError::internal(&e))
@@ -132,93 +98,6 @@ impl AppState {
         self.accounts_result(call)
             .await?
             .map_err(|e| ApiError::internal(&e))
-    }
-
-    /// Waits (bounded) until `projection` shows what `outcome` wrote, so the client's next
-    /// request reads its own write. On timeout the answer goes out anyway, logged.
-    pub async fn settle(&self, projection: &str, outcome: Option<&AppendOutcome>) {
-        let Some(outcome) = outcome else { return };
-        if let Err(error) = self
-            .projectors
-            .wait_for(projection, outcome.last_position(), SETTLE_TIMEOUT)
-            .await
-        {
-            tracing::warn!(%error, "answering before the read model caught up");
-        }
-    }
-
-    /// A store's delivery counts and last rejections, newest first.
-    pub async fn delivery_diagnostics(
-        &self,
-        integration: IntegrationId,
-    ) -> Result<
-        (
-            crate::diagnostics::Counts,
-            Vec<crate::diagnostics::Rejection>,
-        ),
-        ApiError,
-    > {
-        let diagnostics = self.diagnostics.clone();
-        web::block(move || {
-            Ok::<_, rusqlite::Error>((
-                diagnostics.counts(integration)?,
-                diagnostics.recent(integration, 50)?,
-            ))
-        })
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .map_err(|e| ApiError::internal(&e))
-    }
-
-    /// Requests a manual sync (Sync Store); `sync_pending` while one is waiting or running.
-    pub async fn request_sync(
-        &self,
-        integration_id: IntegrationId,
-        company_id: CompanyId,
-        by: woo_domain::UserId,
-    ) -> Result<SyncId, ApiError> {
-        let now = self.now();
-        let sync_id = SyncId::generate();
-        let metadata = EventMetadata::new(Source::Admin, now, sync_id.0)
-            .integration(integration_id, company_id);
-        let decided = execute(
-            self.log.as_ref(),
-            &integration::stream(integration_id),
-            integration::evolve,
-            &metadata,
-            |s| integration::decide(s, IntegrationCommand::RequestSync { sync_id, by }, now),
-        )
-        .await?
-        .map_err(ApiError::from)?;
-        self.settle("sync_status", decided.outcome.as_ref()).await;
-        Ok(sync_id)
-    }
-
-    /// Disconnects an integration (its token stops working before this returns). Disconnecting a
-    /// disconnected integration changes nothing.
-    pub async fn disconnect(
-        &self,
-        integration_id: IntegrationId,
-        company_id: CompanyId,
-        by: Actor,
-        source: Source,
-    ) -> Result<(), ApiError> {
-        let now = self.now();
-        let metadata = EventMetadata::new(source, now, uuid::Uuid::now_v7())
-            .integration(integration_id, company_id);
-        let decided = execute(
-            self.log.as_ref(),
-            &integration::stream(integration_id),
-            integration::evolve,
-            &metadata,
-            |s| integration::decide(s, IntegrationCommand::Disconnect { by }, now),
-        )
-        .await?
-        .map_err(ApiError::from)?;
-        self.settle("installations", decided.outcome.as_ref()).await;
-        self.settle("connection_health", decided.outcome.as_ref())
-            .await;
-        Ok(())
     }
 }
 
@@ -326,18 +205,21 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{local}"));
         let state = web::Data::new(AppState {
-            log,
+            app: Services {
+                log,
+                clock,
+                projectors,
+                accounts,
+                diagnostics,
+                limits: Limits::default(),
+                polls: PollGate::default(),
+                leases: Leases::default(),
+                tokens: Box::new(ReadModelTokens::new(read_models.clone())),
+                read_models,
+                public_url,
+            },
             backend,
-            projectors,
-            read_models,
-            accounts,
-            clock,
             jwt,
-            public_url,
-            limits: Limits::default(),
-            polls: PollGate::default(),
-            leases: Leases::default(),
-            diagnostics,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -363,19 +245,20 @@ impl Application {
     }
 
     pub fn public_url(&self) -> &str {
-        &self.state.public_url
+        &self.state.app.public_url
     }
 
     /// The one-time link that creates the first account, while no account exists.
     pub fn bootstrap_link(&self) -> Result<Option<String>, StartupError> {
         let token = self
             .state
+            .app
             .accounts
             .create_bootstrap_token(self.state.now())?;
         Ok(token.map(|t| {
             format!(
                 "{}/setup/bootstrap?token={}",
-                self.state.public_url,
+                self.state.app.public_url,
                 t.expose()
             )
         }))

@@ -1,3 +1,5 @@
+//! `GET /healthz`: whether the event log answers, its head, and where each projection stands.
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
@@ -7,7 +9,7 @@ use crate::{ApiError, AppState};
 /// 200 when the event log can append and read, with the log head and every projection's lag;
 /// 503 otherwise.
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    if let Err(error) = state.log.check_health().await {
+    if let Err(error) = state.app.log.check_health().await {
         tracing::error!(%error, "health check failed");
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -17,11 +19,12 @@ pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         .retry_after(5));
     }
     let projections = state
+        .app
         .projectors
         .statuses()
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    let head = state.log.head().await?;
+    let head = state.app.log.head().await?;
     Ok(HttpResponse::Ok().json(json!({
         "status": "ok",
         "event_log": { "backend": state.backend, "head": head },

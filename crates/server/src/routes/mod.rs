@@ -1,5 +1,6 @@
-//! The routes. Each handler turns HTTP into a call on the state and the answer back into JSON or
-//! HTML; the rules live in the domain crate and the read models in `woo-projections`.
+//! The routes. Each handler parses the request, calls one use case of `crate::app` (or reads a
+//! read model) and turns the answer into JSON or HTML; errors become HTTP in `crate::http_error`.
+//! The rules live in the domain crate and the read models in `woo-projections`.
 
 mod admin;
 mod health;
@@ -11,7 +12,6 @@ mod settings;
 use actix_web::{HttpResponse, web};
 
 use crate::ApiError;
-pub use plugin::{Leases, PollGate};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(pages::form_config())

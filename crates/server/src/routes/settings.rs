@@ -8,14 +8,14 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use woo_domain::commerce;
-use woo_domain::integration::{self, Actor};
-use woo_domain::{IntegrationId, Source};
+use woo_domain::integration::{Actor, IntegrationError};
+use woo_domain::{IntegrationId, Source, StreamId};
 use woo_eventlog::{Direction, ReadFrom};
 use woo_projections::connection_health::{self, StoreHealth};
 use woo_projections::sync_status::{self, SyncRun};
 
 use crate::accounts::{Membership, Session};
+use crate::app::SyncError;
 use crate::auth::session;
 use crate::html::{notice, page, respond};
 use crate::{ApiError, AppState};
@@ -235,10 +235,11 @@ async fn store_page(
         Some(before) => Some(ReadFrom::At(before - 1)),
         None => Some(ReadFrom::End),
     };
-    let stream = commerce::stream(store.integration_id);
+    let stream = StreamId::Store(store.integration_id).to_string();
     let events = match from {
         Some(from) => {
             state
+                .app
                 .log
                 .read_stream(&stream, from, Direction::Backwards, PAGE)
                 .await?
@@ -246,9 +247,10 @@ async fn store_page(
         None => Vec::new(),
     };
     let lifecycle = state
+        .app
         .log
         .read_stream(
-            &integration::stream(store.integration_id),
+            &StreamId::Integration(store.integration_id).to_string(),
             ReadFrom::End,
             Direction::Backwards,
             PAGE,
@@ -259,7 +261,7 @@ async fn store_page(
         .read_model(move |conn| sync_status::runs(conn, integration, 10))
         .await?;
     let older = events.last().map(|e| e.revision).filter(|r| *r > 0);
-    let (counts, rejections) = state.delivery_diagnostics(store.integration_id).await?;
+    let (counts, rejections) = state.app.delivery_diagnostics(store.integration_id).await?;
     let body = html! {
         p { a href="/settings/integrations" { "← Integrations" } }
         (store_card(&store, &runs, &membership, &session, state.now()))
@@ -350,13 +352,14 @@ async fn sync(
         Err(answer) => return Ok(answer),
     };
     let notice = match state
+        .app
         .request_sync(store.integration_id, store.company_id, session.user.id)
         .await
     {
         Ok(_) => "sync_requested",
-        Err(error) if error.code() == "sync_pending" => "sync_pending",
-        Err(error) if error.code() == "not_connected" => "not_connected",
-        Err(error) => return Err(error),
+        Err(SyncError::Refused(IntegrationError::SyncPending(_))) => "sync_pending",
+        Err(SyncError::Refused(IntegrationError::NotConnected)) => "not_connected",
+        Err(error) => return Err(error.into()),
     };
     Ok(redirect(&format!("/settings/integrations?notice={notice}")))
 }
@@ -376,6 +379,7 @@ async fn disconnect(
         user_id: session.user.id,
     };
     state
+        .app
         .disconnect(store.integration_id, store.company_id, by, Source::Admin)
         .await?;
     Ok(redirect("/settings/integrations?notice=disconnected"))

@@ -12,6 +12,13 @@ use crate::pairing::StoreInfo;
 use crate::values::{StoreUrl, ValidationError, optional_text, required_text};
 use crate::{CompanyId, IntegrationId, RequestId, SyncId};
 
+mod ingest;
+
+pub use ingest::{
+    BatchRequest, BatchResponse, EventsRequest, EventsResponse, ItemError, ItemResult, ItemStatus,
+    LiveEvent, ReceivedEvent,
+};
+
 const MAX_INSTALL_ID: usize = 128;
 const MAX_NAME: usize = 200;
 const MAX_VERSION: usize = 32;

@@ -5,195 +5,50 @@
 //! Heartbeats go to `heartbeat-{id}` instead: they never change a decision, and a store sending
 //! one every few minutes would otherwise make every decision load ~100,000 events a year.
 
+mod events;
+
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::pairing::StoreInfo;
-use crate::values::StoreUrl;
+pub use events::{
+    Actor, Connected, Disconnected, HeartbeatEvent, HeartbeatRecorded, IntegrationEvent,
+    SyncCancelled, SyncCompleted, SyncFailed, SyncRequested, SyncStarted, SyncTrigger,
+    TokenRotated,
+};
 
-use crate::{CompanyId, DomainEvent, IntegrationId, RequestId, SyncId, UserId};
+use crate::decider::Decider;
+use crate::pairing::StoreInfo;
+use crate::streams::StreamId;
+use crate::{CompanyId, IntegrationId, RequestId, SyncId, UserId};
 
 /// How often the plugin is asked to send a heartbeat, in seconds.
 pub const HEARTBEAT_INTERVAL_S: u32 = 300;
 /// A store is stale after this many heartbeat intervals without one.
 pub const STALE_AFTER_INTERVALS: u32 = 3;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Connected {
-    pub integration_id: IntegrationId,
-    pub company_id: CompanyId,
-    pub company_name: String,
-    pub request_id: RequestId,
-    pub store: Box<StoreInfo>,
-    /// SHA-256 of the installation token.
-    pub token_hash: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub connected_at: OffsetDateTime,
-}
+impl Decider for Integration {
+    type Id = IntegrationId;
+    type State = Integration;
+    type Command = IntegrationCommand;
+    type Event = IntegrationEvent;
+    type Error = IntegrationError;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenRotated {
-    pub request_id: RequestId,
-    pub store: Box<StoreInfo>,
-    pub token_hash: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub rotated_at: OffsetDateTime,
-}
-
-/// Who disconnected a store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Actor {
-    Plugin,
-    User { user_id: UserId },
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Disconnected {
-    pub by: Actor,
-    #[serde(with = "time::serde::rfc3339")]
-    pub disconnected_at: OffsetDateTime,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data")]
-pub enum IntegrationEvent {
-    #[serde(rename = "woocommerce.connected")]
-    Connected(Connected),
-    #[serde(rename = "woocommerce.token_rotated")]
-    TokenRotated(TokenRotated),
-    #[serde(rename = "woocommerce.disconnected")]
-    Disconnected(Disconnected),
-    #[serde(rename = "woocommerce.sync_requested")]
-    SyncRequested(SyncRequested),
-    #[serde(rename = "woocommerce.sync_started")]
-    SyncStarted(SyncStarted),
-    #[serde(rename = "woocommerce.sync_completed")]
-    SyncCompleted(SyncCompleted),
-    #[serde(rename = "woocommerce.sync_failed")]
-    SyncFailed(SyncFailed),
-}
-
-impl DomainEvent for IntegrationEvent {
-    const TYPES: &'static [&'static str] = &[
-        "woocommerce.connected",
-        "woocommerce.token_rotated",
-        "woocommerce.disconnected",
-        "woocommerce.sync_requested",
-        "woocommerce.sync_started",
-        "woocommerce.sync_completed",
-        "woocommerce.sync_failed",
-    ];
-
-    fn event_type(&self) -> &'static str {
-        match self {
-            IntegrationEvent::Connected(_) => Self::TYPES[0],
-            IntegrationEvent::TokenRotated(_) => Self::TYPES[1],
-            IntegrationEvent::Disconnected(_) => Self::TYPES[2],
-            IntegrationEvent::SyncRequested(_) => Self::TYPES[3],
-            IntegrationEvent::SyncStarted(_) => Self::TYPES[4],
-            IntegrationEvent::SyncCompleted(_) => Self::TYPES[5],
-            IntegrationEvent::SyncFailed(_) => Self::TYPES[6],
-        }
+    fn stream(id: IntegrationId) -> StreamId {
+        StreamId::Integration(id)
     }
-}
 
-/// Why a sync runs: right after a store connects, or because someone pressed Sync Store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SyncTrigger {
-    Initial,
-    Manual,
-}
-
-impl SyncTrigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SyncTrigger::Initial => "initial",
-            SyncTrigger::Manual => "manual",
-        }
+    fn decide(
+        state: &Integration,
+        command: IntegrationCommand,
+        now: OffsetDateTime,
+    ) -> Result<Vec<IntegrationEvent>, IntegrationError> {
+        decide(state, command, now)
     }
-}
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SyncRequested {
-    pub sync_id: SyncId,
-    pub trigger: SyncTrigger,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requested_by: Option<UserId>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub requested_at: OffsetDateTime,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SyncStarted {
-    pub sync_id: SyncId,
-    #[serde(with = "time::serde::rfc3339")]
-    pub started_at: OffsetDateTime,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SyncCompleted {
-    pub sync_id: SyncId,
-    /// Items the plugin says it sent, per resource (`products`, `customers`, `guests`, `orders`).
-    pub counts: BTreeMap<String, u64>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub completed_at: OffsetDateTime,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SyncFailed {
-    pub sync_id: SyncId,
-    pub error: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub failed_at: OffsetDateTime,
-}
-
-/// What a heartbeat reports; the plugin's versions and its delivery queue.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HeartbeatRecorded {
-    pub plugin_version: String,
-    pub wordpress_version: String,
-    pub woocommerce_version: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub php_version: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub site_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub store_url: Option<StoreUrl>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub queue_depth: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oldest_pending_age_s: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_error: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub recorded_at: OffsetDateTime,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data")]
-pub enum HeartbeatEvent {
-    #[serde(rename = "woocommerce.heartbeat_recorded")]
-    Recorded(HeartbeatRecorded),
-}
-
-impl DomainEvent for HeartbeatEvent {
-    const TYPES: &'static [&'static str] = &["woocommerce.heartbeat_recorded"];
-
-    fn event_type(&self) -> &'static str {
-        Self::TYPES[0]
+    fn evolve(state: Integration, event: &IntegrationEvent) -> Integration {
+        evolve(state, event)
     }
-}
-
-pub fn stream(integration_id: IntegrationId) -> String {
-    format!("integration-{integration_id}")
-}
-
-pub fn heartbeat_stream(integration_id: IntegrationId) -> String {
-    format!("heartbeat-{integration_id}")
 }
 
 /// Whether the store is connected, and with which token.
@@ -266,6 +121,11 @@ pub enum IntegrationCommand {
     Acknowledge {
         sync_id: SyncId,
         ack: SyncAck,
+    },
+    /// Calls off the sync waiting or running.
+    CancelSync {
+        sync_id: SyncId,
+        by: UserId,
     },
 }
 
@@ -350,6 +210,24 @@ pub fn decide(
                 requested_at: now,
             })])
         }
+        C::CancelSync { sync_id, by } => {
+            if state
+                .active_sync
+                .as_ref()
+                .is_some_and(|a| a.sync_id == sync_id)
+            {
+                Ok(vec![IntegrationEvent::SyncCancelled(SyncCancelled {
+                    sync_id,
+                    cancelled_by: by,
+                    cancelled_at: now,
+                })])
+            } else if state.finished_syncs.contains(&sync_id) {
+                // Cancelling again, or after the plugin finished it: nothing more to record.
+                Ok(vec![])
+            } else {
+                Err(IntegrationError::UnknownSync)
+            }
+        }
         C::Acknowledge { sync_id, ack } => {
             let Some(active) = state.active_sync.as_ref().filter(|a| a.sync_id == sync_id) else {
                 return if state.finished_syncs.contains(&sync_id) {
@@ -419,7 +297,8 @@ pub fn evolve(mut state: Integration, event: &IntegrationEvent) -> Integration {
             }
         }
         IntegrationEvent::SyncCompleted(SyncCompleted { sync_id, .. })
-        | IntegrationEvent::SyncFailed(SyncFailed { sync_id, .. }) => {
+        | IntegrationEvent::SyncFailed(SyncFailed { sync_id, .. })
+        | IntegrationEvent::SyncCancelled(SyncCancelled { sync_id, .. }) => {
             if state
                 .active_sync
                 .as_ref()
@@ -438,6 +317,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::values::StoreUrl;
 
     const T0: OffsetDateTime = datetime!(2026-11-27 10:00 UTC);
 
@@ -639,5 +519,47 @@ mod tests {
             IntegrationId::for_store(company, "i-1", &url),
             IntegrationId::for_store(other, "i-1", &url)
         );
+    }
+
+    #[test]
+    fn a_cancelled_sync_frees_the_store_for_another_and_later_acks_change_nothing() {
+        let (state, events) = run(Integration::default(), connect("hash-1"));
+        let IntegrationEvent::SyncRequested(initial) = &events[1] else {
+            panic!("the initial sync is requested: {events:?}")
+        };
+        let user = UserId(uuid::Uuid::from_u128(9));
+        let cancel = IntegrationCommand::CancelSync {
+            sync_id: initial.sync_id,
+            by: user,
+        };
+        let (cancelled, events) = run(state, cancel.clone());
+        assert_eq!(
+            events,
+            vec![IntegrationEvent::SyncCancelled(SyncCancelled {
+                sync_id: initial.sync_id,
+                cancelled_by: user,
+                cancelled_at: T0
+            })]
+        );
+        assert_eq!(cancelled.active_sync, None);
+        assert_eq!(decide(&cancelled, cancel, T0), Ok(vec![]));
+        let late = IntegrationCommand::Acknowledge {
+            sync_id: initial.sync_id,
+            ack: SyncAck::Started,
+        };
+        assert_eq!(decide(&cancelled, late, T0), Ok(vec![]));
+        let unknown = IntegrationCommand::CancelSync {
+            sync_id: SyncId(uuid::Uuid::from_u128(555)),
+            by: user,
+        };
+        assert_eq!(
+            decide(&cancelled, unknown, T0),
+            Err(IntegrationError::UnknownSync)
+        );
+        let again = IntegrationCommand::RequestSync {
+            sync_id: SyncId(uuid::Uuid::from_u128(101)),
+            by: user,
+        };
+        assert!(decide(&cancelled, again, T0).is_ok());
     }
 }

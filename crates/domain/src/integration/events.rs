@@ -1,0 +1,150 @@
+//! The events of a connected store, as stored: its lifecycle and syncs (`integration-{id}`) and
+//! its heartbeats (`heartbeat-{id}`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::pairing::StoreInfo;
+use crate::values::StoreUrl;
+use crate::{CompanyId, IntegrationId, RequestId, SyncId, UserId};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connected {
+    pub integration_id: IntegrationId,
+    pub company_id: CompanyId,
+    pub company_name: String,
+    pub request_id: RequestId,
+    pub store: Box<StoreInfo>,
+    /// SHA-256 of the installation token.
+    pub token_hash: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub connected_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRotated {
+    pub request_id: RequestId,
+    pub store: Box<StoreInfo>,
+    pub token_hash: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub rotated_at: OffsetDateTime,
+}
+
+/// Who disconnected a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actor {
+    Plugin,
+    User { user_id: UserId },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disconnected {
+    pub by: Actor,
+    #[serde(with = "time::serde::rfc3339")]
+    pub disconnected_at: OffsetDateTime,
+}
+
+crate::domain_events! {
+    pub enum IntegrationEvent {
+        Connected(Connected) = "woocommerce.connected",
+        TokenRotated(TokenRotated) = "woocommerce.token_rotated",
+        Disconnected(Disconnected) = "woocommerce.disconnected",
+        SyncRequested(SyncRequested) = "woocommerce.sync_requested",
+        SyncStarted(SyncStarted) = "woocommerce.sync_started",
+        SyncCompleted(SyncCompleted) = "woocommerce.sync_completed",
+        SyncFailed(SyncFailed) = "woocommerce.sync_failed",
+        SyncCancelled(SyncCancelled) = "woocommerce.sync_cancelled",
+    }
+}
+
+/// Why a sync runs: right after a store connects, or because someone pressed Sync Store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncTrigger {
+    Initial,
+    Manual,
+}
+
+impl SyncTrigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncTrigger::Initial => "initial",
+            SyncTrigger::Manual => "manual",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequested {
+    pub sync_id: SyncId,
+    pub trigger: SyncTrigger,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<UserId>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStarted {
+    pub sync_id: SyncId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncCompleted {
+    pub sync_id: SyncId,
+    /// Items the plugin says it sent, per resource (`products`, `customers`, `guests`, `orders`).
+    pub counts: BTreeMap<String, u64>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub completed_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncFailed {
+    pub sync_id: SyncId,
+    pub error: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub failed_at: OffsetDateTime,
+}
+
+/// Someone called off a sync that was waiting or running; whatever the plugin says of it later
+/// changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncCancelled {
+    pub sync_id: SyncId,
+    pub cancelled_by: UserId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub cancelled_at: OffsetDateTime,
+}
+
+/// What a heartbeat reports; the plugin's versions and its delivery queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatRecorded {
+    pub plugin_version: String,
+    pub wordpress_version: String,
+    pub woocommerce_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub php_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_url: Option<StoreUrl>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_depth: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_pending_age_s: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+}
+
+crate::domain_events! {
+    pub enum HeartbeatEvent {
+        Recorded(HeartbeatRecorded) = "woocommerce.heartbeat_recorded",
+    }
+}

@@ -1,0 +1,128 @@
+//! Rebuilding read models from position 0, one projection or several in one pass over the log.
+
+use std::time::{Duration, Instant};
+
+use woo_eventlog::{Direction, Position, ReadFrom};
+
+use crate::runner::Batch;
+use crate::{ProjectionError, Projector};
+
+/// How far a rebuild has come.
+#[derive(Clone, Copy, Debug)]
+pub struct RebuildProgress {
+    pub projection: &'static str,
+    pub position: Position,
+    pub target: Position,
+    pub events_applied: u64,
+    pub elapsed: Duration,
+}
+
+impl RebuildProgress {
+    pub fn events_per_second(&self) -> f64 {
+        self.events_applied as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Rebuilds a projection from position 0 up to the head of the log as it is when the rebuild
+/// starts, calling `progress` after every batch. The tables are dropped first; a rebuild cut short
+/// leaves a consistent, partly built read model that a worker or a new rebuild carries on. A
+/// worker running at the same time (a live `serve`) is no harm: each batch applies only after the
+/// checkpoint it was read from, and whoever is behind carries on from the other's checkpoint.
+pub async fn rebuild(
+    projector: &Projector,
+    progress: impl FnMut(&RebuildProgress),
+) -> Result<RebuildProgress, ProjectionError> {
+    rebuild_together(std::slice::from_ref(projector), projector.name(), progress).await
+}
+
+/// Rebuilds several projections in one pass over the log: each page is read and decoded once and
+/// applied to every projection (each in its own transaction with its own checkpoint), so
+/// rebuilding everything costs one read of the log, not one per read model.
+pub async fn rebuild_all(
+    projectors: &[Projector],
+    progress: impl FnMut(&RebuildProgress),
+) -> Result<RebuildProgress, ProjectionError> {
+    rebuild_together(projectors, "all read models", progress).await
+}
+
+async fn rebuild_together(
+    projectors: &[Projector],
+    label: &'static str,
+    mut progress: impl FnMut(&RebuildProgress),
+) -> Result<RebuildProgress, ProjectionError> {
+    let started = Instant::now();
+    let mut report = RebuildProgress {
+        projection: label,
+        position: Position::START,
+        target: Position::START,
+        events_applied: 0,
+        elapsed: Duration::ZERO,
+    };
+    let Some(first) = projectors.first() else {
+        return Ok(report);
+    };
+    let mut rebuilding = Vec::with_capacity(projectors.len());
+    for projector in projectors {
+        let conn = projector.store.connect()?;
+        // A rebuild touches every row of its tables: a larger page cache for its connection only.
+        conn.execute_batch("PRAGMA cache_size = -32768;")?;
+        let (conn, ()) = projector.blocking(conn, |p, conn| p.reset(conn)).await?;
+        rebuilding.push((projector.clone(), conn, Position::START));
+    }
+    let log = first.log.clone();
+    let page_size = projectors.iter().map(|p| p.batch_size).max().unwrap_or(1);
+    report.target = log.head().await?;
+    // Read the next page while the current one is applied: reading and applying each take a core.
+    let read_page = |after: Position| {
+        let log = log.clone();
+        tokio::spawn(async move {
+            log.read_all(
+                ReadFrom::At(Position(after.0 + 1)),
+                Direction::Forwards,
+                page_size,
+            )
+            .await
+        })
+    };
+    let mut next = read_page(Position::START);
+    while report.position < report.target {
+        let mut events = next
+            .await
+            .map_err(|e| ProjectionError::Task(e.to_string()))??;
+        events.retain(|e| e.position <= report.target);
+        let Some(last) = events.last().map(|e| e.position) else {
+            break;
+        };
+        let count = events.len() as u64;
+        next = read_page(last);
+        rebuilding = tokio::task::spawn_blocking(move || {
+            for (projector, conn, position) in &mut rebuilding {
+                *position = match projector.apply_batch(conn, &events, *position)? {
+                    Batch::Applied(applied) => applied,
+                    // A running worker applied these events first: the tables and the checkpoint
+                    // moved together, so carry on from where it left them.
+                    Batch::CheckpointMoved(stored) => stored,
+                };
+            }
+            Ok::<_, ProjectionError>(rebuilding)
+        })
+        .await
+        .map_err(|e| ProjectionError::Task(e.to_string()))??;
+        let behind = rebuilding
+            .iter()
+            .map(|(_, _, position)| *position)
+            .min()
+            .unwrap_or(last);
+        if behind < last {
+            // Something reset a projection meanwhile: read again from where it stands.
+            next.abort();
+            next = read_page(behind);
+        }
+        report.position = behind;
+        report.events_applied += count;
+        report.elapsed = started.elapsed();
+        progress(&report);
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}

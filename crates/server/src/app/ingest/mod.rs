@@ -1,0 +1,257 @@
+//! Ingestion: live events and sync batches from a connected store, appended to its store stream
+//! with a result per item. One bad item never fails its neighbours; a retried item answers
+//! `duplicate` with its original position; the same event id with another body is a conflict.
+
+mod append;
+mod check;
+
+use std::collections::HashMap;
+
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use woo_domain::api::{BatchRequest, BatchResponse, EventsResponse, ItemResult, ItemStatus};
+use woo_domain::commerce::{self, Resource};
+use woo_domain::{BatchRef, EventMetadata, IntegrationId, Source, StreamId, SyncId};
+use woo_eventlog::NewEvent;
+use woo_projections::installations::Installation;
+
+use super::{ServiceError, Services};
+use crate::diagnostics::Outcome;
+use append::{accepted, append_all, conflict, reject_duplicates_of_other_moments, rejected};
+
+/// Events one `/events` request may carry.
+pub const MAX_EVENTS: usize = 1000;
+/// Items one sync batch may carry.
+pub const MAX_BATCH_ITEMS: usize = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventsError {
+    #[error("a request carries at most {MAX_EVENTS} events, this one has {count}")]
+    TooMany { count: usize },
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error("no such sync: the sync id is a UUID")]
+    UnknownSync,
+    #[error("batch_id has 1 to 128 characters")]
+    InvalidBatchId,
+    #[error("resource is one of products, customers, guests, orders")]
+    UnknownResource,
+    #[error("a batch carries at most {MAX_BATCH_ITEMS} items, this one has {count}")]
+    TooMany { count: usize },
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// A repeat of an event earlier in the same request.
+struct Repeat {
+    index: usize,
+    first: usize,
+    same: bool,
+}
+
+impl Services {
+    /// Live events, each answered on its own.
+    pub async fn ingest_events(
+        &self,
+        installation: &Installation,
+        events: &[Box<RawValue>],
+    ) -> Result<EventsResponse, EventsError> {
+        if events.len() > MAX_EVENTS {
+            return Err(EventsError::TooMany {
+                count: events.len(),
+            });
+        }
+        let now = self.now();
+        let correlation = Uuid::now_v7();
+        let mut results = Vec::with_capacity(events.len());
+        let mut accepted_events: Vec<(usize, NewEvent)> = Vec::new();
+        let mut occurred: HashMap<Uuid, OffsetDateTime> = HashMap::new();
+        // A plugin's queue may hold an event twice: the first copy goes to the log, later copies
+        // are answered from its result once it has one.
+        let mut repeats: Vec<Repeat> = Vec::new();
+        for (index, raw) in events.iter().enumerate() {
+            match check::live_event(raw, index, installation, now, correlation) {
+                (given_id, Ok(checked)) => {
+                    results.push(accepted(given_id, None));
+                    let event = checked.event;
+                    match accepted_events
+                        .iter()
+                        .find(|(_, first)| first.event_id == event.event_id)
+                    {
+                        Some((first, first_event)) => {
+                            let same = first_event.event_type == event.event_type
+                                && first_event.data.get() == event.data.get()
+                                && occurred.get(&event.event_id) == Some(&checked.occurred_at);
+                            repeats.push(Repeat {
+                                index,
+                                first: *first,
+                                same,
+                            });
+                        }
+                        None => {
+                            occurred.insert(event.event_id, checked.occurred_at);
+                            accepted_events.push((index, event));
+                        }
+                    }
+                }
+                (given_id, Err(error)) => results.push(rejected(given_id, None, error)),
+            }
+        }
+        let stream = StreamId::Store(installation.integration_id);
+        let appended: Vec<usize> = accepted_events.iter().map(|(index, _)| *index).collect();
+        append_all(self.log.as_ref(), stream, accepted_events, &mut results).await?;
+        reject_duplicates_of_other_moments(self.log.as_ref(), &appended, &occurred, &mut results)
+            .await?;
+        for Repeat { index, first, same } in repeats {
+            results[index] = if same {
+                results[first].clone()
+            } else {
+                conflict(results[index].event_id.clone())
+            };
+            if same && results[index].status == ItemStatus::Accepted {
+                results[index].status = ItemStatus::Duplicate;
+            }
+        }
+        self.record_delivery(installation.integration_id, "events", &results, |n| {
+            check::stated_type(&events[n])
+        })
+        .await;
+        Ok(EventsResponse { results })
+    }
+
+    /// One batch of sync `sync_id`; the same batch sent again writes nothing.
+    pub async fn ingest_batch(
+        &self,
+        installation: &Installation,
+        sync_id: SyncId,
+        body: BatchRequest,
+    ) -> Result<BatchResponse, BatchError> {
+        let batch_id = body.batch_id.trim();
+        if batch_id.is_empty() || batch_id.len() > 128 {
+            return Err(BatchError::InvalidBatchId);
+        }
+        let (event_type, resource): (&str, Resource) =
+            commerce::synced_type(&body.resource).ok_or(BatchError::UnknownResource)?;
+        if body.items.len() > MAX_BATCH_ITEMS {
+            return Err(BatchError::TooMany {
+                count: body.items.len(),
+            });
+        }
+        let now = self.now();
+        let metadata = EventMetadata {
+            batch: Some(BatchRef {
+                batch_id: batch_id.to_owned(),
+                total: body.total,
+            }),
+            ..check::metadata(installation, Source::Sync, now, now, sync_id.0)
+        };
+        let metadata = serde_json::value::to_raw_value(&metadata)
+            .map_err(|e| ServiceError::Invariant(e.to_string()))?;
+        let mut results = Vec::with_capacity(body.items.len());
+        let mut accepted_items = Vec::new();
+        for (index, item) in body.items.iter().enumerate() {
+            match check::batch_item(resource, item, index) {
+                Ok(data) => {
+                    results.push(accepted(None, Some(index)));
+                    accepted_items.push((
+                        index,
+                        NewEvent {
+                            event_id: check::item_id(installation, sync_id, batch_id, index),
+                            event_type: event_type.to_owned(),
+                            data,
+                            metadata: metadata.clone(),
+                        },
+                    ));
+                }
+                Err(error) => results.push(rejected(None, Some(index), error)),
+            }
+        }
+        let stream = StreamId::Store(installation.integration_id);
+        append_all(self.log.as_ref(), stream, accepted_items, &mut results).await?;
+        self.record_delivery(installation.integration_id, "sync batch", &results, |_| {
+            Some(event_type.to_owned())
+        })
+        .await;
+        Ok(BatchResponse {
+            sync_id,
+            batch_id: batch_id.to_owned(),
+            resource: body.resource,
+            cursor: body.cursor,
+            total: body.total,
+            results,
+        })
+    }
+
+    /// Counts a request's outcomes and keeps its rejections for the store's diagnostics. A
+    /// failure to record is logged, never turned into a failed delivery.
+    async fn record_delivery(
+        &self,
+        integration: IntegrationId,
+        endpoint: &'static str,
+        results: &[ItemResult],
+        event_type: impl Fn(usize) -> Option<String>,
+    ) {
+        let outcomes: Vec<Outcome> = results
+            .iter()
+            .enumerate()
+            .map(|(n, result)| {
+                let error = result.error.as_ref();
+                Outcome {
+                    status: result.status.as_str(),
+                    item: result
+                        .event_id
+                        .as_ref()
+                        .map(|id| id.as_str().map_or_else(|| id.to_string(), str::to_owned))
+                        .or(result.index.map(|i| format!("item {i}"))),
+                    event_type: if result.status == ItemStatus::Rejected {
+                        event_type(n)
+                    } else {
+                        None
+                    },
+                    code: error.map(|e| e.code.clone()).unwrap_or_default(),
+                    message: error.map(|e| e.message.clone()).unwrap_or_default(),
+                    path: error.map(|e| e.path.clone()).unwrap_or_default(),
+                }
+            })
+            .collect();
+        let diagnostics = self.diagnostics.clone();
+        let now = self.now();
+        let recorded = tokio::task::spawn_blocking(move || {
+            diagnostics.record(integration, endpoint, &outcomes, now)
+        })
+        .await;
+        match recorded {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "delivery diagnostics not recorded"),
+            Err(error) => tracing::warn!(%error, "delivery diagnostics not recorded"),
+        }
+    }
+
+    /// A store's delivery counts and last rejections, newest first.
+    pub async fn delivery_diagnostics(
+        &self,
+        integration: IntegrationId,
+    ) -> Result<
+        (
+            crate::diagnostics::Counts,
+            Vec<crate::diagnostics::Rejection>,
+        ),
+        ServiceError,
+    > {
+        let diagnostics = self.diagnostics.clone();
+        tokio::task::spawn_blocking(move || {
+            Ok::<_, rusqlite::Error>((
+                diagnostics.counts(integration)?,
+                diagnostics.recent(integration, 50)?,
+            ))
+        })
+        .await
+        .map_err(|e| ServiceError::Blocking(e.to_string()))?
+        .map_err(ServiceError::Diagnostics)
+    }
+}

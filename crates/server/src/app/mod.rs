@@ -1,0 +1,156 @@
+//! The application layer: one function per use case (pair a store, claim its token, ingest
+//! events, request a sync, sign in, …) between the routes and the domain. Nothing here knows
+//! HTTP: each use case takes typed input and returns its own error enum, which `crate::http_error`
+//! maps to a status and code once.
+
+mod connection;
+pub mod ingest;
+mod leases;
+mod pairing;
+mod polls;
+mod read_models;
+mod sign_in;
+mod store;
+mod sync;
+mod tokens;
+mod user_code;
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use time::{Duration, OffsetDateTime};
+use woo_domain::Clock;
+use woo_eventlog::{AppendOutcome, EventLog};
+use woo_projector::{ProjectorSet, ReadModelStore, WaitError};
+
+use crate::accounts::{AccountError, Accounts};
+use crate::auth::RateLimiter;
+use crate::diagnostics::Diagnostics;
+
+pub use connection::DisconnectError;
+pub use ingest::{BatchError, EventsError};
+pub use leases::{COMMAND_LEASE, Leases};
+pub use pairing::{ClaimError, Claimed, DecideError, PairError, Paired};
+pub use polls::PollGate;
+pub use read_models::ReadModel;
+pub use sign_in::SignInError;
+pub use store::ServiceError;
+pub use sync::{AckError, CancelError, SyncError};
+pub use tokens::{InstallationTokens, ReadModelTokens, TokenCheckError};
+pub use user_code::CodeError;
+
+/// How long a request waits for a projection to show its own write before answering anyway.
+const SETTLE_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+
+/// Failure limits: sign-ins per account and per client address, user codes per client address.
+pub struct Limits {
+    pub login_by_account: RateLimiter,
+    pub login_by_client: RateLimiter,
+    pub user_codes_by_client: RateLimiter,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let quarter = Duration::minutes(15);
+        Limits {
+            login_by_account: RateLimiter::new(5, quarter, quarter),
+            login_by_client: RateLimiter::new(20, quarter, quarter),
+            // RFC 8628 §5.1: a 34.5-bit code stays safe with at most 5 wrong guesses.
+            user_codes_by_client: RateLimiter::new(5, quarter, quarter),
+        }
+    }
+}
+
+/// What the use cases work with: the log and its projectors, the accounts, the in-memory gates,
+/// and how installation tokens are checked (a port, so that a faster check replaces it without
+/// touching a route).
+pub struct Services {
+    pub log: Arc<dyn EventLog>,
+    pub clock: Arc<dyn Clock>,
+    pub projectors: ProjectorSet,
+    pub accounts: Accounts,
+    pub diagnostics: Diagnostics,
+    pub limits: Limits,
+    pub polls: PollGate,
+    pub leases: Leases,
+    pub tokens: Box<dyn InstallationTokens>,
+    /// The read models, for the lookups a use case makes (a user code).
+    pub read_models: ReadModelStore,
+    /// Where people open the pages, for the links handed to the plugin.
+    pub public_url: String,
+}
+
+impl Services {
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Waits (bounded) until `projection` shows what `outcome` wrote, so the client's next
+    /// request reads its own write. On timeout the answer goes out anyway, logged; a projection
+    /// that does not exist is a failure of ours.
+    async fn settle(
+        &self,
+        projection: ReadModel,
+        outcome: Option<&AppendOutcome>,
+    ) -> Result<(), ServiceError> {
+        let Some(outcome) = outcome else {
+            return Ok(());
+        };
+        match self
+            .projectors
+            .wait_for(projection.name(), outcome.last_position(), SETTLE_TIMEOUT)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(WaitError::Unknown(name)) => Err(ServiceError::UnknownProjection(name)),
+            Err(error) => {
+                tracing::warn!(%error, "answering before the read model caught up");
+                Ok(())
+            }
+        }
+    }
+
+    /// Runs an accounts call on a blocking thread (password hashing is slow on purpose).
+    async fn accounts<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&Accounts) -> Result<T, AccountError> + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let accounts = self.accounts.clone();
+        tokio::task::spawn_blocking(move || call(&accounts))
+            .await
+            .map_err(|e| ServiceError::Blocking(e.to_string()))?
+            .map_err(ServiceError::Accounts)
+    }
+}
+
+/// The use cases over a fresh data directory, without HTTP.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::Path;
+
+    use time::macros::datetime;
+    use woo_domain::ManualClock;
+    use woo_eventlog::SqliteEventLog;
+
+    use super::*;
+
+    pub fn services(dir: &Path) -> Services {
+        let log: Arc<dyn EventLog> =
+            Arc::new(SqliteEventLog::open(dir.join("events.db")).expect("the log opens"));
+        let store = ReadModelStore::new(dir.join("readmodels.db"));
+        Services {
+            projectors: ProjectorSet::start(crate::projectors(&log, &store), log.clone()),
+            log,
+            clock: Arc::new(ManualClock::new(datetime!(2026-11-27 10:00 UTC))),
+            accounts: Accounts::open(dir.join("accounts.db")).expect("the accounts open"),
+            diagnostics: Diagnostics::open(dir.join("diagnostics.db"))
+                .expect("the diagnostics open"),
+            limits: Limits::default(),
+            polls: PollGate::default(),
+            leases: Leases::default(),
+            tokens: Box::new(ReadModelTokens::new(store.clone())),
+            read_models: store,
+            public_url: "http://127.0.0.1:8080".into(),
+        }
+    }
+}

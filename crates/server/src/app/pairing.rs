@@ -1,0 +1,192 @@
+//! Pairing a store (RFC 8628 device flow): the plugin asks, a person approves or denies, the
+//! plugin claims its installation token once.
+
+use uuid::Uuid;
+use woo_domain::api::{ClaimTokenResponse, CompanyRef, PairStoreResponse};
+use woo_domain::integration::{Integration, IntegrationCommand};
+use woo_domain::pairing::StoreInfo;
+use woo_domain::pairing::{self, Pairing, PairingCommand, PairingError, PairingRequested, Role};
+use woo_domain::values::UserCode;
+use woo_domain::{CompanyId, EventMetadata, RequestId, Source, SyncId, UserId};
+
+use super::store::{execute, load};
+use super::{ReadModel, ServiceError, Services};
+use crate::secrets::{self, Secret};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PairError {
+    #[error(transparent)]
+    Refused(PairingError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// Why a person's approval or denial was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecideError {
+    #[error("You are not a member of that company.")]
+    NotAMember,
+    #[error(transparent)]
+    Refused(PairingError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    #[error("polling faster than the interval; wait 5 s longer between polls")]
+    SlowDown,
+    #[error(transparent)]
+    Refused(PairingError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// The answer to a pairing request: what the plugin keeps, and the code the merchant types.
+pub type Paired = PairStoreResponse;
+/// The installation token, handed over once.
+pub type Claimed = ClaimTokenResponse;
+
+impl Services {
+    /// A plugin asks to pair `store`.
+    pub async fn pair(&self, store: StoreInfo) -> Result<Paired, PairError> {
+        let now = self.now();
+        let request_id = RequestId::generate();
+        let device_code = Secret::generate("wdc_");
+        let requested = PairingRequested {
+            request_id,
+            store: Box::new(store),
+            device_code_hash: device_code.hash(),
+            user_code: UserCode::generate(secrets::random_byte_source()),
+            requested_at: now,
+            expires_at: now + pairing::REQUEST_LIFETIME,
+            interval_s: pairing::POLL_INTERVAL_S,
+        };
+        let metadata = EventMetadata::new(Source::Live, now, Uuid::now_v7());
+        let command = PairingCommand::Request(requested.clone());
+        let decided = execute::<Pairing>(self.log.as_ref(), request_id, &metadata, &command, now)
+            .await?
+            .map_err(PairError::Refused)?;
+        // The merchant may type the user code at once: let the code lookup see this request first.
+        self.settle(ReadModel::Pairings, decided.outcome.as_ref())
+            .await?;
+        Ok(PairStoreResponse {
+            request_id,
+            device_code: device_code.expose().to_owned(),
+            user_code: requested.user_code.to_string(),
+            authorize_url: format!("{}/setup/woocommerce?request={request_id}", self.public_url),
+            verification_url: format!("{}/setup/woocommerce", self.public_url),
+            expires_in: u32::try_from(pairing::REQUEST_LIFETIME.whole_seconds()).unwrap_or(900),
+            interval: pairing::POLL_INTERVAL_S,
+        })
+    }
+
+    /// A pairing request as its page shows it.
+    pub async fn pairing(&self, request_id: RequestId) -> Result<Pairing, ServiceError> {
+        Ok(load::<Pairing>(self.log.as_ref(), request_id).await?.0)
+    }
+
+    /// `user` approves the request for `company`, of which they must be an owner or admin.
+    pub async fn approve(
+        &self,
+        request_id: RequestId,
+        user: UserId,
+        company: CompanyId,
+    ) -> Result<(), DecideError> {
+        let membership = self
+            .accounts(move |a| a.membership(user, company))
+            .await?
+            .ok_or(DecideError::NotAMember)?;
+        let command = PairingCommand::Approve {
+            company_id: membership.company_id,
+            company_name: membership.company_name,
+            role: membership.role,
+            user,
+        };
+        self.decide_on_request(request_id, command).await
+    }
+
+    /// `user` denies the request; it takes the same standing as approving, in any company.
+    pub async fn deny(&self, request_id: RequestId, user: UserId) -> Result<(), DecideError> {
+        let memberships = self.accounts(move |a| a.memberships(user)).await?;
+        let role = memberships
+            .iter()
+            .map(|m| m.role)
+            .find(|r| r.manages_integrations())
+            .unwrap_or(Role::Member);
+        self.decide_on_request(request_id, PairingCommand::Deny { user, role })
+            .await
+    }
+
+    async fn decide_on_request(
+        &self,
+        request_id: RequestId,
+        command: PairingCommand,
+    ) -> Result<(), DecideError> {
+        let now = self.now();
+        let metadata = EventMetadata::new(Source::Admin, now, Uuid::now_v7());
+        execute::<Pairing>(self.log.as_ref(), request_id, &metadata, &command, now)
+            .await?
+            .map_err(DecideError::Refused)?;
+        Ok(())
+    }
+
+    /// One poll of the plugin for its installation token.
+    pub async fn claim(
+        &self,
+        request_id: RequestId,
+        device_code: &str,
+    ) -> Result<Claimed, ClaimError> {
+        let now = self.now();
+        let device_code_hash = secrets::hash(device_code);
+        if !self
+            .polls
+            .allow(request_id, &device_code_hash, pairing::POLL_INTERVAL_S, now)
+        {
+            return Err(ClaimError::SlowDown);
+        }
+        let metadata = EventMetadata::new(Source::Live, now, Uuid::now_v7());
+
+        // The claim is decided on the pairing stream first: of two concurrent claims exactly one
+        // wins, and only the winner's token is ever written to the integration.
+        let claim = PairingCommand::Claim { device_code_hash };
+        let claimed = execute::<Pairing>(self.log.as_ref(), request_id, &metadata, &claim, now)
+            .await?
+            .map_err(ClaimError::Refused)?;
+        let Pairing::Approved { request, approval } = claimed.state else {
+            return Err(ClaimError::Refused(PairingError::InvalidGrant));
+        };
+
+        let token = Secret::generate("wit_");
+        let metadata = metadata.integration(approval.integration_id, approval.company_id);
+        let connect = IntegrationCommand::Connect {
+            integration_id: approval.integration_id,
+            company_id: approval.company_id,
+            company_name: approval.company_name.clone(),
+            request_id,
+            store: request.store.clone(),
+            token_hash: token.hash(),
+            initial_sync: SyncId::generate(),
+        };
+        let connected = execute::<Integration>(
+            self.log.as_ref(),
+            approval.integration_id,
+            &metadata,
+            &connect,
+            now,
+        )
+        .await?
+        .map_err(|e| ServiceError::Invariant(e.to_string()))?;
+        // Read-your-writes: the plugin's very next request must find its token.
+        self.settle(ReadModel::Installations, connected.outcome.as_ref())
+            .await?;
+        Ok(ClaimTokenResponse {
+            integration_id: approval.integration_id,
+            installation_token: token.expose().to_owned(),
+            company: CompanyRef {
+                id: approval.company_id,
+                name: approval.company_name,
+            },
+        })
+    }
+}

@@ -1,0 +1,185 @@
+//! What the stores of a company sent, as the admin API shows it: subscribers with their tags and
+//! carts, the catalog, and each store's orders.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+use woo_domain::CompanyId;
+use woo_domain::values::Email;
+use woo_projections::{catalog, orders, subscriber_tags, subscribers};
+
+use crate::auth::AdminUser;
+use crate::{ApiError, AppState};
+
+use super::{membership, parse_id, visible_integration};
+
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 500;
+
+#[derive(Deserialize)]
+pub(super) struct SubscriberQuery {
+    tag: Option<String>,
+    email: Option<String>,
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+fn page_size(limit: Option<usize>) -> usize {
+    limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE)
+}
+
+/// One subscriber with their tags and current cart.
+fn subscriber_view(
+    subscriber: subscribers::Subscriber,
+    tags: Option<subscriber_tags::Tags>,
+) -> serde_json::Value {
+    let mut value = serde_json::to_value(&subscriber).unwrap_or_default();
+    let (tags, cart) = tags.map(|t| (t.tags, t.cart)).unwrap_or_default();
+    value["tags"] = json!(tags);
+    value["cart"] = json!(cart);
+    value
+}
+
+/// A company's subscribers in email order: all of them, those holding `tag`
+/// (`ecommerce.in_cart`, `ecommerce.in_checkout`), or those whose email starts with `email`.
+/// `next_cursor` pages on.
+pub(super) async fn list_subscribers(
+    state: web::Data<AppState>,
+    AdminUser(user): AdminUser,
+    path: web::Path<String>,
+    query: web::Query<SubscriberQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let company: CompanyId = parse_id(&path, "company")?;
+    membership(&state, &user, company).await?;
+    let query = query.into_inner();
+    let limit = page_size(query.limit);
+    let after = query.cursor.unwrap_or_default();
+    if let Some(tag) = query.tag.as_deref()
+        && ![subscriber_tags::IN_CART, subscriber_tags::IN_CHECKOUT].contains(&tag)
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!(
+                "tag is {} or {}",
+                subscriber_tags::IN_CART,
+                subscriber_tags::IN_CHECKOUT
+            ),
+        )
+        .at("tag"));
+    }
+    let prefix = query
+        .email
+        .map(|e| e.trim().to_lowercase())
+        .unwrap_or_default();
+    let tag = query.tag;
+    let (page, next_cursor) = state
+        .read_model(move |conn| {
+            let emails = match &tag {
+                Some(tag) => {
+                    subscriber_tags::emails_with_tag(conn, company, tag, &after, limit + 1)?
+                }
+                None => subscribers::emails(conn, company, &prefix, &after, limit + 1)?,
+            };
+            let more = emails.len() > limit;
+            let mut page = Vec::new();
+            for email in emails.iter().take(limit) {
+                if let Some(subscriber) = subscribers::get(conn, company, email)? {
+                    page.push(subscriber_view(
+                        subscriber,
+                        subscriber_tags::get(conn, company, email)?,
+                    ));
+                }
+            }
+            Ok((page, more.then(|| emails[limit - 1].clone())))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "subscribers": page, "next_cursor": next_cursor })))
+}
+
+pub(super) async fn get_subscriber(
+    state: web::Data<AppState>,
+    AdminUser(user): AdminUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (company, email) = path.into_inner();
+    let company: CompanyId = parse_id(&company, "company")?;
+    membership(&state, &user, company).await?;
+    let email = Email::parse(&email).map_err(|_| ApiError::not_found("no such subscriber"))?;
+    let found = state
+        .read_model(move |conn| {
+            let subscriber = subscribers::get(conn, company, email.as_str())?;
+            let tags = subscriber_tags::get(conn, company, email.as_str())?;
+            Ok(subscriber.map(|s| subscriber_view(s, tags)))
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such subscriber"))?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+#[derive(Deserialize)]
+pub(super) struct CatalogQuery {
+    /// `INTEGRATION_ID:PRODUCT_ID` of the last item of the previous page.
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+pub(super) async fn company_catalog(
+    state: web::Data<AppState>,
+    AdminUser(user): AdminUser,
+    path: web::Path<String>,
+    query: web::Query<CatalogQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let company: CompanyId = parse_id(&path, "company")?;
+    membership(&state, &user, company).await?;
+    let limit = page_size(query.limit);
+    let after = match query.cursor.as_deref() {
+        None | Some("") => None,
+        Some(cursor) => {
+            let parsed = cursor
+                .split_once(':')
+                .and_then(|(store, product)| Some((store.to_owned(), product.parse().ok()?)));
+            Some(parsed.ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    "cursor is INTEGRATION_ID:PRODUCT_ID",
+                )
+                .at("cursor")
+            })?)
+        }
+    };
+    let mut items = state
+        .read_model(move |conn| catalog::for_company(conn, company, after, limit + 1))
+        .await?;
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items
+            .last()
+            .map(|i| format!("{}:{}", i.integration_id, i.product_id))
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(json!({ "products": items, "next_cursor": next_cursor })))
+}
+
+#[derive(Deserialize)]
+pub(super) struct OrdersQuery {
+    limit: Option<usize>,
+}
+
+pub(super) async fn integration_orders(
+    state: web::Data<AppState>,
+    AdminUser(user): AdminUser,
+    path: web::Path<String>,
+    query: web::Query<OrdersQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (store, _) = visible_integration(&state, &user, &path).await?;
+    let limit = page_size(query.limit);
+    let integration = store.integration_id;
+    let rows = state
+        .read_model(move |conn| orders::for_store(conn, integration, limit))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "orders": rows })))
+}
