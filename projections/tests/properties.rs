@@ -351,10 +351,13 @@ async fn stored_events(log: &SqliteEventLog) -> BTreeSet<(Uuid, String, String)>
 const TABLES: &[&str] = &[
     "subscriber_tags",
     "subscribers",
+    "subscriber_customers",
     "subscriber_orders",
     "subscriber_refunds",
+    "subscriber_refund_records",
     "orders",
     "order_refunds",
+    "order_refund_records",
 ];
 
 type Rows = Vec<Vec<Value>>;
