@@ -1,4 +1,11 @@
-SELECT refund_id, amount, reason FROM {refunds} WHERE integration_id = ?1 AND order_id = ?2
+-- The refunds of order ?2 as of its version ?3: those it lists (with the reason of the refund
+-- resource when the order's line has none), then refund resources created after that version.
+SELECT r.refund_id, r.amount,
+       CASE WHEN r.reason <> '' THEN r.reason
+            ELSE coalesce((SELECT x.reason FROM {records} x
+                           WHERE x.integration_id = r.integration_id AND x.order_id = r.order_id
+                             AND x.refund_id = r.refund_id), '') END
+FROM {refunds} r WHERE r.integration_id = ?1 AND r.order_id = ?2
 UNION ALL
 SELECT x.refund_id, x.amount, x.reason FROM {records} x
 WHERE x.integration_id = ?1 AND x.order_id = ?2 AND x.created_at > ?3
