@@ -2,15 +2,18 @@
 //!
 //! A store's plugin retries, so the same event can arrive several times, late, and out of order.
 //! The projections promise (DESIGN.md §5, and the doc comments of `subscriber_tags`,
-//! `subscribers` and `orders`) that the tables come out the same whatever the delivery: tags and
-//! carts are last-writer-wins by `(occurred_at, event_id)`, orders by `(date_modified_gmt,
-//! event_id)`, refunds are a set keyed by refund id, and the log drops repeated event ids.
+//! `subscribers`, `orders` and `catalog`) that the tables come out the same whatever the delivery:
+//! tags and carts are last-writer-wins by `(occurred_at, event_id)`; orders, customers and products
+//! by `(date_modified_gmt, event_id)`, a deletion by its `occurred_at`, and a winning deletion
+//! leaves a tombstone; the refunds an order lists are replaced whole by its newer version, refund
+//! resources are a register per refund id; and the log drops repeated event ids.
 //!
-//! The property: a generated history of cart, checkout, order and refund events for two or three
-//! shoppers of one store, delivered once in order into one log, and shuffled with every event
-//! repeated one to five times into another, projects to identical `subscriber_tags`,
-//! `subscribers` (+ `subscriber_orders`, `subscriber_refunds`) and `orders` (+ `order_refunds`)
-//! tables, and both logs hold the same events. The plain tests below pin the interesting cases.
+//! The property: a generated history of cart, checkout, order, refund, customer and product
+//! events (with deletions, `{id}`-only bodies and newer order versions listing fewer refunds)
+//! for two or three shoppers of one store, delivered once in order into one log, and shuffled
+//! with every event repeated one to five times into another, projects to identical tables
+//! (`support::TABLES`), and both logs hold the same events. The plain tests below pin the
+//! interesting cases.
 //!
 //! `PROPTEST_CASES=1000 cargo test -p woo-projections --test readmodels properties` runs more cases.
 
@@ -20,6 +23,7 @@ use serde_json::{Value as Json, json};
 use tempfile::TempDir;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
+use woo_domain::commerce::CommerceEventType as T;
 use woo_eventlog::NewEvent;
 use woo_projections::{orders, subscriber_tags, subscribers};
 
@@ -251,6 +255,70 @@ fn refund_data(slot: u8, refund: u8, via_link: bool, at: OffsetDateTime) -> Json
     data
 }
 
+fn customer_id(shopper: &Shopper) -> u64 {
+    shopper.customer_id.unwrap_or(41)
+}
+
+/// A REST v3 customer; `account_email` gives the account its own address.
+fn customer_data(
+    shopper: &Shopper,
+    modified: Option<u8>,
+    account_email: bool,
+    names: Option<u8>,
+) -> Json {
+    let local = shopper.email.split('@').next().unwrap_or_default();
+    let (first, last) = shopper.names[usize::from(names.unwrap_or(0) % 2)];
+    let email = if account_email {
+        format!("{local}.account@example.com")
+    } else {
+        shopper.email.to_owned()
+    };
+    json!({
+        "id": customer_id(shopper),
+        "date_created_gmt": gmt(BASE - Duration::days(30)),
+        "date_modified_gmt": modified.map(|m| gmt(minutes(m))),
+        "email": email,
+        "first_name": first,
+        "last_name": last,
+        "role": "customer",
+        "username": local,
+        "billing": {"first_name": first, "last_name": last, "email": shopper.email, "country": "US"},
+        "shipping": [],
+        "is_paying_customer": true,
+        "meta_data": [],
+    })
+}
+
+fn product_id(slot: u8) -> u64 {
+    PRODUCTS[usize::from(slot % 3)].0
+}
+
+/// A REST v3 product, or (`variation`) a variation of product 1 as the variations endpoint
+/// sends it: no name, no type, attributes instead.
+fn product_data(slot: u8, modified: u8, variation: bool) -> Json {
+    let (id, name, cents) = PRODUCTS[usize::from(slot % 3)];
+    let price = format!("{}.{:02}", cents / 100, cents % 100);
+    let mut data = json!({
+        "id": id,
+        "date_modified_gmt": gmt(minutes(modified)),
+        "permalink": format!("{SHOP}/product/{id}/"),
+        "sku": format!("SKU-{id}"),
+        "price": price,
+        "regular_price": price,
+        "sale_price": "",
+        "status": "publish",
+        "stock_status": "instock",
+    });
+    if variation {
+        data["attributes"] = json!([{"id": 0, "name": "Size", "option": format!("{}", slot + 1)}]);
+        data["_links"] = json!({"up": [{"href": format!("{SHOP}/wp-json/wc/v3/products/1")}]});
+    } else {
+        data["name"] = json!(name);
+        data["type"] = json!("simple");
+    }
+    data
+}
+
 // ---------------------------------------------------------------------------------------------
 // Generated histories.
 
@@ -281,6 +349,30 @@ enum Kind {
         slot: u8,
         refund: u8,
         via_link: bool,
+    },
+    /// `order_deleted {id}`, or (`id_only`) an order update whose body is only `{id}`, as
+    /// WooCommerce's deletion webhook sends it.
+    OrderDeleted {
+        slot: u8,
+        id_only: bool,
+    },
+    /// The shopper's customer account (a guest's is Ada's); `account_email`: the account uses
+    /// another address than the one the shopper's orders are billed to.
+    Customer {
+        modified: Option<u8>,
+        account_email: bool,
+        synced: bool,
+    },
+    CustomerDeleted,
+    /// Product `slot`, or a variation of it without a name.
+    Product {
+        slot: u8,
+        modified: u8,
+        variation: bool,
+    },
+    ProductDeleted {
+        slot: u8,
+        id_only: bool,
     },
 }
 
@@ -398,6 +490,46 @@ impl Step {
                 "ecommerce.order_refunded",
                 refund_data(*slot, *refund, *via_link, occurred_at),
             ),
+            Kind::OrderDeleted { slot, id_only } => (
+                if *id_only {
+                    T::OrderUpdated.as_str()
+                } else {
+                    T::OrderDeleted.as_str()
+                },
+                json!({"id": order_id(slot % 3)}),
+            ),
+            Kind::Customer {
+                modified,
+                account_email,
+                synced,
+            } => (
+                if *synced {
+                    T::CustomerSynced.as_str()
+                } else {
+                    T::CustomerUpdated.as_str()
+                },
+                customer_data(shopper, *modified, *account_email, self.names),
+            ),
+            Kind::CustomerDeleted => (
+                T::CustomerDeleted.as_str(),
+                json!({"id": customer_id(shopper)}),
+            ),
+            Kind::Product {
+                slot,
+                modified,
+                variation,
+            } => (
+                T::ProductUpdated.as_str(),
+                product_data(*slot, *modified, *variation),
+            ),
+            Kind::ProductDeleted { slot, id_only } => (
+                if *id_only {
+                    T::ProductUpdated.as_str()
+                } else {
+                    T::ProductDeleted.as_str()
+                },
+                json!({"id": product_id(*slot)}),
+            ),
         };
         Fact {
             id,
@@ -441,6 +573,15 @@ fn kind() -> impl Strategy<Value = Kind> {
             .prop_map(|(event, status, state)| Kind::Order { event, status, state }),
         2 => (0..3u8, 0..2u8, any::<bool>())
             .prop_map(|(slot, refund, via_link)| Kind::Refund { slot, refund, via_link }),
+        1 => (0..3u8, any::<bool>())
+            .prop_map(|(slot, id_only)| Kind::OrderDeleted { slot, id_only }),
+        2 => (prop::option::weighted(0.85, 0..8u8), any::<bool>(), any::<bool>())
+            .prop_map(|(modified, account_email, synced)| Kind::Customer { modified, account_email, synced }),
+        1 => Just(Kind::CustomerDeleted),
+        2 => (0..3u8, 0..8u8, any::<bool>())
+            .prop_map(|(slot, modified, variation)| Kind::Product { slot, modified, variation }),
+        1 => (0..3u8, any::<bool>())
+            .prop_map(|(slot, id_only)| Kind::ProductDeleted { slot, id_only }),
     ]
 }
 

@@ -128,6 +128,7 @@ pub(crate) const TABLES: &[&str] = &[
     "orders",
     "order_refunds",
     "order_refund_records",
+    "catalog",
 ];
 
 pub(crate) type Rows = Vec<Vec<Value>>;
