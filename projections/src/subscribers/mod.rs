@@ -1,9 +1,15 @@
 //! Subscribers: one per company and normalised email, from customer accounts, guest buyers, orders
-//! and shopper activity. A registered customer is one subscriber under their account email, with
-//! every order of their account, whatever billing email those orders carry: that is how
-//! WooCommerce counts a customer's orders and spend (by customer id), and what a merchant who looks
-//! the customer up expects. Order count, spend per currency net of refunds, and first and last
-//! order are computed from the orders when asked, so out-of-order updates never count twice.
+//! and shopper activity. Order count, spend per currency net of refunds, and first and last order
+//! are computed from the orders when asked, so out-of-order updates never count twice.
+//!
+//! A registered customer is one subscriber, under their account email, with every order of their
+//! account whatever billing email those orders carry. That is how WooCommerce itself counts a
+//! customer's orders and spend (by customer id, in the Customers report and in
+//! `wc_get_customer_order_count`), and what a merchant who looks the customer up expects. Peers that
+//! key buyers by billing email (Mailchimp's `md5(billing email)` customer, MailPoet's guests from
+//! `billing_email`) split such a customer in two, with the account in one contact and the orders
+//! in the other. Until the account is known, an order's billing email stands for the buyer; when
+//! an account is deleted, WooCommerce turns its orders into guest orders, and so does this view.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
