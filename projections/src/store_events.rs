@@ -7,7 +7,9 @@ use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use uuid::Uuid;
 use woo_domain::commerce::lenient::Money;
-use woo_domain::commerce::resources::{Customer, GuestBuyer, Order, Product, ShopperActivity};
+use woo_domain::commerce::resources::{
+    Customer, Deletion, GuestBuyer, Order, Product, ShopperActivity,
+};
 use woo_domain::commerce::{self, CommerceEventType, Subject};
 use woo_domain::values::Email;
 use woo_domain::{EventMetadata, IntegrationId, Source};
@@ -119,10 +121,14 @@ pub fn describe(recorded: &RecordedEvent) -> Summary {
         return Summary::default();
     };
     let data = recorded.data.get();
-    let deleted = commerce::resources::only_id(&recorded.data).map(|id| id.0);
+    let deleted = if kind.is_deletion() {
+        serde_json::from_str::<Deletion>(data).ok().map(|d| d.id)
+    } else {
+        commerce::resources::only_id(&recorded.data)
+    };
     if deleted.is_some() || kind.is_deletion() {
         return Summary {
-            deleted,
+            deleted: deleted.map(|id| id.0),
             ..Summary::default()
         };
     }

@@ -18,7 +18,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use time::OffsetDateTime;
-use woo_domain::commerce::resources::ShopperActivity;
+use woo_domain::commerce::resources::{OrderHead, ShopperActivity};
 use woo_domain::commerce::{CommerceEventType, Subject};
 use woo_domain::values::Email;
 use woo_domain::{CompanyId, EventMetadata};
@@ -27,7 +27,6 @@ use woo_projector::{Projection, ProjectionError};
 
 use crate::decode::{from_millis, millis, read_data, read_metadata};
 use crate::names::ReadModel;
-use crate::order_book::{OrderFact, order_fact};
 
 pub const IN_CART: &str = "ecommerce.in_cart";
 pub const IN_CHECKOUT: &str = "ecommerce.in_checkout";
@@ -80,9 +79,11 @@ impl Projection for SubscriberTags {
         };
 
         if kind.subject() == Subject::Order {
-            let Some(OrderFact::Order(order)) = order_fact(recorded)? else {
+            if kind.is_deletion() {
                 return Ok(());
-            };
+            }
+            // A refund resource or an `{id}` body has no status, and changes no tag.
+            let order: OrderHead = read_data(recorded)?;
             let placed = PLACED.contains(&order.status.as_str());
             if !placed && !UNPAID.contains(&order.status.as_str()) {
                 return Ok(());

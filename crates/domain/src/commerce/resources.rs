@@ -2,9 +2,10 @@
 //! use, each read leniently. The events keep the whole resource as received; these views are
 //! what projections (and validation at the edge) take out of it.
 
-use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::Deserialize;
+use serde::de::{self, Deserializer as _, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
@@ -206,13 +207,42 @@ pub struct Deletion {
 /// The id of a body that holds nothing but an id (`{"id": 727}`): such a body is a deletion,
 /// whatever type it was sent as, never an update that blanks the record.
 pub fn only_id(data: &RawValue) -> Option<WooId> {
-    let members: BTreeMap<&str, &RawValue> = serde_json::from_str(data.get()).ok()?;
-    if members.len() != 1 {
-        return None;
+    struct OnlyId;
+    impl<'de> Visitor<'de> for OnlyId {
+        type Value = WooId;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object holding only an id")
+        }
+        // Stops at the first key that is not `id`: a whole order is not read to learn that.
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WooId, A::Error> {
+            if map.next_key::<String>()?.as_deref() != Some("id") {
+                return Err(de::Error::custom("not only an id"));
+            }
+            let id: WooId = map.next_value()?;
+            if map.next_key::<IgnoredAny>()?.is_some() {
+                return Err(de::Error::custom("not only an id"));
+            }
+            Ok(id)
+        }
     }
-    serde_json::from_str(members.get("id")?.get())
+    let mut deserializer = serde_json::Deserializer::from_str(data.get());
+    deserializer
+        .deserialize_map(OnlyId)
         .ok()
         .filter(|id| *id != WooId(0))
+}
+
+/// What an order says about its buyer and where it stands, for read models that need no more
+/// (reading a whole order with its lines is the costly part of applying it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct OrderHead {
+    pub id: WooId,
+    #[serde(deserialize_with = "text")]
+    pub status: String,
+    pub customer_id: WooId,
+    #[serde(deserialize_with = "object_or_empty")]
+    pub billing: Address,
 }
 
 /// A variation's attribute (`{"name": "Color", "option": "Black"}`); a product's attributes carry
@@ -511,6 +541,8 @@ mod tests {
         assert_eq!(only_id(&raw(r#"{"id": 0}"#)), None);
         assert_eq!(only_id(&raw(r#"{"status": "trash"}"#)), None);
         assert_eq!(only_id(&raw("[727]")), None);
+        assert_eq!(only_id(&raw(r#"{"id": 727, "status": "trash"}"#)), None);
+        assert_eq!(only_id(&raw(r#"{"status": "trash", "id": 727}"#)), None);
     }
 
     #[test]
