@@ -98,6 +98,9 @@ pub struct RefundRow {
 /// The statements of one copy of the order tables.
 pub(crate) struct OrderBook {
     pub schema: String,
+    /// Whether line items, coupons and shipping are kept (the `orders` model shows them; the
+    /// subscribers model only counts and sums, and leaves them empty to apply faster).
+    details: bool,
     upsert: String,
     clear_refunds: String,
     insert_refund: String,
@@ -106,7 +109,7 @@ pub(crate) struct OrderBook {
 }
 
 impl OrderBook {
-    fn new(orders: &str, refunds: &str, records: &str) -> Self {
+    fn new(orders: &str, refunds: &str, records: &str, details: bool) -> Self {
         let name = |sql: &str| {
             sql.replace("{orders}", orders)
                 .replace("{refunds}", refunds)
@@ -114,6 +117,7 @@ impl OrderBook {
         };
         OrderBook {
             schema: name(include_str!("schema.sql")),
+            details,
             upsert: name(include_str!("upsert.sql")),
             clear_refunds: name("DELETE FROM {refunds} WHERE integration_id = ?1 AND order_id = ?2"),
             insert_refund: name(
@@ -147,6 +151,15 @@ impl OrderBook {
                         message: e.to_string(),
                     })
                 };
+                let (items, coupons, shipping) = if self.details {
+                    (
+                        json(serde_json::to_string(&line_items(order)))?,
+                        json(serde_json::to_string(&coupons(order)))?,
+                        json(serde_json::to_string(&shipping(order)))?,
+                    )
+                } else {
+                    ("[]".to_owned(), "[]".to_owned(), "[]".to_owned())
+                };
                 let money = |m: Option<Money>| m.map(|m| m.to_string());
                 let won = tx.prepare_cached(&self.upsert)?.execute(params![
                     integration,
@@ -171,9 +184,9 @@ impl OrderBook {
                     order.date_modified_gmt.map(millis),
                     order.date_paid_gmt.map(millis),
                     order.date_completed_gmt.map(millis),
-                    json(serde_json::to_string(&line_items(order)))?,
-                    json(serde_json::to_string(&coupons(order)))?,
-                    json(serde_json::to_string(&shipping(order)))?,
+                    items,
+                    coupons,
+                    shipping,
                     false,
                     version_at,
                     event,
@@ -276,7 +289,7 @@ impl OrderBook {
 
 /// The order tables of the `orders` read model.
 pub(crate) static ORDERS: LazyLock<OrderBook> =
-    LazyLock::new(|| OrderBook::new("orders", "order_refunds", "order_refund_records"));
+    LazyLock::new(|| OrderBook::new("orders", "order_refunds", "order_refund_records", true));
 
 /// The order tables of the `subscribers` read model.
 pub(crate) static SUBSCRIBER_ORDERS: LazyLock<OrderBook> = LazyLock::new(|| {
@@ -284,6 +297,7 @@ pub(crate) static SUBSCRIBER_ORDERS: LazyLock<OrderBook> = LazyLock::new(|| {
         "subscriber_orders",
         "subscriber_refunds",
         "subscriber_refund_records",
+        false,
     )
 });
 
