@@ -484,3 +484,80 @@ fn the_store_events_page_reads_newest_first_with_who_how_much_and_what() {
     );
     assert_eq!(second.next_before, None);
 }
+
+#[test]
+fn a_failed_renewal_starts_no_flow_and_spend_adds_up_per_currency() {
+    // A WooCommerce Subscriptions renewal of order 723 is a new order of the same customer made by
+    // the store (`created_via: subscription`, meta `_subscription_renewal`), unpaid until the
+    // automatic payment goes through. Another order of João's was paid in euros.
+    let renewal = |status: &str, paid: Json, modified: &str| {
+        changed(
+            "order-registered.json",
+            json!({"id": 730, "number": "730", "status": status, "created_via": "subscription",
+                   "date_created_gmt": "2017-04-21T19:16:00", "date_modified_gmt": modified,
+                   "date_paid_gmt": paid, "date_completed_gmt": null, "refunds": [],
+                   "meta_data": [{"id": 9100, "key": "_subscription_renewal", "value": "723"}]}),
+        )
+    };
+    let euros = changed(
+        "order-registered.json",
+        json!({"id": 731, "number": "731", "currency": "EUR", "total": "18.00", "refunds": [],
+               "date_created_gmt": "2017-05-02T10:00:00", "date_modified_gmt": "2017-05-02T10:05:00"}),
+    );
+    let facts = [
+        event(1, T::OrderSynced, fixture("order-registered.json"), 0),
+        event(
+            2,
+            T::OrderPlaced,
+            renewal("failed", Json::Null, "2017-04-21T19:16:05"),
+            1,
+        ),
+        event(3, T::OrderPlaced, euros, 2),
+        event(
+            4,
+            T::OrderUpdated,
+            renewal(
+                "processing",
+                json!("2017-04-22T08:00:00"),
+                "2017-04-22T08:00:00",
+            ),
+            3,
+        ),
+    ];
+    let (_dir, store) = project_deliveries(&facts[..3], &[(0, 0), (1, 0), (2, 0)]);
+    let conn = store.connect().unwrap();
+    let tags = subscriber_tags::get(&conn, COMPANY, "joao.silva@example.com").unwrap();
+    assert_eq!(
+        tags.map(|t| t.tags),
+        Some(vec![]),
+        "an unpaid order keeps in_checkout, it never sets it"
+    );
+    let joao = subscribers::get(&conn, COMPANY, "joao.silva@example.com")
+        .unwrap()
+        .unwrap();
+    assert_eq!(joao.orders_count, 2, "the failed renewal does not count");
+    assert_eq!(
+        joao.total_spent
+            .iter()
+            .map(|(c, s)| (c.as_str(), amount(s)))
+            .collect::<Vec<_>>(),
+        [("EUR", amount("18.00")), ("USD", amount("20.00"))]
+    );
+
+    let (_dir, store) = project_both_ways(&facts, &[3, 2, 1, 0]);
+    let conn = store.connect().unwrap();
+    let joao = subscribers::get(&conn, COMPANY, "joao.silva@example.com")
+        .unwrap()
+        .unwrap();
+    assert_eq!(joao.orders_count, 3, "the paid renewal counts");
+    assert_eq!(
+        joao.total_spent.get("USD").map(|s| amount(s)),
+        Some(amount("59.00"))
+    );
+    assert_eq!(
+        orders::get(&conn, INTEGRATION, 730)
+            .unwrap()
+            .map(|o| o.order.status),
+        Some("processing".to_owned())
+    );
+}
