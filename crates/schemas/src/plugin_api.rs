@@ -12,12 +12,11 @@ use woo_domain::api::{
 
 use crate::{inline, standalone};
 
+/// Builds a body's schema with a generator (a `$ref` to its definition).
+pub type BodySchema = fn(&mut schemars::SchemaGenerator) -> schemars::Schema;
+
 /// Every body: its file name (`pair-store-request`), what it is, and its schema.
-pub fn bodies() -> Vec<(
-    &'static str,
-    &'static str,
-    fn(&mut schemars::SchemaGenerator) -> schemars::Schema,
-)> {
+pub fn bodies() -> Vec<(&'static str, &'static str, BodySchema)> {
     vec![
         (
             "pair-store-request",
