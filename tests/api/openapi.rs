@@ -121,3 +121,116 @@ async fn live_answers_match_the_openapi_document() {
     assert!(schema.is_object(), "status {status} is documented");
     assert!(validator(&document, schema).is_valid(&error), "{error}");
 }
+
+/// Checks a live answer against what the document says `method path` answers with `status`.
+fn assert_documented(document: &Value, method: &str, path: &str, status: u16, body: &Value) {
+    let operation = &document["paths"][path][method];
+    let schema =
+        &operation["responses"][status.to_string()]["content"]["application/json"]["schema"];
+    assert!(schema.is_object(), "{method} {path} documents {status}");
+    let validator = validator(document, schema);
+    let errors: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {path} {status}: {body} {errors:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_connected_store_and_its_admin_get_the_answers_the_document_describes() {
+    let app = spawn_app().await;
+    let document: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let shop = app.connected_store(1, "owner@example.com", "Acme").await;
+    let plugin = |path: &str| format!("{}/api/woocommerce/v1{path}", app.address);
+    let post = |path: &str, body: Value| {
+        app.http
+            .post(plugin(path))
+            .header("authorization", shop.bearer())
+            .json(&body)
+            .send()
+    };
+    let order = woo_e2e::fixture("order-guest.json");
+    let answers = [
+        ("/heartbeat", post("/heartbeat", serde_json::to_value(woo_e2e::heartbeat()).unwrap()).await.unwrap()),
+        ("/events", post("/events", json!({"events": [
+            woo_e2e::live(&woo_e2e::event_id(1), "ecommerce.order_placed", "2026-11-27T10:00:00Z", order),
+            woo_e2e::live(&woo_e2e::event_id(2), "ecommerce.order_placed", "2026-11-27T10:00:00Z", json!({"status": "x"})),
+        ]})).await.unwrap()),
+        ("/events", post("/events", json!({"events": "none"})).await.unwrap()),
+        ("/commands/{command_id}/ack", post(&format!("/commands/{}/ack", uuid::Uuid::now_v7()), json!({"status": "started"})).await.unwrap()),
+    ];
+    for (path, response) in answers {
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert_documented(
+            &document,
+            "post",
+            &format!("/api/woocommerce/v1{path}"),
+            status,
+            &body,
+        );
+    }
+    let commands = app
+        .http
+        .get(plugin("/commands"))
+        .header("authorization", shop.bearer())
+        .send()
+        .await
+        .unwrap();
+    let status = commands.status().as_u16();
+    assert_documented(
+        &document,
+        "get",
+        "/api/woocommerce/v1/commands",
+        status,
+        &commands.json().await.unwrap(),
+    );
+
+    let company = shop.company;
+    let integration = shop.integration_id;
+    for path in [
+        "/companies".to_owned(),
+        format!("/companies/{company}/integrations"),
+        format!("/companies/{company}/subscribers"),
+        format!("/companies/{company}/subscribers/john.doe@example.com"),
+        format!("/companies/{company}/catalog"),
+        format!("/integrations/{integration}"),
+        format!("/integrations/{integration}/orders"),
+        format!("/integrations/{integration}/diagnostics"),
+        format!("/companies/{}/integrations", uuid::Uuid::now_v7()),
+    ] {
+        let (status, body) = app.admin_json(&shop.jwt, &path).await;
+        let template = path
+            .replace(&company.to_string(), "{company_id}")
+            .replace(&integration.to_string(), "{integration_id}")
+            .replace("john.doe@example.com", "{email}");
+        let template = match template.split('/').nth(2) {
+            Some(id) if id.len() == 36 => template.replace(id, "{company_id}"),
+            _ => template,
+        };
+        assert_documented(
+            &document,
+            "get",
+            &format!("/api/admin/v1{template}"),
+            status.as_u16(),
+            &body,
+        );
+    }
+    for path in ["sync", "disconnect"] {
+        let response = app
+            .admin_post(&shop.jwt, &format!("/integrations/{integration}/{path}"))
+            .await;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert_documented(
+            &document,
+            "post",
+            &format!("/api/admin/v1/integrations/{{integration_id}}/{path}"),
+            status,
+            &body,
+        );
+    }
+}

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
+use crate::commerce::CommerceEventType;
 use crate::commerce::lenient::WooId;
 
 /// A decimal number as text (`"29.35"`, `"-10.00"`, `"1e2"`), space around it allowed; what
@@ -164,6 +165,55 @@ impl<T: JsonSchema> JsonSchema for ListOrEmpty<T> {
                 { "description": "A list sent as an object keyed by position", "type": "object", "additionalProperties": item },
                 { "type": "null" },
             ]
+        })
+    }
+}
+
+/// The event types a plugin may send live on `/events`: every commerce type but the sync records.
+pub struct LiveEventType;
+
+impl JsonSchema for LiveEventType {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "LiveEventType".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let live: Vec<&str> = CommerceEventType::ALL
+            .into_iter()
+            .filter(|kind| !kind.is_synced())
+            .map(CommerceEventType::as_str)
+            .collect();
+        json_schema!({
+            "description": "The event type; its data is described by schemas/events/<type>.json. Sync records (`*_synced`) only come in sync batches.",
+            "enum": live,
+        })
+    }
+}
+
+/// The resources of a sync batch, each stored as its `*_synced` event type.
+pub struct SyncResource;
+
+impl JsonSchema for SyncResource {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "SyncResource".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let resources: Vec<&str> = CommerceEventType::ALL
+            .into_iter()
+            .filter_map(CommerceEventType::sync_resource)
+            .collect();
+        json_schema!({
+            "description": "What the batch's items are; each is stored as the matching `*_synced` event.",
+            "enum": resources,
         })
     }
 }

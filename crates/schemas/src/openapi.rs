@@ -225,8 +225,14 @@ fn admin_schemas() -> Map<String, Value> {
         "A subscriber (subscribers read model) with their tags and current cart (subscriber_tags).",
         json!({
             "email": { "type": "string" },
-            "tags": row("The tags held, each with the event that set it."),
-            "cart": row("The current cart, if any."),
+            "tags": {
+                "type": "array",
+                "description": "The tags held now.",
+                "items": { "enum": ["ecommerce.in_cart", "ecommerce.in_checkout"] },
+            },
+            "cart": {
+                "anyOf": [row("The current cart: items, value, currency, token, checkout URL."), { "type": "null" }],
+            },
         }),
         &["email", "tags", "cart"],
     );

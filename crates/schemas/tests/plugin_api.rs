@@ -244,6 +244,16 @@ fn requests_a_plugin_must_not_send_do_not_validate() {
             json!({"batch_id": "b-1", "resource": "orders", "items": [727]}),
         ),
         ("batch-request", json!({"resource": "orders", "items": []})),
+        (
+            "batch-request",
+            json!({"batch_id": "b-1", "resource": "coupons", "items": []}),
+        ),
+        (
+            "events-request",
+            json!({"events": [{"event_id": "0190c5a0-0000-7000-8000-000000000001",
+            "type": "ecommerce.order_synced", "occurred_at": "2026-01-01T00:00:00Z",
+            "data": {"id": 1}}]}),
+        ),
     ];
     for (name, body) in cases {
         assert!(!validator(name).is_valid(&body), "{name} takes {body}");

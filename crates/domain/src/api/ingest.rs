@@ -35,6 +35,7 @@ pub struct LiveEvent {
     /// The plugin's id of the event (UUIDv7 preferred); a retry sends the same one.
     pub event_id: Uuid,
     /// `ecommerce.cart_started`, `woocommerce.order_created`, …
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LiveEventType"))]
     #[serde(rename = "type")]
     pub event_type: String,
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
@@ -61,6 +62,7 @@ pub struct BatchRequest {
     /// The plugin's id of the batch; the same batch sent again writes nothing.
     pub batch_id: String,
     /// `products`, `customers`, `guests` or `orders`.
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::SyncResource"))]
     pub resource: String,
     #[cfg_attr(
         feature = "schemars",
