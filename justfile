@@ -52,3 +52,7 @@ rebuild *args:
 # Run the projectors alone beside a running `serve`
 project:
     cargo run -- project --data-dir {{data_dir}}
+
+# Regenerate schemas/ (event, plugin-API and OpenAPI documents) from the Rust types
+schemas:
+    cargo run -p woo-schemas

@@ -8,6 +8,7 @@ mod idempotency;
 mod ingest;
 mod ingest_hostile;
 mod lifecycle;
+mod openapi;
 mod pairing;
 mod rebuild;
 mod settings;

@@ -12,6 +12,8 @@ pub mod event;
 pub mod ids;
 pub mod integration;
 pub mod pairing;
+#[cfg(feature = "schemars")]
+pub mod schema;
 pub mod streams;
 pub mod values;
 

@@ -20,6 +20,7 @@ pub const CLAIM_GRACE: Duration = Duration::seconds(60);
 
 /// What the plugin says about its store (validated at the edge).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct StoreInfo {
     pub install_id: String,
     pub store_url: StoreUrl,
@@ -42,39 +43,48 @@ pub struct StoreInfo {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct PairingRequested {
     pub request_id: RequestId,
     pub store: Box<StoreInfo>,
     /// SHA-256 of the device code; the code itself is only ever in the plugin's hands.
     pub device_code_hash: String,
     pub user_code: UserCode,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub requested_at: OffsetDateTime,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     pub interval_s: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct PairingApproved {
     pub company_id: CompanyId,
     pub company_name: String,
     pub approved_by: UserId,
     pub integration_id: IntegrationId,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub approved_at: OffsetDateTime,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct PairingDenied {
     pub denied_by: UserId,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub denied_at: OffsetDateTime,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct TokenClaimed {
     pub integration_id: IntegrationId,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub claimed_at: OffsetDateTime,
 }
@@ -114,6 +124,7 @@ impl Decider for Pairing {
 
 /// A person's role in a company.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Owner,

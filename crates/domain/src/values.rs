@@ -25,6 +25,7 @@ impl ValidationError {
 /// A store's base URL, normalised so that the same store is always spelled the same way:
 /// http(s) only, lower-case host, no default port, no query, fragment or trailing slash.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct StoreUrl(String);
 
@@ -86,6 +87,7 @@ impl From<StoreUrl> for String {
 /// `/setup/woocommerce`: 8 letters of RFC 8628's base-20 alphabet (no vowels, no look-alikes),
 /// shown as `BCDF-GHJK`. About 34.5 bits: safe with at most 5 wrong guesses per client.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct UserCode(String);
 
@@ -150,6 +152,7 @@ impl From<UserCode> for String {
 /// An email address as a subscriber key: trimmed and lower-cased, with one `@` and something on
 /// each side. Deliverability is not this type's business.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
 

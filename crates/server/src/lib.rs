@@ -11,6 +11,7 @@ mod error;
 mod html;
 mod http_error;
 mod json;
+mod openapi;
 mod routes;
 mod secrets;
 mod startup;

@@ -226,6 +226,7 @@ impl Application {
             App::new()
                 .app_data(app_state.clone())
                 .configure(crate::routes::configure)
+                .configure(crate::openapi::configure)
         })
         .listen(listener)
         .map_err(|source| StartupError::Bind {

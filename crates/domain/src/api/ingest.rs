@@ -11,7 +11,9 @@ use crate::SyncId;
 /// `POST /events`: live events. Each stays raw JSON here so that a broken one is answered on
 /// its own while its neighbours are taken.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct EventsRequest {
+    #[cfg_attr(feature = "schemars", schemars(with = "Vec<LiveEvent>"))]
     pub events: Vec<Box<RawValue>>,
 }
 
@@ -28,12 +30,15 @@ impl EventsRequest {
 
 /// One live event as a plugin sends it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct LiveEvent {
     /// The plugin's id of the event (UUIDv7 preferred); a retry sends the same one.
     pub event_id: Uuid,
     /// `ecommerce.cart_started`, `woocommerce.order_created`, …
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LiveEventType"))]
     #[serde(rename = "type")]
     pub event_type: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub occurred_at: OffsetDateTime,
     pub data: serde_json::Value,
@@ -52,11 +57,17 @@ pub struct ReceivedEvent {
 
 /// `POST /sync/{sync_id}/batches`: one page of one resource of a sync.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct BatchRequest {
     /// The plugin's id of the batch; the same batch sent again writes nothing.
     pub batch_id: String,
     /// `products`, `customers`, `guests` or `orders`.
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::SyncResource"))]
     pub resource: String,
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "Vec<serde_json::Map<String, serde_json::Value>>")
+    )]
     pub items: Vec<Box<RawValue>>,
     /// The plugin's position in the resource, echoed back.
     #[serde(default)]
@@ -68,6 +79,7 @@ pub struct BatchRequest {
 
 /// What became of one delivered item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ItemStatus {
     Accepted,
@@ -88,6 +100,7 @@ impl ItemStatus {
 
 /// Why one item was rejected.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct ItemError {
     pub code: String,
     pub message: String,
@@ -98,6 +111,7 @@ pub struct ItemError {
 
 /// The answer for one item: live events are named by their `event_id`, batch items by `index`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct ItemResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<serde_json::Value>,
@@ -113,12 +127,14 @@ pub struct ItemResult {
 
 /// The answer to `POST /events`: one result per event, in order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct EventsResponse {
     pub results: Vec<ItemResult>,
 }
 
 /// The answer to a sync batch: the batch echoed back and one result per item, in order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct BatchResponse {
     pub sync_id: SyncId,
     pub batch_id: String,

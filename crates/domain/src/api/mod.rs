@@ -27,6 +27,7 @@ const MAX_ERROR: usize = 2000;
 
 /// `POST /connections`: a plugin asks to pair its store.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct PairStoreRequest {
     /// The plugin's own id for this installation, stable across reconnects.
     pub install_id: String,
@@ -93,6 +94,7 @@ impl PairStoreRequest {
 
 /// The answer to `POST /connections` (201).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct PairStoreResponse {
     pub request_id: RequestId,
     /// The secret the plugin polls with; only its hash is kept.
@@ -110,11 +112,13 @@ pub struct PairStoreResponse {
 
 /// `POST /connections/{request_id}/token`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct ClaimTokenRequest {
     pub device_code: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct CompanyRef {
     pub id: CompanyId,
     pub name: String,
@@ -122,6 +126,7 @@ pub struct CompanyRef {
 
 /// The answer to a successful claim, given once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct ClaimTokenResponse {
     pub integration_id: IntegrationId,
     /// Sent as `Authorization: Bearer …` on every later request; shown only this once.
@@ -131,6 +136,7 @@ pub struct ClaimTokenResponse {
 
 /// `POST /heartbeat`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct HeartbeatRequest {
     pub plugin_version: String,
     pub wordpress_version: String,
@@ -188,8 +194,10 @@ impl HeartbeatRequest {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct HeartbeatResponse {
     pub status: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub server_time: OffsetDateTime,
     /// Seconds until the next heartbeat is due.
@@ -199,6 +207,7 @@ pub struct HeartbeatResponse {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct DisconnectResponse {
     pub status: String,
     pub integration_id: IntegrationId,
@@ -207,6 +216,7 @@ pub struct DisconnectResponse {
 /// A command waiting for the plugin (`GET /commands`). The plugin runs it and acknowledges it;
 /// one it never acknowledges comes back after `lease_expires_at`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Command {
     pub command_id: SyncId,
     /// Always `sync_store` for now.
@@ -214,18 +224,22 @@ pub struct Command {
     pub command_type: String,
     pub sync_id: SyncId,
     pub trigger: SyncTrigger,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub issued_at: OffsetDateTime,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub lease_expires_at: OffsetDateTime,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct CommandsResponse {
     pub commands: Vec<Command>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AckStatus {
     Started,
@@ -235,6 +249,7 @@ pub enum AckStatus {
 
 /// `POST /commands/{command_id}/ack`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct AckRequest {
     pub status: AckStatus,
     /// With `completed`: items sent per resource (`products`, `customers`, `guests`, `orders`).
@@ -272,6 +287,7 @@ impl AckRequest {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct AckResponse {
     pub status: String,
     pub sync_id: SyncId,
@@ -279,11 +295,13 @@ pub struct AckResponse {
 
 /// Every error answer: `{"error": {"code", "message", "path"?}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,

@@ -12,105 +12,157 @@ use time::OffsetDateTime;
 use super::lenient::{self, Money, WooId, gmt_date, list_or_empty, object_or_empty, text};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Address {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub first_name: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub last_name: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub email: String,
 }
 
 /// A refund as an order lists it: `total` is negative.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct OrderRefundLine {
     pub id: WooId,
     /// Older REST docs spell the key `refund`; WooCommerce's controller writes `reason`.
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(alias = "refund", deserialize_with = "text")]
     pub reason: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientMoney"))]
     #[serde(with = "lenient::money")]
     pub total: Option<Money>,
 }
 
 /// A product line of an order. `quantity` is text: plugins sell fractions (`1.5`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct LineItem {
     pub id: WooId,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub name: String,
     pub product_id: WooId,
     pub variation_id: WooId,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub sku: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub quantity: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientMoney"))]
     #[serde(with = "lenient::money")]
     pub subtotal: Option<Money>,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientMoney"))]
     #[serde(with = "lenient::money")]
     pub total: Option<Money>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct CouponLine {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub code: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientMoney"))]
     #[serde(with = "lenient::money")]
     pub discount: Option<Money>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct ShippingLine {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub method_title: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub method_id: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientMoney"))]
     #[serde(with = "lenient::money")]
     pub total: Option<Money>,
 }
 
 /// A REST v3 order (`/wc/v3/orders/<id>`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Order {
     pub id: WooId,
     /// What the merchant calls the order (`"723"`, or a plugin's own numbering).
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub number: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub status: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub currency: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientMoney"))]
     #[serde(with = "lenient::money")]
     pub total: Option<Money>,
     /// `0` for a guest: nothing else tells a guest order reliably.
     pub customer_id: WooId,
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "crate::schema::ObjectOrEmpty<Address>")
+    )]
     #[serde(deserialize_with = "object_or_empty")]
     pub billing: Address,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::GmtDate"))]
     #[serde(with = "gmt_date")]
     pub date_created_gmt: Option<OffsetDateTime>,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::GmtDate"))]
     #[serde(with = "gmt_date")]
     pub date_modified_gmt: Option<OffsetDateTime>,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::GmtDate"))]
     #[serde(with = "gmt_date")]
     pub date_paid_gmt: Option<OffsetDateTime>,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::GmtDate"))]
     #[serde(with = "gmt_date")]
     pub date_completed_gmt: Option<OffsetDateTime>,
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "crate::schema::ListOrEmpty<OrderRefundLine>")
+    )]
     #[serde(deserialize_with = "list_or_empty")]
     pub refunds: Vec<OrderRefundLine>,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientMoney"))]
     #[serde(with = "lenient::money")]
     pub discount_total: Option<Money>,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientMoney"))]
     #[serde(with = "lenient::money")]
     pub shipping_total: Option<Money>,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub payment_method_title: String,
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "crate::schema::ListOrEmpty<LineItem>")
+    )]
     #[serde(deserialize_with = "list_or_empty")]
     pub line_items: Vec<LineItem>,
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "crate::schema::ListOrEmpty<CouponLine>")
+    )]
     #[serde(deserialize_with = "list_or_empty")]
     pub coupon_lines: Vec<CouponLine>,
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "crate::schema::ListOrEmpty<ShippingLine>")
+    )]
     #[serde(deserialize_with = "list_or_empty")]
     pub shipping_lines: Vec<ShippingLine>,
 }
@@ -132,15 +184,22 @@ impl Order {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Link {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub href: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Links {
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "crate::schema::ListOrEmpty<Link>")
+    )]
     #[serde(deserialize_with = "list_or_empty")]
     pub up: Vec<Link>,
 }
@@ -156,17 +215,25 @@ impl Links {
 /// A REST v3 refund (`/wc/v3/orders/<order>/refunds/<id>`): it names its order only in `_links.up`,
 /// or in `order_id` when the plugin adds it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Refund {
     pub id: WooId,
     pub order_id: WooId,
     /// Positive.
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientMoney"))]
     #[serde(with = "lenient::money")]
     pub amount: Option<Money>,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub reason: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::GmtDate"))]
     #[serde(with = "gmt_date")]
     pub date_created_gmt: Option<OffsetDateTime>,
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "crate::schema::ObjectOrEmpty<Links>")
+    )]
     #[serde(rename = "_links", deserialize_with = "object_or_empty")]
     pub links: Links,
 }
@@ -182,23 +249,33 @@ impl Refund {
 
 /// A REST v3 customer (`/wc/v3/customers/<id>`): a WordPress user.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Customer {
     pub id: WooId,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub email: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub first_name: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub last_name: String,
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "crate::schema::ObjectOrEmpty<Address>")
+    )]
     #[serde(deserialize_with = "object_or_empty")]
     pub billing: Address,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::GmtDate"))]
     #[serde(with = "gmt_date")]
     pub date_modified_gmt: Option<OffsetDateTime>,
 }
 
 /// What a deletion carries: `{"id": 794}`, the whole body of WooCommerce's `*.deleted` webhooks.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Deletion {
     pub id: WooId,
@@ -235,12 +312,18 @@ pub fn only_id(data: &RawValue) -> Option<WooId> {
 /// What an order says about its buyer and where it stands, for read models that need no more
 /// (reading a whole order with its lines is the costly part of applying it).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct OrderHead {
     pub id: WooId,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub status: String,
     pub customer_id: WooId,
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "crate::schema::ObjectOrEmpty<Address>")
+    )]
     #[serde(deserialize_with = "object_or_empty")]
     pub billing: Address,
 }
@@ -248,55 +331,87 @@ pub struct OrderHead {
 /// A variation's attribute (`{"name": "Color", "option": "Black"}`); a product's attributes carry
 /// `options` instead and read here with an empty `option`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Attribute {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub name: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub option: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Image {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub src: String,
 }
 
 /// A REST v3 product or variation.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Product {
     pub id: WooId,
     /// Set by the plugin for variations; otherwise read from `_links.up`.
     pub parent_id: WooId,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub name: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(rename = "type", deserialize_with = "text")]
     pub kind: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub status: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub sku: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub permalink: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientMoney"))]
     #[serde(with = "lenient::money")]
     pub price: Option<Money>,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientMoney"))]
     #[serde(with = "lenient::money")]
     pub regular_price: Option<Money>,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientMoney"))]
     #[serde(with = "lenient::money")]
     pub sale_price: Option<Money>,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub stock_status: String,
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "crate::schema::ListOrEmpty<Image>")
+    )]
     #[serde(deserialize_with = "list_or_empty")]
     pub images: Vec<Image>,
     /// A variation has one image instead of a list.
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "crate::schema::ObjectOrEmpty<Image>")
+    )]
     #[serde(deserialize_with = "object_or_empty")]
     pub image: Image,
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "crate::schema::ListOrEmpty<Attribute>")
+    )]
     #[serde(deserialize_with = "list_or_empty")]
     pub attributes: Vec<Attribute>,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::GmtDate"))]
     #[serde(with = "gmt_date")]
     pub date_modified_gmt: Option<OffsetDateTime>,
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "crate::schema::ObjectOrEmpty<Links>")
+    )]
     #[serde(rename = "_links", deserialize_with = "object_or_empty")]
     pub links: Links,
 }
@@ -348,10 +463,13 @@ impl Product {
 
 /// Store API money: an integer string in minor units with the currency beside it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct CartTotals {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub total_price: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub currency_code: String,
     pub currency_minor_unit: u32,
@@ -364,23 +482,36 @@ impl CartTotals {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct CartItem {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub key: String,
     pub id: WooId,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub name: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub quantity: String,
 }
 
 /// A Store API cart (`GET /wc/store/v1/cart`); every key is optional.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Cart {
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "crate::schema::ListOrEmpty<CartItem>")
+    )]
     #[serde(deserialize_with = "list_or_empty")]
     pub items: Vec<CartItem>,
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "crate::schema::ObjectOrEmpty<CartTotals>")
+    )]
     #[serde(deserialize_with = "object_or_empty")]
     pub totals: CartTotals,
     pub items_count: u64,
@@ -388,33 +519,48 @@ pub struct Cart {
 
 /// What a cart or checkout event carries besides the cart: who the shopper is.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct ShopperActivity {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub email: String,
     pub customer_id: WooId,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub session_key: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub cart_token: String,
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "crate::schema::ObjectOrEmpty<Cart>")
+    )]
     #[serde(deserialize_with = "object_or_empty")]
     pub cart: Cart,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub checkout_url: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub first_name: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub last_name: String,
 }
 
 /// A guest buyer from a sync: someone who ordered without an account.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct GuestBuyer {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub email: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub first_name: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub last_name: String,
 }

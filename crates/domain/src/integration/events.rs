@@ -11,6 +11,7 @@ use crate::values::StoreUrl;
 use crate::{CompanyId, IntegrationId, RequestId, SyncId, UserId};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Connected {
     pub integration_id: IntegrationId,
     pub company_id: CompanyId,
@@ -19,21 +20,25 @@ pub struct Connected {
     pub store: Box<StoreInfo>,
     /// SHA-256 of the installation token.
     pub token_hash: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub connected_at: OffsetDateTime,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct TokenRotated {
     pub request_id: RequestId,
     pub store: Box<StoreInfo>,
     pub token_hash: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub rotated_at: OffsetDateTime,
 }
 
 /// Who disconnected a store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Actor {
     Plugin,
@@ -41,8 +46,10 @@ pub enum Actor {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Disconnected {
     pub by: Actor,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub disconnected_at: OffsetDateTime,
 }
@@ -62,6 +69,7 @@ crate::domain_events! {
 
 /// Why a sync runs: right after a store connects, or because someone pressed Sync Store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SyncTrigger {
     Initial,
@@ -78,35 +86,43 @@ impl SyncTrigger {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct SyncRequested {
     pub sync_id: SyncId,
     pub trigger: SyncTrigger,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_by: Option<UserId>,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub requested_at: OffsetDateTime,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct SyncStarted {
     pub sync_id: SyncId,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct SyncCompleted {
     pub sync_id: SyncId,
     /// Items the plugin says it sent, per resource (`products`, `customers`, `guests`, `orders`).
     pub counts: BTreeMap<String, u64>,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub completed_at: OffsetDateTime,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct SyncFailed {
     pub sync_id: SyncId,
     pub error: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub failed_at: OffsetDateTime,
 }
@@ -114,15 +130,18 @@ pub struct SyncFailed {
 /// Someone called off a sync that was waiting or running; whatever the plugin says of it later
 /// changes nothing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct SyncCancelled {
     pub sync_id: SyncId,
     pub cancelled_by: UserId,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub cancelled_at: OffsetDateTime,
 }
 
 /// What a heartbeat reports; the plugin's versions and its delivery queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct HeartbeatRecorded {
     pub plugin_version: String,
     pub wordpress_version: String,
@@ -139,6 +158,7 @@ pub struct HeartbeatRecorded {
     pub oldest_pending_age_s: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub recorded_at: OffsetDateTime,
 }
