@@ -11,6 +11,7 @@ mod lifecycle;
 mod pairing;
 mod rebuild;
 mod settings;
+mod store_admin;
 mod sync;
 mod tags;
 mod tokens;
