@@ -5,6 +5,7 @@
 //! how to install them. Screenshots of each step go to `target/screenshots/`.
 
 mod driver;
+mod merchant;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
