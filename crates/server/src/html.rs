@@ -28,7 +28,10 @@ dl.facts dd { margin: 0; overflow-wrap:anywhere; }
 form.stack { display:flex; flex-direction:column; gap:12px; max-width: 420px; }
 label { display:flex; flex-direction:column; gap:4px; font-weight:600; font-size:14px; }
 input, select { font: inherit; padding: 8px 10px; border:1px solid #c9ced8; border-radius:6px; background:#fff; }
-.actions { display:flex; gap:10px; margin-top: 8px; flex-wrap: wrap; }
+.actions { display:flex; gap:10px; margin-top: 12px; flex-wrap: wrap; align-items:center; }
+.card > :first-child { margin-top:0; }
+h3 { font-size:15px; margin:16px 0 8px; }
+code { background:var(--bg); border-radius:4px; padding:1px 5px; }
 button { font: inherit; font-weight:600; padding: 8px 16px; border-radius:6px; border:1px solid transparent; cursor:pointer; }
 button.primary { background:var(--brand); color:var(--brand-ink); }
 button.secondary { background:#fff; color:var(--ink); border-color:#c9ced8; }
@@ -59,8 +62,12 @@ tr:last-child td { border-bottom:none; }
 form.filters { display:flex; gap:12px; align-items:flex-end; flex-wrap:wrap; margin-bottom:16px; }
 form.filters label { font-size:13px; }
 .progress { display:grid; grid-template-columns: 90px 1fr max-content; gap:6px 12px; align-items:center; margin:8px 0; font-size:14px; }
-.bar { height:8px; background:var(--line); border-radius:999px; overflow:hidden; }
-.bar > span { display:block; height:100%; background:var(--brand); }
+progress { width:100%; height:8px; appearance:none; border:none; border-radius:999px; background:var(--line); overflow:hidden; }
+progress::-webkit-progress-bar { background:var(--line); border-radius:999px; }
+progress::-webkit-progress-value { background:var(--brand); border-radius:999px; }
+progress::-moz-progress-bar { background:var(--brand); border-radius:999px; }
+.pill.waiting { background:#fff1d6; color:var(--warn); }
+.pill.cancelled { background:var(--line); color:var(--muted); }
 .chips { display:flex; gap:8px; flex-wrap:wrap; margin-bottom:12px; }
 .chips a { border:1px solid var(--line); border-radius:999px; padding:4px 12px; text-decoration:none; color:var(--ink); background:#fff; font-size:14px; }
 .chips a[aria-current=true] { border-color:var(--brand); color:var(--brand); font-weight:600; }

@@ -19,7 +19,7 @@ mod bootstrap;
 mod carts;
 mod login;
 mod subscribers;
-mod view;
+pub(crate) mod view;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
