@@ -6,6 +6,7 @@
 
 mod driver;
 mod merchant;
+mod store;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -75,6 +75,7 @@ progress::-moz-progress-bar { background:var(--brand); border-radius:999px; }
 .event-row { display:grid; grid-template-columns: minmax(120px,1.2fr) 2fr 1fr max-content; gap:4px 16px; padding:10px 0; border-top:1px solid var(--line); align-items:baseline; }
 .event-row details { grid-column:1 / -1; }
 .event-row pre { white-space:pre-wrap; overflow-wrap:anywhere; font-size:12px; background:var(--bg); padding:8px; border-radius:6px; }
+svg.chart { display:block; max-width:100%; height:auto; }
 svg.chart rect { fill:var(--brand); }
 svg.chart text { fill:var(--muted); font-size:10px; }
 code { font-size:13px; }

@@ -7,8 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use woo_domain::StreamId;
 use woo_domain::commerce;
+use woo_domain::{EventMetadata, StreamId};
 use woo_eventlog::{Direction, ReadFrom, RecordedEvent};
 use woo_projections::store_events::{self, StoreEvent};
 
@@ -211,11 +211,14 @@ fn raw_row(event: &RecordedEvent, now: OffsetDateTime) -> Markup {
     }
 }
 
-/// Events received per hour over the last day, as bars; the newest hour on the right.
+/// Events per hour over the last day, as bars; the newest hour on the right.
 fn chart(recent: &[RecordedEvent], now: OffsetDateTime) -> Markup {
     let mut hours = [0u32; HOURS as usize];
     for event in recent {
-        let age = (now - event.recorded_at).whole_hours();
+        // When it happened in the store (what the merchant counts), else when it arrived.
+        let at = serde_json::from_str::<EventMetadata>(event.metadata.get())
+            .map_or(event.recorded_at, |m| m.occurred_at);
+        let age = (now - at).whole_hours();
         if (0..HOURS).contains(&age) {
             hours[(HOURS - 1 - age) as usize] += 1;
         }
@@ -226,7 +229,7 @@ fn chart(recent: &[RecordedEvent], now: OffsetDateTime) -> Markup {
     let bar = width / HOURS as u32;
     html! {
         figure style="margin:0 0 16px" {
-            svg.chart viewBox={ "0 0 " (width) " " (height + 14) } width="100%" height="78" role="img"
+            svg.chart viewBox={ "0 0 " (width) " " (height + 14) } width=(width) height=(height + 14) role="img"
                 aria-label={ (total) " events in the last 24 hours" } data-testid="chart" {
                 @for (i, count) in hours.iter().enumerate() {
                     @let h = if *count == 0 { 0 } else { (count * height / max).max(2) };
