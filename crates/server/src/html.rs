@@ -87,6 +87,7 @@ code { font-size:13px; }
   dl.facts { grid-template-columns: 1fr; gap:2px; }
   dl.facts dd { margin-bottom:8px; }
   .event-row { grid-template-columns: 1fr; }
+  .event-row > span:empty { display:none; }
   table.stack thead { display:none; }
   table.stack tr { display:block; border-bottom:1px solid var(--line); padding:8px 0; }
   table.stack td { display:block; border:none; padding:4px 0; text-align:right; overflow:hidden; }

@@ -22,7 +22,7 @@ use super::settings::{not_found, sync_section, visible_store};
 
 /// How often the server looks at the sync while someone follows it.
 const TICK: StdDuration = StdDuration::from_secs(1);
-/// A page follows one sync for at most this long, then the browser reconnects.
+/// Ticks a page follows one sync for at most (ten minutes), then the browser reconnects.
 const MAX_FOLLOW: u32 = 600;
 
 const SCRIPT: &str = r#"// Follows a running sync: each [data-live] element is replaced by what the server sends.
@@ -86,6 +86,10 @@ pub async fn follow(
     actix_web::rt::spawn(async move {
         let mut sent = String::new();
         for _ in 0..MAX_FOLLOW {
+            // The page was closed: stop looking.
+            if sender.is_closed() {
+                return;
+            }
             let Ok((markup, live)) = sync_section(&state, &store, &membership, &session.csrf).await
             else {
                 return;
@@ -98,7 +102,8 @@ pub async fn follow(
                 sent = markup;
             }
             if !live {
-                let _ = sender.send(event(Some("done"), "finished")).await;
+                // The last word; a page already gone has nothing to close.
+                sender.send(event(Some("done"), "finished")).await.ok();
                 return;
             }
             tokio::time::sleep(TICK).await;

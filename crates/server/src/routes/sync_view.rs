@@ -4,7 +4,8 @@
 
 use maud::{Markup, html};
 use time::{Duration, OffsetDateTime};
-use woo_domain::SyncId;
+use woo_domain::{EventMetadata, IntegrationId, SyncId, commerce};
+use woo_eventlog::{Direction, EventLog, ReadFrom, StorageError};
 use woo_projections::sync_status::SyncRun;
 
 use crate::html::notice;
@@ -23,6 +24,8 @@ pub(crate) struct SyncView<'a> {
     /// The sync the store's integration still counts as waiting or running, if any: a run the
     /// read model shows as running that is not this one was cancelled.
     pub active: Option<SyncId>,
+    /// When the last batch of this sync arrived, if it is still active and sent one.
+    pub last_batch_at: Option<OffsetDateTime>,
     pub now: OffsetDateTime,
 }
 
@@ -55,9 +58,13 @@ impl State {
 }
 
 impl SyncView<'_> {
-    /// The last time this sync showed a sign of life: its start, or its request.
+    /// The last time this sync showed a sign of life: its last batch, its start, or its request.
     fn last_progress(&self) -> OffsetDateTime {
-        self.run.started_at.unwrap_or(self.run.requested_at)
+        [self.last_batch_at, self.run.started_at]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(self.run.requested_at)
     }
 
     pub(crate) fn state(&self) -> State {
@@ -139,5 +146,101 @@ impl SyncView<'_> {
             progress value=(value) max=(max) aria-label={ (resource) " received" } { (label) }
             span.muted data-testid="progress" data-resource=(resource) { (label) }
         }
+    }
+}
+
+/// Store events looked through for the newest batch of a running sync; live events interleave
+/// with a sync's records, and a sync silent for this many deliveries is stalled anyway.
+const BATCH_LOOKBACK: usize = 500;
+
+/// When the newest batch of sync `sync_id` arrived (by the server's clock), from the store's
+/// stream: the sync's records carry it as their correlation id and name their batch.
+pub(crate) async fn last_batch_at(
+    log: &dyn EventLog,
+    integration: IntegrationId,
+    sync_id: SyncId,
+) -> Result<Option<OffsetDateTime>, StorageError> {
+    let recent = log
+        .read_stream(
+            &commerce::stream(integration),
+            ReadFrom::End,
+            Direction::Backwards,
+            BATCH_LOOKBACK,
+        )
+        .await?;
+    Ok(recent.iter().find_map(|event| {
+        let metadata: EventMetadata = serde_json::from_str(event.metadata.get()).ok()?;
+        (metadata.batch.is_some() && metadata.correlation_id == sync_id.0)
+            .then_some(metadata.received_at)
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn run(status: &str) -> SyncRun {
+        SyncRun {
+            sync_id: SyncId::generate(),
+            trigger: "manual".into(),
+            status: status.into(),
+            requested_at: datetime!(2026-11-27 09:00 UTC),
+            started_at: Some(datetime!(2026-11-27 09:01 UTC)),
+            finished_at: None,
+            counts: Default::default(),
+            received: [("orders".to_owned(), 3), ("products".to_owned(), 2)].into(),
+            announced: [("products".to_owned(), 4)].into(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_sync_is_stalled_only_when_no_batch_came_for_a_while_and_cancelled_once_inactive() {
+        let now = datetime!(2026-11-27 09:30 UTC);
+        let running = run("running");
+        let view = |active, last_batch_at| SyncView {
+            run: &running,
+            active,
+            last_batch_at,
+            now,
+        };
+        let id = Some(running.sync_id);
+        assert_eq!(
+            view(id, Some(datetime!(2026-11-27 09:28 UTC))).state(),
+            State::Running
+        );
+        assert_eq!(
+            view(id, Some(datetime!(2026-11-27 09:15 UTC))).state(),
+            State::Stalled
+        );
+        assert_eq!(view(id, None).state(), State::Stalled);
+        assert_eq!(view(None, None).state(), State::Cancelled);
+        let done = run("completed");
+        let view = SyncView {
+            run: &done,
+            active: None,
+            last_batch_at: None,
+            now,
+        };
+        assert_eq!(view.state(), State::Completed);
+    }
+
+    #[test]
+    fn bars_follow_the_sync_order() {
+        let running = run("running");
+        let view = SyncView {
+            run: &running,
+            active: Some(running.sync_id),
+            last_batch_at: None,
+            now: datetime!(2026-11-27 09:02 UTC),
+        };
+        assert_eq!(view.resources(), ["products", "orders"]);
+        let page = view.markup().into_string();
+        assert!(
+            page.contains("2 of 4") && page.contains("3 received"),
+            "{page}"
+        );
     }
 }
