@@ -175,11 +175,14 @@ struct Known {
     orders: Vec<OrderRow>,
 }
 
+/// A subscriber, their tags and cart, and their orders, newest first.
+type Record = (Subscriber, Option<Tags>, Vec<OrderRow>);
+
 fn known(
     conn: &rusqlite::Connection,
     company: CompanyId,
     email: &str,
-) -> rusqlite::Result<Option<(Subscriber, Option<Tags>, Vec<OrderRow>)>> {
+) -> rusqlite::Result<Option<Record>> {
     let Some(subscriber) = subscribers::get(conn, company, email)? else {
         return Ok(None);
     };
@@ -191,7 +194,7 @@ fn known(
                 .filter(|o| o.email.as_deref() == Some(email)),
         );
     }
-    found.sort_by(|a, b| b.date_created.cmp(&a.date_created));
+    found.sort_by_key(|o| std::cmp::Reverse(o.date_created));
     Ok(Some((
         subscriber,
         subscriber_tags::get(conn, company, email)?,
