@@ -8,6 +8,7 @@ mod idempotency;
 mod ingest;
 mod ingest_hostile;
 mod lifecycle;
+mod live;
 mod pairing;
 mod rebuild;
 mod settings;

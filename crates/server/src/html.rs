@@ -27,16 +27,16 @@ dl.facts dd { margin: 0; overflow-wrap:anywhere; }
         border:1px dashed var(--line); border-radius:8px; padding:10px 16px; display:inline-block; }
 form.stack { display:flex; flex-direction:column; gap:12px; max-width: 420px; }
 label { display:flex; flex-direction:column; gap:4px; font-weight:600; font-size:14px; }
-input, select { font: inherit; padding: 8px 10px; border:1px solid #c9ced8; border-radius:6px; background:#fff; }
+input, select { font: inherit; font-weight:400; padding: 8px 10px; border:1px solid #c9ced8; border-radius:6px; background:#fff; min-height:40px; }
 .actions { display:flex; gap:10px; margin-top: 12px; flex-wrap: wrap; align-items:center; }
 .card > :first-child { margin-top:0; }
 h3 { font-size:15px; margin:16px 0 8px; }
 code { background:var(--bg); border-radius:4px; padding:1px 5px; }
-button { font: inherit; font-weight:600; padding: 8px 16px; border-radius:6px; border:1px solid transparent; cursor:pointer; }
+button { font: inherit; font-weight:600; min-height:40px; padding: 8px 16px; border-radius:6px; border:1px solid transparent; cursor:pointer; }
 button.primary { background:var(--brand); color:var(--brand-ink); }
 button.secondary { background:#fff; color:var(--ink); border-color:#c9ced8; }
 button.danger { background:#fff; color:var(--bad); border-color:#f1c0bb; }
-button.link { background:none; border:none; color:var(--muted); padding:0; font-weight:400; }
+button.link { background:none; border:none; color:var(--muted); padding:0; font-weight:400; min-height:0; }
 .notice { border-radius:8px; padding:12px 16px; margin-bottom:16px; border:1px solid; }
 .notice.ok { background:#edf7f1; border-color:#b9e0c9; color:var(--ok); }
 .notice.warn { background:#fff6e5; border-color:#f3d39b; color:var(--warn); }
