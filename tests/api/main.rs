@@ -9,6 +9,7 @@ mod ingest;
 mod ingest_hostile;
 mod lifecycle;
 mod live;
+mod merchant_pages;
 mod pairing;
 mod rebuild;
 mod settings;

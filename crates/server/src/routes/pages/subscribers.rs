@@ -69,6 +69,7 @@ fn name(subscriber: &Subscriber) -> Option<String> {
 
 fn tag_pills(tags: Option<&Tags>) -> Markup {
     html! {
+        @if tags.is_none_or(|t| t.tags.is_empty()) { span.muted { "—" } }
         @if let Some(tags) = tags {
             @if tags.tags.contains(&IN_CHECKOUT) { span.pill.checkout { "In checkout" } " " }
             @if tags.tags.contains(&IN_CART) { span.pill.cart { "In cart" } }
