@@ -5,6 +5,8 @@
 //! how to install them. Screenshots of each step go to `target/screenshots/`.
 
 mod driver;
+mod merchant;
+mod store;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -180,7 +182,7 @@ async fn an_owner_signs_in_and_approves_a_store_in_a_real_browser() {
         assert!(facts.contains(fact.as_str()), "{fact:?} in {facts:?}");
     }
     let header = browser
-        .find(Locator::Css("header nav"))
+        .find(Locator::Css("header nav[aria-label=Account]"))
         .await
         .expect("the signed-in header")
         .text()
@@ -232,6 +234,25 @@ async fn an_owner_signs_in_and_approves_a_store_in_a_real_browser() {
         "the approved request offers no second approval"
     );
     screenshot(&browser, "03-approved").await;
+
+    // The approved page leads on to Integrations, where Acme, with no store yet, says what to
+    // type into the plugin.
+    click(
+        &browser,
+        "[data-testid=to-integrations]",
+        "the link to Integrations",
+    )
+    .await;
+    let empty = wait_for(&browser, "[data-testid=no-store]", "the empty state").await;
+    let url = empty
+        .find(Locator::Css("[data-testid=public-url]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(url, app.address, "this server's public URL");
+    screenshot(&browser, "03b-integrations-empty").await;
     browser.close().await.expect("the browser session ends");
 
     // The plugin's next poll, one interval later, gets the installation token, and it works.
@@ -349,7 +370,7 @@ async fn an_owner_presses_sync_store_sees_the_sync_complete_and_a_rejected_deliv
     let notice = wait_for(&browser, ".notice.ok", "the Sync Store notice").await;
     assert!(notice.text().await.unwrap().starts_with("Sync requested"));
     let status = wait_for(&browser, "[data-testid=sync-status]", "the sync status").await;
-    assert_eq!(status.text().await.unwrap(), "requested");
+    assert_eq!(status.text().await.unwrap(), "waiting");
 
     // The plugin picks the command up, sends its products and reports back.
     let manual = plugin.commands().await.expect("commands").commands;
@@ -369,10 +390,19 @@ async fn an_owner_presses_sync_store_sees_the_sync_complete_and_a_rejected_deliv
         .expect("the batch is taken");
     plugin.ack(sync, &done(1)).await.expect("completed");
 
-    // The page shows the completed sync with what arrived.
-    browser.refresh().await.unwrap();
-    let status = wait_for(&browser, "[data-testid=sync-status]", "the sync status").await;
-    assert_eq!(status.text().await.unwrap(), "completed");
+    // The page follows the sync by itself (server-sent events): it shows completed with what
+    // arrived, without a reload.
+    let completed = browser
+        .wait()
+        .at_most(PAGE_TIMEOUT)
+        .for_element(Locator::XPath(
+            "//*[@data-testid='sync-status' and text()='completed']",
+        ))
+        .await;
+    assert!(
+        completed.is_ok(),
+        "the live update shows the completed sync"
+    );
     let card = browser
         .find(Locator::Css("[data-testid=store]"))
         .await
@@ -381,10 +411,22 @@ async fn an_owner_presses_sync_store_sees_the_sync_complete_and_a_rejected_deliv
         .await
         .unwrap();
     assert!(
-        card.contains("products: 1 received") && card.contains("manual"),
+        card.contains("products") && card.contains("1 of 1") && card.contains("manual"),
         "{card}"
     );
     screenshot(&browser, "04-integrations").await;
+
+    // The notice was shown once: a reload does not repeat it.
+    browser.refresh().await.unwrap();
+    wait_for(&browser, "[data-testid=store]", "the store after a reload").await;
+    assert!(
+        browser
+            .find_all(Locator::Css(".notice.ok"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the Sync requested notice is gone"
+    );
 
     // A bad delivery: its reason shows in the store's diagnostics.
     let no_id = json!({"event_id": "0193c5a0-0000-7000-8000-0000000000d1", "type": "ecommerce.order_placed",

@@ -27,13 +27,16 @@ dl.facts dd { margin: 0; overflow-wrap:anywhere; }
         border:1px dashed var(--line); border-radius:8px; padding:10px 16px; display:inline-block; }
 form.stack { display:flex; flex-direction:column; gap:12px; max-width: 420px; }
 label { display:flex; flex-direction:column; gap:4px; font-weight:600; font-size:14px; }
-input, select { font: inherit; padding: 8px 10px; border:1px solid #c9ced8; border-radius:6px; background:#fff; }
-.actions { display:flex; gap:10px; margin-top: 8px; flex-wrap: wrap; }
-button { font: inherit; font-weight:600; padding: 8px 16px; border-radius:6px; border:1px solid transparent; cursor:pointer; }
+input, select { font: inherit; font-weight:400; padding: 8px 10px; border:1px solid #c9ced8; border-radius:6px; background:#fff; min-height:40px; }
+.actions { display:flex; gap:10px; margin-top: 12px; flex-wrap: wrap; align-items:center; }
+.card > :first-child { margin-top:0; }
+h3 { font-size:15px; margin:16px 0 8px; }
+code { background:var(--bg); border-radius:4px; padding:1px 5px; }
+button { font: inherit; font-weight:600; min-height:40px; padding: 8px 16px; border-radius:6px; border:1px solid transparent; cursor:pointer; }
 button.primary { background:var(--brand); color:var(--brand-ink); }
 button.secondary { background:#fff; color:var(--ink); border-color:#c9ced8; }
 button.danger { background:#fff; color:var(--bad); border-color:#f1c0bb; }
-button.link { background:none; border:none; color:var(--muted); padding:0; font-weight:400; }
+button.link { background:none; border:none; color:var(--muted); padding:0; font-weight:400; min-height:0; }
 .notice { border-radius:8px; padding:12px 16px; margin-bottom:16px; border:1px solid; }
 .notice.ok { background:#edf7f1; border-color:#b9e0c9; color:var(--ok); }
 .notice.warn { background:#fff6e5; border-color:#f3d39b; color:var(--warn); }
@@ -41,8 +44,63 @@ button.link { background:none; border:none; color:var(--muted); padding:0; font-
 .pill { display:inline-block; border-radius:999px; padding:2px 10px; font-size:13px; font-weight:600; }
 .pill.healthy, .pill.completed { background:#e3f4ea; color:var(--ok); }
 .pill.stale, .pill.pending, .pill.running { background:#fff1d6; color:var(--warn); }
-.pill.disconnected, .pill.failed { background:#fbe4e2; color:var(--bad); }
+.pill.disconnected, .pill.failed, .pill.stalled { background:#fbe4e2; color:var(--bad); }
+.pill.cart { background:#e8e1fb; color:#4b2a9e; }
+.pill.checkout { background:#fff1d6; color:var(--warn); }
+header nav.main { margin-left:0; gap:4px; }
+header nav.main a { color:var(--ink); text-decoration:none; padding:6px 10px; border-radius:6px; }
+header nav.main a[aria-current=page] { background:var(--bg); color:var(--brand); font-weight:600; }
+a { color:var(--brand); }
+a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, summary:focus-visible
+    { outline:3px solid #b79cf0; outline-offset:2px; }
+.table-wrap { overflow-x:auto; }
+table { width:100%; border-collapse:collapse; font-size:14px; }
+th { text-align:left; color:var(--muted); font-weight:600; border-bottom:1px solid var(--line); padding:8px 10px; white-space:nowrap; }
+td { border-bottom:1px solid var(--line); padding:10px; vertical-align:top; }
+td.num, th.num { text-align:right; font-variant-numeric: tabular-nums; white-space:nowrap; }
+tr:last-child td { border-bottom:none; }
+form.filters { display:flex; gap:12px; align-items:flex-end; flex-wrap:wrap; margin-bottom:16px; }
+form.filters label { font-size:13px; }
+.progress { display:grid; grid-template-columns: 90px 1fr max-content; gap:6px 12px; align-items:center; margin:8px 0; font-size:14px; }
+progress { width:100%; height:8px; appearance:none; border:none; border-radius:999px; background:var(--line); overflow:hidden; }
+progress::-webkit-progress-bar { background:var(--line); border-radius:999px; }
+progress::-webkit-progress-value { background:var(--brand); border-radius:999px; }
+progress::-moz-progress-bar { background:var(--brand); border-radius:999px; }
+.pill.waiting { background:#fff1d6; color:var(--warn); }
+.pill.cancelled { background:var(--line); color:var(--muted); }
+.chips { display:flex; gap:8px; flex-wrap:wrap; margin-bottom:12px; }
+.chips a { border:1px solid var(--line); border-radius:999px; padding:4px 12px; text-decoration:none; color:var(--ink); background:#fff; font-size:14px; }
+.chips a[aria-current=true] { border-color:var(--brand); color:var(--brand); font-weight:600; }
+.pager { display:flex; justify-content:space-between; gap:12px; margin-top:12px; }
+.event-row { display:grid; grid-template-columns: minmax(120px,1.2fr) 2fr 1fr max-content; gap:4px 16px; padding:10px 0; border-top:1px solid var(--line); align-items:baseline; }
+.event-row details { grid-column:1 / -1; }
+.event-row pre { white-space:pre-wrap; overflow-wrap:anywhere; font-size:12px; background:var(--bg); padding:8px; border-radius:6px; }
+svg.chart { display:block; max-width:100%; height:auto; }
+svg.chart rect { fill:var(--brand); }
+svg.chart text { fill:var(--muted); font-size:10px; }
+code { font-size:13px; }
+@media (max-width: 640px) {
+  header { padding:10px 12px; flex-wrap:wrap; gap:8px; }
+  header nav.main { order:3; width:100%; }
+  main { margin:16px auto; padding:0 10px; }
+  .card { padding:16px; }
+  dl.facts { grid-template-columns: 1fr; gap:2px; }
+  dl.facts dd { margin-bottom:8px; }
+  .event-row { grid-template-columns: 1fr; }
+  .event-row > span:empty { display:none; }
+  table.stack thead { display:none; }
+  table.stack tr { display:block; border-bottom:1px solid var(--line); padding:8px 0; }
+  table.stack td { display:block; border:none; padding:4px 0; text-align:right; overflow:hidden; }
+  table.stack td::before { content: attr(data-label); float:left; margin-right:12px; color:var(--muted); font-weight:600; }
+}
 "#;
+
+/// The pages a signed-in person moves between.
+const SECTIONS: [(&str, &str); 3] = [
+    ("Integrations", "/settings/integrations"),
+    ("Carts", "/carts"),
+    ("Subscribers", "/subscribers"),
+];
 
 /// A whole page. `user` is the signed-in email, shown with a sign-out button.
 pub fn page(title: &str, user: Option<(&str, &str)>, wide: bool, body: Markup) -> Markup {
@@ -58,8 +116,15 @@ pub fn page(title: &str, user: Option<(&str, &str)>, wide: bool, body: Markup) -
             body {
                 header {
                     div.brand { "woo" span { "·" } "ingest" }
+                    @if user.is_some() {
+                        nav.main aria-label="Sections" {
+                            @for (name, href) in SECTIONS {
+                                a href=(href) aria-current=[(name == title).then_some("page")] { (name) }
+                            }
+                        }
+                    }
                     @if let Some((email, csrf)) = user {
-                        nav {
+                        nav aria-label="Account" {
                             span { (email) }
                             form method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(csrf);

@@ -80,6 +80,15 @@ impl Services {
         Ok(())
     }
 
+    /// The sync waiting or running for this store, the one a Cancel button calls off.
+    pub async fn active_sync(
+        &self,
+        integration: IntegrationId,
+    ) -> Result<Option<ActiveSync>, ServiceError> {
+        let (store, _) = load::<Integration>(self.log.as_ref(), integration).await?;
+        Ok(store.active_sync)
+    }
+
     /// The sync waiting for this store, if the plugin has not started it yet.
     pub(super) async fn waiting_sync(
         &self,

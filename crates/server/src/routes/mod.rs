@@ -5,9 +5,12 @@
 mod admin;
 mod health;
 mod ingest;
+mod live;
 mod pages;
 mod plugin;
 mod settings;
+mod store_page;
+mod sync_view;
 
 use actix_web::{HttpResponse, web};
 

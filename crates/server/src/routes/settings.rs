@@ -1,56 +1,63 @@
 //! Settings → Integrations: every store of the signed-in person's companies with its health,
-//! versions, last heartbeat and sync status, the Sync Store and Disconnect buttons, and for each
-//! store its delivery diagnostics and event stream, newest first.
+//! versions, last heartbeat and sync (a progress bar per resource, followed live while it runs),
+//! the Sync Store, Cancel and Disconnect buttons. The store page is in `store_page`.
 
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use woo_domain::integration::{Actor, IntegrationError};
-use woo_domain::{IntegrationId, Source, StreamId};
-use woo_eventlog::{Direction, ReadFrom};
+use woo_domain::{IntegrationId, Source};
 use woo_projections::connection_health::{self, StoreHealth};
-use woo_projections::sync_status::{self, SyncRun};
+use woo_projections::sync_status;
 
 use crate::accounts::{Membership, Session};
-use crate::app::SyncError;
+use crate::app::{CancelError, SyncError};
 use crate::auth::session;
 use crate::html::{notice, page, respond};
 use crate::{ApiError, AppState};
 
+use super::pages::view::ago;
 use super::pages::{form_session, redirect, to_login};
+use super::sync_view::{State, SyncView, last_batch_at};
 
-const PAGE: usize = 50;
+/// The cookie that carries a button's outcome to the page after the redirect, shown once.
+const NOTICE_COOKIE: &str = "notice";
+const SETTINGS: &str = "/settings/integrations";
+/// Syncs a store shows.
+const SYNC_HISTORY: usize = 10;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/settings/integrations", web::get().to(integrations_page))
-        .route("/settings/integrations/{id}", web::get().to(store_page))
+        .route(
+            "/settings/integrations/{id}",
+            web::get().to(super::store_page::store_page),
+        )
+        .route(
+            "/settings/integrations/{id}/live",
+            web::get().to(super::live::follow),
+        )
+        .route("/static/live.js", web::get().to(super::live::script))
         .route("/settings/integrations/{id}/sync", web::post().to(sync))
+        .route(
+            "/settings/integrations/{id}/sync/cancel",
+            web::post().to(cancel),
+        )
         .route(
             "/settings/integrations/{id}/disconnect",
             web::post().to(disconnect),
         );
 }
 
-fn when(at: Option<OffsetDateTime>) -> String {
-    at.and_then(|at| at.format(&Rfc3339).ok())
-        .unwrap_or_else(|| "never".to_owned())
-}
-
-fn shell(title: &str, session: &Session, body: Markup) -> Markup {
+pub(super) fn shell(title: &str, session: &Session, body: Markup) -> Markup {
     page(
         title,
         Some((session.user.email.as_str(), session.csrf.as_str())),
         true,
         body,
     )
-}
-
-#[derive(Deserialize)]
-struct NoticeQuery {
-    notice: Option<String>,
 }
 
 /// The outcome of a button, shown once after the redirect back.
@@ -68,6 +75,8 @@ fn notice_for(code: Option<&str>) -> Option<Markup> {
             "ok",
             "Disconnected. The store's token no longer works; its data is kept.",
         ),
+        "sync_cancelled" => notice("ok", "Sync cancelled. Press Sync Store to start a new one."),
+        "no_active_sync" => notice("warn", "No sync was waiting or running for this store."),
         "not_connected" => notice(
             "warn",
             "This store is not connected: connect it again from WordPress first.",
@@ -76,120 +85,176 @@ fn notice_for(code: Option<&str>) -> Option<Markup> {
     })
 }
 
-fn sync_summary(run: Option<&SyncRun>, last_completed: Option<OffsetDateTime>) -> Markup {
-    html! {
-        @match run {
-            None => { span.muted { "No sync yet" } }
-            Some(run) => {
-                span class={ "pill " (run.status) } data-testid="sync-status" { (run.status) }
-                " " span.muted { (run.trigger) " · requested " (when(Some(run.requested_at))) }
-                @if !run.received.is_empty() || !run.counts.is_empty() {
-                    div.muted {
-                        @for (resource, items) in &run.received {
-                            (resource) ": " (items)
-                            @if let Some(total) = run.announced.get(resource) { " of " (total) }
-                            " received  "
-                        }
-                        @if !run.counts.is_empty() {
-                            "· plugin counted "
-                            @for (resource, items) in &run.counts { (resource) " " (items) "  " }
-                        }
-                    }
-                }
-                @if let Some(error) = &run.error { div { (notice("bad", error)) } }
-            }
-        }
-        div.muted { "Last successful sync: " (when(last_completed)) }
-    }
-}
-
-fn store_card(
+/// A store's sync section: the current or last sync, the last success, and the buttons that
+/// act on syncs; and whether the sync still moves (the page follows it live then).
+pub(super) async fn sync_section(
+    state: &AppState,
     store: &StoreHealth,
-    runs: &[SyncRun],
     membership: &Membership,
-    session: &Session,
-    now: OffsetDateTime,
-) -> Markup {
-    let status = store.status(now);
+    csrf: &str,
+) -> Result<(Markup, bool), ApiError> {
+    let integration = store.integration_id;
+    let runs = state
+        .read_model(move |conn| sync_status::runs(conn, integration, SYNC_HISTORY))
+        .await?;
+    let active = state
+        .app
+        .active_sync(integration)
+        .await?
+        .map(|sync| sync.sync_id);
+    let now = state.now();
+    let last_batch_at = match active {
+        Some(sync_id) => last_batch_at(&*state.app.log, integration, sync_id).await?,
+        None => None,
+    };
+    let view = runs.first().map(|run| SyncView {
+        run,
+        active,
+        last_batch_at,
+        now,
+    });
+    let sync_state = view.as_ref().map(SyncView::state);
+    let live = sync_state.is_some_and(State::is_live);
     let last_completed = runs
         .iter()
         .find(|r| r.status == "completed")
         .and_then(|r| r.finished_at);
-    html! {
+    let manages = store.connected && membership.role.manages_integrations();
+    let base = format!("{SETTINGS}/{integration}");
+    let markup = html! {
+        @match &view { Some(view) => { (view.markup()) } None => { span.muted { "No sync yet" } } }
+        div.muted { "Last successful sync: " (ago(last_completed, now)) }
+        div.actions {
+            @if manages {
+                form method="post" action={ (base) "/sync" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button.primary type="submit" { "Sync Store" }
+                }
+                @if active.is_some() {
+                    form method="post" action={ (base) "/sync/cancel" } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button class=(if sync_state == Some(State::Stalled) { "danger" } else { "secondary" }) type="submit" { "Cancel sync" }
+                    }
+                }
+            }
+            @if live { a href=(SETTINGS) data-testid="reload" { "Reload" } }
+        }
+    };
+    Ok((markup, live))
+}
+
+pub(super) async fn store_card(
+    state: &AppState,
+    store: &StoreHealth,
+    membership: &Membership,
+    session: &Session,
+    now: OffsetDateTime,
+) -> Result<Markup, ApiError> {
+    let status = store.status(now);
+    let (section, live) = sync_section(state, store, membership, &session.csrf).await?;
+    let id = store.integration_id;
+    Ok(html! {
         div.card data-testid="store" {
             h2 { (store.site_name) " " span class={ "pill " (status.as_str()) } data-testid="health" { (status.as_str()) } }
             dl.facts {
-                dt { "Store" } dd { (store.store_url) }
+                dt { "Store" } dd { a href=(store.store_url) rel="noopener noreferrer" { (store.store_url) } }
                 dt { "Versions" } dd { "plugin " (store.plugin_version) " · WordPress " (store.wordpress_version)
                     " · WooCommerce " (store.woocommerce_version)
                     @if let Some(php) = &store.php_version { " · PHP " (php) } }
-                dt { "Connected" } dd { (when(Some(store.connected_at))) }
-                dt { "Last heartbeat" } dd { (when(store.last_heartbeat_at)) }
+                dt { "Connected" } dd { (ago(Some(store.connected_at), now)) }
+                dt { "Last heartbeat" } dd { (ago(store.last_heartbeat_at, now)) }
                 @if let Some(depth) = store.queue_depth { dt { "Plugin queue" } dd { (depth) " waiting" } }
                 @if let Some(error) = &store.last_error { dt { "Plugin error" } dd { (error) } }
-                dt { "Sync" } dd { (sync_summary(runs.first(), last_completed)) }
             }
+            h3 { "Sync" }
+            div data-live=[live.then(|| format!("{SETTINGS}/{id}/live"))] { (section) }
             div.actions {
                 @if store.connected && membership.role.manages_integrations() {
-                    form method="post" action={ "/settings/integrations/" (store.integration_id) "/sync" } {
-                        input type="hidden" name="csrf" value=(session.csrf);
-                        button.primary type="submit" { "Sync Store" }
-                    }
-                    form method="post" action={ "/settings/integrations/" (store.integration_id) "/disconnect" } {
+                    form method="post" action={ (SETTINGS) "/" (id) "/disconnect" } {
                         input type="hidden" name="csrf" value=(session.csrf);
                         button.danger type="submit" { "Disconnect" }
                     }
                 }
-                a href={ "/settings/integrations/" (store.integration_id) } { "Events and details" }
+                a href={ (SETTINGS) "/" (id) } { "Events and details" }
             }
         }
-    }
+    })
 }
 
 async fn integrations_page(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let Some(session) = session(&req, &state).await? else {
         return Ok(to_login(&req));
     };
     let user = session.user.id;
     let memberships = state.accounts(move |a| a.memberships(user)).await?;
+    let now = state.now();
     let mut sections = Vec::new();
     for membership in memberships {
         let company = membership.company_id;
         let stores = state
-            .read_model(move |conn| {
-                connection_health::for_company(conn, company)?
-                    .into_iter()
-                    .map(|store| Ok((sync_status::runs(conn, store.integration_id, 10)?, store)))
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
+            .read_model(move |conn| connection_health::for_company(conn, company))
             .await?;
-        sections.push((membership, stores));
+        let mut cards = Vec::with_capacity(stores.len());
+        for store in &stores {
+            cards.push(store_card(&state, store, &membership, &session, now).await?);
+        }
+        sections.push((membership, cards));
     }
-    let now = state.now();
+    let shown = req.cookie(NOTICE_COOKIE);
     let body = html! {
         h1 { "Integrations" }
-        @if let Some(notice) = notice_for(query.notice.as_deref()) { (notice) }
-        @for (membership, stores) in &sections {
+        @if let Some(notice) = notice_for(shown.as_ref().map(Cookie::value)) { (notice) }
+        @for (membership, cards) in &sections {
             h2 { "WooCommerce · " (membership.company_name) span.muted { " (" (membership.role.as_str()) ")" } }
-            @if stores.is_empty() {
-                div.card { p.muted { "No store is connected yet. Install the plugin in WordPress and press Connect; you approve it here." } }
+            @if cards.is_empty() {
+                div.card data-testid="no-store" {
+                    p { "No store is connected yet." }
+                    ol {
+                        li { "In WordPress, install and activate the woo-ingest plugin." }
+                        li { "In its settings, enter this server's address: " code data-testid="public-url" { (state.app.public_url) } }
+                        li { "Press Connect. WordPress sends you here to approve the store." }
+                    }
+                    p.muted { "A store you just approved shows here once its plugin finishes connecting, within a minute." }
+                }
             }
-            @for (runs, store) in stores { (store_card(store, runs, membership, &session, now)) }
+            @for card in cards { (card) }
         }
         @if sections.is_empty() { (notice("warn", "You do not belong to any company yet.")) }
+        script src="/static/live.js" defer {}
     };
-    Ok(respond(
-        StatusCode::OK,
-        shell("Integrations", &session, body),
-    ))
+    let mut response = respond(StatusCode::OK, shell("Integrations", &session, body));
+    if shown.is_some() {
+        // Shown once: a reload or a later visit does not repeat it.
+        response
+            .add_removal_cookie(&notice_cookie(String::new()))
+            .map_err(|e| ApiError::internal(&e))?;
+    }
+    Ok(response)
+}
+
+fn notice_cookie(code: String) -> Cookie<'static> {
+    Cookie::build(NOTICE_COOKIE, code)
+        .path(SETTINGS)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::minutes(1))
+        .finish()
+}
+
+/// Back to Integrations, with `code` shown there once.
+fn back_with(code: &str) -> Result<HttpResponse, ApiError> {
+    let mut response = redirect(SETTINGS);
+    response
+        .add_cookie(&notice_cookie(code.to_owned()))
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(response)
 }
 
 /// The store, if the signed-in person belongs to its company.
-async fn visible_store(
+pub(super) async fn visible_store(
     state: &AppState,
     session: &Session,
     id: &str,
@@ -208,109 +273,8 @@ async fn visible_store(
     Ok(membership.map(|m| (store, m)))
 }
 
-fn not_found() -> HttpResponse {
+pub(super) fn not_found() -> HttpResponse {
     crate::html::message_page(StatusCode::NOT_FOUND, "Not found", "bad", "No such store.")
-}
-
-#[derive(Deserialize)]
-struct EventsQuery {
-    /// Show events of the store's stream before this revision.
-    before: Option<u64>,
-}
-
-async fn store_page(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    query: web::Query<EventsQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let Some(session) = session(&req, &state).await? else {
-        return Ok(to_login(&req));
-    };
-    let Some((store, membership)) = visible_store(&state, &session, &path).await? else {
-        return Ok(not_found());
-    };
-    let from = match query.before {
-        Some(0) => None,
-        Some(before) => Some(ReadFrom::At(before - 1)),
-        None => Some(ReadFrom::End),
-    };
-    let stream = StreamId::Store(store.integration_id).to_string();
-    let events = match from {
-        Some(from) => {
-            state
-                .app
-                .log
-                .read_stream(&stream, from, Direction::Backwards, PAGE)
-                .await?
-        }
-        None => Vec::new(),
-    };
-    let lifecycle = state
-        .app
-        .log
-        .read_stream(
-            &StreamId::Integration(store.integration_id).to_string(),
-            ReadFrom::End,
-            Direction::Backwards,
-            PAGE,
-        )
-        .await?;
-    let integration = store.integration_id;
-    let runs = state
-        .read_model(move |conn| sync_status::runs(conn, integration, 10))
-        .await?;
-    let older = events.last().map(|e| e.revision).filter(|r| *r > 0);
-    let (counts, rejections) = state.app.delivery_diagnostics(store.integration_id).await?;
-    let body = html! {
-        p { a href="/settings/integrations" { "← Integrations" } }
-        (store_card(&store, &runs, &membership, &session, state.now()))
-        div.card data-testid="diagnostics" {
-            h2 { "Deliveries" }
-            p.muted { (counts.accepted) " accepted · " (counts.duplicate) " duplicates · " (counts.rejected) " rejected" }
-            @if rejections.is_empty() {
-                p.muted { "No rejected deliveries." }
-            } @else {
-                @for rejection in &rejections {
-                    div data-testid="rejection" style="border-top: 1px solid var(--line); padding: 8px 0;" {
-                        code { (rejection.code) } " · " (rejection.message)
-                        div.muted {
-                            (when(Some(rejection.received_at))) " · " (rejection.endpoint)
-                            @if let Some(item) = &rejection.item { " · " (item) }
-                            @if let Some(event_type) = &rejection.event_type { " · " (event_type) }
-                            @if let Some(path) = &rejection.path { " · at " code { (path) } }
-                        }
-                    }
-                }
-            }
-        }
-        div.card {
-            h2 { "Connection and sync events" }
-            (event_table(&lifecycle))
-        }
-        div.card {
-            h2 { "Store events " span.muted { "(" (stream) ", newest first)" } }
-            @if events.is_empty() { p.muted { "No events yet." } } @else { (event_table(&events)) }
-            @if let Some(older) = older {
-                p { a href={ "/settings/integrations/" (store.integration_id) "?before=" (older) } { "Older events →" } }
-            }
-        }
-    };
-    Ok(respond(
-        StatusCode::OK,
-        shell(&store.site_name, &session, body),
-    ))
-}
-
-fn event_table(events: &[woo_eventlog::RecordedEvent]) -> Markup {
-    html! {
-        @for event in events {
-            details data-testid="event" {
-                summary { code { (event.event_type) } " · #" (event.revision) " · " (when(Some(event.recorded_at))) }
-                pre style="white-space: pre-wrap; overflow-wrap: anywhere; font-size: 13px;" { (event.data.get()) }
-            }
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -361,7 +325,7 @@ async fn sync(
         Err(SyncError::Refused(IntegrationError::NotConnected)) => "not_connected",
         Err(error) => return Err(error.into()),
     };
-    Ok(redirect(&format!("/settings/integrations?notice={notice}")))
+    back_with(notice)
 }
 
 async fn disconnect(
@@ -382,5 +346,36 @@ async fn disconnect(
         .app
         .disconnect(store.integration_id, store.company_id, by, Source::Admin)
         .await?;
-    Ok(redirect("/settings/integrations?notice=disconnected"))
+    back_with("disconnected")
+}
+
+/// Cancel sync: calls off the sync that waits or runs, so that Sync Store works again.
+async fn cancel(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, ApiError> {
+    let (session, store) =
+        match managed_store(&req, &state, &path, &form.csrf, "cancel syncs of").await? {
+            Ok(allowed) => allowed,
+            Err(answer) => return Ok(answer),
+        };
+    let Some(active) = state.app.active_sync(store.integration_id).await? else {
+        return back_with("no_active_sync");
+    };
+    match state
+        .app
+        .cancel_sync(
+            store.integration_id,
+            store.company_id,
+            active.sync_id,
+            session.user.id,
+        )
+        .await
+    {
+        Ok(()) => back_with("sync_cancelled"),
+        Err(CancelError::Refused(IntegrationError::UnknownSync)) => back_with("no_active_sync"),
+        Err(error) => Err(error.into()),
+    }
 }

@@ -15,6 +15,7 @@ use crate::json::JsonBody;
 use crate::{ApiError, AppState};
 
 mod commerce;
+mod store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -46,8 +47,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::get().to(commerce::integration_orders),
             )
             .route(
+                "/integrations/{integration_id}/orders/{order_id}",
+                web::get().to(store::get_order),
+            )
+            .route(
+                "/integrations/{integration_id}/events",
+                web::get().to(store::events),
+            )
+            .route(
                 "/integrations/{integration_id}/sync",
                 web::post().to(sync_store),
+            )
+            .route(
+                "/integrations/{integration_id}/sync/cancel",
+                web::post().to(store::cancel_sync),
             )
             .route(
                 "/integrations/{integration_id}/diagnostics",

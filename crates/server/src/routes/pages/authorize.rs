@@ -65,6 +65,7 @@ pub(super) fn request_page(
                 @match pairing {
                     Pairing::Approved { approval, .. } | Pairing::Claimed { approval, .. } => {
                         (notice("ok", &format!("Approved: {} is connected to {}. Return to WordPress; the plugin finishes the connection by itself.", store.site_name, approval.company_name)))
+                        p { a href="/settings/integrations" data-testid="to-integrations" { "See " (store.site_name) " in Integrations →" } }
                     }
                     Pairing::Denied { .. } => {
                         (notice("warn", "You denied this connection. The plugin was told; start again from WordPress to connect."))

@@ -16,10 +16,19 @@ use crate::{ApiError, AppState};
 
 mod authorize;
 mod bootstrap;
+mod carts;
 mod login;
+mod subscribers;
+pub(crate) mod view;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
+        .route("/carts", web::get().to(carts::carts_page))
+        .route("/subscribers", web::get().to(subscribers::list_page))
+        .route(
+            "/subscribers/{email}",
+            web::get().to(subscribers::detail_page),
+        )
         .route("/login", web::get().to(login::login_page))
         .route("/login", web::post().to(login::login))
         .route("/logout", web::post().to(login::logout))

@@ -1,0 +1,194 @@
+//! `/carts`: who sits in a cart or a checkout right now, per company, with what and for how much,
+//! since when, and the link that brings them back to their checkout; the view a merchant opens
+//! to see abandoned carts. Sortable by value and by age.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use maud::{Markup, html};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use woo_domain::CompanyId;
+use woo_projections::subscriber_tags::{self, CurrentCart, IN_CART, IN_CHECKOUT};
+use woo_projections::subscribers;
+
+use crate::accounts::Session;
+use crate::auth::session;
+use crate::html::{notice, page, respond};
+use crate::{ApiError, AppState};
+
+use super::to_login;
+use super::view::{ago, memberships, money, subscriber_link};
+
+/// The most shoppers one company shows; a store with more has bigger problems than this page.
+const MAX_SHOPPERS: usize = 500;
+
+#[derive(Deserialize)]
+pub(super) struct CartsQuery {
+    sort: Option<String>,
+}
+
+/// One shopper in a flow.
+struct Shopper {
+    email: String,
+    name: Option<String>,
+    in_checkout: bool,
+    cart: Option<CurrentCart>,
+}
+
+impl Shopper {
+    fn value(&self) -> f64 {
+        self.cart
+            .as_ref()
+            .and_then(|c| c.value.as_deref())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    fn since(&self) -> Option<OffsetDateTime> {
+        self.cart.as_ref().map(|c| c.updated_at)
+    }
+}
+
+fn shoppers(conn: &rusqlite::Connection, company: CompanyId) -> rusqlite::Result<Vec<Shopper>> {
+    let mut emails =
+        subscriber_tags::emails_with_tag(conn, company, IN_CHECKOUT, "", MAX_SHOPPERS)?;
+    emails.extend(subscriber_tags::emails_with_tag(
+        conn,
+        company,
+        IN_CART,
+        "",
+        MAX_SHOPPERS,
+    )?);
+    emails.sort();
+    emails.dedup();
+    let mut found = Vec::with_capacity(emails.len());
+    for email in emails {
+        let Some(tags) = subscriber_tags::get(conn, company, &email)? else {
+            continue;
+        };
+        let name = subscribers::get(conn, company, &email)?.and_then(|s| {
+            let name = [s.first_name, s.last_name]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            Some(name).filter(|n| !n.trim().is_empty())
+        });
+        found.push(Shopper {
+            in_checkout: tags.tags.contains(&IN_CHECKOUT),
+            cart: tags.cart,
+            name,
+            email,
+        });
+    }
+    Ok(found)
+}
+
+fn sort_link(label: &str, key: &str, current: &str) -> Markup {
+    html! {
+        a href={ "/carts?sort=" (key) } aria-current=[(key == current).then_some("true")] { (label) }
+    }
+}
+
+fn shopper_row(shopper: &Shopper, now: OffsetDateTime) -> Markup {
+    let cart = shopper.cart.as_ref();
+    html! {
+        tr data-testid="cart" {
+            td data-label="Shopper" {
+                a href=(subscriber_link(&shopper.email)) { (shopper.name.as_deref().unwrap_or(&shopper.email)) }
+                @if shopper.name.is_some() { div.muted { (shopper.email) } }
+            }
+            td data-label="Stage" {
+                @if shopper.in_checkout { span.pill.checkout { "In checkout" } } @else { span.pill.cart { "In cart" } }
+            }
+            td data-label="Items" {
+                @match cart {
+                    Some(cart) if !cart.items.is_empty() => {
+                        @for item in &cart.items { div { (item.quantity) " × " (item.name) } }
+                    }
+                    _ => { span.muted { "—" } }
+                }
+            }
+            td.num data-label="Value" data-testid="cart-value" {
+                (money(cart.and_then(|c| c.value.as_deref()), cart.and_then(|c| c.currency.as_deref())))
+            }
+            td data-label="Since" { (ago(shopper.since(), now)) }
+            td data-label="Recovery" {
+                @match cart.and_then(|c| c.checkout_url.as_deref()) {
+                    Some(url) => { a href=(url) rel="noopener noreferrer" { "Checkout link" } }
+                    None => { span.muted { "—" } }
+                }
+            }
+        }
+    }
+}
+
+pub(super) async fn carts_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<CartsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(session) = session(&req, &state).await? else {
+        return Ok(to_login(&req));
+    };
+    let sort = match query.sort.as_deref() {
+        Some("value") => "value",
+        _ => "age",
+    };
+    let mut sections = Vec::new();
+    for membership in memberships(&state, &session).await? {
+        let company = membership.company_id;
+        let mut found = state
+            .read_model(move |conn| shoppers(conn, company))
+            .await?;
+        if sort == "value" {
+            found.sort_by(|a, b| b.value().total_cmp(&a.value()));
+        } else {
+            found.sort_by_key(|s| s.since());
+        }
+        sections.push((membership, found));
+    }
+    let now = state.now();
+    Ok(respond(
+        StatusCode::OK,
+        carts_markup(&session, &sections, sort, now),
+    ))
+}
+
+fn carts_markup(
+    session: &Session,
+    sections: &[(crate::accounts::Membership, Vec<Shopper>)],
+    sort: &str,
+    now: OffsetDateTime,
+) -> Markup {
+    let body = html! {
+        h1 { "Carts" }
+        p.muted { "Shoppers with something in their cart or sitting in checkout right now. The oldest are the ones to win back." }
+        div.chips aria-label="Sort" {
+            (sort_link("Oldest first", "age", sort))
+            (sort_link("Highest value first", "value", sort))
+        }
+        @for (membership, shoppers) in sections {
+            div.card data-testid="company-carts" {
+                h2 { (membership.company_name) span.muted { " · " (shoppers.len()) " shoppers" } }
+                @if shoppers.is_empty() {
+                    p.muted { "Nobody is in a cart or in checkout right now." }
+                } @else {
+                    div.table-wrap {
+                        table.stack {
+                            thead { tr { th { "Shopper" } th { "Stage" } th { "Items" } th.num { "Value" } th { "Since" } th { "Recovery" } } }
+                            tbody { @for shopper in shoppers { (shopper_row(shopper, now)) } }
+                        }
+                    }
+                }
+            }
+        }
+        @if sections.is_empty() { (notice("warn", "You do not belong to any company yet.")) }
+    };
+    page(
+        "Carts",
+        Some((&session.user.email, &session.csrf)),
+        true,
+        body,
+    )
+}

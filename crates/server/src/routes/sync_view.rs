@@ -1,0 +1,246 @@
+//! How a store's sync reads on the pages: its state (waiting, running, stalled, completed,
+//! failed, cancelled), a progress bar per resource in the order the plugin syncs them, and times
+//! as people say them. Shared by Settings → Integrations, the store page and the live updates.
+
+use maud::{Markup, html};
+use time::{Duration, OffsetDateTime};
+use woo_domain::{EventMetadata, IntegrationId, SyncId, commerce};
+use woo_eventlog::{Direction, EventLog, ReadFrom, StorageError};
+use woo_projections::sync_status::SyncRun;
+
+use crate::html::notice;
+use crate::routes::pages::view::ago;
+
+/// The order the plugin syncs resources in (DESIGN §1): the bars read top to bottom.
+const SYNC_ORDER: [&str; 4] = ["products", "customers", "guests", "orders"];
+
+/// A sync with no new batch for this long is stalled: its plugin most likely died, and the
+/// merchant is offered Cancel. Batches of a live plugin arrive seconds apart.
+pub(crate) const STALL_AFTER: Duration = Duration::minutes(10);
+
+/// A sync run as the pages show it.
+pub(crate) struct SyncView<'a> {
+    pub run: &'a SyncRun,
+    /// The sync the store's integration still counts as waiting or running, if any: a run the
+    /// read model shows as running that is not this one was cancelled.
+    pub active: Option<SyncId>,
+    /// When the last batch of this sync arrived, if it is still active and sent one.
+    pub last_batch_at: Option<OffsetDateTime>,
+    pub now: OffsetDateTime,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    Waiting,
+    Running,
+    Stalled,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl State {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            State::Waiting => "waiting",
+            State::Running => "running",
+            State::Stalled => "stalled",
+            State::Completed => "completed",
+            State::Failed => "failed",
+            State::Cancelled => "cancelled",
+        }
+    }
+
+    /// Still moving: the page follows it live.
+    pub(crate) fn is_live(self) -> bool {
+        matches!(self, State::Waiting | State::Running)
+    }
+}
+
+impl SyncView<'_> {
+    /// The last time this sync showed a sign of life: its last batch, its start, or its request.
+    fn last_progress(&self) -> OffsetDateTime {
+        [self.last_batch_at, self.run.started_at]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(self.run.requested_at)
+    }
+
+    pub(crate) fn state(&self) -> State {
+        match self.run.status.as_str() {
+            "completed" => State::Completed,
+            "failed" => State::Failed,
+            "cancelled" => State::Cancelled,
+            _ if self.active != Some(self.run.sync_id) => State::Cancelled,
+            _ if self.now - self.last_progress() > STALL_AFTER => State::Stalled,
+            "running" => State::Running,
+            _ => State::Waiting,
+        }
+    }
+
+    /// The resources with something to show, in sync order (any unknown one last).
+    fn resources(&self) -> Vec<&str> {
+        let run = self.run;
+        let mut names: Vec<&str> = run
+            .received
+            .keys()
+            .chain(run.announced.keys())
+            .chain(run.counts.keys())
+            .map(String::as_str)
+            .collect();
+        names.sort_by_key(|name| {
+            (
+                SYNC_ORDER
+                    .iter()
+                    .position(|r| r == name)
+                    .unwrap_or(SYNC_ORDER.len()),
+                name.to_string(),
+            )
+        });
+        names.dedup();
+        names
+    }
+
+    pub(crate) fn markup(&self) -> Markup {
+        let run = self.run;
+        let state = self.state();
+        html! {
+            div data-testid="sync" {
+                span class={ "pill " (state.as_str()) } data-testid="sync-status" { (state.as_str()) }
+                " " span.muted { (run.trigger) " sync · requested " (ago(Some(run.requested_at), self.now))
+                    @if let Some(finished) = run.finished_at { " · finished " (ago(Some(finished), self.now)) } }
+                @if state == State::Stalled {
+                    p.muted data-testid="stalled" { "No batch arrived since " (ago(Some(self.last_progress()), self.now))
+                        ": the plugin may have stopped. Cancel it, then press Sync Store to start again." }
+                }
+                div.progress {
+                    @for resource in self.resources() { (self.bar(resource, state)) }
+                }
+                @if let Some(error) = &run.error { (notice("bad", error)) }
+            }
+        }
+    }
+
+    fn bar(&self, resource: &str, state: State) -> Markup {
+        let run = self.run;
+        let received = run.received.get(resource).copied().unwrap_or(0);
+        let total = match state {
+            State::Completed => run.counts.get(resource).or(run.announced.get(resource)),
+            _ => run.announced.get(resource),
+        }
+        .copied();
+        // A bar without a known total is full once the sync completed, empty before.
+        let (value, max) = match total {
+            Some(0) => (1, 1),
+            Some(total) => (received.min(total), total),
+            None if state == State::Completed => (1, 1),
+            None => (0, 1),
+        };
+        let label = match total {
+            Some(total) => format!("{received} of {total}"),
+            None => format!("{received} received"),
+        };
+        html! {
+            span { (resource) }
+            progress value=(value) max=(max) aria-label={ (resource) " received" } { (label) }
+            span.muted data-testid="progress" data-resource=(resource) { (label) }
+        }
+    }
+}
+
+/// Store events looked through for the newest batch of a running sync; live events interleave
+/// with a sync's records, and a sync silent for this many deliveries is stalled anyway.
+const BATCH_LOOKBACK: usize = 500;
+
+/// When the newest batch of sync `sync_id` arrived (by the server's clock), from the store's
+/// stream: the sync's records carry it as their correlation id and name their batch.
+pub(crate) async fn last_batch_at(
+    log: &dyn EventLog,
+    integration: IntegrationId,
+    sync_id: SyncId,
+) -> Result<Option<OffsetDateTime>, StorageError> {
+    let recent = log
+        .read_stream(
+            &commerce::stream(integration),
+            ReadFrom::End,
+            Direction::Backwards,
+            BATCH_LOOKBACK,
+        )
+        .await?;
+    Ok(recent.iter().find_map(|event| {
+        let metadata: EventMetadata = serde_json::from_str(event.metadata.get()).ok()?;
+        (metadata.batch.is_some() && metadata.correlation_id == sync_id.0)
+            .then_some(metadata.received_at)
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn run(status: &str) -> SyncRun {
+        SyncRun {
+            sync_id: SyncId::generate(),
+            trigger: "manual".into(),
+            status: status.into(),
+            requested_at: datetime!(2026-11-27 09:00 UTC),
+            started_at: Some(datetime!(2026-11-27 09:01 UTC)),
+            finished_at: None,
+            counts: Default::default(),
+            received: [("orders".to_owned(), 3), ("products".to_owned(), 2)].into(),
+            announced: [("products".to_owned(), 4)].into(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_sync_is_stalled_only_when_no_batch_came_for_a_while_and_cancelled_once_inactive() {
+        let now = datetime!(2026-11-27 09:30 UTC);
+        let running = run("running");
+        let view = |active, last_batch_at| SyncView {
+            run: &running,
+            active,
+            last_batch_at,
+            now,
+        };
+        let id = Some(running.sync_id);
+        assert_eq!(
+            view(id, Some(datetime!(2026-11-27 09:28 UTC))).state(),
+            State::Running
+        );
+        assert_eq!(
+            view(id, Some(datetime!(2026-11-27 09:15 UTC))).state(),
+            State::Stalled
+        );
+        assert_eq!(view(id, None).state(), State::Stalled);
+        assert_eq!(view(None, None).state(), State::Cancelled);
+        let done = run("completed");
+        let view = SyncView {
+            run: &done,
+            active: None,
+            last_batch_at: None,
+            now,
+        };
+        assert_eq!(view.state(), State::Completed);
+    }
+
+    #[test]
+    fn bars_follow_the_sync_order() {
+        let running = run("running");
+        let view = SyncView {
+            run: &running,
+            active: Some(running.sync_id),
+            last_batch_at: None,
+            now: datetime!(2026-11-27 09:02 UTC),
+        };
+        assert_eq!(view.resources(), ["products", "orders"]);
+        let page = view.markup().into_string();
+        assert!(
+            page.contains("2 of 4") && page.contains("3 received"),
+            "{page}"
+        );
+    }
+}

@@ -1,0 +1,47 @@
+//! The merchant pages over HTTP: signed out they lead to sign-in, and a person sees the carts
+//! and subscribers of their own companies only.
+
+use reqwest::StatusCode;
+use serde_json::json;
+use woo_domain::pairing::Role;
+use woo_e2e::{event_id, fixture, live, location, spawn_app};
+
+#[tokio::test]
+async fn carts_and_subscribers_are_shown_to_their_company_only() {
+    // Arrange
+    let app = spawn_app().await;
+    let store = app.connected_store(1, "owner@example.com", "Acme").await;
+    app.add_user("stranger@example.com", "Globex", Role::Owner);
+    store
+        .send(vec![live(
+            &event_id(1),
+            "ecommerce.cart_started",
+            "2026-11-27T09:00:00Z",
+            json!({"email": "peter@example.com", "cart": fixture("store-api-cart.json")}),
+        )])
+        .await;
+    app.caught_up().await;
+
+    // Act
+    let signed_out = app.browser().get("/carts").await;
+    let owner = app.signed_in("owner@example.com").await;
+    let stranger = app.signed_in("stranger@example.com").await;
+    let owner_carts = owner.get("/carts").await.text().await.unwrap();
+    let stranger_carts = stranger.get("/carts").await.text().await.unwrap();
+    let owner_subscriber = owner.get("/subscribers/peter@example.com").await;
+    let stranger_subscriber = stranger.get("/subscribers/peter@example.com").await;
+    let not_an_email = owner.get("/subscribers/not-an-email").await;
+    let stranger_list = stranger.get("/subscribers").await.text().await.unwrap();
+
+    // Assert
+    assert_eq!(location(&signed_out), "/login?next=/carts");
+    assert!(owner_carts.contains("peter@example.com") && owner_carts.contains("82.56 USD"));
+    assert!(
+        !stranger_carts.contains("peter@example.com"),
+        "{stranger_carts}"
+    );
+    assert_eq!(owner_subscriber.status(), StatusCode::OK);
+    assert_eq!(stranger_subscriber.status(), StatusCode::NOT_FOUND);
+    assert_eq!(not_an_email.status(), StatusCode::NOT_FOUND);
+    assert!(!stranger_list.contains("peter@example.com"));
+}

@@ -1,0 +1,205 @@
+//! The merchant's pages in a real browser: carts and subscribers, at laptop and phone widths.
+
+use fantoccini::{Client, Locator};
+use serde_json::json;
+use woo_e2e::{ConnectedStore, PASSWORD, TestApp, event_id, fixture, live, spawn_app};
+
+use super::{screenshot, wait_for};
+use crate::driver::ChromeDriver;
+
+const OWNER: &str = "owner@example.com";
+
+pub(crate) async fn sign_in(browser: &Client, app: &TestApp, email: &str) {
+    browser
+        .goto(&format!("{}/login", app.address))
+        .await
+        .expect("the sign-in page opens");
+    wait_for(browser, "input[name=email]", "sign-in page")
+        .await
+        .send_keys(email)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("form[action='/login'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(browser, "header nav.main", "signed in").await;
+}
+
+/// Three shoppers: Peter in checkout since 09:00 with the fixture cart (82.56 USD), Ray in a cart
+/// since 09:30 with one beanie, and João who ordered (order 723) and holds no tag.
+async fn shop(store: &ConnectedStore) {
+    let mut small = fixture("store-api-cart.json");
+    small["items"].as_array_mut().unwrap().truncate(1);
+    small["totals"]["total_price"] = json!("1800");
+    store
+        .send(vec![
+            live(&event_id(1), "ecommerce.cart_started", "2026-11-27T09:00:00Z",
+                json!({"email": "peter@example.com", "cart": fixture("store-api-cart.json"), "cart_token": "tok-1",
+                       "checkout_url": "https://shop.example.com/checkout?cart=tok-1"})),
+            live(&event_id(2), "ecommerce.checkout_started", "2026-11-27T09:00:30Z",
+                json!({"email": "peter@example.com", "cart": fixture("store-api-cart.json"),
+                       "checkout_url": "https://shop.example.com/checkout?cart=tok-1",
+                       "first_name": "Peter", "last_name": "Venkman"})),
+            live(&event_id(3), "ecommerce.cart_started", "2026-11-27T09:30:00Z",
+                json!({"email": "ray@example.com", "cart": small, "cart_token": "tok-2"})),
+            live(&event_id(4), "ecommerce.order_completed", "2026-11-27T09:40:00Z",
+                fixture("order-registered.json")),
+        ])
+        .await;
+}
+
+async fn texts(browser: &Client, css: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for element in browser.find_all(Locator::Css(css)).await.unwrap() {
+        found.push(element.text().await.unwrap());
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_sees_who_sits_in_a_cart_and_reads_a_subscriber_in_a_real_browser() {
+    let driver = ChromeDriver::start();
+    let app = spawn_app().await;
+    let store = app.connected_store(1, OWNER, "Acme").await;
+    shop(&store).await;
+    app.caught_up().await;
+    app.clock.advance(time::Duration::hours(1));
+    let browser = driver.browser(1280, 900).await;
+    sign_in(&browser, &app, OWNER).await;
+
+    // Carts, oldest first: Peter (in checkout), then Ray.
+    browser
+        .goto(&format!("{}/carts", app.address))
+        .await
+        .unwrap();
+    wait_for(&browser, "[data-testid=cart]", "a shopper in a cart").await;
+    let rows = texts(&browser, "[data-testid=cart]").await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows[0].contains("Peter Venkman") && rows[0].contains("In checkout"),
+        "{rows:?}"
+    );
+    assert!(
+        rows[0].contains("Beanie with Logo") && rows[0].contains("82.56 USD"),
+        "{rows:?}"
+    );
+    assert!(
+        rows[0].contains("1 h ago") && rows[0].contains("Checkout link"),
+        "{rows:?}"
+    );
+    assert!(
+        rows[1].contains("ray@example.com") && rows[1].contains("In cart"),
+        "{rows:?}"
+    );
+    let since = browser
+        .find(Locator::Css("[data-testid=cart] time"))
+        .await
+        .unwrap()
+        .attr("title")
+        .await
+        .unwrap();
+    assert_eq!(
+        since.as_deref(),
+        Some("27 Nov 2026, 09:00:30 UTC"),
+        "the exact time on hover"
+    );
+    screenshot(&browser, "10-carts").await;
+
+    // Highest value first: still Peter, and Ray's 18.00 second; the sort link says which is on.
+    browser
+        .goto(&format!("{}/carts?sort=value", app.address))
+        .await
+        .unwrap();
+    let values = texts(&browser, "[data-testid=cart-value]").await;
+    assert_eq!(values, ["82.56 USD", "18.00 USD"]);
+    browser.set_window_size(390, 844).await.unwrap();
+    screenshot(&browser, "11-carts-phone").await;
+    browser.set_window_size(1280, 900).await.unwrap();
+
+    // From the cart to the shopper.
+    browser
+        .find(Locator::Css("[data-testid=cart] a[href^='/subscribers/']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let tags = wait_for(&browser, "[data-testid=tags]", "the subscriber's tags").await;
+    assert!(tags.text().await.unwrap().contains("In checkout"));
+    assert_eq!(
+        browser.current_url().await.unwrap().path(),
+        "/subscribers/peter@example.com"
+    );
+    screenshot(&browser, "12-subscriber").await;
+
+    // Search: João, found by the start of his email, with his order and its refunds.
+    browser
+        .goto(&format!("{}/subscribers", app.address))
+        .await
+        .unwrap();
+    let listed = texts(&browser, "[data-testid=subscriber]").await;
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    wait_for(&browser, "input[name=email]", "the search")
+        .await
+        .send_keys("joao")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("form.filters button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        &browser,
+        "input[name=email][value=joao]",
+        "the search result",
+    )
+    .await;
+    let listed = texts(&browser, "[data-testid=subscriber]").await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(listed[0].contains("joao.silva@example.com"), "{listed:?}");
+    screenshot(&browser, "13-subscribers").await;
+    browser
+        .goto(&format!(
+            "{}/subscribers?tag=ecommerce.in_cart",
+            app.address
+        ))
+        .await
+        .unwrap();
+    let in_cart = texts(&browser, "[data-testid=subscriber]").await;
+    assert_eq!(in_cart.len(), 2, "{in_cart:?}");
+
+    browser
+        .goto(&format!(
+            "{}/subscribers/joao.silva@example.com",
+            app.address
+        ))
+        .await
+        .unwrap();
+    let order = wait_for(&browser, "[data-testid=order]", "João's order")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        order.contains("#723") && order.contains("39.00 USD") && order.contains("19.00 USD"),
+        "{order}"
+    );
+    browser.set_window_size(390, 844).await.unwrap();
+    screenshot(&browser, "14-subscriber-phone").await;
+    browser.close().await.expect("the browser session ends");
+    drop(driver);
+}
