@@ -35,6 +35,16 @@ pub enum StorageError {
         #[source]
         source: std::io::Error,
     },
+    #[error("event log database failed: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("the event log database cannot be reached: {0}")]
+    Unavailable(String),
+    #[error(
+        "the connection was lost while this append committed, so it may or may not be written; retry it with the same event ids (appends are idempotent): {0}"
+    )]
+    CommitUnknown(String),
+    #[error("invalid event log URL: {0}")]
+    InvalidUrl(String),
 }
 
 /// Why an append was refused. Everything but `Storage` and `Busy` is final for the same input.
@@ -63,6 +73,12 @@ fn describe_revision(revision: Option<u64>) -> String {
     match revision {
         Some(revision) => format!("revision {revision}"),
         None => "no stream".to_owned(),
+    }
+}
+
+impl From<tokio_postgres::Error> for AppendError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        AppendError::Storage(StorageError::Postgres(error))
     }
 }
 
