@@ -45,6 +45,8 @@ pub enum StorageError {
     CommitUnknown(String),
     #[error("invalid event log URL: {0}")]
     InvalidUrl(String),
+    #[error("the KurrentDB server failed: {0}")]
+    Kurrent(String),
 }
 
 /// Why an append was refused. Everything but `Storage` and `Busy` is final for the same input.

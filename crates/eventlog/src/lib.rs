@@ -7,6 +7,8 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
+#[cfg(feature = "kurrentdb")]
+mod kurrentdb;
 mod log;
 mod open;
 #[cfg(feature = "pg-harness")]
@@ -17,6 +19,8 @@ mod types;
 mod validate;
 
 pub use error::{AppendError, StorageError};
+#[cfg(feature = "kurrentdb")]
+pub use kurrentdb::KurrentDbEventLog;
 pub use log::{EventLog, Subscription};
 pub use open::open;
 pub use postgres::{PostgresEventLog, PostgresOptions};

@@ -12,7 +12,18 @@ enum Backend<'a> {
     Sqlite(&'a str),
     /// The URL unchanged, since libpq's forms carry options and several hosts.
     Postgres(&'a str),
+    /// The URL unchanged, as the `kurrentdb` client parses it.
+    KurrentDb(&'a str),
 }
+
+const KURRENTDB_SCHEMES: [&str; 6] = [
+    "kurrentdb://",
+    "kurrentdb+discover://",
+    "kurrent://",
+    "kurrent+discover://",
+    "esdb://",
+    "esdb+discover://",
+];
 
 fn backend_of(url: &str) -> Result<Backend<'_>, StorageError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
@@ -21,8 +32,14 @@ fn backend_of(url: &str) -> Result<Backend<'_>, StorageError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Backend::Postgres(url));
     }
+    if KURRENTDB_SCHEMES
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
+    {
+        return Ok(Backend::KurrentDb(url));
+    }
     Err(StorageError::InvalidUrl(format!(
-        "{url:?} names no event log backend; use sqlite://PATH or postgres://USER@HOST:PORT[,HOST2:PORT2]/DB?target_session_attrs=read-write"
+        "{url:?} names no event log backend; use sqlite://PATH, postgres://USER@HOST:PORT[,HOST2:PORT2]/DB?target_session_attrs=read-write or kurrentdb://HOST:2113?tls=false"
     )))
 }
 
@@ -36,13 +53,27 @@ fn non_empty(path: &str) -> Result<&str, StorageError> {
 }
 
 /// Opens the log `url` names with default options: `sqlite://PATH` (this process becomes its only
-/// writer) or a `postgres://` / `postgresql://` URL in libpq's form, hosts separated by commas.
+/// writer), a `postgres://` / `postgresql://` URL in libpq's form, hosts separated by commas, or a
+/// `kurrentdb://` (`esdb://`, `kurrent://`) URL when built with the `kurrentdb` feature.
 /// Must run inside a Tokio runtime.
 pub async fn open(url: &str) -> Result<Arc<dyn EventLog>, StorageError> {
     Ok(match backend_of(url)? {
         Backend::Sqlite(path) => Arc::new(SqliteEventLog::open(path)?),
         Backend::Postgres(url) => Arc::new(PostgresEventLog::connect(url).await?),
+        Backend::KurrentDb(url) => open_kurrentdb(url)?,
     })
+}
+
+#[cfg(feature = "kurrentdb")]
+fn open_kurrentdb(url: &str) -> Result<Arc<dyn EventLog>, StorageError> {
+    Ok(Arc::new(crate::KurrentDbEventLog::connect(url)?))
+}
+
+#[cfg(not(feature = "kurrentdb"))]
+fn open_kurrentdb(url: &str) -> Result<Arc<dyn EventLog>, StorageError> {
+    Err(StorageError::InvalidUrl(format!(
+        "{url:?} names a KurrentDB server, and this build has no KurrentDB adapter (feature `kurrentdb` of woo-eventlog)"
+    )))
 }
 
 #[cfg(test)]
@@ -64,6 +95,10 @@ mod tests {
         assert_eq!(
             backend_of("postgresql://localhost/woo").unwrap(),
             Backend::Postgres("postgresql://localhost/woo")
+        );
+        assert_eq!(
+            backend_of("esdb://127.0.0.1:2113?tls=false").unwrap(),
+            Backend::KurrentDb("esdb://127.0.0.1:2113?tls=false")
         );
     }
 
