@@ -36,7 +36,7 @@ pub enum StorageError {
         source: std::io::Error,
     },
     #[error("event log database failed: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
+    Postgres(String),
     #[error("the event log database cannot be reached: {0}")]
     Unavailable(String),
     #[error(
@@ -78,9 +78,29 @@ fn describe_revision(revision: Option<u64>) -> String {
     }
 }
 
+/// A Postgres client error with its causes: its own message alone is often just "db error".
+pub(crate) fn describe_postgres(error: &tokio_postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return format!("{} (SQLSTATE {})", db.message(), db.code().code());
+    }
+    let mut message = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        message = format!("{message}: {inner}");
+        cause = inner.source();
+    }
+    message
+}
+
+impl From<tokio_postgres::Error> for StorageError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        StorageError::Postgres(describe_postgres(&error))
+    }
+}
+
 impl From<tokio_postgres::Error> for AppendError {
     fn from(error: tokio_postgres::Error) -> Self {
-        AppendError::Storage(StorageError::Postgres(error))
+        AppendError::Storage(error.into())
     }
 }
 

@@ -11,7 +11,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -197,6 +197,11 @@ impl PgCluster {
         self.nodes[node].port
     }
 
+    /// The server log of `node`, for a test that shows it when something fails.
+    pub fn log_path(&self, node: usize) -> PathBuf {
+        self.dir.path().join(format!("node{node}.log"))
+    }
+
     /// Runs one SQL command with psql on `node` as the `postgres` superuser and returns its
     /// unaligned output. Panics with psql's message if it fails.
     pub fn psql(&self, node: usize, sql: &str) -> String {
@@ -230,7 +235,10 @@ impl PgCluster {
             .expect("psql runs")
     }
 
-    /// Kills the primary's postmaster and every backend of it with SIGKILL, as a machine loss would.
+    /// Kills the primary's postmaster and every backend of it with SIGKILL, as a machine loss
+    /// would: all of them are stopped (SIGSTOP) first, so no backend sees the postmaster die and
+    /// reacts (a backend waiting for the replica would stop waiting and let other sessions see its
+    /// unreplicated commit).
     pub fn kill_primary(&self) {
         let node = &self.nodes[self.primary()];
         let mut postmaster = node
@@ -239,11 +247,14 @@ impl PgCluster {
             .unwrap_or_else(PoisonError::into_inner);
         if let Some(mut child) = postmaster.take() {
             let pid = child.id() as i32;
-            let backends = children_of(pid);
             // SAFETY: plain kill(2) of processes this harness started.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            for backend in backends {
-                unsafe { libc::kill(backend, libc::SIGKILL) };
+            unsafe { libc::kill(pid, libc::SIGSTOP) };
+            let backends = children_of(pid);
+            for &backend in &backends {
+                unsafe { libc::kill(backend, libc::SIGSTOP) };
+            }
+            for &process in backends.iter().chain([&pid]) {
+                unsafe { libc::kill(process, libc::SIGKILL) };
             }
             let _ = child.wait();
         }
@@ -321,8 +332,7 @@ impl PgCluster {
                 "node {node} never answered {expected} to {sql:?}; last: {}{}; server log: {}",
                 String::from_utf8_lossy(&output.stdout),
                 String::from_utf8_lossy(&output.stderr),
-                std::fs::read_to_string(self.dir.path().join(format!("node{node}.log")))
-                    .unwrap_or_default()
+                std::fs::read_to_string(self.log_path(node)).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -412,15 +422,4 @@ fn children_of(pid: i32) -> Vec<i32> {
             (parent == pid).then_some(child)
         })
         .collect()
-}
-
-/// Where a cluster's files are, for a test that wants to show the server log on failure.
-impl PgCluster {
-    pub fn log_path(&self, node: usize) -> PathBuf {
-        self.dir.path().join(format!("node{node}.log"))
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
 }

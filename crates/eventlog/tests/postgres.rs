@@ -14,7 +14,7 @@ use woo_eventlog::conformance::{event, fresh_stream};
 use woo_eventlog::pg_harness::PgCluster;
 use woo_eventlog::{
     AppendError, AppendStatus, Direction, EventLog, ExpectedRevision, Position, PostgresEventLog,
-    PostgresOptions, ReadFrom, RecordedEvent,
+    PostgresOptions, ReadFrom, RecordedEvent, StorageError,
 };
 
 async fn fresh_log() -> (PostgresEventLog, ()) {
@@ -187,6 +187,34 @@ async fn several_processes_share_one_dense_log_and_a_subscriber_sees_every_event
         positions,
         (1..=acked.len() as u64).collect::<Vec<_>>(),
         "dense"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_or_missing_database_is_refused_with_its_cause() {
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable = PostgresEventLog::connect(&format!(
+        "postgres://postgres@127.0.0.1:{closed_port}/postgres"
+    ))
+    .await;
+    assert!(
+        matches!(&unreachable, Err(StorageError::Unavailable(m)) if m.contains("refused")),
+        "{:?}",
+        unreachable.err()
+    );
+
+    let port = PgCluster::shared().port(0);
+    let missing =
+        PostgresEventLog::connect(&format!("postgres://postgres@127.0.0.1:{port}/no_such_db"))
+            .await;
+    assert!(
+        matches!(&missing, Err(StorageError::Unavailable(m)) if m.contains("\"no_such_db\" does not exist")),
+        "{:?}",
+        missing.err()
     );
 }
 

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 use tokio_postgres::{AsyncMessage, Client, Config, NoTls, Row};
 use uuid::Uuid;
 
+use crate::error::describe_postgres;
 use crate::validate::validate_append;
 use crate::{
     AppendError, AppendOutcome, Direction, EventLog, ExpectedRevision, NewEvent, Position,
@@ -96,10 +97,10 @@ impl PostgresEventLog {
     pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<Self, StorageError> {
         let config: Config = url
             .parse()
-            .map_err(|e| StorageError::InvalidUrl(format!("{e}")))?;
+            .map_err(|e| StorageError::InvalidUrl(describe_postgres(&e)))?;
         let client = connect(&config)
             .await
-            .map_err(|e| StorageError::Unavailable(e.to_string()))?;
+            .map_err(|e| StorageError::Unavailable(describe_postgres(&e)))?;
         create_schema(&client).await?;
 
         let manager = Manager::from_config(
@@ -136,11 +137,10 @@ impl PostgresEventLog {
     }
 
     async fn reader(&self) -> Result<deadpool_postgres::Object, StorageError> {
-        self.inner
-            .pool
-            .get()
-            .await
-            .map_err(|e| StorageError::Unavailable(e.to_string()))
+        self.inner.pool.get().await.map_err(|e| match e {
+            PoolError::Backend(e) => StorageError::Unavailable(describe_postgres(&e)),
+            other => StorageError::Unavailable(other.to_string()),
+        })
     }
 
     async fn query_events(
@@ -160,6 +160,7 @@ async fn connect(config: &Config) -> Result<Client, tokio_postgres::Error> {
     let (client, connection) = config.connect(NoTls).await?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {
+            let error = describe_postgres(&error);
             tracing::debug!(%error, "event log connection closed");
         }
     });
@@ -201,6 +202,7 @@ async fn listen(config: Config, wake: Arc<watch::Sender<u64>>) {
                             Ok(AsyncMessage::Notification(_)) => bump(),
                             Ok(_) => {}
                             Err(error) => {
+                                let error = describe_postgres(&error);
                                 tracing::warn!(%error, "event log listener lost its connection");
                                 break;
                             }
@@ -216,7 +218,10 @@ async fn listen(config: Config, wake: Arc<watch::Sender<u64>>) {
                             bump();
                             std::future::pending::<()>().await;
                         }
-                        Err(error) => tracing::warn!(%error, "event log LISTEN failed"),
+                        Err(error) => {
+                            let error = describe_postgres(&error);
+                            tracing::warn!(%error, "event log LISTEN failed");
+                        }
                     }
                 };
                 tokio::select! {
@@ -224,7 +229,10 @@ async fn listen(config: Config, wake: Arc<watch::Sender<u64>>) {
                     () = subscribe => {}
                 }
             }
-            Err(error) => tracing::warn!(%error, "event log listener cannot connect"),
+            Err(error) => {
+                let error = describe_postgres(&error);
+                tracing::warn!(%error, "event log listener cannot connect");
+            }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::decide::{Append, Stored, decide_group};
 use super::{NOTIFY_CHANNEL, connect, to_i64, to_u64};
+use crate::error::describe_postgres;
 use crate::{AppendError, AppendOutcome, StorageError};
 
 pub(super) struct WriteRequest {
@@ -95,10 +96,10 @@ impl Writer {
             // node is the primary now, e.g. a promoted replica.
             let client = connect(&self.config)
                 .await
-                .map_err(|e| StorageError::Unavailable(e.to_string()))?;
+                .map_err(|e| StorageError::Unavailable(describe_postgres(&e)))?;
             let session = Session::prepare(client)
                 .await
-                .map_err(|e| StorageError::Unavailable(e.to_string()))?;
+                .map_err(|e| StorageError::Unavailable(describe_postgres(&e)))?;
             self.session = Some(session);
         }
         self.session
@@ -112,7 +113,7 @@ impl Writer {
         let wake = self.wake.clone();
         let result = match self.session().await {
             Ok(session) => session.write(&appends).await.map_err(|failure| {
-                let message = failure.error.to_string();
+                let message = describe_postgres(&failure.error);
                 if failure.in_doubt {
                     StorageError::CommitUnknown(message)
                 } else if session.client.is_closed() {
@@ -298,6 +299,7 @@ impl Session {
 
     async fn rollback(&self) {
         if let Err(error) = self.client.batch_execute("ROLLBACK").await {
+            let error = describe_postgres(&error);
             tracing::debug!(%error, "rollback of an event log group failed");
         }
     }
