@@ -190,6 +190,76 @@ async fn several_processes_share_one_dense_log_and_a_subscriber_sees_every_event
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_killed_by_the_server_are_reopened_for_appends_reads_and_subscriptions() {
+    let cluster = PgCluster::shared();
+    let app = format!("reconnect_{}", Uuid::new_v4().simple());
+    let url = format!("{}&application_name={app}", cluster.fresh_schema_url());
+    let log = PostgresEventLog::connect_with(&url, quick_polls())
+        .await
+        .unwrap();
+    let stream = fresh_stream("reconnect");
+    log.append(&stream, ExpectedRevision::NoStream, vec![event("t", 0)])
+        .await
+        .unwrap();
+    let mut subscription = log.subscribe_all(Position(1)).await.unwrap();
+    assert_eq!(
+        log.read_stream(&stream, ReadFrom::Start, Direction::Forwards, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let killed = cluster.psql(
+        cluster.primary(),
+        &format!("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '{app}'"),
+    );
+    assert!(
+        killed.parse::<u32>().unwrap() >= 3,
+        "writer, listener and a reader: {killed}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The first call on a dead connection may fail; the next one runs on a new connection.
+    let mut attempts = 0;
+    let appended = loop {
+        attempts += 1;
+        match log
+            .append(&stream, ExpectedRevision::Exact(0), vec![event("t", 1)])
+            .await
+        {
+            Ok(outcome) => break outcome,
+            Err(AppendError::Storage(error)) if attempts < 3 => {
+                eprintln!("attempt {attempts}: {error}")
+            }
+            Err(other) => panic!("append after the kill: {other}"),
+        }
+    };
+    assert_eq!(appended.last_revision(), 1);
+    let mut read = None;
+    for _ in 0..3 {
+        if let Ok(events) = log
+            .read_stream(&stream, ReadFrom::Start, Direction::Forwards, 10)
+            .await
+        {
+            read = Some(events);
+            break;
+        }
+    }
+    assert_eq!(read.expect("a read succeeds on a new connection").len(), 2);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let delivered = loop {
+        // An error on a dead pooled connection leaves the position; the next call reconnects.
+        match tokio::time::timeout_at(deadline, subscription.next_batch(10)).await {
+            Ok(Ok(batch)) => break batch,
+            Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(_) => panic!("the subscription never delivered the new event"),
+        }
+    };
+    assert_eq!(delivered[0].event_id, appended.events[0].event_id);
+}
+
 #[tokio::test]
 async fn an_unreachable_or_missing_database_is_refused_with_its_cause() {
     let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
