@@ -111,18 +111,22 @@ impl Writer {
         let (appends, replies): (Vec<Append>, Vec<_>) =
             group.into_iter().map(|r| (r.append, r.reply)).unzip();
         let wake = self.wake.clone();
-        let result = match self.session().await {
+        // On failure: how to tell each append (all get the same answer) and why.
+        type Failure = (fn(String) -> StorageError, String);
+        let result: Result<_, Failure> = match self.session().await {
             Ok(session) => session.write(&appends).await.map_err(|failure| {
                 let message = describe_postgres(&failure.error);
-                if failure.in_doubt {
-                    StorageError::CommitUnknown(message)
+                let answer: fn(String) -> StorageError = if failure.in_doubt {
+                    StorageError::CommitUnknown
                 } else if session.client.is_closed() {
-                    StorageError::Unavailable(message)
+                    StorageError::Unavailable
                 } else {
-                    StorageError::CommitFailed(message)
-                }
+                    StorageError::CommitFailed
+                };
+                (answer, message)
             }),
-            Err(error) => Err(error),
+            Err(StorageError::Unavailable(message)) => Err((StorageError::Unavailable, message)),
+            Err(other) => Err((StorageError::CommitFailed, other.to_string())),
         };
         match result {
             Ok((answers, head)) => {
@@ -135,21 +139,14 @@ impl Writer {
                     let _ = reply.send(answer);
                 }
             }
-            Err(error) => {
+            Err((answer, message)) => {
+                let error = answer(message.clone());
                 tracing::warn!(%error, appends = replies.len(), "event log group commit failed");
                 if self.session.as_ref().is_some_and(|s| s.client.is_closed()) {
                     self.session = None;
                 }
-                let message = error.to_string();
                 for reply in replies {
-                    let error = match &error {
-                        StorageError::CommitUnknown(_) => {
-                            StorageError::CommitUnknown(message.clone())
-                        }
-                        StorageError::Unavailable(_) => StorageError::Unavailable(message.clone()),
-                        _ => StorageError::CommitFailed(message.clone()),
-                    };
-                    let _ = reply.send(Err(error.into()));
+                    let _ = reply.send(Err(answer(message.clone()).into()));
                 }
             }
         }
