@@ -211,6 +211,22 @@ async fn connections_killed_by_the_server_are_reopened_for_appends_reads_and_sub
         1
     );
 
+    // The listener connects in the background; wait until the writer, the listener and the reader
+    // are all there.
+    let count = format!("SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}'");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while cluster
+        .psql(cluster.primary(), &count)
+        .parse::<u32>()
+        .unwrap()
+        < 3
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the log never opened its connections"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let killed = cluster.psql(
         cluster.primary(),
         &format!("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '{app}'"),
