@@ -35,6 +35,18 @@ pub enum StorageError {
         #[source]
         source: std::io::Error,
     },
+    #[error("event log database failed: {0}")]
+    Postgres(String),
+    #[error("the event log database cannot be reached: {0}")]
+    Unavailable(String),
+    #[error(
+        "the connection was lost while this append committed, so it may or may not be written; retry it with the same event ids (appends are idempotent): {0}"
+    )]
+    CommitUnknown(String),
+    #[error("invalid event log URL: {0}")]
+    InvalidUrl(String),
+    #[error("the KurrentDB server failed: {0}")]
+    Kurrent(String),
 }
 
 /// Why an append was refused. Everything but `Storage` and `Busy` is final for the same input.
@@ -63,6 +75,32 @@ fn describe_revision(revision: Option<u64>) -> String {
     match revision {
         Some(revision) => format!("revision {revision}"),
         None => "no stream".to_owned(),
+    }
+}
+
+/// A Postgres client error with its causes: its own message alone is often just "db error".
+pub(crate) fn describe_postgres(error: &tokio_postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return format!("{} (SQLSTATE {})", db.message(), db.code().code());
+    }
+    let mut message = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        message = format!("{message}: {inner}");
+        cause = inner.source();
+    }
+    message
+}
+
+impl From<tokio_postgres::Error> for StorageError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        StorageError::Postgres(describe_postgres(&error))
+    }
+}
+
+impl From<tokio_postgres::Error> for AppendError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        AppendError::Storage(error.into())
     }
 }
 
