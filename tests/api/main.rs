@@ -14,3 +14,4 @@ mod settings;
 mod sync;
 mod tags;
 mod tokens;
+mod webhooks;

@@ -303,3 +303,32 @@ mod tests {
         }
     }
 }
+
+impl From<crate::app::webhooks::WebhookError> for ApiError {
+    fn from(error: crate::app::webhooks::WebhookError) -> Self {
+        use crate::app::webhooks::WebhookError as E;
+        let message = error.to_string();
+        let (status, code) = match error {
+            E::Service(service) => return service.into(),
+            E::Rejected(item) => {
+                // The ingest's item codes, as the static codes an answer carries.
+                let code = match item.code.as_str() {
+                    "missing_id" => "missing_id",
+                    "invalid_occurred_at" => "invalid_occurred_at",
+                    _ => "invalid_data",
+                };
+                return ApiError::new(StatusCode::BAD_REQUEST, code, item.message).at(item.path);
+            }
+            E::UnknownIntegration => (StatusCode::NOT_FOUND, "unknown_integration"),
+            E::MissingSignature => (StatusCode::UNAUTHORIZED, "missing_signature"),
+            E::NoSecret => (StatusCode::UNAUTHORIZED, "no_webhook_secret"),
+            E::BadSignature => (StatusCode::UNAUTHORIZED, "bad_signature"),
+            E::Disconnected => (StatusCode::BAD_REQUEST, "integration_disconnected"),
+            E::UnsupportedTopic(_) => (StatusCode::BAD_REQUEST, "unsupported_topic"),
+            E::TopicMismatch => (StatusCode::BAD_REQUEST, "topic_mismatch"),
+            E::MissingDeliveryId => (StatusCode::BAD_REQUEST, "missing_delivery_id"),
+            E::InvalidPayload(_) => (StatusCode::BAD_REQUEST, "invalid_data"),
+        };
+        ApiError::new(status, code, message)
+    }
+}

@@ -14,6 +14,8 @@ mod store;
 mod sync;
 mod tokens;
 mod user_code;
+pub mod webhook_secrets;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;

@@ -8,6 +8,7 @@ mod ingest;
 mod pages;
 mod plugin;
 mod settings;
+mod webhooks;
 
 use actix_web::{HttpResponse, web};
 
@@ -17,6 +18,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(pages::form_config())
         .app_data(pages::query_config())
         .route("/healthz", web::get().to(health::healthz))
+        .configure(webhooks::configure)
         .configure(plugin::configure)
         .configure(admin::configure)
         .configure(pages::configure)
