@@ -10,6 +10,7 @@ mod ingest_hostile;
 mod lifecycle;
 mod pairing;
 mod rebuild;
+mod restore_links;
 mod settings;
 mod sync;
 mod tags;

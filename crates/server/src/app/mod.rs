@@ -9,6 +9,7 @@ mod leases;
 mod pairing;
 mod polls;
 mod read_models;
+pub mod restore_links;
 mod sign_in;
 mod store;
 mod sync;

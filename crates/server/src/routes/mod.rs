@@ -7,6 +7,7 @@ mod health;
 mod ingest;
 mod pages;
 mod plugin;
+mod restore;
 mod settings;
 mod webhooks;
 
@@ -19,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(pages::query_config())
         .route("/healthz", web::get().to(health::healthz))
         .configure(webhooks::configure)
+        .configure(restore::configure)
         .configure(plugin::configure)
         .configure(admin::configure)
         .configure(pages::configure)
