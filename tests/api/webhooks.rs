@@ -355,6 +355,97 @@ async fn only_owners_and_admins_set_a_secret_a_generated_one_verifies_and_rotati
     assert_eq!(with_new.status(), StatusCode::OK);
 }
 
+/// Headers of a delivery of `topic` signed with the fixtures' secret.
+fn signed(topic: &str, body: &str) -> Vec<(String, String)> {
+    let (resource, event) = topic.split_once('.').unwrap();
+    vec![
+        ("Content-Type".into(), "application/json".into()),
+        ("X-WC-Webhook-Topic".into(), topic.into()),
+        ("X-WC-Webhook-Resource".into(), resource.into()),
+        ("X-WC-Webhook-Event".into(), event.into()),
+        (
+            "X-WC-Webhook-Signature".into(),
+            sign(FIXTURE_SECRET, body.as_bytes()),
+        ),
+        (
+            "X-WC-Webhook-Delivery-ID".into(),
+            "0f4c8e2d5b7a4a1c9e3d6b8a2c4e6f80".into(),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn customers_and_products_arrive_too_and_signed_deliveries_we_cannot_use_are_refused() {
+    // Arrange
+    let app = spawn_app().await;
+    let (store, url) = store_with_fixture_secret(&app, 1).await;
+    let customer = fixture_text("customer.json");
+    let product = fixture_text("product-simple.json");
+    let undated = r#"{"id":727,"status":"processing"}"#;
+
+    // Act
+    let customer_answer = post(
+        &app,
+        &url,
+        customer.clone(),
+        &signed("customer.updated", &customer),
+    )
+    .await;
+    let product_answer = post(
+        &app,
+        &url,
+        product.clone(),
+        &signed("product.created", &product),
+    )
+    .await;
+    let head = app.head().await;
+    let mut mismatched = signed("customer.updated", &customer);
+    mismatched[2].1 = "order".into();
+    let refusals = [
+        (
+            post(
+                &app,
+                &url,
+                customer.clone(),
+                &signed("coupon.created", &customer),
+            )
+            .await,
+            "unsupported_topic",
+        ),
+        (
+            post(&app, &url, customer, &mismatched).await,
+            "topic_mismatch",
+        ),
+        (
+            post(&app, &url, undated, &signed("order.updated", undated)).await,
+            "invalid_data",
+        ),
+    ];
+
+    // Assert
+    assert_eq!(customer_answer.status(), StatusCode::OK);
+    assert_eq!(product_answer.status(), StatusCode::OK);
+    for (response, code) in refusals {
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{code}");
+        assert_eq!(error_answer(response).await.code, code);
+    }
+    assert_eq!(app.head().await, head, "the refusals wrote nothing");
+    assert_eq!(
+        app.types(store.stream()).await,
+        ["ecommerce.customer_updated", "ecommerce.product_created"]
+    );
+    let catalog = app.catalog(&store).await;
+    assert_eq!(catalog.len(), 1, "{catalog:?}");
+    let customer_email = fixture("customer.json")["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        app.subscriber(&store, &customer_email).await.is_some(),
+        "the customer is a subscriber"
+    );
+}
+
 /// What WooCommerce computes: base64 HMAC-SHA256 of the body.
 fn sign(secret: &str, body: &[u8]) -> String {
     use base64::Engine;
