@@ -301,8 +301,8 @@ async fn a_product_deletion_is_stored_by_its_delivery_id_and_needs_one() {
 }
 
 #[tokio::test]
-async fn only_owners_and_admins_set_a_secret_a_generated_one_verifies_and_rotation_retires_the_old()
-{
+async fn only_owners_and_admins_set_a_secret_a_generated_one_verifies_rotation_retires_the_old_and_removal_closes_the_path()
+ {
     // Arrange
     let app = spawn_app().await;
     let (store, url) = store_with_fixture_secret(&app, 1).await;
@@ -351,8 +351,33 @@ async fn only_owners_and_admins_set_a_secret_a_generated_one_verifies_and_rotati
             }
         })
         .collect();
-    let with_new = post(&app, &url, body, &resigned).await;
+    let with_new = post(&app, &url, body.clone(), &resigned).await;
     assert_eq!(with_new.status(), StatusCode::OK);
+
+    // Removing the secret closes the path.
+    let path = format!(
+        "{}/api/admin/v1/integrations/{integration}/webhook-secret",
+        app.address
+    );
+    let by_member = app
+        .http
+        .delete(&path)
+        .bearer_auth(&member)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_member.status(), StatusCode::FORBIDDEN);
+    let removed = app
+        .http
+        .delete(&path)
+        .bearer_auth(&store.jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    let after = post(&app, &url, body, &resigned).await;
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_answer(after).await.code, "no_webhook_secret");
 }
 
 /// Headers of a delivery of `topic` signed with the fixtures' secret.

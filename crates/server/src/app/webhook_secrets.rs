@@ -76,6 +76,15 @@ impl WebhookSecrets {
         Ok(())
     }
 
+    /// Removes the secret of `integration`: its deliveries are refused until one is set again.
+    /// Whether there was one.
+    pub fn remove(&self, integration: IntegrationId) -> rusqlite::Result<bool> {
+        Ok(self.connect()?.execute(
+            "DELETE FROM webhook_secrets WHERE integration_id = ?1",
+            [integration.to_string()],
+        )? > 0)
+    }
+
     pub fn get(&self, integration: IntegrationId) -> rusqlite::Result<Option<WebhookSecret>> {
         self.connect()?
             .query_row(
@@ -121,5 +130,8 @@ mod tests {
         assert_eq!(secrets.get(b).unwrap(), None);
         let shown = format!("{:?}", secrets.get(a).unwrap());
         assert!(!shown.contains("second"), "{shown}");
+        assert!(secrets.remove(a).unwrap());
+        assert!(!secrets.remove(a).unwrap());
+        assert_eq!(secrets.get(a).unwrap(), None);
     }
 }

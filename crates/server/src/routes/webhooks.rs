@@ -42,7 +42,38 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/api/admin/v1/integrations/{integration_id}/webhook-secret",
         web::post().to(set_secret),
+    )
+    .route(
+        "/api/admin/v1/integrations/{integration_id}/webhook-secret",
+        web::delete().to(remove_secret),
     );
+}
+
+/// The integration, if `user` may manage it: 404 when they cannot see it, 403 for a member.
+async fn managed_integration(
+    state: &AppState,
+    user: &crate::accounts::User,
+    id: &str,
+    action: &str,
+) -> Result<IntegrationId, ApiError> {
+    let integration: IntegrationId = id
+        .parse()
+        .map_err(|_| ApiError::not_found("no such integration"))?;
+    let store = state
+        .read_model(move |conn| connection_health::get(conn, integration))
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such integration"))?;
+    let (user_id, company) = (user.id, store.company_id);
+    let membership = state
+        .accounts(move |a| a.membership(user_id, company))
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such integration"))?;
+    if !membership.role.manages_integrations() {
+        return Err(ApiError::forbidden(format!(
+            "only an owner or admin of the company can {action} its webhook secret"
+        )));
+    }
+    Ok(integration)
 }
 
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
@@ -115,23 +146,8 @@ async fn set_secret(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let integration: IntegrationId = path
-        .parse()
-        .map_err(|_| ApiError::not_found("no such integration"))?;
-    let store = state
-        .read_model(move |conn| connection_health::get(conn, integration))
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such integration"))?;
-    let (user_id, company) = (user.id, store.company_id);
-    let membership = state
-        .accounts(move |a| a.membership(user_id, company))
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such integration"))?;
-    if !membership.role.manages_integrations() {
-        return Err(ApiError::forbidden(
-            "only an owner or admin of the company can set its webhook secret",
-        ));
-    }
+    let integration = managed_integration(&state, &user, &path, "set").await?;
+    let user_id = user.id;
     let secret = if body.iter().all(u8::is_ascii_whitespace) {
         WebhookSecret::new(Secret::generate("wcwh_").expose().to_owned())
     } else {
@@ -168,4 +184,21 @@ async fn set_secret(
         "api_version": "wp_api_v3",
         "topics": TOPICS,
     })))
+}
+
+/// Removes the integration's webhook secret: its deliveries are refused (`no_webhook_secret`)
+/// until one is set again. 204, also when there was none.
+async fn remove_secret(
+    state: web::Data<AppState>,
+    secrets: web::Data<WebhookSecrets>,
+    AdminUser(user): AdminUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let integration = managed_integration(&state, &user, &path, "remove").await?;
+    let secrets = secrets.into_inner();
+    web::block(move || secrets.remove(integration))
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::NoContent().finish())
 }
