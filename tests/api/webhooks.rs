@@ -111,6 +111,17 @@ async fn signed_order_deliveries_are_stored_as_commerce_events_and_a_redelivery_
     let orders = app.orders(&store).await;
     assert_eq!(orders.len(), 1, "{orders:?}");
     assert_eq!(orders[0]["status"], "completed", "{orders:?}");
+    let (_, diagnostics) = app
+        .admin_json(
+            &store.jwt,
+            &format!("/integrations/{}/diagnostics", store.integration_id),
+        )
+        .await;
+    assert_eq!(
+        diagnostics["counts"],
+        json!({"accepted": 2, "duplicate": 1, "rejected": 0}),
+        "the deliveries count in the store's diagnostics"
+    );
 }
 
 #[tokio::test]
