@@ -4,7 +4,7 @@
 //! A link is `/r/{token}`, `token = base64url(payload) "." base64url(HMAC-SHA256(key, payload))`
 //! with `payload = "1\n{integration}\n{email}\n{cart token}\n{expires unix seconds}"`. The key is
 //! 32 random bytes in `data_dir/restore-link.key` (0600, fsynced), made on first use; deleting it
-//! voids every link. The payload is signed, not encrypted: it names the shopper's own email and
+//! voids every link from the next start. The payload is signed, not encrypted: it names the shopper's own email and
 //! cart, and the link only ever goes to that shopper.
 //!
 //! Following a link redirects to the store, never to anywhere the link names: to the checkout URL
