@@ -223,6 +223,48 @@ impl From<BatchError> for ApiError {
     }
 }
 
+impl From<crate::app::webhooks::WebhookError> for ApiError {
+    fn from(error: crate::app::webhooks::WebhookError) -> Self {
+        use crate::app::webhooks::WebhookError as E;
+        let message = error.to_string();
+        let (status, code) = match error {
+            E::Service(service) => return service.into(),
+            E::Rejected(item) => {
+                // The ingest's item codes, as the static codes an answer carries.
+                let code = match item.code.as_str() {
+                    "missing_id" => "missing_id",
+                    "invalid_occurred_at" => "invalid_occurred_at",
+                    _ => "invalid_data",
+                };
+                return ApiError::new(StatusCode::BAD_REQUEST, code, item.message).at(item.path);
+            }
+            E::UnknownIntegration => (StatusCode::NOT_FOUND, "unknown_integration"),
+            E::MissingSignature => (StatusCode::UNAUTHORIZED, "missing_signature"),
+            E::NoSecret => (StatusCode::UNAUTHORIZED, "no_webhook_secret"),
+            E::BadSignature => (StatusCode::UNAUTHORIZED, "bad_signature"),
+            E::Disconnected => (StatusCode::BAD_REQUEST, "integration_disconnected"),
+            E::UnsupportedTopic(_) => (StatusCode::BAD_REQUEST, "unsupported_topic"),
+            E::TopicMismatch => (StatusCode::BAD_REQUEST, "topic_mismatch"),
+            E::MissingDeliveryId => (StatusCode::BAD_REQUEST, "missing_delivery_id"),
+            E::InvalidPayload(_) => (StatusCode::BAD_REQUEST, "invalid_data"),
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
+impl From<crate::app::restore_links::RestoreLinkError> for ApiError {
+    fn from(error: crate::app::restore_links::RestoreLinkError) -> Self {
+        use crate::app::restore_links::RestoreLinkError as E;
+        match error {
+            E::UnknownSubscriber => ApiError::not_found("no such subscriber"),
+            E::NoOpenCart => {
+                ApiError::new(StatusCode::NOT_FOUND, "no_open_cart", error.to_string())
+            }
+            E::Service(service) => service.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,8 @@ use woo_eventlog::{EventLog, SqliteEventLog, SqliteOptions, StorageError};
 use woo_projector::{Projector, ProjectorSet, ReadModelStore};
 
 use crate::accounts::{AccountError, Accounts};
+use crate::app::restore_links::RestoreLinks;
+use crate::app::webhook_secrets::WebhookSecrets;
 use crate::app::{Leases, Limits, PollGate, ReadModelTokens, Services};
 use crate::auth::JwtKeys;
 use crate::diagnostics::Diagnostics;
@@ -222,9 +224,13 @@ impl Application {
             jwt,
         });
         let app_state = state.clone();
+        let webhook_secrets = web::Data::new(WebhookSecrets::in_data_dir(&settings.data_dir));
+        let restore_links = web::Data::new(RestoreLinks::in_data_dir(&settings.data_dir));
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .app_data(webhook_secrets.clone())
+                .app_data(restore_links.clone())
                 .configure(crate::routes::configure)
                 .configure(crate::openapi::configure)
         })

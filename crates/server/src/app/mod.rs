@@ -9,11 +9,14 @@ mod leases;
 mod pairing;
 mod polls;
 mod read_models;
+pub mod restore_links;
 mod sign_in;
 mod store;
 mod sync;
 mod tokens;
 mod user_code;
+pub mod webhook_secrets;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;

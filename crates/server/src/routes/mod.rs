@@ -8,9 +8,11 @@ mod ingest;
 mod live;
 mod pages;
 mod plugin;
+mod restore;
 mod settings;
 mod store_page;
 mod sync_view;
+mod webhooks;
 
 use actix_web::{HttpResponse, web};
 
@@ -20,6 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(pages::form_config())
         .app_data(pages::query_config())
         .route("/healthz", web::get().to(health::healthz))
+        .configure(webhooks::configure)
+        .configure(restore::configure)
         .configure(plugin::configure)
         .configure(admin::configure)
         .configure(pages::configure)

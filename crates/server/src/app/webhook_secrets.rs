@@ -1,0 +1,137 @@
+//! The per-integration secrets of WooCommerce's native webhooks. Verifying an HMAC needs the
+//! secret itself, so unlike the installation tokens it is kept as given, in its own table of
+//! `accounts.db` (backed up with the accounts, never in the event log, never logged).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use time::OffsetDateTime;
+use woo_domain::{IntegrationId, UserId};
+
+/// A webhook secret; `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookSecret(String);
+
+impl WebhookSecret {
+    pub fn new(secret: String) -> Self {
+        WebhookSecret(secret)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WebhookSecret([redacted])")
+    }
+}
+
+/// The table of secrets, opened on each call (SQLite connections are cheap and the calls rare).
+#[derive(Clone, Debug)]
+pub struct WebhookSecrets {
+    path: PathBuf,
+}
+
+impl WebhookSecrets {
+    /// The secrets kept in `data_dir/accounts.db`.
+    pub fn in_data_dir(data_dir: &Path) -> Self {
+        WebhookSecrets {
+            path: data_dir.join("accounts.db"),
+        }
+    }
+
+    fn connect(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open(&self.path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
+             CREATE TABLE IF NOT EXISTS webhook_secrets (
+                 integration_id TEXT PRIMARY KEY,
+                 secret         TEXT NOT NULL,
+                 set_at         TEXT NOT NULL,
+                 set_by         TEXT NOT NULL
+             ) WITHOUT ROWID;",
+        )?;
+        Ok(conn)
+    }
+
+    /// Sets the secret of `integration`, replacing the one before (a rotation).
+    pub fn set(
+        &self,
+        integration: IntegrationId,
+        secret: &WebhookSecret,
+        by: UserId,
+        at: OffsetDateTime,
+    ) -> rusqlite::Result<()> {
+        let at = at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        self.connect()?.execute(
+            "INSERT OR REPLACE INTO webhook_secrets (integration_id, secret, set_at, set_by)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![integration.to_string(), secret.expose(), at, by.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Removes the secret of `integration`: its deliveries are refused until one is set again.
+    /// Whether there was one.
+    pub fn remove(&self, integration: IntegrationId) -> rusqlite::Result<bool> {
+        Ok(self.connect()?.execute(
+            "DELETE FROM webhook_secrets WHERE integration_id = ?1",
+            [integration.to_string()],
+        )? > 0)
+    }
+
+    pub fn get(&self, integration: IntegrationId) -> rusqlite::Result<Option<WebhookSecret>> {
+        self.connect()?
+            .query_row(
+                "SELECT secret FROM webhook_secrets WHERE integration_id = ?1",
+                [integration.to_string()],
+                |row| row.get(0).map(WebhookSecret),
+            )
+            .optional()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn a_secret_is_kept_per_integration_replaced_on_rotation_and_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = WebhookSecrets::in_data_dir(dir.path());
+        let (a, b) = (IntegrationId::generate(), IntegrationId::generate());
+        let user = UserId::generate();
+        let at = datetime!(2026-11-27 10:00 UTC);
+        assert_eq!(secrets.get(a).unwrap(), None);
+
+        secrets
+            .set(a, &WebhookSecret::new("first-secret-0123".into()), user, at)
+            .unwrap();
+        secrets
+            .set(
+                a,
+                &WebhookSecret::new("second-secret-0123".into()),
+                user,
+                at,
+            )
+            .unwrap();
+
+        assert_eq!(
+            secrets.get(a).unwrap().unwrap().expose(),
+            "second-secret-0123"
+        );
+        assert_eq!(secrets.get(b).unwrap(), None);
+        let shown = format!("{:?}", secrets.get(a).unwrap());
+        assert!(!shown.contains("second"), "{shown}");
+        assert!(secrets.remove(a).unwrap());
+        assert!(!secrets.remove(a).unwrap());
+        assert_eq!(secrets.get(a).unwrap(), None);
+    }
+}
