@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use uuid::Uuid;
+use woo_domain::{IntegrationId, StreamId};
 use woo_eventlog::{EventLog, ExpectedRevision, NewEvent, SqliteEventLog};
 use woo_projector::{Projector, ProjectorSet, ReadModelStore, rebuild, rebuild_all};
 
@@ -76,7 +77,7 @@ fn commerce_event(n: u64) -> (u64, NewEvent) {
 }
 
 fn store_stream(store: u64) -> String {
-    format!("store-{}", Uuid::from_u128(1000 + u128::from(store)))
+    StreamId::Store(IntegrationId(Uuid::from_u128(1000 + u128::from(store)))).to_string()
 }
 
 fn projectors(log: &Arc<dyn EventLog>, store: &ReadModelStore, batch: usize) -> Vec<Projector> {

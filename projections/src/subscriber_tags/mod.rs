@@ -25,8 +25,9 @@ use woo_domain::{CompanyId, EventMetadata};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{from_millis, millis, read_data, read_metadata};
+use crate::decode::{from_millis, integration, millis, read_data, read_metadata};
 use crate::names::ReadModel;
+use woo_domain::streams::Category;
 
 pub const IN_CART: &str = "ecommerce.in_cart";
 pub const IN_CHECKOUT: &str = "ecommerce.in_checkout";
@@ -188,7 +189,7 @@ fn set_cart(
             position: recorded.position.0,
             message: e.to_string(),
         })?;
-    let integration = recorded.stream.strip_prefix("store-").unwrap_or_default();
+    let integration = integration(recorded, Category::Store)?.to_string();
     tx.prepare_cached(
         "UPDATE subscriber_tags SET cart_items = ?3, cart_value = ?4, cart_currency = ?5, cart_token = ?6,
              checkout_url = ?7, integration_id = ?8, cart_at = ?9, cart_event = ?10

@@ -25,9 +25,10 @@ use woo_domain::{CompanyId, EventMetadata, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{from_millis, millis, read_data, read_metadata, stream_id};
+use crate::decode::{from_millis, integration, millis, read_data, read_metadata};
 use crate::names::ReadModel;
 use crate::order_book::{NOT_PLACED, OrderFact, SUBSCRIBER_ORDERS, order_fact, refunded};
+use woo_domain::streams::Category;
 
 pub struct Subscribers;
 
@@ -91,7 +92,7 @@ impl Projection for Subscribers {
         };
         let who = match kind.subject() {
             Subject::Customer => {
-                let integration: IntegrationId = stream_id(recorded, "store-")?;
+                let integration: IntegrationId = integration(recorded, Category::Store)?;
                 let deleted = if kind.is_deletion() {
                     Some(read_data::<Deletion>(recorded)?.id)
                 } else {
@@ -135,7 +136,7 @@ impl Projection for Subscribers {
                 }
             }
             Subject::Order => {
-                let integration: IntegrationId = stream_id(recorded, "store-")?;
+                let integration: IntegrationId = integration(recorded, Category::Store)?;
                 let Some(fact) = order_fact(recorded)? else {
                     return Ok(());
                 };

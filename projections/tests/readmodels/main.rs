@@ -5,3 +5,4 @@
 mod properties;
 mod store_truth;
 mod support;
+mod sync_runs;
