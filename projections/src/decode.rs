@@ -73,3 +73,17 @@ pub fn text_id<T: std::str::FromStr<Err = uuid::Error>>(
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
     })
 }
+
+/// A Store API cart total as stored: `None` when the cart has none, the amount, or
+/// [`crate::OUT_OF_RANGE`] when its minor units do not make a decimal (`currency_minor_unit:
+/// 4294967295`).
+pub fn cart_value(totals: &woo_domain::commerce::resources::CartTotals) -> Option<String> {
+    if totals.total_price.trim().is_empty() {
+        return None;
+    }
+    Some(
+        totals
+            .value()
+            .map_or_else(|| crate::OUT_OF_RANGE.to_owned(), |v| v.to_string()),
+    )
+}

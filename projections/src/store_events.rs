@@ -165,7 +165,7 @@ pub fn describe(recorded: &RecordedEvent) -> Summary {
         Subject::Shopper => serde_json::from_str::<ShopperActivity>(data)
             .map(|s| Summary {
                 shopper: email(&s.email),
-                amount: s.cart.totals.value().map(|v| v.to_string()),
+                amount: crate::decode::cart_value(&s.cart.totals),
                 currency: Some(s.cart.totals.currency_code.clone()).filter(|c| !c.is_empty()),
                 items: s.cart.items.iter().map(|i| i.name.clone()).collect(),
                 ..Summary::default()

@@ -98,7 +98,7 @@ async fn rebuild_together(
         rebuilding = tokio::task::spawn_blocking(move || {
             for (projector, conn, position) in &mut rebuilding {
                 *position = match projector.apply_batch(conn, &events, *position)? {
-                    Batch::Applied(applied) => applied,
+                    Batch::Applied { position, .. } => position,
                     // A running worker applied these events first: the tables and the checkpoint
                     // moved together, so carry on from where it left them.
                     Batch::CheckpointMoved(stored) => stored,

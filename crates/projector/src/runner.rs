@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use woo_eventlog::{EventLog, Position, RecordedEvent};
 
-use crate::{Checkpoint, Projection, ProjectionError, ReadModelStore};
+use crate::{Checkpoint, Projection, ProjectionError, ReadModelStore, parked};
 
 const RETRY_FIRST: Duration = Duration::from_millis(200);
 const RETRY_MAX: Duration = Duration::from_secs(30);
@@ -25,7 +25,8 @@ pub struct Projector {
 }
 
 pub(crate) enum Batch {
-    Applied(Position),
+    /// Applied up to `position`, with `parked` events of the batch set aside.
+    Applied { position: Position, parked: u64 },
     /// Someone else (a rebuild, another worker) moved the checkpoint; carry on from there.
     CheckpointMoved(Position),
 }
@@ -82,6 +83,7 @@ impl Projector {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(self.projection.drop_schema())?;
         tx.execute_batch(self.projection.schema())?;
+        parked::clear(&tx, self.name())?;
         Checkpoint {
             position: Position::START,
             version: self.projection.version(),
@@ -92,11 +94,31 @@ impl Projector {
     }
 
     /// Applies the events after the checkpoint and moves the checkpoint, in one transaction.
+    ///
+    /// When the projection refuses an event, the batch is rolled back (the event may have written
+    /// part of its change) and applied again with a savepoint around each event, so that the
+    /// refused ones are parked and the others applied; savepoints cost statements, so only a batch
+    /// that needs them pays for them.
     pub(crate) fn apply_batch(
         &self,
         conn: &mut Connection,
         events: &[RecordedEvent],
         expected: Position,
+    ) -> Result<Batch, ProjectionError> {
+        match self.apply_batch_with(conn, events, expected, false) {
+            Err(ProjectionError::Event { .. }) => {
+                self.apply_batch_with(conn, events, expected, true)
+            }
+            other => other,
+        }
+    }
+
+    fn apply_batch_with(
+        &self,
+        conn: &mut Connection,
+        events: &[RecordedEvent],
+        expected: Position,
+        parking: bool,
     ) -> Result<Batch, ProjectionError> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let stored = Checkpoint::load(&tx, self.name())?;
@@ -105,8 +127,22 @@ impl Projector {
             return Ok(Batch::CheckpointMoved(current));
         }
         let mut last = current;
+        let mut parked = Vec::new();
         for event in events.iter().filter(|e| e.position > current) {
-            self.projection.apply(&tx, event)?;
+            if parking {
+                tx.execute_batch("SAVEPOINT event")?;
+                match self.projection.apply(&tx, event) {
+                    Ok(()) => tx.execute_batch("RELEASE event")?,
+                    Err(ProjectionError::Event { message, .. }) => {
+                        tx.execute_batch("ROLLBACK TO event; RELEASE event")?;
+                        parked::park(&tx, self.name(), event, &message)?;
+                        parked.push((event.position, message));
+                    }
+                    Err(other) => return Err(other),
+                }
+            } else {
+                self.projection.apply(&tx, event)?;
+            }
             last = event.position;
         }
         if last > current {
@@ -117,7 +153,21 @@ impl Projector {
             .store(&tx, self.name())?;
             tx.commit()?;
         }
-        Ok(Batch::Applied(last))
+        for (position, reason) in &parked {
+            tracing::warn!(projection = self.name(), %position, %reason, "event parked: it cannot be projected");
+        }
+        Ok(Batch::Applied {
+            position: last,
+            parked: parked.len() as u64,
+        })
+    }
+
+    /// How many events this projection has parked, as stored.
+    fn parked_count(&self, conn: &Connection) -> Result<u64, ProjectionError> {
+        Ok(parked::counts(conn)?
+            .get(self.name())
+            .copied()
+            .unwrap_or_default())
     }
 
     /// Runs `f` with the connection on a blocking thread and gives the connection back.
@@ -170,7 +220,12 @@ impl Projector {
         state: &Mutex<WorkerState>,
     ) -> Result<std::convert::Infallible, ProjectionError> {
         let conn = self.store.connect()?;
-        let (mut conn, mut checkpoint) = self.blocking(conn, |p, conn| p.prepare(conn)).await?;
+        let (mut conn, (mut checkpoint, parked)) = self
+            .blocking(conn, |p, conn| {
+                Ok((p.prepare(conn)?, p.parked_count(conn)?))
+            })
+            .await?;
+        lock(state).parked = parked;
         position.send_replace(checkpoint);
         let mut subscription = self.log.subscribe_all(checkpoint).await?;
         loop {
@@ -183,19 +238,27 @@ impl Projector {
                 .await?;
             conn = returned;
             match batch {
-                Batch::Applied(applied) => {
+                Batch::Applied {
+                    position: applied,
+                    parked,
+                } => {
                     checkpoint = applied;
                     let mut state = lock(state);
                     state.last_error = None;
+                    state.parked += parked;
                     state.last_event_recorded_at =
                         last_recorded_at.or(state.last_event_recorded_at);
                 }
                 Batch::CheckpointMoved(stored) => {
                     tracing::info!(projection = self.name(), from = %stored, "checkpoint moved by another writer, resuming from it");
-                    let (returned, resumed) =
-                        self.blocking(conn, |p, conn| p.prepare(conn)).await?;
+                    let (returned, (resumed, parked)) = self
+                        .blocking(conn, |p, conn| {
+                            Ok((p.prepare(conn)?, p.parked_count(conn)?))
+                        })
+                        .await?;
                     conn = returned;
                     checkpoint = resumed;
+                    lock(state).parked = parked;
                     subscription = self.log.subscribe_all(checkpoint).await?;
                 }
             }
@@ -208,6 +271,7 @@ impl Projector {
 pub(crate) struct WorkerState {
     pub(crate) last_error: Option<String>,
     pub(crate) last_event_recorded_at: Option<OffsetDateTime>,
+    pub(crate) parked: u64,
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -21,6 +21,8 @@ pub struct ProjectionStatus {
     /// How long ago the newest applied event was recorded, while the projection is behind.
     pub lag_ms: u64,
     pub last_error: Option<String>,
+    /// Events this projection could not apply and set aside (`ReadModelStore::parked` lists them).
+    pub parked: u64,
 }
 
 /// Every projection of a process, started together.
@@ -95,6 +97,7 @@ impl ProjectorSet {
                     lag,
                     lag_ms,
                     last_error: state.last_error.clone(),
+                    parked: state.parked,
                 }
             })
             .collect();

@@ -21,7 +21,7 @@ const WAIT: Duration = Duration::from_secs(20);
 
 struct Seen {
     version: u32,
-    /// While false, events of type `poison` fail to apply.
+    /// While false, events of type `poison` fail to apply as a storage failure would (retried).
     healed: Arc<AtomicBool>,
 }
 
@@ -49,10 +49,10 @@ impl Projection for Seen {
     }
     fn apply(&self, tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
         if event.event_type == "poison" && !self.healed.load(Ordering::SeqCst) {
-            return Err(ProjectionError::Event {
-                position: event.position.0,
-                message: "poisoned".into(),
-            });
+            return Err(ProjectionError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
+                Some("poisoned".into()),
+            )));
         }
         tx.prepare_cached("INSERT INTO seen (position, stream, revision) VALUES (?1, ?2, ?3)")?
             .execute(params![
@@ -60,6 +60,13 @@ impl Projection for Seen {
                 event.stream,
                 event.revision as i64
             ])?;
+        // Refused after writing part of its change: parking must undo that part.
+        if event.event_type == "bad" {
+            return Err(ProjectionError::Event {
+                position: event.position.0,
+                message: format!("bad data in {}", event.stream),
+            });
+        }
         Ok(())
     }
 }
@@ -256,7 +263,82 @@ async fn failed_batch_rolls_back_reports_lag_and_is_retried() {
     healed.store(true, Ordering::SeqCst);
     set.wait_for_all(head, WAIT).await.unwrap();
     assert_eq!(f.dump().len(), 8);
-    assert_eq!(set.statuses().await.unwrap()[0].last_error, None);
+    let status = &set.statuses().await.unwrap()[0];
+    assert_eq!((status.last_error.as_deref(), status.parked), (None, 0));
+}
+
+/// Appends `types` to `stream` in one append (so they land in one batch); the last position.
+async fn append_types(f: &Fixture, stream: &str, types: &[&str]) -> Position {
+    let events = types
+        .iter()
+        .map(|t| NewEvent::json(Uuid::now_v7(), *t, &json!({}), &json!({})).unwrap())
+        .collect();
+    f.log
+        .append(stream, ExpectedRevision::Any, events)
+        .await
+        .unwrap()
+        .last_position()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_event_of_one_store_is_parked_and_the_other_stores_go_on() {
+    let f = fixture();
+    f.append(1, 3, "t").await;
+    let bad_a = append_types(&f, "store-a", &["t", "bad", "t"]).await;
+    let head = append_types(&f, "store-b", &["t", "t", "bad", "t"]).await;
+    let set = ProjectorSet::start([f.projector(Seen::new())], f.log.clone());
+    set.wait_for_all(head, WAIT).await.unwrap();
+
+    let live = f.dump();
+    assert_eq!(
+        live.len(),
+        8,
+        "every event but the two refused ones: {live:?}"
+    );
+    assert!(live.iter().all(|(p, _, _)| *p != bad_a.0 as i64 - 1));
+    assert_eq!(
+        live.iter().filter(|(_, s, _)| s == "store-b").count(),
+        3,
+        "store b's events after store a's bad one are applied"
+    );
+    let status = &set.statuses().await.unwrap()[0];
+    assert_eq!((status.checkpoint, status.parked), (head, 2));
+    assert_eq!(status.last_error, None);
+    let parked = f.store.parked(10).unwrap();
+    let summary: Vec<_> = parked
+        .iter()
+        .map(|p| {
+            (
+                p.projection.as_str(),
+                p.stream.as_str(),
+                p.event_type.as_str(),
+                p.reason.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("seen", "store-b", "bad", "bad data in store-b"),
+            ("seen", "store-a", "bad", "bad data in store-a"),
+        ]
+    );
+    assert_eq!(parked[1].position, Position(bad_a.0 - 1));
+    assert_eq!(f.store.parked_counts().unwrap().get("seen"), Some(&2));
+
+    // Rebuilding parks the same events and builds the same table.
+    drop(set);
+    rebuild(&f.projector(Seen::new()), |_| {}).await.unwrap();
+    assert_eq!(f.dump(), live);
+    let again: Vec<_> = f
+        .store
+        .parked(10)
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.position, p.reason))
+        .collect();
+    let before: Vec<_> = parked.into_iter().map(|p| (p.position, p.reason)).collect();
+    assert_eq!(again, before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -119,7 +119,10 @@ fn read_detail(
             number: row.get(1)?,
             status: row.get(2)?,
             currency: row.get(3)?,
-            refunded: refunded(&refunds).with_scale_of(&total).to_string(),
+            refunded: refunded(&refunds).map_or_else(
+                || crate::OUT_OF_RANGE.to_owned(),
+                |r| r.with_scale_of(&total).to_string(),
+            ),
             total,
             customer_id: u64::try_from(row.get::<_, i64>(5)?).unwrap_or_default(),
             email: row.get(6)?,

@@ -25,7 +25,7 @@ use woo_domain::{CompanyId, EventMetadata};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{from_millis, integration, millis, read_data, read_metadata};
+use crate::decode::{cart_value, from_millis, integration, millis, read_data, read_metadata};
 use crate::names::ReadModel;
 use woo_domain::streams::Category;
 
@@ -200,7 +200,7 @@ fn set_cart(
         company.to_string(),
         email.as_str(),
         items,
-        activity.and_then(|a| a.cart.totals.value()).map(|v| v.to_string()),
+        activity.and_then(|a| cart_value(&a.cart.totals)),
         activity.map(|a| a.cart.totals.currency_code.clone()).filter(|c| !c.is_empty()),
         activity.map(|a| a.cart_token.clone()).filter(|t| !t.is_empty()),
         activity.map(|a| a.checkout_url.clone()).filter(|u| !u.is_empty()),
