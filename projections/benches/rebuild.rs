@@ -1,8 +1,10 @@
 //! Read-model throughput: rebuilding every projection from position 0, and projection lag (append
-//! acknowledged → read model updated) while single-event appends stream in.
+//! acknowledged → read model updated) while single-event appends stream in, and while bulk
+//! batches do.
 //!
 //! `cargo bench -p woo-projections` (or `just bench`). `BENCH_SCALE=0.1` for a quick run;
-//! `BENCH_CASES=scan,all` runs only some cases (`scan`, `each`, `all`, `lag`), e.g. under `perf`.
+//! `BENCH_CASES=scan,all` runs only some cases (`scan`, `each`, `all`, `bulk`, `lag`), e.g. under
+//! `perf`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -125,6 +127,74 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p) as usize].as_secs_f64() * 1000.0
 }
 
+/// Lag under bulk ingestion: 4 writers append 500-event batches as fast as the log takes them
+/// (what sync batches and the bulk HTTP load do) while every projection runs live. Prints the
+/// largest lag seen (sampled every 20 ms) and how long the projections take to drain once the
+/// writers stop.
+async fn bulk_lag(log: &Arc<dyn EventLog>, store: &ReadModelStore) {
+    let set = Arc::new(ProjectorSet::start(
+        projectors(log, store, 1000),
+        log.clone(),
+    ));
+    set.wait_for_all(log.head().await.expect("head"), Duration::from_secs(300))
+        .await
+        .expect("caught up");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let (set, stop) = (set.clone(), stop.clone());
+        tokio::spawn(async move {
+            let (mut events, mut ms) = (0, 0);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for status in set.statuses().await.expect("statuses") {
+                    events = events.max(status.lag);
+                    ms = ms.max(status.lag_ms);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (events, ms)
+        })
+    };
+    let batches = scale(200_000) / 500;
+    let (started, cpu) = (Instant::now(), cpu_seconds());
+    let writers: Vec<_> = (0..4u64)
+        .map(|w| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                for round in (w..batches).step_by(4) {
+                    let batch = (0..500)
+                        .map(|i| commerce_event(10_000_000 + round * 500 + i).1)
+                        .collect();
+                    log.append(&store_stream(round % STORES), ExpectedRevision::Any, batch)
+                        .await
+                        .expect("bulk appends");
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("a writer task");
+    }
+    let written = started.elapsed();
+    let head = log.head().await.expect("head");
+    set.wait_for_all(head, Duration::from_secs(300))
+        .await
+        .expect("drained");
+    let drained = started.elapsed() - written;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (lag_events, lag_ms) = sampler.await.expect("the sampler");
+    println!(
+        "{:<48} {:>9} events {:>8.2} s {:>10.0} events/s   max lag {} events {} ms, drained in {:.2} s, cpu {:.2} s",
+        "projection lag under 4 bulk writers (500/batch)",
+        batches * 500,
+        written.as_secs_f64(),
+        (batches * 500) as f64 / written.as_secs_f64(),
+        lag_events,
+        lag_ms,
+        drained.as_secs_f64(),
+        cpu_seconds() - cpu
+    );
+}
+
 #[tokio::main]
 async fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -209,6 +279,9 @@ async fn main() {
             done.events_per_second(),
             cpu_seconds() - cpu
         );
+    }
+    if runs("bulk") {
+        bulk_lag(&log, &store).await;
     }
     if !runs("lag") {
         return;

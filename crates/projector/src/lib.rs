@@ -7,6 +7,7 @@
 //! refuses is parked (`parked.rs`) rather than stopping every event after it.
 
 mod checkpoint;
+mod group;
 mod parked;
 mod rebuild;
 mod runner;

@@ -5,7 +5,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
-use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use woo_eventlog::{EventLog, Position, RecordedEvent};
@@ -56,7 +55,7 @@ impl Projector {
 
     /// Creates the tables and returns the checkpoint to resume from. A projection whose stored
     /// version is not the current one is dropped and starts again from position 0.
-    fn prepare(&self, conn: &mut Connection) -> Result<Position, ProjectionError> {
+    pub(crate) fn prepare(&self, conn: &mut Connection) -> Result<Position, ProjectionError> {
         let stored = Checkpoint::load(conn, self.name())?;
         match stored {
             Some(checkpoint) if checkpoint.version == self.projection.version() => {
@@ -163,7 +162,7 @@ impl Projector {
     }
 
     /// How many events this projection has parked, as stored.
-    fn parked_count(&self, conn: &Connection) -> Result<u64, ProjectionError> {
+    pub(crate) fn parked_count(&self, conn: &Connection) -> Result<u64, ProjectionError> {
         Ok(parked::counts(conn)?
             .get(self.name())
             .copied()
@@ -195,7 +194,7 @@ impl Projector {
             name: self.name(),
             position: position_rx,
             state: status,
-            task,
+            task: Some(task),
         }
     }
 
@@ -230,7 +229,6 @@ impl Projector {
         let mut subscription = self.log.subscribe_all(checkpoint).await?;
         loop {
             let events = subscription.next_batch(self.batch_size).await?;
-            let last_recorded_at = events.last().map(|e| e.recorded_at);
             let (returned, batch) = self
                 .blocking(conn, move |p, conn| {
                     p.apply_batch(conn, &events, checkpoint)
@@ -246,8 +244,6 @@ impl Projector {
                     let mut state = lock(state);
                     state.last_error = None;
                     state.parked += parked;
-                    state.last_event_recorded_at =
-                        last_recorded_at.or(state.last_event_recorded_at);
                 }
                 Batch::CheckpointMoved(stored) => {
                     tracing::info!(projection = self.name(), from = %stored, "checkpoint moved by another writer, resuming from it");
@@ -270,7 +266,6 @@ impl Projector {
 #[derive(Default)]
 pub(crate) struct WorkerState {
     pub(crate) last_error: Option<String>,
-    pub(crate) last_event_recorded_at: Option<OffsetDateTime>,
     pub(crate) parked: u64,
 }
 
@@ -281,9 +276,10 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// A running projection.
 pub struct ProjectorHandle {
     pub(crate) name: &'static str,
-    position: watch::Receiver<Position>,
+    pub(crate) position: watch::Receiver<Position>,
     pub(crate) state: Arc<Mutex<WorkerState>>,
-    task: JoinHandle<()>,
+    /// Its own worker; `None` when a `ProjectorSet` runs it with the others.
+    pub(crate) task: Option<JoinHandle<()>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -324,6 +320,8 @@ impl ProjectorHandle {
 
 impl Drop for ProjectorHandle {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }

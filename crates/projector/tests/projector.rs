@@ -252,6 +252,10 @@ async fn failed_batch_rolls_back_reports_lag_and_is_retried() {
     let status = &set.statuses().await.unwrap()[0];
     assert_eq!((status.checkpoint, status.lag), (before, 3));
     assert!(
+        (500..20_000).contains(&status.lag_ms),
+        "the oldest waiting event was appended over 600 ms ago: {status:?}"
+    );
+    assert!(
         status
             .last_error
             .as_deref()
@@ -437,4 +441,36 @@ fn per_stream_dump(f: &Fixture) -> Vec<(String, i64)> {
         .unwrap()
         .map(Result::unwrap)
         .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_projection_of_a_set_does_not_hold_back_the_others() {
+    let f = fixture();
+    let projection = Seen {
+        version: 1,
+        healed: Arc::new(AtomicBool::new(false)),
+    };
+    let healed = projection.healed.clone();
+    let per_stream = Projector::new(Arc::new(PerStream), f.log.clone(), f.store.clone());
+    let set = ProjectorSet::start([f.projector(projection), per_stream], f.log.clone());
+    let poisoned = append_types(&f, "test-poison", &["t", "poison"]).await;
+    let head = f.append(3, 50, "t").await;
+
+    set.wait_for("per_stream", head, WAIT).await.unwrap();
+    let stuck = set
+        .wait_for("seen", poisoned, Duration::from_millis(300))
+        .await;
+    assert!(matches!(stuck, Err(WaitError::Timeout { .. })), "{stuck:?}");
+    assert_eq!(per_stream_dump(&f).iter().map(|(_, n)| n).sum::<i64>(), 152);
+
+    healed.store(true, Ordering::SeqCst);
+    set.wait_for_all(head, WAIT).await.unwrap();
+    assert_eq!(f.dump().len(), 152);
+    let statuses = set.statuses().await.unwrap();
+    assert!(
+        statuses
+            .iter()
+            .all(|s| s.last_error.is_none() && s.checkpoint == head),
+        "{statuses:?}"
+    );
 }
