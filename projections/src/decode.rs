@@ -1,31 +1,46 @@
 //! Reading domain events back inside projections, and the column conversions they share.
 
-use woo_domain::DomainEvent;
+use woo_domain::streams::{Category, StreamId, UnknownStream};
+use woo_domain::{DomainEvent, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::ProjectionError;
 
 /// The event as one of `E`'s variants, `None` when it is another kind of event. A stored event of
 /// `E`'s kind that does not read back is a bug: the projection stops on it and reports it.
+/// The stored metadata names the schema version the event was written at; older ones are upcast.
 pub fn decode<E: DomainEvent>(event: &RecordedEvent) -> Result<Option<E>, ProjectionError> {
-    E::decode(&event.event_type, &event.data).map_err(|e| ProjectionError::Event {
-        position: event.position.0,
-        message: format!("{} does not read back: {e}", event.event_type),
+    E::decode_stored(&event.event_type, &event.metadata, &event.data).map_err(|e| {
+        ProjectionError::Event {
+            position: event.position.0,
+            message: format!("{} does not read back: {e}", event.event_type),
+        }
     })
 }
 
-/// The id in a stream name `{prefix}{id}`, e.g. the integration of `integration-0193…`.
-pub fn stream_id<T: std::str::FromStr>(
-    event: &RecordedEvent,
-    prefix: &str,
-) -> Result<T, ProjectionError> {
+/// The event's stream, parsed.
+pub fn stream(event: &RecordedEvent) -> Result<StreamId, ProjectionError> {
     event
         .stream
-        .strip_prefix(prefix)
-        .and_then(|id| id.parse().ok())
-        .ok_or_else(|| ProjectionError::Event {
+        .parse()
+        .map_err(|e: UnknownStream| ProjectionError::Event {
             position: event.position.0,
-            message: format!("stream {} is not named {prefix}ID", event.stream),
+            message: e.to_string(),
         })
+}
+
+/// The store whose `category` stream the event is in, e.g. the integration of `integration-0193…`.
+pub fn integration(
+    event: &RecordedEvent,
+    category: Category,
+) -> Result<IntegrationId, ProjectionError> {
+    match stream(event)? {
+        id if id.category() == category => id.integration(),
+        _ => None,
+    }
+    .ok_or_else(|| ProjectionError::Event {
+        position: event.position.0,
+        message: format!("stream {} is not a {category:?} stream", event.stream),
+    })
 }
 
 pub use woo_domain::{from_unix_millis as from_millis, unix_millis as millis};
@@ -57,4 +72,18 @@ pub fn text_id<T: std::str::FromStr<Err = uuid::Error>>(
     text.parse().map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
     })
+}
+
+/// A Store API cart total as stored: `None` when the cart has none, the amount, or
+/// [`crate::OUT_OF_RANGE`] when its minor units do not make a decimal (`currency_minor_unit:
+/// 4294967295`).
+pub fn cart_value(totals: &woo_domain::commerce::resources::CartTotals) -> Option<String> {
+    if totals.total_price.trim().is_empty() {
+        return None;
+    }
+    Some(
+        totals
+            .value()
+            .map_or_else(|| crate::OUT_OF_RANGE.to_owned(), |v| v.to_string()),
+    )
 }

@@ -17,6 +17,10 @@ pub mod sync_status;
 
 use std::sync::Arc;
 
+/// Shown in place of an amount that does not fit a decimal (a sum beyond ±7.9e28, a minor unit
+/// no currency has): the stored data is kept and the figure is marked, never wrapped or zeroed.
+pub const OUT_OF_RANGE: &str = "out of range";
+
 use woo_projector::Projection;
 
 /// Every projection the service runs, in the order they are started.

@@ -12,7 +12,7 @@ use woo_domain::commerce::resources::{
 };
 use woo_domain::commerce::{self, CommerceEventType, Subject};
 use woo_domain::values::Email;
-use woo_domain::{EventMetadata, IntegrationId, Source};
+use woo_domain::{EventMetadata, IntegrationId, Source, StreamId};
 use woo_eventlog::{Direction, EventLog, ReadFrom, RecordedEvent, StorageError};
 
 use crate::order_book::{OrderFact, order_fact};
@@ -80,7 +80,7 @@ pub async fn page(
     };
     let recorded = log
         .read_stream(
-            &commerce::stream(integration),
+            &StreamId::Store(integration).to_string(),
             from,
             Direction::Backwards,
             limit,
@@ -165,7 +165,7 @@ pub fn describe(recorded: &RecordedEvent) -> Summary {
         Subject::Shopper => serde_json::from_str::<ShopperActivity>(data)
             .map(|s| Summary {
                 shopper: email(&s.email),
-                amount: s.cart.totals.value().map(|v| v.to_string()),
+                amount: crate::decode::cart_value(&s.cart.totals),
                 currency: Some(s.cart.totals.currency_code.clone()).filter(|c| !c.is_empty()),
                 items: s.cart.items.iter().map(|i| i.name.clone()).collect(),
                 ..Summary::default()

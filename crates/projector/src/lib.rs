@@ -3,15 +3,19 @@
 //! A projection only says how one event changes its tables; the runtime batches events, applies
 //! them and stores the checkpoint in the same SQLite transaction, so a crash at any instant leaves
 //! every read model equal to a rebuild. Delivery is at-least-once and positions at or below the
-//! checkpoint are skipped, so a batch seen twice changes nothing twice.
+//! checkpoint are skipped, so a batch seen twice changes nothing twice. An event a projection
+//! refuses is parked (`parked.rs`) rather than stopping every event after it.
 
 mod checkpoint;
+mod group;
+mod parked;
 mod rebuild;
 mod runner;
 mod set;
 mod store;
 
 pub use checkpoint::Checkpoint;
+pub use parked::ParkedEvent;
 pub use rebuild::{RebuildProgress, rebuild, rebuild_all};
 pub use runner::{Projector, ProjectorHandle, WaitError};
 pub use set::{ProjectionStatus, ProjectorSet};
@@ -32,7 +36,9 @@ pub trait Projection: Send + Sync + 'static {
     /// Drops the tables, for a rebuild.
     fn drop_schema(&self) -> &'static str;
     /// Applies one event inside the batch's transaction. Events the projection does not use are
-    /// ignored; an error rolls the whole batch back and it is retried.
+    /// ignored. `ProjectionError::Event` (this event's data cannot be projected, whatever the
+    /// retry) parks the event and the batch goes on without it; any other error rolls the whole
+    /// batch back and it is retried.
     fn apply(&self, tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), ProjectionError>;
 }
 

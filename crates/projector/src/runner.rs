@@ -5,12 +5,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
-use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use woo_eventlog::{EventLog, Position, RecordedEvent};
 
-use crate::{Checkpoint, Projection, ProjectionError, ReadModelStore};
+use crate::{Checkpoint, Projection, ProjectionError, ReadModelStore, parked};
 
 const RETRY_FIRST: Duration = Duration::from_millis(200);
 const RETRY_MAX: Duration = Duration::from_secs(30);
@@ -25,7 +24,8 @@ pub struct Projector {
 }
 
 pub(crate) enum Batch {
-    Applied(Position),
+    /// Applied up to `position`, with `parked` events of the batch set aside.
+    Applied { position: Position, parked: u64 },
     /// Someone else (a rebuild, another worker) moved the checkpoint; carry on from there.
     CheckpointMoved(Position),
 }
@@ -55,7 +55,7 @@ impl Projector {
 
     /// Creates the tables and returns the checkpoint to resume from. A projection whose stored
     /// version is not the current one is dropped and starts again from position 0.
-    fn prepare(&self, conn: &mut Connection) -> Result<Position, ProjectionError> {
+    pub(crate) fn prepare(&self, conn: &mut Connection) -> Result<Position, ProjectionError> {
         let stored = Checkpoint::load(conn, self.name())?;
         match stored {
             Some(checkpoint) if checkpoint.version == self.projection.version() => {
@@ -82,6 +82,7 @@ impl Projector {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(self.projection.drop_schema())?;
         tx.execute_batch(self.projection.schema())?;
+        parked::clear(&tx, self.name())?;
         Checkpoint {
             position: Position::START,
             version: self.projection.version(),
@@ -92,11 +93,31 @@ impl Projector {
     }
 
     /// Applies the events after the checkpoint and moves the checkpoint, in one transaction.
+    ///
+    /// When the projection refuses an event, the batch is rolled back (the event may have written
+    /// part of its change) and applied again with a savepoint around each event, so that the
+    /// refused ones are parked and the others applied; savepoints cost statements, so only a batch
+    /// that needs them pays for them.
     pub(crate) fn apply_batch(
         &self,
         conn: &mut Connection,
         events: &[RecordedEvent],
         expected: Position,
+    ) -> Result<Batch, ProjectionError> {
+        match self.apply_batch_with(conn, events, expected, false) {
+            Err(ProjectionError::Event { .. }) => {
+                self.apply_batch_with(conn, events, expected, true)
+            }
+            other => other,
+        }
+    }
+
+    fn apply_batch_with(
+        &self,
+        conn: &mut Connection,
+        events: &[RecordedEvent],
+        expected: Position,
+        parking: bool,
     ) -> Result<Batch, ProjectionError> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let stored = Checkpoint::load(&tx, self.name())?;
@@ -105,8 +126,22 @@ impl Projector {
             return Ok(Batch::CheckpointMoved(current));
         }
         let mut last = current;
+        let mut parked = Vec::new();
         for event in events.iter().filter(|e| e.position > current) {
-            self.projection.apply(&tx, event)?;
+            if parking {
+                tx.execute_batch("SAVEPOINT event")?;
+                match self.projection.apply(&tx, event) {
+                    Ok(()) => tx.execute_batch("RELEASE event")?,
+                    Err(ProjectionError::Event { message, .. }) => {
+                        tx.execute_batch("ROLLBACK TO event; RELEASE event")?;
+                        parked::park(&tx, self.name(), event, &message)?;
+                        parked.push((event.position, message));
+                    }
+                    Err(other) => return Err(other),
+                }
+            } else {
+                self.projection.apply(&tx, event)?;
+            }
             last = event.position;
         }
         if last > current {
@@ -117,7 +152,21 @@ impl Projector {
             .store(&tx, self.name())?;
             tx.commit()?;
         }
-        Ok(Batch::Applied(last))
+        for (position, reason) in &parked {
+            tracing::warn!(projection = self.name(), %position, %reason, "event parked: it cannot be projected");
+        }
+        Ok(Batch::Applied {
+            position: last,
+            parked: parked.len() as u64,
+        })
+    }
+
+    /// How many events this projection has parked, as stored.
+    pub(crate) fn parked_count(&self, conn: &Connection) -> Result<u64, ProjectionError> {
+        Ok(parked::counts(conn)?
+            .get(self.name())
+            .copied()
+            .unwrap_or_default())
     }
 
     /// Runs `f` with the connection on a blocking thread and gives the connection back.
@@ -145,7 +194,7 @@ impl Projector {
             name: self.name(),
             position: position_rx,
             state: status,
-            task,
+            task: Some(task),
         }
     }
 
@@ -170,12 +219,16 @@ impl Projector {
         state: &Mutex<WorkerState>,
     ) -> Result<std::convert::Infallible, ProjectionError> {
         let conn = self.store.connect()?;
-        let (mut conn, mut checkpoint) = self.blocking(conn, |p, conn| p.prepare(conn)).await?;
+        let (mut conn, (mut checkpoint, parked)) = self
+            .blocking(conn, |p, conn| {
+                Ok((p.prepare(conn)?, p.parked_count(conn)?))
+            })
+            .await?;
+        lock(state).parked = parked;
         position.send_replace(checkpoint);
         let mut subscription = self.log.subscribe_all(checkpoint).await?;
         loop {
             let events = subscription.next_batch(self.batch_size).await?;
-            let last_recorded_at = events.last().map(|e| e.recorded_at);
             let (returned, batch) = self
                 .blocking(conn, move |p, conn| {
                     p.apply_batch(conn, &events, checkpoint)
@@ -183,19 +236,25 @@ impl Projector {
                 .await?;
             conn = returned;
             match batch {
-                Batch::Applied(applied) => {
+                Batch::Applied {
+                    position: applied,
+                    parked,
+                } => {
                     checkpoint = applied;
                     let mut state = lock(state);
                     state.last_error = None;
-                    state.last_event_recorded_at =
-                        last_recorded_at.or(state.last_event_recorded_at);
+                    state.parked += parked;
                 }
                 Batch::CheckpointMoved(stored) => {
                     tracing::info!(projection = self.name(), from = %stored, "checkpoint moved by another writer, resuming from it");
-                    let (returned, resumed) =
-                        self.blocking(conn, |p, conn| p.prepare(conn)).await?;
+                    let (returned, (resumed, parked)) = self
+                        .blocking(conn, |p, conn| {
+                            Ok((p.prepare(conn)?, p.parked_count(conn)?))
+                        })
+                        .await?;
                     conn = returned;
                     checkpoint = resumed;
+                    lock(state).parked = parked;
                     subscription = self.log.subscribe_all(checkpoint).await?;
                 }
             }
@@ -207,7 +266,7 @@ impl Projector {
 #[derive(Default)]
 pub(crate) struct WorkerState {
     pub(crate) last_error: Option<String>,
-    pub(crate) last_event_recorded_at: Option<OffsetDateTime>,
+    pub(crate) parked: u64,
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -217,9 +276,10 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// A running projection.
 pub struct ProjectorHandle {
     pub(crate) name: &'static str,
-    position: watch::Receiver<Position>,
+    pub(crate) position: watch::Receiver<Position>,
     pub(crate) state: Arc<Mutex<WorkerState>>,
-    task: JoinHandle<()>,
+    /// Its own worker; `None` when a `ProjectorSet` runs it with the others.
+    pub(crate) task: Option<JoinHandle<()>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -260,6 +320,8 @@ impl ProjectorHandle {
 
 impl Drop for ProjectorHandle {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }

@@ -5,9 +5,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
-use woo_eventlog::{EventLog, Position};
+use woo_eventlog::{Direction, EventLog, Position, ReadFrom};
 
-use crate::runner::{ProjectorHandle, WaitError, lock};
+use std::sync::Mutex;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::group::{self, Member};
+use crate::runner::{ProjectorHandle, WaitError, WorkerState, lock};
 use crate::{ProjectionError, Projector};
 
 /// Where a projection stands against the log.
@@ -18,24 +24,41 @@ pub struct ProjectionStatus {
     pub head: Position,
     /// Positions between the checkpoint and the head: events not yet applied.
     pub lag: u64,
-    /// How long ago the newest applied event was recorded, while the projection is behind.
+    /// How long the oldest event not yet applied has been in the log (0 when caught up).
     pub lag_ms: u64,
     pub last_error: Option<String>,
+    /// Events this projection could not apply and set aside (`ReadModelStore::parked` lists them).
+    pub parked: u64,
 }
 
 /// Every projection of a process, started together.
 pub struct ProjectorSet {
     log: Arc<dyn EventLog>,
     handles: HashMap<&'static str, ProjectorHandle>,
+    task: JoinHandle<()>,
 }
 
 impl ProjectorSet {
+    /// Runs the projections live, all from one read of `log` (see `group.rs`).
     pub fn start(projectors: impl IntoIterator<Item = Projector>, log: Arc<dyn EventLog>) -> Self {
-        let handles = projectors
-            .into_iter()
-            .map(|p| (p.name(), p.spawn()))
-            .collect();
-        ProjectorSet { log, handles }
+        let mut handles = HashMap::new();
+        let mut members = Vec::new();
+        for projector in projectors {
+            let (position_tx, position_rx) = watch::channel(Position::START);
+            let state = Arc::new(Mutex::new(WorkerState::default()));
+            handles.insert(
+                projector.name(),
+                ProjectorHandle {
+                    name: projector.name(),
+                    position: position_rx,
+                    state: state.clone(),
+                    task: None,
+                },
+            );
+            members.push(Member::new(projector, position_tx, state));
+        }
+        let task = tokio::spawn(group::run(members, log.clone()));
+        ProjectorSet { log, handles, task }
     }
 
     pub fn names(&self) -> Vec<&'static str> {
@@ -75,30 +98,51 @@ impl ProjectorSet {
     pub async fn statuses(&self) -> Result<Vec<ProjectionStatus>, ProjectionError> {
         let head = self.log.head().await?;
         let now = OffsetDateTime::now_utc();
+        // How long the oldest event not yet applied has waited, per checkpoint behind the head:
+        // one read each, and the projections of a set mostly share their checkpoint.
+        let mut waiting: HashMap<Position, u64> = HashMap::new();
+        for handle in self.handles.values() {
+            let checkpoint = handle.checkpoint();
+            if checkpoint >= head || waiting.contains_key(&checkpoint) {
+                continue;
+            }
+            let next = self
+                .log
+                .read_all(
+                    ReadFrom::At(Position(checkpoint.0 + 1)),
+                    Direction::Forwards,
+                    1,
+                )
+                .await?;
+            let ms = next.first().map_or(0, |e| {
+                u64::try_from((now - e.recorded_at).whole_milliseconds()).unwrap_or_default()
+            });
+            waiting.insert(checkpoint, ms);
+        }
         let mut statuses: Vec<ProjectionStatus> = self
             .handles
             .values()
             .map(|handle| {
                 let state = lock(&handle.state);
                 let checkpoint = handle.checkpoint();
-                let lag = head.0.saturating_sub(checkpoint.0);
-                let lag_ms = match (lag, state.last_event_recorded_at) {
-                    (0, _) | (_, None) => 0,
-                    (_, Some(at)) => {
-                        u64::try_from((now - at).whole_milliseconds()).unwrap_or_default()
-                    }
-                };
                 ProjectionStatus {
                     name: handle.name,
                     checkpoint,
                     head,
-                    lag,
-                    lag_ms,
+                    lag: head.0.saturating_sub(checkpoint.0),
+                    lag_ms: waiting.get(&checkpoint).copied().unwrap_or_default(),
                     last_error: state.last_error.clone(),
+                    parked: state.parked,
                 }
             })
             .collect();
         statuses.sort_by_key(|s| s.name);
         Ok(statuses)
+    }
+}
+
+impl Drop for ProjectorSet {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }

@@ -21,7 +21,7 @@ const WAIT: Duration = Duration::from_secs(20);
 
 struct Seen {
     version: u32,
-    /// While false, events of type `poison` fail to apply.
+    /// While false, events of type `poison` fail to apply as a storage failure would (retried).
     healed: Arc<AtomicBool>,
 }
 
@@ -49,10 +49,10 @@ impl Projection for Seen {
     }
     fn apply(&self, tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
         if event.event_type == "poison" && !self.healed.load(Ordering::SeqCst) {
-            return Err(ProjectionError::Event {
-                position: event.position.0,
-                message: "poisoned".into(),
-            });
+            return Err(ProjectionError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
+                Some("poisoned".into()),
+            )));
         }
         tx.prepare_cached("INSERT INTO seen (position, stream, revision) VALUES (?1, ?2, ?3)")?
             .execute(params![
@@ -60,6 +60,13 @@ impl Projection for Seen {
                 event.stream,
                 event.revision as i64
             ])?;
+        // Refused after writing part of its change: parking must undo that part.
+        if event.event_type == "bad" {
+            return Err(ProjectionError::Event {
+                position: event.position.0,
+                message: format!("bad data in {}", event.stream),
+            });
+        }
         Ok(())
     }
 }
@@ -245,6 +252,10 @@ async fn failed_batch_rolls_back_reports_lag_and_is_retried() {
     let status = &set.statuses().await.unwrap()[0];
     assert_eq!((status.checkpoint, status.lag), (before, 3));
     assert!(
+        (500..20_000).contains(&status.lag_ms),
+        "the oldest waiting event was appended over 600 ms ago: {status:?}"
+    );
+    assert!(
         status
             .last_error
             .as_deref()
@@ -256,7 +267,82 @@ async fn failed_batch_rolls_back_reports_lag_and_is_retried() {
     healed.store(true, Ordering::SeqCst);
     set.wait_for_all(head, WAIT).await.unwrap();
     assert_eq!(f.dump().len(), 8);
-    assert_eq!(set.statuses().await.unwrap()[0].last_error, None);
+    let status = &set.statuses().await.unwrap()[0];
+    assert_eq!((status.last_error.as_deref(), status.parked), (None, 0));
+}
+
+/// Appends `types` to `stream` in one append (so they land in one batch); the last position.
+async fn append_types(f: &Fixture, stream: &str, types: &[&str]) -> Position {
+    let events = types
+        .iter()
+        .map(|t| NewEvent::json(Uuid::now_v7(), *t, &json!({}), &json!({})).unwrap())
+        .collect();
+    f.log
+        .append(stream, ExpectedRevision::Any, events)
+        .await
+        .unwrap()
+        .last_position()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_event_of_one_store_is_parked_and_the_other_stores_go_on() {
+    let f = fixture();
+    f.append(1, 3, "t").await;
+    let bad_a = append_types(&f, "store-a", &["t", "bad", "t"]).await;
+    let head = append_types(&f, "store-b", &["t", "t", "bad", "t"]).await;
+    let set = ProjectorSet::start([f.projector(Seen::new())], f.log.clone());
+    set.wait_for_all(head, WAIT).await.unwrap();
+
+    let live = f.dump();
+    assert_eq!(
+        live.len(),
+        8,
+        "every event but the two refused ones: {live:?}"
+    );
+    assert!(live.iter().all(|(p, _, _)| *p != bad_a.0 as i64 - 1));
+    assert_eq!(
+        live.iter().filter(|(_, s, _)| s == "store-b").count(),
+        3,
+        "store b's events after store a's bad one are applied"
+    );
+    let status = &set.statuses().await.unwrap()[0];
+    assert_eq!((status.checkpoint, status.parked), (head, 2));
+    assert_eq!(status.last_error, None);
+    let parked = f.store.parked(10).unwrap();
+    let summary: Vec<_> = parked
+        .iter()
+        .map(|p| {
+            (
+                p.projection.as_str(),
+                p.stream.as_str(),
+                p.event_type.as_str(),
+                p.reason.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("seen", "store-b", "bad", "bad data in store-b"),
+            ("seen", "store-a", "bad", "bad data in store-a"),
+        ]
+    );
+    assert_eq!(parked[1].position, Position(bad_a.0 - 1));
+    assert_eq!(f.store.parked_counts().unwrap().get("seen"), Some(&2));
+
+    // Rebuilding parks the same events and builds the same table.
+    drop(set);
+    rebuild(&f.projector(Seen::new()), |_| {}).await.unwrap();
+    assert_eq!(f.dump(), live);
+    let again: Vec<_> = f
+        .store
+        .parked(10)
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.position, p.reason))
+        .collect();
+    let before: Vec<_> = parked.into_iter().map(|p| (p.position, p.reason)).collect();
+    assert_eq!(again, before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -355,4 +441,36 @@ fn per_stream_dump(f: &Fixture) -> Vec<(String, i64)> {
         .unwrap()
         .map(Result::unwrap)
         .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_projection_of_a_set_does_not_hold_back_the_others() {
+    let f = fixture();
+    let projection = Seen {
+        version: 1,
+        healed: Arc::new(AtomicBool::new(false)),
+    };
+    let healed = projection.healed.clone();
+    let per_stream = Projector::new(Arc::new(PerStream), f.log.clone(), f.store.clone());
+    let set = ProjectorSet::start([f.projector(projection), per_stream], f.log.clone());
+    let poisoned = append_types(&f, "test-poison", &["t", "poison"]).await;
+    let head = f.append(3, 50, "t").await;
+
+    set.wait_for("per_stream", head, WAIT).await.unwrap();
+    let stuck = set
+        .wait_for("seen", poisoned, Duration::from_millis(300))
+        .await;
+    assert!(matches!(stuck, Err(WaitError::Timeout { .. })), "{stuck:?}");
+    assert_eq!(per_stream_dump(&f).iter().map(|(_, n)| n).sum::<i64>(), 152);
+
+    healed.store(true, Ordering::SeqCst);
+    set.wait_for_all(head, WAIT).await.unwrap();
+    assert_eq!(f.dump().len(), 152);
+    let statuses = set.statuses().await.unwrap();
+    assert!(
+        statuses
+            .iter()
+            .all(|s| s.last_error.is_none() && s.checkpoint == head),
+        "{statuses:?}"
+    );
 }

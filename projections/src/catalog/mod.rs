@@ -10,8 +10,9 @@ use woo_domain::{CompanyId, EventMetadata, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{millis, read_data, read_metadata, stream_id};
+use crate::decode::{integration, millis, read_data, read_metadata};
 use crate::names::ReadModel;
+use woo_domain::streams::Category;
 
 pub struct Catalog;
 
@@ -39,7 +40,7 @@ impl Projection for Catalog {
         if kind.subject() != Subject::Product {
             return Ok(());
         }
-        let integration: IntegrationId = stream_id(recorded, "store-")?;
+        let integration: IntegrationId = integration(recorded, Category::Store)?;
         let metadata: EventMetadata = read_metadata(recorded)?;
         let Some(company) = metadata.company_id else {
             return Ok(());

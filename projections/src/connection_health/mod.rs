@@ -11,8 +11,9 @@ use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{decode, from_millis, millis, stream_id, text_id};
+use crate::decode::{decode, from_millis, integration, millis, text_id};
 use crate::names::ReadModel;
+use woo_domain::streams::Category;
 
 pub struct ConnectionHealth;
 
@@ -35,7 +36,7 @@ impl Projection for ConnectionHealth {
 
     fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
         if let Some(event) = decode::<IntegrationEvent>(recorded)? {
-            let integration: IntegrationId = stream_id(recorded, "integration-")?;
+            let integration: IntegrationId = integration(recorded, Category::Integration)?;
             match event {
                 IntegrationEvent::Connected(c) => {
                     tx.prepare_cached(include_str!("connect.sql"))?
@@ -78,7 +79,7 @@ impl Projection for ConnectionHealth {
                 _ => {}
             }
         } else if let Some(HeartbeatEvent::Recorded(h)) = decode::<HeartbeatEvent>(recorded)? {
-            let integration: IntegrationId = stream_id(recorded, "heartbeat-")?;
+            let integration: IntegrationId = integration(recorded, Category::Heartbeat)?;
             tx.prepare_cached(include_str!("heartbeat.sql"))?
                 .execute(params![
                     integration.to_string(),

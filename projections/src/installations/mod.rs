@@ -8,8 +8,9 @@ use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{decode, stream_id, text_id};
+use crate::decode::{decode, integration, text_id};
 use crate::names::ReadModel;
+use woo_domain::streams::Category;
 
 pub struct Installations;
 
@@ -42,7 +43,7 @@ impl Projection for Installations {
         }) else {
             return Ok(());
         };
-        let integration: IntegrationId = stream_id(recorded, "integration-")?;
+        let integration: IntegrationId = integration(recorded, Category::Integration)?;
         let company: Option<String> = tx
             .query_row(
                 "SELECT company_id FROM installation_tokens WHERE integration_id = ?1",

@@ -301,12 +301,12 @@ pub(crate) static SUBSCRIBER_ORDERS: LazyLock<OrderBook> = LazyLock::new(|| {
     )
 });
 
-/// The total of refund rows.
-pub(crate) fn refunded(refunds: &[RefundRow]) -> Money {
+/// The total of refund rows; `None` when it does not fit a decimal.
+pub(crate) fn refunded(refunds: &[RefundRow]) -> Option<Money> {
     refunds
         .iter()
         .filter_map(|r| Money::parse_json(&r.amount).ok().flatten())
-        .fold(Money::ZERO, |total, a| total + a)
+        .try_fold(Money::ZERO, |total, a| total.0.checked_add(a.0).map(Money))
 }
 
 fn line_items(order: &Order) -> Vec<LineItem> {

@@ -9,9 +9,10 @@ use woo_domain::{EventMetadata, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{from_millis, read_metadata, stream_id};
+use crate::decode::{from_millis, integration, read_metadata};
 use crate::names::ReadModel;
 use crate::order_book::{ORDERS, order_fact, refunded};
+use woo_domain::streams::Category;
 
 pub use crate::order_book::{Coupon, LineItem, NOT_PLACED, RefundRow, Shipping};
 
@@ -38,7 +39,7 @@ impl Projection for Orders {
         let Some(fact) = order_fact(recorded)? else {
             return Ok(());
         };
-        let integration: IntegrationId = stream_id(recorded, "store-")?;
+        let integration: IntegrationId = integration(recorded, Category::Store)?;
         let metadata: EventMetadata = read_metadata(recorded)?;
         let Some(company) = metadata.company_id else {
             return Ok(());
@@ -118,7 +119,10 @@ fn read_detail(
             number: row.get(1)?,
             status: row.get(2)?,
             currency: row.get(3)?,
-            refunded: refunded(&refunds).with_scale_of(&total).to_string(),
+            refunded: refunded(&refunds).map_or_else(
+                || crate::OUT_OF_RANGE.to_owned(),
+                |r| r.with_scale_of(&total).to_string(),
+            ),
             total,
             customer_id: u64::try_from(row.get::<_, i64>(5)?).unwrap_or_default(),
             email: row.get(6)?,

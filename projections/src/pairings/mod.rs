@@ -3,12 +3,12 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use time::OffsetDateTime;
-use woo_domain::RequestId;
 use woo_domain::pairing::PairingEvent;
+use woo_domain::{RequestId, StreamId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{decode, millis, stream_id};
+use crate::decode::{decode, millis, stream};
 use crate::names::ReadModel;
 
 pub struct Pairings;
@@ -34,7 +34,12 @@ impl Projection for Pairings {
         let Some(event) = decode::<PairingEvent>(recorded)? else {
             return Ok(());
         };
-        let request: RequestId = stream_id(recorded, "pairing-")?;
+        let StreamId::Pairing(request) = stream(recorded)? else {
+            return Err(ProjectionError::Event {
+                position: recorded.position.0,
+                message: format!("pairing event in stream {}", recorded.stream),
+            });
+        };
         match event {
             PairingEvent::Requested(r) => {
                 tx.execute(

@@ -25,8 +25,9 @@ use woo_domain::{CompanyId, EventMetadata};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{from_millis, millis, read_data, read_metadata};
+use crate::decode::{cart_value, from_millis, integration, millis, read_data, read_metadata};
 use crate::names::ReadModel;
+use woo_domain::streams::Category;
 
 pub const IN_CART: &str = "ecommerce.in_cart";
 pub const IN_CHECKOUT: &str = "ecommerce.in_checkout";
@@ -188,7 +189,7 @@ fn set_cart(
             position: recorded.position.0,
             message: e.to_string(),
         })?;
-    let integration = recorded.stream.strip_prefix("store-").unwrap_or_default();
+    let integration = integration(recorded, Category::Store)?.to_string();
     tx.prepare_cached(
         "UPDATE subscriber_tags SET cart_items = ?3, cart_value = ?4, cart_currency = ?5, cart_token = ?6,
              checkout_url = ?7, integration_id = ?8, cart_at = ?9, cart_event = ?10
@@ -199,7 +200,7 @@ fn set_cart(
         company.to_string(),
         email.as_str(),
         items,
-        activity.and_then(|a| a.cart.totals.value()).map(|v| v.to_string()),
+        activity.and_then(|a| cart_value(&a.cart.totals)),
         activity.map(|a| a.cart.totals.currency_code.clone()).filter(|c| !c.is_empty()),
         activity.map(|a| a.cart_token.clone()).filter(|t| !t.is_empty()),
         activity.map(|a| a.checkout_url.clone()).filter(|u| !u.is_empty()),

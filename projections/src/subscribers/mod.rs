@@ -25,9 +25,10 @@ use woo_domain::{CompanyId, EventMetadata, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{from_millis, millis, read_data, read_metadata, stream_id};
+use crate::decode::{from_millis, integration, millis, read_data, read_metadata};
 use crate::names::ReadModel;
 use crate::order_book::{NOT_PLACED, OrderFact, SUBSCRIBER_ORDERS, order_fact, refunded};
+use woo_domain::streams::Category;
 
 pub struct Subscribers;
 
@@ -91,7 +92,7 @@ impl Projection for Subscribers {
         };
         let who = match kind.subject() {
             Subject::Customer => {
-                let integration: IntegrationId = stream_id(recorded, "store-")?;
+                let integration: IntegrationId = integration(recorded, Category::Store)?;
                 let deleted = if kind.is_deletion() {
                     Some(read_data::<Deletion>(recorded)?.id)
                 } else {
@@ -135,7 +136,7 @@ impl Projection for Subscribers {
                 }
             }
             Subject::Order => {
-                let integration: IntegrationId = stream_id(recorded, "store-")?;
+                let integration: IntegrationId = integration(recorded, Category::Store)?;
                 let Some(fact) = order_fact(recorded)? else {
                     return Ok(());
                 };
@@ -326,7 +327,8 @@ pub fn get(
         .iter()
         .filter(|o| !NOT_PLACED.contains(&o.status.as_str()))
         .collect();
-    let mut spent: BTreeMap<String, Money> = BTreeMap::new();
+    // `None`: the currency's sum does not fit a decimal, and is shown as out of range.
+    let mut spent: BTreeMap<String, Option<Money>> = BTreeMap::new();
     for order in &placed {
         let refunds = SUBSCRIBER_ORDERS.refunds(
             conn,
@@ -338,9 +340,13 @@ pub fn get(
             .ok()
             .flatten()
             .unwrap_or_default();
-        let net = Money(total.0 - refunded(&refunds).0);
-        let entry = spent.entry(order.currency.clone()).or_default();
-        *entry = *entry + net;
+        let net = refunded(&refunds).and_then(|r| total.0.checked_sub(r.0));
+        let entry = spent
+            .entry(order.currency.clone())
+            .or_insert(Some(Money::ZERO));
+        *entry = entry
+            .zip(net)
+            .and_then(|(sum, net)| sum.0.checked_add(net).map(Money));
     }
     let created = placed.iter().filter_map(|o| o.created);
     let customer_id = account
@@ -358,7 +364,15 @@ pub fn get(
         first_name,
         last_name,
         orders_count: placed.len() as u64,
-        total_spent: spent.into_iter().map(|(c, m)| (c, m.to_string())).collect(),
+        total_spent: spent
+            .into_iter()
+            .map(|(c, m)| {
+                (
+                    c,
+                    m.map_or_else(|| crate::OUT_OF_RANGE.to_owned(), |m| m.to_string()),
+                )
+            })
+            .collect(),
         first_order_at: created.clone().min().map(from_millis),
         last_order_at: created.max().map(from_millis),
     }))

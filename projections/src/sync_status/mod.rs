@@ -1,6 +1,6 @@
 //! Sync status of every store: the current sync (requested, running with the items received so far
-//! per resource, completed with the plugin's counts, or failed with its error), the last successful
-//! one, and the history.
+//! per resource and when its last batch came, completed with the plugin's counts, failed with its
+//! error, or cancelled), the last successful one, and the history.
 
 use std::collections::BTreeMap;
 
@@ -13,8 +13,9 @@ use woo_domain::{IntegrationId, SyncId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{decode, from_millis, millis, read_metadata, stream_id, text_id};
+use crate::decode::{decode, from_millis, integration, millis, read_metadata, text_id};
 use crate::names::ReadModel;
+use woo_domain::streams::Category;
 
 pub struct SyncStatus;
 
@@ -29,7 +30,7 @@ impl Projection for SyncStatus {
     }
 
     fn version(&self) -> u32 {
-        2
+        3
     }
 
     fn schema(&self) -> &'static str {
@@ -45,16 +46,19 @@ impl Projection for SyncStatus {
             // Sync items carry their sync id as the correlation id, and their batch (see the batch
             // endpoint).
             let metadata = read_metadata(recorded)?;
+            // When the server received the batch: stored in the log, so a rebuild sees the same.
+            let at = millis(recorded.recorded_at);
             let total = metadata
                 .batch
                 .and_then(|b| b.total)
                 .and_then(|t| i64::try_from(t).ok());
             tx.prepare_cached(
-                "INSERT INTO sync_received (sync_id, resource, items, total) VALUES (?1, ?2, 1, ?3)
+                "INSERT INTO sync_received (sync_id, resource, items, total, last_at) VALUES (?1, ?2, 1, ?3, ?4)
                  ON CONFLICT (sync_id, resource) DO UPDATE SET
-                     items = items + 1, total = max(coalesce(total, excluded.total), coalesce(excluded.total, total))",
+                     items = items + 1, total = max(coalesce(total, excluded.total), coalesce(excluded.total, total)),
+                     last_at = max(last_at, excluded.last_at)",
             )?
-            .execute(params![metadata.correlation_id.to_string(), resource, total])?;
+            .execute(params![metadata.correlation_id.to_string(), resource, total, at])?;
             return Ok(());
         }
         let Some(event) = decode::<IntegrationEvent>(recorded)? else {
@@ -62,7 +66,7 @@ impl Projection for SyncStatus {
         };
         match event {
             IntegrationEvent::SyncRequested(r) => {
-                let integration: IntegrationId = stream_id(recorded, "integration-")?;
+                let integration: IntegrationId = integration(recorded, Category::Integration)?;
                 tx.execute(
                     "INSERT OR IGNORE INTO sync_runs (sync_id, integration_id, trigger, status, requested_at)
                      VALUES (?1, ?2, ?3, 'requested', ?4)",
@@ -82,14 +86,25 @@ impl Projection for SyncStatus {
                         message: e.to_string(),
                     })?;
                 tx.execute(
-                    "UPDATE sync_runs SET status = 'completed', finished_at = ?2, counts = ?3 WHERE sync_id = ?1",
+                    "UPDATE sync_runs SET status = 'completed', finished_at = ?2, counts = ?3
+                     WHERE sync_id = ?1 AND status <> 'cancelled'",
                     params![c.sync_id.to_string(), millis(c.completed_at), counts],
                 )?;
             }
             IntegrationEvent::SyncFailed(f) => {
                 tx.execute(
-                    "UPDATE sync_runs SET status = 'failed', finished_at = ?2, error = ?3 WHERE sync_id = ?1",
+                    "UPDATE sync_runs SET status = 'failed', finished_at = ?2, error = ?3
+                     WHERE sync_id = ?1 AND status <> 'cancelled'",
                     params![f.sync_id.to_string(), millis(f.failed_at), f.error],
+                )?;
+            }
+            // A cancelled sync ends there and no longer holds the store; the plugin's later word
+            // on it changes nothing (see the updates above).
+            IntegrationEvent::SyncCancelled(c) => {
+                tx.execute(
+                    "UPDATE sync_runs SET status = 'cancelled', finished_at = ?2
+                     WHERE sync_id = ?1 AND status IN ('requested', 'running')",
+                    params![c.sync_id.to_string(), millis(c.cancelled_at)],
                 )?;
             }
             _ => {}
@@ -116,18 +131,31 @@ pub struct SyncRun {
     /// The totals the plugin announced in its batches, per resource.
     pub announced: BTreeMap<String, u64>,
     pub error: Option<String>,
+    /// The last sign of life of the sync: when it started or when its latest batch arrived.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_progress_at: Option<OffsetDateTime>,
+}
+
+impl SyncRun {
+    /// Still waiting or running, with no batch (nor start) for `quiet` up to `now`.
+    pub fn is_stalled(&self, now: OffsetDateTime, quiet: time::Duration) -> bool {
+        matches!(self.status.as_str(), "requested" | "running")
+            && now - self.last_progress_at.unwrap_or(self.requested_at) >= quiet
+    }
 }
 
 fn run(row: &Row<'_>) -> rusqlite::Result<SyncRun> {
     let counts: Option<String> = row.get(6)?;
     let received: Option<String> = row.get(8)?;
     let announced: Option<String> = row.get(9)?;
+    let started_at = row.get::<_, Option<i64>>(4)?.map(from_millis);
+    let last_batch_at = row.get::<_, Option<i64>>(10)?.map(from_millis);
     Ok(SyncRun {
         sync_id: text_id(row, 0)?,
         trigger: row.get(1)?,
         status: row.get(2)?,
         requested_at: from_millis(row.get(3)?),
-        started_at: row.get::<_, Option<i64>>(4)?.map(from_millis),
+        started_at,
         finished_at: row.get::<_, Option<i64>>(5)?.map(from_millis),
         counts: counts
             .and_then(|c| serde_json::from_str(&c).ok())
@@ -135,6 +163,7 @@ fn run(row: &Row<'_>) -> rusqlite::Result<SyncRun> {
         error: row.get(7)?,
         received: pairs(received.as_deref()),
         announced: pairs(announced.as_deref()),
+        last_progress_at: last_batch_at.max(started_at),
     })
 }
 
@@ -157,7 +186,8 @@ pub fn runs(
         "SELECT r.sync_id, r.trigger, r.status, r.requested_at, r.started_at, r.finished_at, r.counts, r.error,
                 (SELECT group_concat(resource || '=' || items, ',') FROM sync_received s WHERE s.sync_id = r.sync_id),
                 (SELECT group_concat(resource || '=' || total, ',') FROM sync_received s
-                 WHERE s.sync_id = r.sync_id AND total IS NOT NULL)
+                 WHERE s.sync_id = r.sync_id AND total IS NOT NULL),
+                (SELECT max(last_at) FROM sync_received s WHERE s.sync_id = r.sync_id)
          FROM sync_runs r WHERE r.integration_id = ?1 ORDER BY r.requested_at DESC, r.sync_id DESC LIMIT ?2",
     )?;
     stmt.query_map(

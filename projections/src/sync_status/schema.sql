@@ -4,7 +4,7 @@ CREATE TABLE IF NOT EXISTS sync_runs (
     sync_id        TEXT PRIMARY KEY,
     integration_id TEXT    NOT NULL,
     trigger        TEXT    NOT NULL,            -- initial | manual
-    status         TEXT    NOT NULL,            -- requested | running | completed | failed
+    status         TEXT    NOT NULL,            -- requested | running | completed | failed | cancelled
     requested_at   INTEGER NOT NULL,
     started_at     INTEGER,
     finished_at    INTEGER,
@@ -17,5 +17,6 @@ CREATE TABLE IF NOT EXISTS sync_received (
     resource TEXT    NOT NULL,                  -- products | customers | guests | orders
     items    INTEGER NOT NULL,
     total    INTEGER,                           -- the largest total the plugin announced
+    last_at  INTEGER NOT NULL,                  -- when the latest batch with such items came
     PRIMARY KEY (sync_id, resource)
 ) WITHOUT ROWID;

@@ -2,6 +2,8 @@
 //! sizes never change the tables; `store_truth` checks the read models against what WooCommerce
 //! shows the merchant, on real payloads from `fixtures/woocommerce`.
 
+mod extremes;
 mod properties;
 mod store_truth;
 mod support;
+mod sync_runs;

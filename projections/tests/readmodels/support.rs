@@ -66,7 +66,7 @@ impl Fact {
 }
 
 pub(crate) fn stream() -> String {
-    woo_domain::commerce::stream(INTEGRATION)
+    woo_domain::StreamId::Store(INTEGRATION).to_string()
 }
 
 pub(crate) fn open_log(dir: &TempDir) -> Arc<SqliteEventLog> {

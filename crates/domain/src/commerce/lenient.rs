@@ -60,7 +60,9 @@ impl Money {
     /// An amount in minor units (`"8256"` with minor unit 2 is 82.56), as the Store API sends it.
     pub fn from_minor(minor: &str, minor_unit: u32) -> Option<Money> {
         let mut value = Decimal::from_str(minor.trim()).ok()?;
-        value.set_scale(value.scale() + minor_unit).ok()?;
+        value
+            .set_scale(value.scale().checked_add(minor_unit)?)
+            .ok()?;
         Some(Money(value))
     }
 }
@@ -284,6 +286,16 @@ mod tests {
         assert_eq!(Money::from_minor("18000", 0).unwrap().to_string(), "18000");
         assert_eq!(Money::from_minor("5", 2).unwrap().to_string(), "0.05");
         assert_eq!(Money::from_minor("x", 2), None);
+        assert_eq!(
+            Money::from_minor("8256", 29),
+            None,
+            "beyond a decimal's 28 places"
+        );
+        assert_eq!(
+            Money::from_minor("82.5", u32::MAX),
+            None,
+            "the scale must not wrap"
+        );
     }
 
     #[test]

@@ -13,14 +13,9 @@ pub use event_type::{CommerceEventType, Subject};
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
-use crate::IntegrationId;
 use crate::values::Email;
 use lenient::WooId;
 use resources::{Customer, Deletion, GuestBuyer, Order, Product, Refund, ShopperActivity};
-
-pub fn stream(integration_id: IntegrationId) -> String {
-    format!("store-{integration_id}")
-}
 
 /// What kind of resource an event's data is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -8,7 +8,6 @@ pub mod ingest;
 mod leases;
 mod pairing;
 mod polls;
-mod read_models;
 pub mod restore_links;
 mod sign_in;
 mod store;
@@ -24,6 +23,7 @@ use std::time::Duration as StdDuration;
 use time::{Duration, OffsetDateTime};
 use woo_domain::Clock;
 use woo_eventlog::{AppendOutcome, EventLog};
+pub use woo_projections::names::ReadModel;
 use woo_projector::{ProjectorSet, ReadModelStore, WaitError};
 
 use crate::accounts::{AccountError, Accounts};
@@ -35,7 +35,6 @@ pub use ingest::{BatchError, EventsError};
 pub use leases::{COMMAND_LEASE, Leases};
 pub use pairing::{ClaimError, Claimed, DecideError, PairError, Paired};
 pub use polls::PollGate;
-pub use read_models::ReadModel;
 pub use sign_in::SignInError;
 pub use store::ServiceError;
 pub use sync::{AckError, CancelError, SyncError};
@@ -154,6 +153,22 @@ pub(crate) mod testing {
             tokens: Box::new(ReadModelTokens::new(store.clone())),
             read_models: store,
             public_url: "http://127.0.0.1:8080".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `settle` on a read model the process does not run fails every write that settles on it.
+    #[tokio::test]
+    async fn every_read_model_settled_on_is_a_running_projection() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let services = testing::services(dir.path());
+        let running = services.projectors.names();
+        for model in ReadModel::ALL {
+            assert!(running.contains(&model.name()), "{model:?} is not running");
         }
     }
 }

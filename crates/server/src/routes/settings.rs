@@ -21,7 +21,7 @@ use crate::{ApiError, AppState};
 
 use super::pages::view::ago;
 use super::pages::{form_session, redirect, to_login};
-use super::sync_view::{State, SyncView, last_batch_at};
+use super::sync_view::{State, SyncView};
 
 /// The cookie that carries a button's outcome to the page after the redirect, shown once.
 const NOTICE_COOKIE: &str = "notice";
@@ -103,16 +103,7 @@ pub(super) async fn sync_section(
         .await?
         .map(|sync| sync.sync_id);
     let now = state.now();
-    let last_batch_at = match active {
-        Some(sync_id) => last_batch_at(&*state.app.log, integration, sync_id).await?,
-        None => None,
-    };
-    let view = runs.first().map(|run| SyncView {
-        run,
-        active,
-        last_batch_at,
-        now,
-    });
+    let view = runs.first().map(|run| SyncView { run, active, now });
     let sync_state = view.as_ref().map(SyncView::state);
     let live = sync_state.is_some_and(State::is_live);
     let last_completed = runs

@@ -7,7 +7,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use woo_domain::commerce;
 use woo_domain::{EventMetadata, StreamId};
 use woo_eventlog::{Direction, ReadFrom, RecordedEvent};
 use woo_projections::store_events::{self, StoreEvent};
@@ -97,7 +96,7 @@ pub(super) async fn store_page(
         .await?;
     let recent = log
         .read_stream(
-            &commerce::stream(id),
+            &StreamId::Store(id).to_string(),
             ReadFrom::End,
             Direction::Backwards,
             CHART_EVENTS,

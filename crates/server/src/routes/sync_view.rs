@@ -4,8 +4,7 @@
 
 use maud::{Markup, html};
 use time::{Duration, OffsetDateTime};
-use woo_domain::{EventMetadata, IntegrationId, SyncId, commerce};
-use woo_eventlog::{Direction, EventLog, ReadFrom, StorageError};
+use woo_domain::SyncId;
 use woo_projections::sync_status::SyncRun;
 
 use crate::html::notice;
@@ -24,8 +23,6 @@ pub(crate) struct SyncView<'a> {
     /// The sync the store's integration still counts as waiting or running, if any: a run the
     /// read model shows as running that is not this one was cancelled.
     pub active: Option<SyncId>,
-    /// When the last batch of this sync arrived, if it is still active and sent one.
-    pub last_batch_at: Option<OffsetDateTime>,
     pub now: OffsetDateTime,
 }
 
@@ -60,11 +57,7 @@ impl State {
 impl SyncView<'_> {
     /// The last time this sync showed a sign of life: its last batch, its start, or its request.
     fn last_progress(&self) -> OffsetDateTime {
-        [self.last_batch_at, self.run.started_at]
-            .into_iter()
-            .flatten()
-            .max()
-            .unwrap_or(self.run.requested_at)
+        self.run.last_progress_at.unwrap_or(self.run.requested_at)
     }
 
     pub(crate) fn state(&self) -> State {
@@ -149,32 +142,6 @@ impl SyncView<'_> {
     }
 }
 
-/// Store events looked through for the newest batch of a running sync; live events interleave
-/// with a sync's records, and a sync silent for this many deliveries is stalled anyway.
-const BATCH_LOOKBACK: usize = 500;
-
-/// When the newest batch of sync `sync_id` arrived (by the server's clock), from the store's
-/// stream: the sync's records carry it as their correlation id and name their batch.
-pub(crate) async fn last_batch_at(
-    log: &dyn EventLog,
-    integration: IntegrationId,
-    sync_id: SyncId,
-) -> Result<Option<OffsetDateTime>, StorageError> {
-    let recent = log
-        .read_stream(
-            &commerce::stream(integration),
-            ReadFrom::End,
-            Direction::Backwards,
-            BATCH_LOOKBACK,
-        )
-        .await?;
-    Ok(recent.iter().find_map(|event| {
-        let metadata: EventMetadata = serde_json::from_str(event.metadata.get()).ok()?;
-        (metadata.batch.is_some() && metadata.correlation_id == sync_id.0)
-            .then_some(metadata.received_at)
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
@@ -193,35 +160,40 @@ mod tests {
             received: [("orders".to_owned(), 3), ("products".to_owned(), 2)].into(),
             announced: [("products".to_owned(), 4)].into(),
             error: None,
+            last_progress_at: Some(datetime!(2026-11-27 09:01 UTC)),
         }
     }
 
     #[test]
     fn a_sync_is_stalled_only_when_no_batch_came_for_a_while_and_cancelled_once_inactive() {
         let now = datetime!(2026-11-27 09:30 UTC);
-        let running = run("running");
-        let view = |active, last_batch_at| SyncView {
-            run: &running,
-            active,
-            last_batch_at,
-            now,
+        let state = |active: bool, last_progress_at| {
+            let running = SyncRun {
+                last_progress_at,
+                ..run("running")
+            };
+            let active = active.then_some(running.sync_id);
+            SyncView {
+                run: &running,
+                active,
+                now,
+            }
+            .state()
         };
-        let id = Some(running.sync_id);
         assert_eq!(
-            view(id, Some(datetime!(2026-11-27 09:28 UTC))).state(),
+            state(true, Some(datetime!(2026-11-27 09:28 UTC))),
             State::Running
         );
         assert_eq!(
-            view(id, Some(datetime!(2026-11-27 09:15 UTC))).state(),
+            state(true, Some(datetime!(2026-11-27 09:15 UTC))),
             State::Stalled
         );
-        assert_eq!(view(id, None).state(), State::Stalled);
-        assert_eq!(view(None, None).state(), State::Cancelled);
+        assert_eq!(state(true, None), State::Stalled);
+        assert_eq!(state(false, None), State::Cancelled);
         let done = run("completed");
         let view = SyncView {
             run: &done,
             active: None,
-            last_batch_at: None,
             now,
         };
         assert_eq!(view.state(), State::Completed);
@@ -233,7 +205,6 @@ mod tests {
         let view = SyncView {
             run: &running,
             active: Some(running.sync_id),
-            last_batch_at: None,
             now: datetime!(2026-11-27 09:02 UTC),
         };
         assert_eq!(view.resources(), ["products", "orders"]);
