@@ -46,8 +46,9 @@ impl Projection for SyncStatus {
             // Sync items carry their sync id as the correlation id, and their batch (see the batch
             // endpoint).
             let metadata = read_metadata(recorded)?;
-            // When the server received the batch: stored in the log, so a rebuild sees the same.
-            let at = millis(recorded.recorded_at);
+            // When the server received the batch, by the service's clock (the one every other
+            // time of a sync is read with), as stored in the event: a rebuild sees the same.
+            let at = millis(metadata.received_at);
             let total = metadata
                 .batch
                 .and_then(|b| b.total)
