@@ -13,4 +13,5 @@ mod rebuild;
 mod settings;
 mod sync;
 mod tags;
+mod token_authority;
 mod tokens;

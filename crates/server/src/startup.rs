@@ -14,7 +14,7 @@ use woo_eventlog::{EventLog, SqliteEventLog, SqliteOptions, StorageError};
 use woo_projector::{Projector, ProjectorSet, ReadModelStore};
 
 use crate::accounts::{AccountError, Accounts};
-use crate::app::{Leases, Limits, PollGate, ReadModelTokens, Services};
+use crate::app::{Leases, Limits, PollGate, ServiceError, Services, TokenStore};
 use crate::auth::JwtKeys;
 use crate::diagnostics::Diagnostics;
 use crate::{ApiError, EventLogUrl, Settings};
@@ -35,6 +35,13 @@ pub enum StartupError {
         path: String,
         source: rusqlite::Error,
     },
+    #[error("cannot open the installation tokens {path}: {source}")]
+    Tokens {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("cannot bring the installation tokens in line with the event log: {0}")]
+    TokensReconcile(#[source] ServiceError),
     #[error("cannot read or create the admin token key {path}: {source}")]
     JwtKey {
         path: String,
@@ -190,6 +197,15 @@ impl Application {
                 path: diagnostics_path.display().to_string(),
                 source,
             })?;
+        let tokens_path = settings.data_dir.join("accounts.db");
+        let tokens = TokenStore::open(&tokens_path).map_err(|source| StartupError::Tokens {
+            path: tokens_path.display().to_string(),
+            source,
+        })?;
+        tokens
+            .reconcile(log.as_ref())
+            .await
+            .map_err(StartupError::TokensReconcile)?;
         let read_models = read_model_store(&settings);
         let projectors = ProjectorSet::start(projectors(&log, &read_models), log.clone());
         let listener = TcpListener::bind(&settings.addr).map_err(|source| StartupError::Bind {
@@ -214,7 +230,7 @@ impl Application {
                 limits: Limits::default(),
                 polls: PollGate::default(),
                 leases: Leases::default(),
-                tokens: Box::new(ReadModelTokens::new(read_models.clone())),
+                tokens: Box::new(tokens),
                 read_models,
                 public_url,
             },

@@ -36,7 +36,7 @@ pub use read_models::ReadModel;
 pub use sign_in::SignInError;
 pub use store::ServiceError;
 pub use sync::{AckError, CancelError, SyncError};
-pub use tokens::{InstallationTokens, ReadModelTokens, TokenCheckError};
+pub use tokens::{InstallationTokens, TokenCheckError, TokenStore};
 pub use user_code::CodeError;
 
 /// How long a request waits for a projection to show its own write before answering anyway.
@@ -148,7 +148,7 @@ pub(crate) mod testing {
             limits: Limits::default(),
             polls: PollGate::default(),
             leases: Leases::default(),
-            tokens: Box::new(ReadModelTokens::new(store.clone())),
+            tokens: Box::new(TokenStore::open(dir.join("accounts.db")).expect("the tokens open")),
             read_models: store,
             public_url: "http://127.0.0.1:8080".into(),
         }

@@ -5,15 +5,13 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReadModel {
     Pairings,
-    Installations,
     ConnectionHealth,
     SyncStatus,
 }
 
 impl ReadModel {
-    pub const ALL: [ReadModel; 4] = [
+    pub const ALL: [ReadModel; 3] = [
         ReadModel::Pairings,
-        ReadModel::Installations,
         ReadModel::ConnectionHealth,
         ReadModel::SyncStatus,
     ];
@@ -22,7 +20,6 @@ impl ReadModel {
     pub fn name(self) -> &'static str {
         match self {
             ReadModel::Pairings => "pairings",
-            ReadModel::Installations => "installations",
             ReadModel::ConnectionHealth => "connection_health",
             ReadModel::SyncStatus => "sync_status",
         }
