@@ -17,7 +17,7 @@ use woo_eventlog::NewEvent;
 use woo_projections::installations::Installation;
 
 use super::{ServiceError, Services};
-use crate::diagnostics::Outcome;
+use crate::diagnostics::{self, Outcome};
 use append::{accepted, append_all, conflict, reject_duplicates_of_other_moments, rejected};
 
 /// Events one `/events` request may carry.
@@ -117,10 +117,13 @@ impl Services {
                 results[index].status = ItemStatus::Duplicate;
             }
         }
-        self.record_delivery(installation.integration_id, "events", &results, |n| {
-            check::stated_type(&events[n])
-        })
-        .await;
+        self.record_delivery(
+            installation.integration_id,
+            "events",
+            &results,
+            events,
+            |n| check::stated_type(&events[n]),
+        );
         Ok(EventsResponse { results })
     }
 
@@ -173,10 +176,13 @@ impl Services {
         }
         let stream = StreamId::Store(installation.integration_id);
         append_all(self.log.as_ref(), stream, accepted_items, &mut results).await?;
-        self.record_delivery(installation.integration_id, "sync batch", &results, |_| {
-            Some(event_type.to_owned())
-        })
-        .await;
+        self.record_delivery(
+            installation.integration_id,
+            "sync batch",
+            &results,
+            &body.items,
+            |_| Some(event_type.to_owned()),
+        );
         Ok(BatchResponse {
             sync_id,
             batch_id: batch_id.to_owned(),
@@ -187,49 +193,39 @@ impl Services {
         })
     }
 
-    /// Counts a request's outcomes and keeps its rejections for the store's diagnostics. A
-    /// failure to record is logged, never turned into a failed delivery.
-    async fn record_delivery(
+    /// Counts a request's outcomes and keeps its rejections (with an excerpt of each rejected
+    /// input) for the store's diagnostics; in memory, flushed in batches.
+    fn record_delivery(
         &self,
         integration: IntegrationId,
         endpoint: &'static str,
         results: &[ItemResult],
+        inputs: &[Box<RawValue>],
         event_type: impl Fn(usize) -> Option<String>,
     ) {
+        // Only a rejection keeps more than its status.
         let outcomes: Vec<Outcome> = results
             .iter()
             .enumerate()
-            .map(|(n, result)| {
-                let error = result.error.as_ref();
-                Outcome {
+            .map(|(n, result)| match result.error.as_ref() {
+                Some(error) if result.status == ItemStatus::Rejected => Outcome {
                     status: result.status.as_str(),
                     item: result
                         .event_id
                         .as_ref()
                         .map(|id| id.as_str().map_or_else(|| id.to_string(), str::to_owned))
                         .or(result.index.map(|i| format!("item {i}"))),
-                    event_type: if result.status == ItemStatus::Rejected {
-                        event_type(n)
-                    } else {
-                        None
-                    },
-                    code: error.map(|e| e.code.clone()).unwrap_or_default(),
-                    message: error.map(|e| e.message.clone()).unwrap_or_default(),
-                    path: error.map(|e| e.path.clone()).unwrap_or_default(),
-                }
+                    event_type: event_type(n),
+                    code: error.code.clone(),
+                    message: error.message.clone(),
+                    path: error.path.clone(),
+                    excerpt: inputs.get(n).map(|raw| diagnostics::excerpt(raw.get())),
+                },
+                _ => Outcome::counted(result.status.as_str()),
             })
             .collect();
-        let diagnostics = self.diagnostics.clone();
-        let now = self.now();
-        let recorded = tokio::task::spawn_blocking(move || {
-            diagnostics.record(integration, endpoint, &outcomes, now)
-        })
-        .await;
-        match recorded {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::warn!(%error, "delivery diagnostics not recorded"),
-            Err(error) => tracing::warn!(%error, "delivery diagnostics not recorded"),
-        }
+        self.diagnostics
+            .record(integration, endpoint, outcomes, self.now());
     }
 
     /// A store's delivery counts and last rejections, newest first.
