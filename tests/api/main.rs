@@ -1,6 +1,7 @@
 //! One test binary for the HTTP API: every module drives a freshly started application.
 
 mod accounts;
+mod backpressure;
 mod fixtures;
 mod health;
 mod hostile;

@@ -14,9 +14,13 @@ use woo_eventlog::{EventLog, SqliteEventLog, SqliteOptions, StorageError};
 use woo_projector::{Projector, ProjectorSet, ReadModelStore};
 
 use crate::accounts::{AccountError, Accounts};
-use crate::app::{Leases, Limits, PollGate, ServiceError, Services, TokenStore};
+use crate::app::{
+    Backpressure, Leases, Limits, PollGate, ReadPool, ServiceError, Services, TokenStore,
+    backpressure,
+};
 use crate::auth::JwtKeys;
 use crate::diagnostics::Diagnostics;
+use crate::json::{BodyBudget, DEFAULT_BODY_BUDGET};
 use crate::{ApiError, EventLogUrl, Settings};
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +69,8 @@ pub struct AppState {
     pub app: Services,
     pub backend: &'static str,
     pub jwt: JwtKeys,
+    /// The bytes of request bodies in flight.
+    pub bodies: BodyBudget,
 }
 
 impl AppState {
@@ -77,13 +83,10 @@ impl AppState {
         &self,
         query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let store = self.app.read_models.clone();
-        web::block(move || {
-            let conn = store.connect().map_err(|e| ApiError::internal(&e))?;
-            query(&conn).map_err(|e| ApiError::internal(&e))
-        })
-        .await
-        .map_err(|e| ApiError::internal(&e))?
+        let reads = self.app.reads.clone();
+        web::block(move || reads.query(query).map_err(|e| ApiError::internal(&e)))
+            .await
+            .map_err(|e| ApiError::internal(&e))?
     }
 
     /// Runs an accounts call on a blocking thread (password hashing is slow on purpose).
@@ -231,12 +234,18 @@ impl Application {
                 polls: PollGate::default(),
                 leases: Leases::default(),
                 tokens: Box::new(tokens),
-                read_models,
+                backpressure: Backpressure::new(settings.max_projection_lag),
+                reads: Arc::new(ReadPool::new(read_models)),
                 public_url,
             },
             backend,
             jwt,
+            bodies: BodyBudget::new(DEFAULT_BODY_BUDGET),
         });
+        backpressure::watch(
+            Arc::downgrade(&state.clone().into_inner()),
+            |s: &AppState| &s.app,
+        );
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()

@@ -3,12 +3,14 @@
 //! HTTP: each use case takes typed input and returns its own error enum, which `crate::http_error`
 //! maps to a status and code once.
 
+pub mod backpressure;
 mod connection;
 pub mod ingest;
 mod leases;
 mod pairing;
 mod polls;
 mod read_models;
+mod read_pool;
 mod sign_in;
 mod store;
 mod sync;
@@ -21,18 +23,20 @@ use std::time::Duration as StdDuration;
 use time::{Duration, OffsetDateTime};
 use woo_domain::Clock;
 use woo_eventlog::{AppendOutcome, EventLog};
-use woo_projector::{ProjectorSet, ReadModelStore, WaitError};
+use woo_projector::{ProjectorSet, WaitError};
 
 use crate::accounts::{AccountError, Accounts};
 use crate::auth::RateLimiter;
 use crate::diagnostics::Diagnostics;
 
+pub use backpressure::Backpressure;
 pub use connection::DisconnectError;
 pub use ingest::{BatchError, EventsError};
 pub use leases::{COMMAND_LEASE, Leases};
 pub use pairing::{ClaimError, Claimed, DecideError, PairError, Paired};
 pub use polls::PollGate;
 pub use read_models::ReadModel;
+pub use read_pool::ReadPool;
 pub use sign_in::SignInError;
 pub use store::ServiceError;
 pub use sync::{AckError, CancelError, SyncError};
@@ -74,8 +78,11 @@ pub struct Services {
     pub polls: PollGate,
     pub leases: Leases,
     pub tokens: Box<dyn InstallationTokens>,
-    /// The read models, for the lookups a use case makes (a user code).
-    pub read_models: ReadModelStore,
+    /// Whether sync batches are deferred because the projections are too far behind.
+    pub backpressure: Backpressure,
+    /// The read models, for the lookups a use case or a page makes (a user code), on kept
+    /// connections.
+    pub reads: Arc<ReadPool>,
     /// Where people open the pages, for the links handed to the plugin.
     pub public_url: String,
 }
@@ -131,6 +138,7 @@ pub(crate) mod testing {
     use time::macros::datetime;
     use woo_domain::ManualClock;
     use woo_eventlog::SqliteEventLog;
+    use woo_projector::ReadModelStore;
 
     use super::*;
 
@@ -149,7 +157,8 @@ pub(crate) mod testing {
             polls: PollGate::default(),
             leases: Leases::default(),
             tokens: Box::new(TokenStore::open(dir.join("accounts.db")).expect("the tokens open")),
-            read_models: store,
+            reads: Arc::new(ReadPool::new(store)),
+            backpressure: Backpressure::new(StdDuration::from_secs(30)),
             public_url: "http://127.0.0.1:8080".into(),
         }
     }

@@ -16,6 +16,7 @@ use woo_domain::{BatchRef, EventMetadata, IntegrationId, Source, StreamId, SyncI
 use woo_eventlog::NewEvent;
 use woo_projections::installations::Installation;
 
+use super::backpressure::Behind;
 use super::{ServiceError, Services};
 use crate::diagnostics::{self, Outcome};
 use append::{accepted, append_all, conflict, reject_duplicates_of_other_moments, rejected};
@@ -43,6 +44,11 @@ pub enum BatchError {
     UnknownResource,
     #[error("a batch carries at most {MAX_BATCH_ITEMS} items, this one has {count}")]
     TooMany { count: usize },
+    #[error(
+        "sync batches are deferred while the read models catch up (projection {} is {} ms behind); retry in {retry_after} s",
+        behind.projection, behind.lag_ms
+    )]
+    Deferred { behind: Behind, retry_after: u32 },
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -127,6 +133,18 @@ impl Services {
         Ok(EventsResponse { results })
     }
 
+    /// Whether a sync batch is taken now: not while the projections are further behind than
+    /// the bound (live events are always taken). Checked before the body is read.
+    pub fn admit_sync_batch(&self) -> Result<(), BatchError> {
+        match self.backpressure.behind() {
+            Some(behind) => Err(BatchError::Deferred {
+                retry_after: self.backpressure.retry_after(&behind),
+                behind,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// One batch of sync `sync_id`; the same batch sent again writes nothing.
     pub async fn ingest_batch(
         &self,
@@ -134,6 +152,7 @@ impl Services {
         sync_id: SyncId,
         body: BatchRequest,
     ) -> Result<BatchResponse, BatchError> {
+        self.admit_sync_batch()?;
         let batch_id = body.batch_id.trim();
         if batch_id.is_empty() || batch_id.len() > 128 {
             return Err(BatchError::InvalidBatchId);
