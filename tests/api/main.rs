@@ -2,6 +2,7 @@
 
 mod accounts;
 mod backpressure;
+mod diagnostics;
 mod fixtures;
 mod health;
 mod hostile;
