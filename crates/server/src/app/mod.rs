@@ -14,6 +14,7 @@ mod read_pool;
 mod sign_in;
 mod store;
 mod sync;
+mod token_log;
 mod tokens;
 mod user_code;
 

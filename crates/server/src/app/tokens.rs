@@ -22,13 +22,13 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use rusqlite::{Connection, params};
-use woo_domain::event::DomainEvent;
-use woo_domain::integration::{self, Integration, IntegrationEvent};
-use woo_domain::{CompanyId, IntegrationId, StreamId};
-use woo_eventlog::{Direction, EventLog, Position, ReadFrom};
+use woo_domain::integration::{self, Integration};
+use woo_domain::{CompanyId, IntegrationId};
+use woo_eventlog::EventLog;
 use woo_projections::installations::Installation;
 
 use super::store::{ServiceError, load};
+use super::token_log::{Installed, tokens_in_log};
 use crate::secrets;
 
 /// Why a token could not be checked or written (not: why it is wrong).
@@ -351,64 +351,6 @@ impl InstallationTokens for TokenStore {
     fn revoke(&self, integration: IntegrationId) -> TokenWrite<'_> {
         let store = self.clone();
         Box::pin(write(move || store.write_revoke(integration)))
-    }
-}
-
-/// An integration's token as the log last left it.
-struct Installed {
-    company: CompanyId,
-    token_hash: Option<String>,
-}
-
-/// Every integration's current token, from one pass over the log.
-async fn tokens_in_log(
-    log: &dyn EventLog,
-) -> Result<HashMap<IntegrationId, Installed>, ServiceError> {
-    const PAGE: usize = 1000;
-    let mut tokens: HashMap<IntegrationId, Installed> = HashMap::new();
-    let mut from = ReadFrom::Start;
-    loop {
-        let page = log.read_all(from, Direction::Forwards, PAGE).await?;
-        for recorded in &page {
-            from = ReadFrom::At(Position(recorded.position.0 + 1));
-            let Ok(StreamId::Integration(integration)) = recorded.stream.parse() else {
-                continue;
-            };
-            let event = IntegrationEvent::decode_stored(
-                &recorded.event_type,
-                &recorded.metadata,
-                &recorded.data,
-            )
-            .map_err(|source| ServiceError::Corrupt {
-                position: recorded.position.0,
-                source,
-            })?;
-            match event {
-                Some(IntegrationEvent::Connected(c)) => {
-                    tokens.insert(
-                        integration,
-                        Installed {
-                            company: c.company_id,
-                            token_hash: Some(c.token_hash),
-                        },
-                    );
-                }
-                Some(IntegrationEvent::TokenRotated(r)) => {
-                    if let Some(installed) = tokens.get_mut(&integration) {
-                        installed.token_hash = Some(r.token_hash);
-                    }
-                }
-                Some(IntegrationEvent::Disconnected(_)) => {
-                    if let Some(installed) = tokens.get_mut(&integration) {
-                        installed.token_hash = None;
-                    }
-                }
-                _ => {}
-            }
-        }
-        if page.len() < PAGE {
-            return Ok(tokens);
-        }
     }
 }
 
