@@ -1,6 +1,8 @@
 //! One test binary for the HTTP API: every module drives a freshly started application.
 
 mod accounts;
+mod backpressure;
+mod diagnostics;
 mod fixtures;
 mod health;
 mod hostile;
@@ -18,5 +20,6 @@ mod settings;
 mod store_admin;
 mod sync;
 mod tags;
+mod token_authority;
 mod tokens;
 mod webhooks;

@@ -43,8 +43,9 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
         .filter(|token| !token.is_empty())
 }
 
-/// The integration whose installation token came with the request. Revoked and replaced tokens
-/// are gone from the `installations` read model, which the revoking request waited for.
+/// The integration whose installation token came with the request: one lookup in the in-memory
+/// index of the authoritative token store (`crate::app::TokenStore`), which the revoking or
+/// rotating request changed before it answered.
 pub struct InstallationAuth(pub Installation);
 
 impl FromRequest for InstallationAuth {

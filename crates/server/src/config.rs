@@ -9,6 +9,8 @@ use serde::Deserialize;
 
 pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// How far (seconds) the slowest projection may fall behind before sync batches are deferred.
+pub const DEFAULT_MAX_PROJECTION_LAG_S: u64 = 30;
 
 /// The resolved settings of one process.
 #[derive(Clone, Debug)]
@@ -24,6 +26,9 @@ pub struct Settings {
     /// The admin API's JWT signing key; `None` uses (and on first start creates)
     /// `DATA_DIR/admin-token.key`. Give it when several nodes must accept each other's tokens.
     pub admin_token_key: Option<Redacted>,
+    /// Past this projection lag, sync batches (deferrable bulk) are answered 429 with
+    /// `Retry-After` while live events are still taken.
+    pub max_projection_lag: std::time::Duration,
 }
 
 /// A secret setting: `Debug` never prints it.
@@ -59,6 +64,8 @@ pub struct SettingsLayer {
     pub public_url: Option<String>,
     pub event_log: Option<String>,
     pub admin_token_key: Option<Redacted>,
+    /// Seconds; see [`Settings::max_projection_lag`].
+    pub max_projection_lag_s: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +120,7 @@ impl SettingsLayer {
             public_url: self.public_url.or(below.public_url),
             event_log: self.event_log.or(below.event_log),
             admin_token_key: self.admin_token_key.or(below.admin_token_key),
+            max_projection_lag_s: self.max_projection_lag_s.or(below.max_projection_lag_s),
         }
     }
 
@@ -146,6 +154,10 @@ impl SettingsLayer {
             addr: self.addr.unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
             public_url: self.public_url.map(|u| u.trim_end_matches('/').to_owned()),
             event_log,
+            max_projection_lag: std::time::Duration::from_secs(
+                self.max_projection_lag_s
+                    .unwrap_or(DEFAULT_MAX_PROJECTION_LAG_S),
+            ),
         })
     }
 }
@@ -190,6 +202,7 @@ impl Settings {
             addr: DEFAULT_ADDR.to_owned(),
             public_url: None,
             admin_token_key: None,
+            max_projection_lag: std::time::Duration::from_secs(DEFAULT_MAX_PROJECTION_LAG_S),
         }
     }
 }
@@ -247,6 +260,7 @@ mod tests {
             public_url: None,
             event_log: event_log.map(str::to_owned),
             admin_token_key: None,
+            max_projection_lag_s: None,
         }
     }
 
@@ -258,6 +272,10 @@ mod tests {
         assert_eq!(
             settings.event_log,
             EventLogUrl::Sqlite(PathBuf::from("./data/events.db"))
+        );
+        assert_eq!(
+            settings.max_projection_lag,
+            std::time::Duration::from_secs(30)
         );
     }
 
@@ -314,11 +332,15 @@ mod tests {
 
         std::fs::write(
             &path,
-            "data_dir = \"/srv\"\nevent_log = \"sqlite:///srv/e.db\"\n",
+            "data_dir = \"/srv\"\nevent_log = \"sqlite:///srv/e.db\"\nmax_projection_lag_s = 5\n",
         )
         .unwrap();
         let settings = SettingsLayer::from_file(&path).unwrap().resolve().unwrap();
         assert_eq!(settings.event_log, EventLogUrl::Sqlite("/srv/e.db".into()));
+        assert_eq!(
+            settings.max_projection_lag,
+            std::time::Duration::from_secs(5)
+        );
     }
 
     #[test]

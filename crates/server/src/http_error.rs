@@ -218,6 +218,12 @@ impl From<BatchError> for ApiError {
                 error.to_string(),
             )
             .at("items"),
+            BatchError::Deferred { retry_after, .. } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "projections_behind",
+                error.to_string(),
+            )
+            .retry_after(retry_after),
             BatchError::Service(service) => service.into(),
         }
     }

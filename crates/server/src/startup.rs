@@ -16,9 +16,13 @@ use woo_projector::{Projector, ProjectorSet, ReadModelStore};
 use crate::accounts::{AccountError, Accounts};
 use crate::app::restore_links::RestoreLinks;
 use crate::app::webhook_secrets::WebhookSecrets;
-use crate::app::{Leases, Limits, PollGate, ReadModelTokens, Services};
+use crate::app::{
+    Backpressure, Leases, Limits, PollGate, ReadPool, ServiceError, Services, TokenStore,
+    backpressure,
+};
 use crate::auth::JwtKeys;
 use crate::diagnostics::Diagnostics;
+use crate::json::{BodyBudget, DEFAULT_BODY_BUDGET};
 use crate::{ApiError, EventLogUrl, Settings};
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +41,15 @@ pub enum StartupError {
         path: String,
         source: rusqlite::Error,
     },
+    #[error("cannot open the installation tokens {path}: {source}")]
+    Tokens {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("cannot bring the installation tokens in line with the event log: {0}")]
+    TokensReconcile(#[source] ServiceError),
+    #[error("cannot limit SQLite's memory: {source}")]
+    SqliteMemory { source: rusqlite::Error },
     #[error("cannot read or create the admin token key {path}: {source}")]
     JwtKey {
         path: String,
@@ -60,6 +73,8 @@ pub struct AppState {
     pub app: Services,
     pub backend: &'static str,
     pub jwt: JwtKeys,
+    /// The bytes of request bodies in flight.
+    pub bodies: BodyBudget,
 }
 
 impl AppState {
@@ -72,13 +87,10 @@ impl AppState {
         &self,
         query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let store = self.app.read_models.clone();
-        web::block(move || {
-            let conn = store.connect().map_err(|e| ApiError::internal(&e))?;
-            query(&conn).map_err(|e| ApiError::internal(&e))
-        })
-        .await
-        .map_err(|e| ApiError::internal(&e))?
+        let reads = self.app.reads.clone();
+        web::block(move || reads.query(query).map_err(|e| ApiError::internal(&e)))
+            .await
+            .map_err(|e| ApiError::internal(&e))?
     }
 
     /// Runs an accounts call on a blocking thread (password hashing is slow on purpose).
@@ -145,6 +157,20 @@ pub fn open_event_log(
     }
 }
 
+/// What all of SQLite's page caches in this process may hold together. Each connection asks for
+/// its own cache (the log's writer 32 MiB, its readers 8 MiB each, every projector 16 MiB), which
+/// together reached about 250 MiB under bulk ingestion; past this soft limit SQLite reuses the
+/// least recently used pages instead of allocating more, so the busiest connections keep theirs.
+const SQLITE_SOFT_HEAP_LIMIT: i64 = 48 * 1024 * 1024;
+
+/// Sets [`SQLITE_SOFT_HEAP_LIMIT`], which is process-wide whichever connection sets it.
+fn limit_sqlite_memory() -> Result<(), StartupError> {
+    let sqlite = |source| StartupError::SqliteMemory { source };
+    Connection::open_in_memory()
+        .and_then(|conn| conn.pragma_update(None, "soft_heap_limit", SQLITE_SOFT_HEAP_LIMIT))
+        .map_err(sqlite)
+}
+
 /// The read-model database of a data directory.
 pub fn read_model_store(settings: &Settings) -> ReadModelStore {
     ReadModelStore::new(settings.data_dir.join("readmodels.db"))
@@ -174,6 +200,7 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Result<Application, StartupError> {
+        limit_sqlite_memory()?;
         let (log, backend) = open_event_log(&settings, Access::Write)?;
         let accounts = open_accounts(&settings)?;
         let jwt = match &settings.admin_token_key {
@@ -192,6 +219,15 @@ impl Application {
                 path: diagnostics_path.display().to_string(),
                 source,
             })?;
+        let tokens_path = settings.data_dir.join("accounts.db");
+        let tokens = TokenStore::open(&tokens_path).map_err(|source| StartupError::Tokens {
+            path: tokens_path.display().to_string(),
+            source,
+        })?;
+        tokens
+            .reconcile(log.as_ref())
+            .await
+            .map_err(StartupError::TokensReconcile)?;
         let read_models = read_model_store(&settings);
         let projectors = ProjectorSet::start(projectors(&log, &read_models), log.clone());
         let listener = TcpListener::bind(&settings.addr).map_err(|source| StartupError::Bind {
@@ -216,13 +252,19 @@ impl Application {
                 limits: Limits::default(),
                 polls: PollGate::default(),
                 leases: Leases::default(),
-                tokens: Box::new(ReadModelTokens::new(read_models.clone())),
-                read_models,
+                tokens: Box::new(tokens),
+                backpressure: Backpressure::new(settings.max_projection_lag),
+                reads: Arc::new(ReadPool::new(read_models)),
                 public_url,
             },
             backend,
             jwt,
+            bodies: BodyBudget::new(DEFAULT_BODY_BUDGET),
         });
+        backpressure::watch(
+            Arc::downgrade(&state.clone().into_inner()),
+            |s: &AppState| &s.app,
+        );
         let app_state = state.clone();
         let webhook_secrets = web::Data::new(WebhookSecrets::in_data_dir(&settings.data_dir));
         let restore_links = web::Data::new(RestoreLinks::in_data_dir(&settings.data_dir));

@@ -50,7 +50,7 @@ impl Services {
         })
     }
 
-    /// Disconnects an integration (its token stops working before this returns). Disconnecting a
+    /// Disconnects an integration (its token stops working before the log records it). Disconnecting a
     /// disconnected integration changes nothing.
     pub async fn disconnect(
         &self,
@@ -63,12 +63,15 @@ impl Services {
         let metadata =
             EventMetadata::new(source, now, Uuid::now_v7()).integration(integration_id, company_id);
         let command = IntegrationCommand::Disconnect { by };
+        // Refused before the log records it: see `tokens` on crash ordering.
+        self.tokens
+            .revoke(integration_id)
+            .await
+            .map_err(ServiceError::from)?;
         let decided =
             execute::<Integration>(self.log.as_ref(), integration_id, &metadata, &command, now)
                 .await?
                 .map_err(DisconnectError::Refused)?;
-        self.settle(ReadModel::Installations, decided.outcome.as_ref())
-            .await?;
         self.settle(ReadModel::ConnectionHealth, decided.outcome.as_ref())
             .await?;
         Ok(())

@@ -3,15 +3,18 @@
 //! HTTP: each use case takes typed input and returns its own error enum, which `crate::http_error`
 //! maps to a status and code once.
 
+pub mod backpressure;
 mod connection;
 pub mod ingest;
 mod leases;
 mod pairing;
 mod polls;
+mod read_pool;
 pub mod restore_links;
 mod sign_in;
 mod store;
 mod sync;
+mod token_log;
 mod tokens;
 mod user_code;
 pub mod webhook_secrets;
@@ -24,21 +27,23 @@ use time::{Duration, OffsetDateTime};
 use woo_domain::Clock;
 use woo_eventlog::{AppendOutcome, EventLog};
 pub use woo_projections::names::ReadModel;
-use woo_projector::{ProjectorSet, ReadModelStore, WaitError};
+use woo_projector::{ProjectorSet, WaitError};
 
 use crate::accounts::{AccountError, Accounts};
 use crate::auth::RateLimiter;
 use crate::diagnostics::Diagnostics;
 
+pub use backpressure::Backpressure;
 pub use connection::DisconnectError;
 pub use ingest::{BatchError, EventsError};
 pub use leases::{COMMAND_LEASE, Leases};
 pub use pairing::{ClaimError, Claimed, DecideError, PairError, Paired};
 pub use polls::PollGate;
+pub use read_pool::ReadPool;
 pub use sign_in::SignInError;
 pub use store::ServiceError;
 pub use sync::{AckError, CancelError, SyncError};
-pub use tokens::{InstallationTokens, ReadModelTokens, TokenCheckError};
+pub use tokens::{InstallationTokens, TokenCheckError, TokenStore};
 pub use user_code::CodeError;
 
 /// How long a request waits for a projection to show its own write before answering anyway.
@@ -76,8 +81,11 @@ pub struct Services {
     pub polls: PollGate,
     pub leases: Leases,
     pub tokens: Box<dyn InstallationTokens>,
-    /// The read models, for the lookups a use case makes (a user code).
-    pub read_models: ReadModelStore,
+    /// Whether sync batches are deferred because the projections are too far behind.
+    pub backpressure: Backpressure,
+    /// The read models, for the lookups a use case or a page makes (a user code), on kept
+    /// connections.
+    pub reads: Arc<ReadPool>,
     /// Where people open the pages, for the links handed to the plugin.
     pub public_url: String,
 }
@@ -133,6 +141,7 @@ pub(crate) mod testing {
     use time::macros::datetime;
     use woo_domain::ManualClock;
     use woo_eventlog::SqliteEventLog;
+    use woo_projector::ReadModelStore;
 
     use super::*;
 
@@ -150,8 +159,9 @@ pub(crate) mod testing {
             limits: Limits::default(),
             polls: PollGate::default(),
             leases: Leases::default(),
-            tokens: Box::new(ReadModelTokens::new(store.clone())),
-            read_models: store,
+            tokens: Box::new(TokenStore::open(dir.join("accounts.db")).expect("the tokens open")),
+            reads: Arc::new(ReadPool::new(store)),
+            backpressure: Backpressure::new(StdDuration::from_secs(30)),
             public_url: "http://127.0.0.1:8080".into(),
         }
     }

@@ -10,6 +10,8 @@ use woo_domain::values::UserCode;
 use woo_domain::{CompanyId, EventMetadata, RequestId, Source, SyncId, UserId};
 
 use super::store::{execute, load};
+use woo_projections::installations::Installation;
+
 use super::{ReadModel, ServiceError, Services};
 use crate::secrets::{self, Secret};
 
@@ -158,6 +160,17 @@ impl Services {
         };
 
         let token = Secret::generate("wit_");
+        // Written before the log records it, made active after: see `tokens` on crash ordering.
+        self.tokens
+            .reserve(
+                token.hash(),
+                Installation {
+                    integration_id: approval.integration_id,
+                    company_id: approval.company_id,
+                },
+            )
+            .await
+            .map_err(ServiceError::from)?;
         let metadata = metadata.integration(approval.integration_id, approval.company_id);
         let connect = IntegrationCommand::Connect {
             integration_id: approval.integration_id,
@@ -168,7 +181,7 @@ impl Services {
             token_hash: token.hash(),
             initial_sync: SyncId::generate(),
         };
-        let connected = execute::<Integration>(
+        execute::<Integration>(
             self.log.as_ref(),
             approval.integration_id,
             &metadata,
@@ -177,9 +190,11 @@ impl Services {
         )
         .await?
         .map_err(|e| ServiceError::Invariant(e.to_string()))?;
-        // Read-your-writes: the plugin's very next request must find its token.
-        self.settle(ReadModel::Installations, connected.outcome.as_ref())
-            .await?;
+        // The plugin's very next request finds its token: the index changes before this answers.
+        self.tokens
+            .activate(token.hash(), approval.integration_id)
+            .await
+            .map_err(ServiceError::from)?;
         Ok(ClaimTokenResponse {
             integration_id: approval.integration_id,
             installation_token: token.expose().to_owned(),

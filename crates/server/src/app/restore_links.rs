@@ -219,7 +219,7 @@ fn cart_store(
     conn: &rusqlite::Connection,
     company: CompanyId,
     email: &str,
-) -> Result<Option<String>, ServiceError> {
+) -> rusqlite::Result<Option<String>> {
     conn.query_row(
         "SELECT integration_id FROM subscriber_tags WHERE company_id = ?1 AND email = ?2",
         [company.to_string(), email.to_owned()],
@@ -227,7 +227,6 @@ fn cart_store(
     )
     .optional()
     .map(Option::flatten)
-    .map_err(read_model)
 }
 
 impl Services {
@@ -242,13 +241,16 @@ impl Services {
             .map_err(|_| RestoreLinkError::UnknownSubscriber)?
             .as_str()
             .to_owned();
-        let store = self.read_models.clone();
+        let reads = self.reads.clone();
         let key = email.clone();
         let found = tokio::task::spawn_blocking(move || {
-            let conn = store.connect().map_err(read_model)?;
-            let tags = subscriber_tags::get(&conn, company, &key).map_err(read_model)?;
-            let integration = cart_store(&conn, company, &key)?;
-            Ok::<_, ServiceError>(tags.zip(integration))
+            reads
+                .query(|conn| {
+                    let tags = subscriber_tags::get(conn, company, &key)?;
+                    let integration = cart_store(conn, company, &key)?;
+                    Ok(tags.zip(integration))
+                })
+                .map_err(read_model)
         })
         .await
         .map_err(|e| ServiceError::Blocking(e.to_string()))??;
@@ -280,18 +282,19 @@ impl Services {
         token: &str,
     ) -> Result<String, FollowError> {
         let link = links.verify(token, self.now())?;
-        let store = self.read_models.clone();
+        let reads = self.reads.clone();
         let (integration, email) = (link.integration, link.email.clone());
         let (health, tags, cart_store) = tokio::task::spawn_blocking(move || {
-            let conn = store.connect().map_err(read_model)?;
-            let Some(health) = connection_health::get(&conn, integration).map_err(read_model)?
-            else {
-                return Ok((None, None, None));
-            };
-            let tags =
-                subscriber_tags::get(&conn, health.company_id, &email).map_err(read_model)?;
-            let store = cart_store(&conn, health.company_id, &email)?;
-            Ok::<_, ServiceError>((Some(health), tags, store))
+            reads
+                .query(|conn| {
+                    let Some(health) = connection_health::get(conn, integration)? else {
+                        return Ok((None, None, None));
+                    };
+                    let tags = subscriber_tags::get(conn, health.company_id, &email)?;
+                    let store = cart_store(conn, health.company_id, &email)?;
+                    Ok((Some(health), tags, store))
+                })
+                .map_err(read_model)
         })
         .await
         .map_err(|e| ServiceError::Blocking(e.to_string()))??;

@@ -45,6 +45,8 @@ pub enum ServiceError {
     Blocking(String),
     #[error("the delivery diagnostics failed: {0}")]
     Diagnostics(#[source] rusqlite::Error),
+    #[error(transparent)]
+    Tokens(#[from] super::tokens::TokenCheckError),
     #[error("a decision was refused where none can be: {0}")]
     Invariant(String),
 }

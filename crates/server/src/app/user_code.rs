@@ -29,12 +29,10 @@ impl Services {
             .map_err(|retry_after| CodeError::RateLimited { retry_after })?;
         let found = match UserCode::parse(code) {
             Ok(code) => {
-                let store = self.read_models.clone();
+                let reads = self.reads.clone();
                 tokio::task::spawn_blocking(move || {
-                    let conn = store
-                        .connect()
-                        .map_err(|e| ServiceError::ReadModel(e.to_string()))?;
-                    pairings::by_code(&conn, code.as_str(), now)
+                    reads
+                        .query(|conn| pairings::by_code(conn, code.as_str(), now))
                         .map_err(|e| ServiceError::ReadModel(e.to_string()))
                 })
                 .await

@@ -178,12 +178,10 @@ impl Services {
         delivery: Delivery<'_>,
     ) -> Result<Received, WebhookError> {
         let integration = delivery.integration;
-        let store = self.read_models.clone();
+        let reads = self.reads.clone();
         let health = tokio::task::spawn_blocking(move || {
-            let conn = store
-                .connect()
-                .map_err(|e| ServiceError::ReadModel(e.to_string()))?;
-            connection_health::get(&conn, integration)
+            reads
+                .query(|conn| connection_health::get(conn, integration))
                 .map_err(|e| ServiceError::ReadModel(e.to_string()))
         })
         .await

@@ -1,9 +1,18 @@
 //! Delivery diagnostics in `diagnostics.db`: per store, how many delivered items were accepted,
-//! duplicates or rejected, and the last rejections with code, message and path, so that an admin
-//! (and support) can see why a plugin's data did not arrive. Rejected input is not a fact about
-//! the store and never enters the event log; this table keeps the last few per store only.
+//! duplicates or rejected, and the last rejections with code, message, path and a short excerpt of
+//! the rejected input, so that an admin (and support) can see why a plugin's data did not arrive.
+//! Rejected input is not a fact about the store and never enters the event log; this table keeps
+//! the last few per store only.
+//!
+//! Recording is on the ingestion hot path, so it touches no database: outcomes are added up in
+//! memory and a flusher thread writes them every [`FLUSH_EVERY`] in one transaction on one
+//! long-lived connection. Reads flush first, so they see every recorded request. A crash loses at
+//! most the last interval of counts, which diagnostics can afford.
 
-use std::path::{Path, PathBuf};
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
 
 use rusqlite::{Connection, params};
 use serde::Serialize;
@@ -12,10 +21,32 @@ use woo_domain::{IntegrationId, from_unix_millis, unix_millis};
 
 /// Rejections kept per store; older ones are dropped.
 pub const KEPT_PER_STORE: i64 = 100;
+/// The most of a rejected item kept, in bytes.
+pub const EXCERPT_BYTES: usize = 256;
+/// How often recorded outcomes reach the database.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Diagnostics {
-    path: PathBuf,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: Mutex<Connection>,
+    pending: Mutex<Pending>,
+}
+
+/// Recorded and not yet written: counts per store and status, the last rejections per store.
+#[derive(Default)]
+struct Pending {
+    counts: HashMap<(IntegrationId, &'static str), u64>,
+    rejections: HashMap<IntegrationId, VecDeque<PendingRejection>>,
+}
+
+struct PendingRejection {
+    received_at: OffsetDateTime,
+    endpoint: &'static str,
+    outcome: Outcome,
 }
 
 /// One delivered item's outcome, as the ingest handlers answered it.
@@ -26,6 +57,23 @@ pub struct Outcome {
     pub code: String,
     pub message: String,
     pub path: String,
+    /// The start of the rejected input, at most [`EXCERPT_BYTES`].
+    pub excerpt: Option<String>,
+}
+
+impl Outcome {
+    /// An outcome that is only counted (accepted, duplicate).
+    pub fn counted(status: &'static str) -> Outcome {
+        Outcome {
+            status,
+            item: None,
+            event_type: None,
+            code: String::new(),
+            message: String::new(),
+            path: String::new(),
+            excerpt: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -45,83 +93,90 @@ pub struct Rejection {
     pub code: String,
     pub message: String,
     pub path: Option<String>,
+    pub excerpt: Option<String>,
+}
+
+/// The first [`EXCERPT_BYTES`] of `input`, cut at a character boundary.
+pub fn excerpt(input: &str) -> String {
+    if input.len() <= EXCERPT_BYTES {
+        return input.to_owned();
+    }
+    let mut end = EXCERPT_BYTES;
+    while !input.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &input[..end])
 }
 
 impl Diagnostics {
+    /// Opens the database and starts the flusher, which stops when the last handle is dropped.
     pub fn open(path: impl AsRef<Path>) -> rusqlite::Result<Diagnostics> {
-        let diagnostics = Diagnostics {
-            path: path.as_ref().to_path_buf(),
-        };
-        diagnostics
-            .connect()?
-            .execute_batch(include_str!("schema.sql"))?;
-        Ok(diagnostics)
-    }
-
-    fn connect(&self) -> rusqlite::Result<Connection> {
-        let conn = Connection::open(&self.path)?;
+        let conn = Connection::open(path)?;
         // Losing the last records to a power cut is acceptable for diagnostics: no fsync per write.
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
         )?;
-        Ok(conn)
+        conn.execute_batch(include_str!("schema.sql"))?;
+        let has_excerpt: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_info('delivery_rejections') WHERE name = 'excerpt'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_excerpt {
+            conn.execute_batch("ALTER TABLE delivery_rejections ADD COLUMN excerpt TEXT")?;
+        }
+        let inner = Arc::new(Inner {
+            conn: Mutex::new(conn),
+            pending: Mutex::new(Pending::default()),
+        });
+        let weak = Arc::downgrade(&inner);
+        std::thread::Builder::new()
+            .name("diagnostics-flush".into())
+            .spawn(move || flush_until_dropped(&weak))
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        Ok(Diagnostics { inner })
     }
 
-    /// Counts a request's outcomes and keeps its rejections.
+    /// Counts a request's outcomes and keeps its rejections, in memory until the next flush.
     pub fn record(
         &self,
         integration: IntegrationId,
-        endpoint: &str,
-        outcomes: &[Outcome],
+        endpoint: &'static str,
+        outcomes: Vec<Outcome>,
         now: OffsetDateTime,
-    ) -> rusqlite::Result<()> {
-        let mut conn = self.connect()?;
-        let tx = conn.transaction()?;
-        let store = integration.to_string();
-        for status in ["accepted", "duplicate", "rejected"] {
-            let items = outcomes.iter().filter(|o| o.status == status).count() as i64;
-            if items > 0 {
-                tx.execute(
-                    "INSERT INTO delivery_counts (integration_id, status, items) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (integration_id, status) DO UPDATE SET items = items + excluded.items",
-                    params![store, status, items],
-                )?;
-            }
-        }
-        let rejected: Vec<&Outcome> = outcomes.iter().filter(|o| o.status == "rejected").collect();
-        if !rejected.is_empty() {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO delivery_rejections (integration_id, received_at, endpoint, item, event_type, code, message, path)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULLIF(?8, ''))",
-            )?;
-            // A request can reject a thousand items: keep the last ones of it, as of any other.
-            let skip = rejected.len().saturating_sub(KEPT_PER_STORE as usize);
-            for o in &rejected[skip..] {
-                insert.execute(params![
-                    store,
-                    unix_millis(now),
+    ) {
+        let mut pending = lock(&self.inner.pending);
+        for outcome in outcomes {
+            *pending
+                .counts
+                .entry((integration, outcome.status))
+                .or_default() += 1;
+            if outcome.status == "rejected" {
+                let kept = pending.rejections.entry(integration).or_default();
+                // Only the last ones are ever kept, in memory as on disk.
+                if kept.len() >= KEPT_PER_STORE as usize {
+                    kept.pop_front();
+                }
+                kept.push_back(PendingRejection {
+                    received_at: now,
                     endpoint,
-                    o.item,
-                    o.event_type,
-                    o.code,
-                    o.message,
-                    o.path
-                ])?;
+                    outcome,
+                });
             }
-            drop(insert);
-            tx.execute(
-                "DELETE FROM delivery_rejections WHERE integration_id = ?1 AND id <=
-                    (SELECT id FROM delivery_rejections WHERE integration_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-                params![store, KEPT_PER_STORE],
-            )?;
         }
-        tx.commit()
+    }
+
+    /// Writes what was recorded since the last flush.
+    pub fn flush(&self) -> rusqlite::Result<()> {
+        self.inner.flush()
     }
 
     pub fn counts(&self, integration: IntegrationId) -> rusqlite::Result<Counts> {
-        let conn = self.connect()?;
-        let mut stmt =
-            conn.prepare("SELECT status, items FROM delivery_counts WHERE integration_id = ?1")?;
+        self.flush()?;
+        let conn = lock(&self.inner.conn);
+        let mut stmt = conn.prepare_cached(
+            "SELECT status, items FROM delivery_counts WHERE integration_id = ?1",
+        )?;
         let mut counts = Counts::default();
         for row in stmt.query_map([integration.to_string()], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
@@ -143,9 +198,10 @@ impl Diagnostics {
         integration: IntegrationId,
         limit: usize,
     ) -> rusqlite::Result<Vec<Rejection>> {
-        let conn = self.connect()?;
-        let mut stmt = conn.prepare(
-            "SELECT received_at, endpoint, item, event_type, code, message, path FROM delivery_rejections
+        self.flush()?;
+        let conn = lock(&self.inner.conn);
+        let mut stmt = conn.prepare_cached(
+            "SELECT received_at, endpoint, item, event_type, code, message, path, excerpt FROM delivery_rejections
              WHERE integration_id = ?1 ORDER BY id DESC LIMIT ?2",
         )?;
         stmt.query_map(
@@ -162,10 +218,91 @@ impl Diagnostics {
                     code: r.get(4)?,
                     message: r.get(5)?,
                     path: r.get(6)?,
+                    excerpt: r.get(7)?,
                 })
             },
         )?
         .collect()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn flush_until_dropped(inner: &Weak<Inner>) {
+    loop {
+        std::thread::sleep(FLUSH_EVERY);
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        if let Err(error) = inner.flush() {
+            tracing::warn!(%error, "delivery diagnostics not recorded");
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Err(error) = self.flush() {
+            tracing::warn!(%error, "delivery diagnostics not recorded");
+        }
+    }
+}
+
+impl Inner {
+    fn flush(&self) -> rusqlite::Result<()> {
+        // The connection is taken first, so two flushes write in the order they took the batch.
+        let mut conn = lock(&self.conn);
+        let pending = std::mem::take(&mut *lock(&self.pending));
+        if pending.counts.is_empty() {
+            return Ok(());
+        }
+        let tx = conn.transaction()?;
+        {
+            let mut count = tx.prepare_cached(
+                "INSERT INTO delivery_counts (integration_id, status, items) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (integration_id, status) DO UPDATE SET items = items + excluded.items",
+            )?;
+            for ((integration, status), items) in &pending.counts {
+                count.execute(params![
+                    integration.to_string(),
+                    status,
+                    i64::try_from(*items).unwrap_or(i64::MAX)
+                ])?;
+            }
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO delivery_rejections (integration_id, received_at, endpoint, item, event_type, code, message, path, excerpt)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULLIF(?8, ''), ?9)",
+            )?;
+            let mut trim = tx.prepare_cached(
+                "DELETE FROM delivery_rejections WHERE integration_id = ?1 AND id <=
+                    (SELECT id FROM delivery_rejections WHERE integration_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+            )?;
+            for (integration, rejections) in &pending.rejections {
+                let store = integration.to_string();
+                for PendingRejection {
+                    received_at,
+                    endpoint,
+                    outcome: o,
+                } in rejections
+                {
+                    insert.execute(params![
+                        store,
+                        unix_millis(*received_at),
+                        endpoint,
+                        o.item,
+                        o.event_type,
+                        o.code,
+                        o.message,
+                        o.path,
+                        o.excerpt
+                    ])?;
+                }
+                trim.execute(params![store, KEPT_PER_STORE])?;
+            }
+        }
+        tx.commit()
     }
 }
 
@@ -183,6 +320,7 @@ mod tests {
             code: "invalid_data".into(),
             message: "bad".into(),
             path: String::new(),
+            excerpt: Some(excerpt(&"x".repeat(1000))),
         }
     }
 
@@ -192,23 +330,12 @@ mod tests {
         let diagnostics = Diagnostics::open(dir.path().join("diagnostics.db")).unwrap();
         let store = IntegrationId::generate();
         let t0 = datetime!(2026-11-27 10:00 UTC);
-        let accepted = Outcome {
-            status: "accepted",
-            item: None,
-            event_type: None,
-            code: String::new(),
-            message: String::new(),
-            path: String::new(),
-        };
+        let accepted = Outcome::counted("accepted");
 
-        diagnostics
-            .record(store, "events", &[accepted], t0)
-            .unwrap();
-        let many: Vec<_> = (0..150).map(rejected).collect();
-        diagnostics.record(store, "events", &many, t0).unwrap();
-        diagnostics
-            .record(store, "sync batch", &[rejected(999)], t0)
-            .unwrap();
+        diagnostics.record(store, "events", vec![accepted], t0);
+        diagnostics.flush().unwrap();
+        diagnostics.record(store, "events", (0..150).map(rejected).collect(), t0);
+        diagnostics.record(store, "sync batch", vec![rejected(999)], t0);
 
         assert_eq!(
             diagnostics.counts(store).unwrap(),
@@ -228,6 +355,12 @@ mod tests {
             recent.last().unwrap().item.as_deref(),
             Some("51"),
             "the oldest kept"
+        );
+        let kept = recent[0].excerpt.as_deref().unwrap();
+        assert!(
+            kept.len() <= EXCERPT_BYTES + '…'.len_utf8() && kept.starts_with("xxx"),
+            "a bounded excerpt: {} bytes",
+            kept.len()
         );
         assert!(
             diagnostics

@@ -1,4 +1,5 @@
-//! `GET /healthz`: whether the event log answers, its head, and where each projection stands.
+//! `GET /healthz`: whether the event log answers, its head, where each projection stands, and
+//! whether sync batches are being deferred.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -6,8 +7,8 @@ use serde_json::json;
 
 use crate::{ApiError, AppState};
 
-/// 200 when the event log can append and read, with the log head and every projection's lag;
-/// 503 otherwise.
+/// 200 when the event log can append and read, with the log head, every projection's lag and
+/// whether sync batches are deferred (and why); 503 otherwise.
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if let Err(error) = state.app.log.check_health().await {
         tracing::error!(%error, "health check failed");
@@ -29,5 +30,6 @@ pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         "status": "ok",
         "event_log": { "backend": state.backend, "head": head },
         "projections": projections,
+        "backpressure": state.app.backpressure.status(),
     })))
 }

@@ -1,7 +1,11 @@
 //! Ingestion routes: live events (`POST /events`) and sync batches (`POST /sync/{sync_id}/batches`)
 //! from a connected store. The rules are the ingest use cases' (`crate::app::ingest`).
 
-use actix_web::{HttpResponse, web};
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use woo_domain::SyncId;
 use woo_domain::api::{BatchRequest, EventsRequest};
 
@@ -28,9 +32,34 @@ async fn post_events(
     Ok(HttpResponse::Ok().json(answer))
 }
 
+/// A sync batch may be sent now. Extracted before the body, so a deferred batch is refused
+/// without reading (or holding) its megabytes.
+struct Admitted;
+
+impl FromRequest for Admitted {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match req.app_data::<web::Data<AppState>>() {
+            Some(state) => state
+                .app
+                .admit_sync_batch()
+                .map(|()| Admitted)
+                .map_err(ApiError::from),
+            None => Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "application state missing",
+            )),
+        })
+    }
+}
+
 async fn post_batch(
     state: web::Data<AppState>,
     InstallationAuth(installation): InstallationAuth,
+    _: Admitted,
     path: web::Path<String>,
     JsonBody(body): JsonBody<BatchRequest, BATCH_BODY_LIMIT>,
 ) -> Result<HttpResponse, ApiError> {

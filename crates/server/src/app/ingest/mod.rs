@@ -16,8 +16,9 @@ use woo_domain::{BatchRef, EventMetadata, IntegrationId, Source, StreamId, SyncI
 use woo_eventlog::NewEvent;
 use woo_projections::installations::Installation;
 
+use super::backpressure::Behind;
 use super::{ServiceError, Services};
-use crate::diagnostics::Outcome;
+use crate::diagnostics::{self, Outcome};
 use append::{accepted, append_all, conflict, reject_duplicates_of_other_moments, rejected};
 
 /// Events one `/events` request may carry.
@@ -43,6 +44,11 @@ pub enum BatchError {
     UnknownResource,
     #[error("a batch carries at most {MAX_BATCH_ITEMS} items, this one has {count}")]
     TooMany { count: usize },
+    #[error(
+        "sync batches are deferred while the read models catch up (projection {} is {} ms behind); retry in {retry_after} s",
+        behind.projection, behind.lag_ms
+    )]
+    Deferred { behind: Behind, retry_after: u32 },
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -117,11 +123,26 @@ impl Services {
                 results[index].status = ItemStatus::Duplicate;
             }
         }
-        self.record_delivery(installation.integration_id, "events", &results, |n| {
-            check::stated_type(&events[n])
-        })
-        .await;
+        self.record_delivery(
+            installation.integration_id,
+            "events",
+            &results,
+            events,
+            |n| check::stated_type(&events[n]),
+        );
         Ok(EventsResponse { results })
+    }
+
+    /// Whether a sync batch is taken now: not while the projections are further behind than
+    /// the bound (live events are always taken). Checked before the body is read.
+    pub fn admit_sync_batch(&self) -> Result<(), BatchError> {
+        match self.backpressure.behind() {
+            Some(behind) => Err(BatchError::Deferred {
+                retry_after: self.backpressure.retry_after(&behind),
+                behind,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// One batch of sync `sync_id`; the same batch sent again writes nothing.
@@ -131,6 +152,7 @@ impl Services {
         sync_id: SyncId,
         body: BatchRequest,
     ) -> Result<BatchResponse, BatchError> {
+        self.admit_sync_batch()?;
         let batch_id = body.batch_id.trim();
         if batch_id.is_empty() || batch_id.len() > 128 {
             return Err(BatchError::InvalidBatchId);
@@ -173,10 +195,13 @@ impl Services {
         }
         let stream = StreamId::Store(installation.integration_id);
         append_all(self.log.as_ref(), stream, accepted_items, &mut results).await?;
-        self.record_delivery(installation.integration_id, "sync batch", &results, |_| {
-            Some(event_type.to_owned())
-        })
-        .await;
+        self.record_delivery(
+            installation.integration_id,
+            "sync batch",
+            &results,
+            &body.items,
+            |_| Some(event_type.to_owned()),
+        );
         Ok(BatchResponse {
             sync_id,
             batch_id: batch_id.to_owned(),
@@ -187,49 +212,39 @@ impl Services {
         })
     }
 
-    /// Counts a request's outcomes and keeps its rejections for the store's diagnostics. A
-    /// failure to record is logged, never turned into a failed delivery.
-    async fn record_delivery(
+    /// Counts a request's outcomes and keeps its rejections (with an excerpt of each rejected
+    /// input) for the store's diagnostics; in memory, flushed in batches.
+    fn record_delivery(
         &self,
         integration: IntegrationId,
         endpoint: &'static str,
         results: &[ItemResult],
+        inputs: &[Box<RawValue>],
         event_type: impl Fn(usize) -> Option<String>,
     ) {
+        // Only a rejection keeps more than its status.
         let outcomes: Vec<Outcome> = results
             .iter()
             .enumerate()
-            .map(|(n, result)| {
-                let error = result.error.as_ref();
-                Outcome {
+            .map(|(n, result)| match result.error.as_ref() {
+                Some(error) if result.status == ItemStatus::Rejected => Outcome {
                     status: result.status.as_str(),
                     item: result
                         .event_id
                         .as_ref()
                         .map(|id| id.as_str().map_or_else(|| id.to_string(), str::to_owned))
                         .or(result.index.map(|i| format!("item {i}"))),
-                    event_type: if result.status == ItemStatus::Rejected {
-                        event_type(n)
-                    } else {
-                        None
-                    },
-                    code: error.map(|e| e.code.clone()).unwrap_or_default(),
-                    message: error.map(|e| e.message.clone()).unwrap_or_default(),
-                    path: error.map(|e| e.path.clone()).unwrap_or_default(),
-                }
+                    event_type: event_type(n),
+                    code: error.code.clone(),
+                    message: error.message.clone(),
+                    path: error.path.clone(),
+                    excerpt: inputs.get(n).map(|raw| diagnostics::excerpt(raw.get())),
+                },
+                _ => Outcome::counted(result.status.as_str()),
             })
             .collect();
-        let diagnostics = self.diagnostics.clone();
-        let now = self.now();
-        let recorded = tokio::task::spawn_blocking(move || {
-            diagnostics.record(integration, endpoint, &outcomes, now)
-        })
-        .await;
-        match recorded {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::warn!(%error, "delivery diagnostics not recorded"),
-            Err(error) => tracing::warn!(%error, "delivery diagnostics not recorded"),
-        }
+        self.diagnostics
+            .record(integration, endpoint, outcomes, self.now());
     }
 
     /// A store's delivery counts and last rejections, newest first.
