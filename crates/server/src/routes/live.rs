@@ -84,7 +84,10 @@ pub async fn follow(
     };
     let (sender, receiver) = mpsc::channel(4);
     actix_web::rt::spawn(async move {
-        let mut sent = String::new();
+        // The page was rendered a moment ago: while the sync still moves, what it shows now is
+        // not sent again (replacing identical markup would only disturb whoever reads the page);
+        // a final state always is.
+        let mut sent: Option<String> = None;
         for _ in 0..MAX_FOLLOW {
             // The page was closed: stop looking.
             if sender.is_closed() {
@@ -95,11 +98,15 @@ pub async fn follow(
                 return;
             };
             let markup = markup.into_string();
-            if markup != sent {
-                if sender.send(event(None, &markup)).await.is_err() {
-                    return;
+            match &sent {
+                None if live => sent = Some(markup),
+                Some(shown) if *shown == markup => {}
+                _ => {
+                    if sender.send(event(None, &markup)).await.is_err() {
+                        return;
+                    }
+                    sent = Some(markup);
                 }
-                sent = markup;
             }
             if !live {
                 // The last word; a page already gone has nothing to close.
