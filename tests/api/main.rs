@@ -7,6 +7,7 @@ mod hostile;
 mod idempotency;
 mod ingest;
 mod ingest_hostile;
+mod isolation;
 mod lifecycle;
 mod pairing;
 mod rebuild;

@@ -55,6 +55,14 @@ impl StoreUrl {
         url.set_query(None);
         url.set_fragment(None);
         let normalised = url.as_str().trim_end_matches('/').to_owned();
+        // The stored form is what must read back: percent-encoding can grow a URL that passed
+        // the check above (`é` is six characters once encoded) past the limit.
+        if normalised.len() > Self::MAX_LEN {
+            return Err(format!(
+                "a store URL has at most {} characters once normalised",
+                Self::MAX_LEN
+            ));
+        }
         Ok(StoreUrl(normalised))
     }
 
@@ -261,6 +269,51 @@ mod tests {
             assert!(StoreUrl::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(StoreUrl::parse(&format!("https://a.com/{}", "x".repeat(3000))).is_err());
+    }
+
+    #[test]
+    fn store_urls_that_grow_when_normalised_are_refused() {
+        for grows in [
+            format!("http://shop.example.org/{}", "é".repeat(1000)),
+            format!("http://shop.example.org/{}", "\"".repeat(900)),
+        ] {
+            assert!(grows.len() <= StoreUrl::MAX_LEN);
+            assert!(StoreUrl::parse(&grows).is_err(), "{grows:?} accepted");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// What `parse` accepts reads back: its output parses again, to itself.
+        #[test]
+        fn accepted_store_urls_read_back(
+            scheme in "(https?|HTTP|ftp)",
+            host in "[a-zA-Z0-9.é-]{0,40}",
+            port in proptest::option::of(0u32..70_000),
+            path in "[ -~é\u{0}-\u{1f}\u{80}-\u{10ff}]{0,700}",
+        ) {
+            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+            let input = format!("{scheme}://{host}{port}/{path}");
+            if let Ok(url) = StoreUrl::parse(&input) {
+                proptest::prop_assert!(url.as_str().len() <= StoreUrl::MAX_LEN);
+                let json = serde_json::to_string(&url).unwrap();
+                proptest::prop_assert_eq!(serde_json::from_str::<StoreUrl>(&json).unwrap(), url);
+            }
+        }
+
+        /// Emails and user codes read back the same way.
+        #[test]
+        fn accepted_emails_and_codes_read_back(email in "[ -~İéß]{0,330}", code in "[ -~]{0,12}") {
+            if let Ok(email) = Email::parse(&email) {
+                let json = serde_json::to_string(&email).unwrap();
+                proptest::prop_assert_eq!(serde_json::from_str::<Email>(&json).unwrap(), email);
+            }
+            if let Ok(code) = UserCode::parse(&code) {
+                let json = serde_json::to_string(&code).unwrap();
+                proptest::prop_assert_eq!(serde_json::from_str::<UserCode>(&json).unwrap(), code);
+            }
+        }
     }
 
     #[test]

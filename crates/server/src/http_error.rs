@@ -187,7 +187,7 @@ impl From<SignInError> for ApiError {
 impl From<EventsError> for ApiError {
     fn from(error: EventsError) -> Self {
         match error {
-            EventsError::TooMany { .. } => ApiError::new(
+            EventsError::TooMany => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_many_events",
                 error.to_string(),
@@ -212,7 +212,7 @@ impl From<BatchError> for ApiError {
             BatchError::UnknownSync => ApiError::not_found(error.to_string()),
             BatchError::InvalidBatchId => invalid("batch_id", &error),
             BatchError::UnknownResource => invalid("resource", &error),
-            BatchError::TooMany { .. } => ApiError::new(
+            BatchError::TooMany => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_many_items",
                 error.to_string(),
@@ -226,7 +226,6 @@ impl From<BatchError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::ingest::{MAX_BATCH_ITEMS, MAX_EVENTS};
 
     #[test]
     fn each_refusal_has_its_own_status_and_code() {
@@ -277,18 +276,12 @@ mod tests {
                 "rate_limited",
             ),
             (
-                EventsError::TooMany {
-                    count: MAX_EVENTS + 1,
-                }
-                .into(),
+                EventsError::TooMany.into(),
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_many_events",
             ),
             (
-                BatchError::TooMany {
-                    count: MAX_BATCH_ITEMS + 1,
-                }
-                .into(),
+                BatchError::TooMany.into(),
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_many_items",
             ),

@@ -12,6 +12,11 @@ use crate::ApiError;
 /// The default body limit of plugin and admin requests.
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
 
+/// How deep arrays and objects may nest in a body. WooCommerce's deepest payloads (an order's
+/// line item meta) nest under ten levels; anything walking a document recursively (serde, the
+/// canonical form) stays far from the stack limit of a worker thread at this depth.
+pub const MAX_DEPTH: usize = 64;
+
 /// A JSON body of at most `LIMIT` bytes, read into `T`.
 pub struct JsonBody<T, const LIMIT: usize = DEFAULT_LIMIT>(pub T);
 
@@ -51,8 +56,16 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for JsonBody
     }
 }
 
-/// Parses JSON, naming where it went wrong.
+/// Parses JSON, naming where it went wrong. The nesting depth is checked on the raw bytes first,
+/// so no deeper document ever reaches a recursive reader.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if !depth_within(bytes, MAX_DEPTH) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "too_deep",
+            format!("arrays and objects nest at most {MAX_DEPTH} levels deep"),
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
@@ -83,11 +96,40 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// Whether no array or object in `bytes` opens more than `max` levels deep, brackets inside
+/// strings not counted. One pass, no allocation; malformed input is left to the parser.
+fn depth_within(bytes: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &byte in bytes {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
 
-    use super::parse;
+    use super::{MAX_DEPTH, depth_within, parse};
 
     #[derive(Debug, Deserialize)]
     #[allow(dead_code)]
@@ -121,5 +163,22 @@ mod tests {
                 .code(),
             "invalid_json"
         );
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_before_parsing() {
+        let at_limit = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse::<serde_json::Value>(at_limit.as_bytes()).is_ok());
+        let deep = format!("{{\"events\":{}", "[".repeat(10_000));
+        assert_eq!(
+            parse::<serde_json::Value>(deep.as_bytes())
+                .unwrap_err()
+                .code(),
+            "too_deep"
+        );
+        // Brackets in strings, escaped quotes included, are text.
+        let quoted = format!(r#"{{"a":"\"{}"}}"#, "[".repeat(100));
+        assert!(depth_within(quoted.as_bytes(), 2));
+        assert!(!depth_within(b"[[[", 2));
     }
 }

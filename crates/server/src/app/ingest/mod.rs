@@ -21,14 +21,15 @@ use crate::diagnostics::Outcome;
 use append::{accepted, append_all, conflict, reject_duplicates_of_other_moments, rejected};
 
 /// Events one `/events` request may carry.
-pub const MAX_EVENTS: usize = 1000;
+pub const MAX_EVENTS: usize = woo_domain::api::MAX_ITEMS;
 /// Items one sync batch may carry.
-pub const MAX_BATCH_ITEMS: usize = 1000;
+pub const MAX_BATCH_ITEMS: usize = woo_domain::api::MAX_ITEMS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventsError {
-    #[error("a request carries at most {MAX_EVENTS} events, this one has {count}")]
-    TooMany { count: usize },
+    /// The body's reader stops keeping events one past the limit, so the count is not known.
+    #[error("a request carries at most {MAX_EVENTS} events, this one has more")]
+    TooMany,
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -41,8 +42,8 @@ pub enum BatchError {
     InvalidBatchId,
     #[error("resource is one of products, customers, guests, orders")]
     UnknownResource,
-    #[error("a batch carries at most {MAX_BATCH_ITEMS} items, this one has {count}")]
-    TooMany { count: usize },
+    #[error("a batch carries at most {MAX_BATCH_ITEMS} items, this one has more")]
+    TooMany,
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -62,9 +63,7 @@ impl Services {
         events: &[Box<RawValue>],
     ) -> Result<EventsResponse, EventsError> {
         if events.len() > MAX_EVENTS {
-            return Err(EventsError::TooMany {
-                count: events.len(),
-            });
+            return Err(EventsError::TooMany);
         }
         let now = self.now();
         let correlation = Uuid::now_v7();
@@ -138,9 +137,7 @@ impl Services {
         let (event_type, resource): (&str, Resource) =
             commerce::synced_type(&body.resource).ok_or(BatchError::UnknownResource)?;
         if body.items.len() > MAX_BATCH_ITEMS {
-            return Err(BatchError::TooMany {
-                count: body.items.len(),
-            });
+            return Err(BatchError::TooMany);
         }
         let now = self.now();
         let metadata = EventMetadata {

@@ -1,0 +1,149 @@
+//! No tenant, attacker or operator action takes the service from the others (issue 15): each
+//! test replays one way it was taken down and checks everyone else is still served.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use woo_domain::pairing::Role;
+
+use woo_e2e::{EVENTS, TestApp, error_answer, event_id, fixture, live, spawn_app, store};
+
+const PAIR: &str = "/api/woocommerce/v1/connections";
+const HEARTBEAT: &str = "/api/woocommerce/v1/heartbeat";
+const AT: &str = "2026-11-27T09:00:00Z";
+
+/// The service still pairs a new store, end to end, and its log and pages answer.
+async fn still_serves_everyone(app: &TestApp, n: u32) {
+    let owner = format!("owner{n}@example.com");
+    let (_, company) = app.add_user(&owner, &format!("Company {n}"), Role::Owner);
+    let (claim, _) = app.connect_and_beat(&store(n), &owner, company).await;
+    let jwt = app.admin_token(&owner).await;
+    let (status, _) = app
+        .admin_json(&jwt, &format!("/integrations/{}", claim.integration_id))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a store connected afterwards is seen"
+    );
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_store_url_that_grows_when_normalised_is_refused_and_pairing_goes_on() {
+    // Arrange
+    let app = spawn_app().await;
+    let grows = [
+        format!("http://shop.example.org/{}", "é".repeat(1000)),
+        format!("http://shop.example.org/{}", "\"".repeat(900)),
+    ];
+
+    // Act / Assert: refused at the door, nothing written.
+    for url in &grows {
+        let head = app.head().await;
+        let mut request = serde_json::to_value(store(1)).unwrap();
+        request["store_url"] = json!(url);
+        let answer = error_answer(app.raw_post(PAIR, request.to_string(), None).await).await;
+        assert_eq!(
+            (answer.status, answer.code.as_str(), answer.path.as_deref()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                Some("store_url")
+            )
+        );
+        assert_eq!(app.head().await, head);
+    }
+    let store = app.connected_store(2, "first@example.com", "First").await;
+    for url in &grows {
+        let mut beat = serde_json::to_value(woo_e2e::heartbeat()).unwrap();
+        beat["store_url"] = json!(url);
+        let answer = error_answer(
+            app.raw_post(HEARTBEAT, beat.to_string(), Some(&store.bearer()))
+                .await,
+        )
+        .await;
+        assert_eq!(answer.path.as_deref(), Some("store_url"), "{answer:?}");
+    }
+
+    // Assert: pairing and connection health still work for the next store.
+    still_serves_everyone(&app, 3).await;
+}
+
+#[tokio::test]
+async fn data_nested_ten_thousand_deep_is_refused_and_the_process_stays_up() {
+    // Arrange
+    let app = spawn_app().await;
+    let store = app.connected_store(1, "owner@example.com", "Acme").await;
+    let deep = format!(
+        r#"{{"events":[{{"event_id":"{}","type":"ecommerce.cart_started","occurred_at":"{AT}","data":{}{}}}]}}"#,
+        event_id(1),
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let head = app.head().await;
+
+    // Act
+    let answer = error_answer(app.raw_post(EVENTS, deep, Some(&store.bearer())).await).await;
+
+    // Assert
+    assert_eq!(
+        (answer.status, answer.code.as_str()),
+        (StatusCode::BAD_REQUEST, "too_deep")
+    );
+    assert!(answer.message.contains("64"), "names the limit: {answer:?}");
+    assert_eq!(app.head().await, head);
+    still_serves_everyone(&app, 2).await;
+}
+
+#[tokio::test]
+async fn millions_of_tiny_items_are_refused_by_count_without_being_built() {
+    // Arrange
+    let app = spawn_app().await;
+    let store = app.connected_store(1, "owner@example.com", "Acme").await;
+    let zeros = format!(r#"{{"events":[{}0]}}"#, "0,".repeat(4 * 1024 * 1024 - 16));
+    assert!(zeros.len() <= 8 * 1024 * 1024);
+
+    // Act
+    let answer = error_answer(app.raw_post(EVENTS, zeros, Some(&store.bearer())).await).await;
+
+    // Assert
+    assert_eq!(
+        (answer.status, answer.code.as_str(), answer.path.as_deref()),
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_events",
+            Some("events")
+        )
+    );
+    assert!(answer.message.contains("1000"), "{answer:?}");
+}
+
+#[tokio::test]
+async fn a_huge_bad_value_is_echoed_as_a_short_excerpt() {
+    // Arrange
+    let app = spawn_app().await;
+    let store = app.connected_store(1, "owner@example.com", "Acme").await;
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let cart = json!({"email": "a@example.com", "cart": fixture("store-api-cart.json")});
+    let mut bad_id = live(&event_id(1), "ecommerce.cart_started", AT, cart.clone());
+    bad_id["event_id"] = json!(huge);
+    let bad_type = live(&event_id(2), &huge, AT, cart.clone());
+    let mut bad_data = live(&event_id(3), "ecommerce.cart_started", AT, cart);
+    bad_data["data"]["email"] = json!(huge);
+    let body = json!({"events": [bad_id, bad_type, bad_data]}).to_string();
+
+    // Act
+    let response = app.raw_post(EVENTS, body, Some(&store.bearer())).await;
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    assert!(text.len() < 4096, "the answer is {} bytes", text.len());
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert!(
+        results.iter().all(|r| r["status"] == "rejected"),
+        "{answer}"
+    );
+}
