@@ -147,3 +147,133 @@ async fn a_huge_bad_value_is_echoed_as_a_short_excerpt() {
         "{answer}"
     );
 }
+
+/// Sends `count` copies of a request at once and counts the answers by status.
+async fn burst<F, Fut>(count: usize, send: F) -> std::collections::BTreeMap<u16, usize>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = reqwest::Response> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..count).map(|n| tokio::spawn(send(n))).collect();
+    let mut statuses = std::collections::BTreeMap::new();
+    for task in tasks {
+        *statuses
+            .entry(task.await.unwrap().status().as_u16())
+            .or_default() += 1;
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn a_burst_of_wrong_passwords_gets_five_guesses_at_an_account() {
+    // Arrange
+    let app = spawn_app().await;
+    app.add_user("owner@example.com", "Acme", Role::Owner);
+    let url = format!("{}/api/admin/v1/auth/token", app.address);
+
+    // Act
+    let statuses = burst(40, |n| {
+        let request = app
+            .http
+            .post(&url)
+            .json(&json!({"email": "owner@example.com", "password": format!("wrong {n}")}));
+        async move { request.send().await.unwrap() }
+    })
+    .await;
+
+    // Assert: the limit is taken before each hash, so concurrency buys no extra guesses.
+    assert_eq!(statuses.get(&401), Some(&5), "{statuses:?}");
+    assert_eq!(statuses.get(&429), Some(&35), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_burst_of_wrong_codes_gets_five_guesses() {
+    // Arrange
+    let app = spawn_app().await;
+    app.add_user("owner@example.com", "Acme", Role::Owner);
+    let request = app.plugin.pair_store(&store(1)).await.unwrap();
+    let browser = app.signed_in("owner@example.com").await;
+    let csrf = browser.csrf().await;
+    let wrong = if request.user_code == "BCDF-GHJK" {
+        "ZXWV-TSRQ"
+    } else {
+        "BCDF-GHJK"
+    };
+    let url = format!("{}/setup/woocommerce/code", app.address);
+
+    // Act
+    let statuses = burst(30, |_| {
+        let form = browser
+            .http
+            .post(&url)
+            .form(&[("csrf", csrf.as_str()), ("code", wrong)]);
+        async move { form.send().await.unwrap() }
+    })
+    .await;
+
+    // Assert
+    assert_eq!(statuses.get(&400), Some(&5), "{statuses:?}");
+    assert_eq!(statuses.get(&429), Some(&25), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_limits_count_per_forwarded_client() {
+    // Arrange
+    let proxied =
+        woo_e2e::spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    let direct = spawn_app().await;
+    let sign_in = |app: &TestApp, n: usize, client: &str| {
+        app.http
+            .post(format!("{}/api/admin/v1/auth/token", app.address))
+            .header("x-forwarded-for", client)
+            .json(&json!({"email": format!("nobody{n}@example.com"), "password": "x"}))
+            .send()
+    };
+
+    // Act: 20 junk sign-ins from one client behind the proxy.
+    for n in 0..20 {
+        let response = sign_in(&proxied, n, "198.51.100.1").await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    // Assert: that client is locked out, the others behind the same proxy are not.
+    let locked = sign_in(&proxied, 20, "198.51.100.1").await.unwrap();
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let other = sign_in(&proxied, 21, "198.51.100.2").await.unwrap();
+    assert_eq!(other.status(), StatusCode::UNAUTHORIZED);
+    // Without a trusted proxy the header is the client's own word, and changes nothing.
+    for n in 0..20 {
+        let client = format!("198.51.100.{n}");
+        assert_eq!(
+            sign_in(&direct, n, &client).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let spoofed = sign_in(&direct, 20, "203.0.113.9").await.unwrap();
+    assert_eq!(spoofed.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn unauthenticated_pair_requests_are_limited_per_address_and_write_nothing_past_it() {
+    // Arrange
+    let app = spawn_app().await;
+    for n in 0..30 {
+        app.plugin.pair_store(&store(n)).await.unwrap();
+    }
+    let head = app.head().await;
+
+    // Act
+    let answer = error_answer(
+        app.raw_post(PAIR, serde_json::to_vec(&store(30)).unwrap(), None)
+            .await,
+    )
+    .await;
+
+    // Assert
+    assert_eq!(
+        (answer.status, answer.code.as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    assert!(answer.retry_after.is_some());
+    assert_eq!(app.head().await, head);
+}

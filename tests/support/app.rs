@@ -32,9 +32,15 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// `spawn_app` with settings changed by `configure` first (a trusted proxy, a public URL).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("a temp dir");
     let mut settings = Settings::in_dir(data_dir.path());
     settings.addr = "127.0.0.1:0".into();
+    configure(&mut settings);
     let clock = Arc::new(ManualClock::new(datetime!(2026-11-27 10:00 UTC)));
     let app = Application::build_with_clock(settings.clone(), clock.clone())
         .await

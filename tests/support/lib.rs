@@ -8,7 +8,7 @@ mod ingest;
 mod log;
 
 pub use answers::{ErrorAnswer, error_answer, statuses};
-pub use app::{PASSWORD, TestApp, heartbeat, spawn_app, store};
+pub use app::{PASSWORD, TestApp, heartbeat, spawn_app, spawn_app_with, store};
 pub use browser::{Browser, csrf_of, location};
 pub use ingest::{
     ConnectedStore, EVENTS, batch_request, batches, event_id, events_request, fixture,

@@ -32,7 +32,7 @@ struct Cli {
     /// Event-log backend URL [default: sqlite://DATA_DIR/events.db]
     #[arg(long, global = true, env = "WOO_INGEST_EVENT_LOG", value_name = "URL")]
     event_log: Option<String>,
-    /// TOML config file with data_dir, addr, public_url, event_log, admin_token_key [default: ./woo-ingest.toml if present]
+    /// TOML config file with data_dir, addr, public_url, event_log, admin_token_key, trusted_proxy [default: ./woo-ingest.toml if present]
     #[arg(long, global = true, env = "WOO_INGEST_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -57,6 +57,15 @@ enum Command {
             value_name = "KEY"
         )]
         admin_token_key: Option<String>,
+        /// A reverse proxy whose X-Forwarded-For names the client that limits count against
+        /// (repeat, or separate with commas) [default: none, the connecting address counts]
+        #[arg(
+            long,
+            env = "WOO_INGEST_TRUSTED_PROXY",
+            value_name = "IP",
+            value_delimiter = ','
+        )]
+        trusted_proxy: Vec<std::net::IpAddr>,
     },
     /// Run only the projectors, keeping this data directory's read models up to date.
     Project,
@@ -219,17 +228,19 @@ fn server_url(text: &str) -> Result<String, String> {
 }
 
 fn settings(cli: &Cli) -> Result<Settings, CliError> {
-    let (addr, public_url, admin_token_key) = match &cli.command {
+    let (addr, public_url, admin_token_key, trusted_proxy) = match &cli.command {
         Command::Serve {
             addr,
             public_url,
             admin_token_key,
+            trusted_proxy,
         } => (
             addr.clone(),
             public_url.clone(),
             admin_token_key.clone().map(Redacted::new),
+            Some(trusted_proxy.clone()).filter(|p| !p.is_empty()),
         ),
-        _ => (None, None, None),
+        _ => (None, None, None, None),
     };
     let flags = SettingsLayer {
         data_dir: cli.data_dir.clone(),
@@ -237,6 +248,7 @@ fn settings(cli: &Cli) -> Result<Settings, CliError> {
         public_url,
         event_log: cli.event_log.clone(),
         admin_token_key,
+        trusted_proxy,
     };
     let file = match &cli.config {
         Some(path) => SettingsLayer::from_file(path)?,

@@ -2,6 +2,7 @@
 //! environment variables, then command-line flags (the binary merges the last two with clap).
 
 use std::fmt;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -24,6 +25,9 @@ pub struct Settings {
     /// The admin API's JWT signing key; `None` uses (and on first start creates)
     /// `DATA_DIR/admin-token.key`. Give it when several nodes must accept each other's tokens.
     pub admin_token_key: Option<Redacted>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client that limits count against;
+    /// empty: every request counts against the address it came from.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// A secret setting: `Debug` never prints it.
@@ -59,6 +63,7 @@ pub struct SettingsLayer {
     pub public_url: Option<String>,
     pub event_log: Option<String>,
     pub admin_token_key: Option<Redacted>,
+    pub trusted_proxy: Option<Vec<IpAddr>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +118,7 @@ impl SettingsLayer {
             public_url: self.public_url.or(below.public_url),
             event_log: self.event_log.or(below.event_log),
             admin_token_key: self.admin_token_key.or(below.admin_token_key),
+            trusted_proxy: self.trusted_proxy.or(below.trusted_proxy),
         }
     }
 
@@ -146,6 +152,7 @@ impl SettingsLayer {
             addr: self.addr.unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
             public_url: self.public_url.map(|u| u.trim_end_matches('/').to_owned()),
             event_log,
+            trusted_proxies: self.trusted_proxy.unwrap_or_default(),
         })
     }
 }
@@ -190,6 +197,7 @@ impl Settings {
             addr: DEFAULT_ADDR.to_owned(),
             public_url: None,
             admin_token_key: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -247,6 +255,7 @@ mod tests {
             public_url: None,
             event_log: event_log.map(str::to_owned),
             admin_token_key: None,
+            trusted_proxy: None,
         }
     }
 
@@ -391,6 +400,25 @@ mod tests {
         assert!(settings("[::]:8090", None).links_need_a_public_url());
         assert!(!settings("0.0.0.0:8090", Some("https://x.example")).links_need_a_public_url());
         assert!(!settings("127.0.0.1:8090", None).links_need_a_public_url());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_read_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("woo-ingest.toml");
+        std::fs::write(&path, "trusted_proxy = [\"10.0.0.2\", \"::1\"]\n").unwrap();
+        let settings = SettingsLayer::from_file(&path).unwrap().resolve().unwrap();
+        assert_eq!(
+            settings.trusted_proxies,
+            [
+                "10.0.0.2".parse::<IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
+        std::fs::write(&path, "trusted_proxy = [\"proxy.local\"]\n").unwrap();
+        let error = SettingsLayer::from_file(&path).unwrap_err().to_string();
+        assert!(error.contains("trusted_proxy"), "{error}");
+        assert!(Settings::in_dir("/srv").trusted_proxies.is_empty());
     }
 
     #[test]

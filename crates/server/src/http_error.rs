@@ -80,6 +80,9 @@ fn integration_refusal(error: IntegrationError) -> ApiError {
 impl From<PairError> for ApiError {
     fn from(error: PairError) -> Self {
         match error {
+            PairError::RateLimited { retry_after } => {
+                too_many("pairing requests from this address", retry_after)
+            }
             PairError::Refused(refusal) => pairing_refusal(refusal),
             PairError::Service(service) => service.into(),
         }
@@ -244,6 +247,11 @@ mod tests {
                 DecideError::Refused(PairingError::NotAllowed).into(),
                 StatusCode::FORBIDDEN,
                 "forbidden",
+            ),
+            (
+                PairError::RateLimited { retry_after: 60 }.into(),
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
             ),
             (
                 PairError::Refused(PairingError::AlreadyRequested).into(),

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod app;
 mod auth;
+mod client;
 mod config;
 pub mod diagnostics;
 mod error;

@@ -222,9 +222,11 @@ impl Application {
             jwt,
         });
         let app_state = state.clone();
+        let trusted = crate::client::TrustedProxies(settings.trusted_proxies.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .app_data(trusted.clone())
                 .configure(crate::routes::configure)
         })
         .listen(listener)

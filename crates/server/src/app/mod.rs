@@ -42,11 +42,19 @@ pub use user_code::CodeError;
 /// How long a request waits for a projection to show its own write before answering anyway.
 const SETTLE_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 
-/// Failure limits: sign-ins per account and per client address, user codes per client address.
+/// Password hashes computed at once. Each argon2id hash takes 19 MiB for its duration: four
+/// bound sign-in bursts to about 80 MiB and leave the blocking pool to everyone else.
+const HASHING_SLOTS: usize = 4;
+
+/// Failure limits: sign-ins per account and per client address, user codes per client address;
+/// quotas on what anyone may do without a credential; and how many password hashes run at once.
 pub struct Limits {
     pub login_by_account: RateLimiter,
     pub login_by_client: RateLimiter,
     pub user_codes_by_client: RateLimiter,
+    /// Pairing requests per client address: each writes a permanent event, unauthenticated.
+    pub pairs_by_client: RateLimiter,
+    pub hashing: tokio::sync::Semaphore,
 }
 
 impl Default for Limits {
@@ -57,6 +65,10 @@ impl Default for Limits {
             login_by_client: RateLimiter::new(20, quarter, quarter),
             // RFC 8628 §5.1: a 34.5-bit code stays safe with at most 5 wrong guesses.
             user_codes_by_client: RateLimiter::new(5, quarter, quarter),
+            // A store pairs once and asks again when a request expires (15 min): 30 leaves room
+            // for many stores behind one address, and bounds what one address can write.
+            pairs_by_client: RateLimiter::new(30, quarter, quarter),
+            hashing: tokio::sync::Semaphore::new(HASHING_SLOTS),
         }
     }
 }

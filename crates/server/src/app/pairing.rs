@@ -15,6 +15,8 @@ use crate::secrets::{self, Secret};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PairError {
+    #[error("too many pairing requests from this address; try again in {retry_after} s")]
+    RateLimited { retry_after: u32 },
     #[error(transparent)]
     Refused(PairingError),
     #[error(transparent)]
@@ -48,9 +50,13 @@ pub type Paired = PairStoreResponse;
 pub type Claimed = ClaimTokenResponse;
 
 impl Services {
-    /// A plugin asks to pair `store`.
-    pub async fn pair(&self, store: StoreInfo) -> Result<Paired, PairError> {
+    /// A plugin at `client` (its address) asks to pair `store`.
+    pub async fn pair(&self, client: &str, store: StoreInfo) -> Result<Paired, PairError> {
         let now = self.now();
+        self.limits
+            .pairs_by_client
+            .reserve(client, now)
+            .map_err(|retry_after| PairError::RateLimited { retry_after })?;
         let request_id = RequestId::generate();
         let device_code = Secret::generate("wdc_");
         let requested = PairingRequested {
