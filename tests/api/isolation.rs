@@ -277,3 +277,63 @@ async fn unauthenticated_pair_requests_are_limited_per_address_and_write_nothing
     assert!(answer.retry_after.is_some());
     assert_eq!(app.head().await, head);
 }
+
+#[tokio::test]
+async fn the_data_directory_and_its_files_are_the_service_users_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    // Arrange: one directory left open by an operator, one the service creates.
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let open = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_dir = fresh.path().join("new").join("data");
+
+    // Act
+    let app = woo_e2e::spawn_app_with(|s| {
+        *s = woo_server::Settings {
+            addr: s.addr.clone(),
+            ..woo_server::Settings::in_dir(open.path())
+        }
+    })
+    .await;
+    let _ = app.connected_store(1, "owner@example.com", "Acme").await;
+    let mut settings = woo_server::Settings::in_dir(&fresh_dir);
+    settings.addr = "127.0.0.1:0".into();
+    woo_server::Application::build(settings).await.unwrap();
+
+    // Assert
+    assert_eq!(mode(&fresh_dir), 0o700);
+    let dir = open.path();
+    assert_eq!(mode(dir), 0o700);
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        // The event log's writer lock holds no data; everything else does.
+        if path.extension().is_some_and(|e| e == "writer-lock") {
+            continue;
+        }
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 5, "the databases and the key file were checked");
+}
+
+#[tokio::test]
+async fn an_empty_admin_token_key_file_stops_the_start_with_a_reason() {
+    // Arrange
+    let data_dir = tempfile::tempdir().unwrap();
+    std::fs::write(data_dir.path().join("admin-token.key"), "").unwrap();
+    let mut settings = woo_server::Settings::in_dir(data_dir.path());
+    settings.addr = "127.0.0.1:0".into();
+
+    // Act
+    let started = woo_server::Application::build(settings).await;
+
+    // Assert
+    let error = started.err().expect("the start is refused").to_string();
+    assert!(
+        error.contains("admin-token.key") && error.contains("fewer than 32"),
+        "{error}"
+    );
+}

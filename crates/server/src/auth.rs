@@ -94,6 +94,17 @@ impl JwtKeys {
     /// first start.
     pub fn load_or_create(path: &Path) -> std::io::Result<JwtKeys> {
         let secret = match std::fs::read_to_string(path) {
+            // An empty or short key would let anyone sign tokens: refuse to start on one.
+            Ok(secret) if secret.trim().len() < crate::config::MIN_ADMIN_TOKEN_KEY_BYTES => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "the key file holds {} bytes, fewer than {}; delete it to have a new key made (admin tokens issued so far stop working)",
+                        secret.trim().len(),
+                        crate::config::MIN_ADMIN_TOKEN_KEY_BYTES
+                    ),
+                ));
+            }
             Ok(secret) => secret.trim().to_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let secret = Secret::generate("");
@@ -136,13 +147,24 @@ impl JwtKeys {
     }
 }
 
+/// Writes a new key file durably: to a temporary file first, synced, then renamed into place and
+/// the directory synced, so a crash leaves either no key file or a whole one, never an empty one.
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
+    let temporary = path.with_extension("key.new");
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(contents.as_bytes())
+    let mut file = options.open(&temporary)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    std::fs::hard_link(&temporary, path)?;
+    std::fs::remove_file(&temporary)?;
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// A person calling the admin API with a JWT from `POST /api/admin/v1/auth/token`.
@@ -347,6 +369,33 @@ mod tests {
         limiter.reserve("c", T0).unwrap();
         for _ in 0..2 {
             assert_eq!(limiter.reserve("c", T0 + Duration::minutes(16)), Ok(()));
+        }
+    }
+
+    #[test]
+    fn a_key_file_is_made_whole_and_private_and_a_short_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("admin-token.key");
+        let keys = JwtKeys::load_or_create(&path).unwrap();
+        let token = keys.issue(UserId::generate(), T0).unwrap();
+        assert!(
+            JwtKeys::load_or_create(&path)
+                .unwrap()
+                .verify(&token, T0)
+                .is_some()
+        );
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(written.len() >= crate::config::MIN_ADMIN_TOKEN_KEY_BYTES);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        for short in ["", "\n", "only-twenty-bytes..."] {
+            std::fs::write(&path, short).unwrap();
+            let error = JwtKeys::load_or_create(&path).err().expect("refused");
+            assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
         }
     }
 

@@ -115,11 +115,51 @@ pub enum Access {
     ReadOnly,
 }
 
+/// Creates the data directory if needed, readable by the service's user alone: it holds the
+/// accounts' password hashes, the token key and every store's data.
 fn create_dir(path: &std::path::Path) -> Result<(), StartupError> {
-    std::fs::create_dir_all(path).map_err(|source| StartupError::DataDir {
+    let failed = |source| StartupError::DataDir {
         path: path.display().to_string(),
         source,
-    })
+    };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path).map_err(failed)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(failed)?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))
+                .map_err(failed)?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes a database file the service's user's alone before SQLite opens it: created empty with
+/// mode 0600 (SQLite gives its journal and WAL files the database's mode), or narrowed to it.
+fn private_file(path: &std::path::Path) -> Result<(), StartupError> {
+    let failed = |source| StartupError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.append(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(failed)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(failed)?;
+    }
+    Ok(())
 }
 
 /// Opens the event log the settings name, creating the data directory if needed.
@@ -134,7 +174,10 @@ pub fn open_event_log(
                 create_dir(parent)?;
             }
             let log = match access {
-                Access::Write => SqliteEventLog::open(path)?,
+                Access::Write => {
+                    private_file(path)?;
+                    SqliteEventLog::open(path)?
+                }
                 Access::ReadOnly => SqliteEventLog::open_read_only(path, SqliteOptions::default())?,
             };
             Ok((Arc::new(log), "sqlite"))
@@ -151,7 +194,9 @@ pub fn read_model_store(settings: &Settings) -> ReadModelStore {
 /// The accounts database of a data directory.
 pub fn open_accounts(settings: &Settings) -> Result<Accounts, StartupError> {
     create_dir(&settings.data_dir)?;
-    Ok(Accounts::open(settings.data_dir.join("accounts.db"))?)
+    let path = settings.data_dir.join("accounts.db");
+    private_file(&path)?;
+    Ok(Accounts::open(path)?)
 }
 
 /// A projector for every read model, over `log`.
@@ -185,6 +230,8 @@ impl Application {
             }
         };
         let diagnostics_path = settings.data_dir.join("diagnostics.db");
+        private_file(&diagnostics_path)?;
+        private_file(&settings.data_dir.join("readmodels.db"))?;
         let diagnostics =
             Diagnostics::open(&diagnostics_path).map_err(|source| StartupError::Diagnostics {
                 path: diagnostics_path.display().to_string(),
