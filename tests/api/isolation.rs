@@ -337,3 +337,39 @@ async fn an_empty_admin_token_key_file_stops_the_start_with_a_reason() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_store_sends_batches_only_into_its_own_syncs() {
+    // Arrange
+    let app = spawn_app().await;
+    let acme = app.connected_store(1, "owner@example.com", "Acme").await;
+    let rival = app.connected_store(2, "rival@example.com", "Rival").await;
+    let rival_sync = rival.initial_sync().await;
+    let batch =
+        json!({"batch_id": "b1", "resource": "guests", "items": [{"email": "a@example.com"}]});
+    let head = app.head().await;
+
+    // Act / Assert: another store's sync, and a sync nobody asked for, are not found.
+    for sync_id in [rival_sync.as_str(), "0193c5a0-5555-7000-8000-000000000001"] {
+        let answer = error_answer(
+            app.raw_post(
+                &woo_e2e::batches(sync_id),
+                batch.to_string(),
+                Some(&acme.bearer()),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (answer.status, answer.code.as_str()),
+            (StatusCode::NOT_FOUND, "not_found"),
+            "{sync_id}: {answer:?}"
+        );
+    }
+    assert_eq!(app.head().await, head);
+    let own = acme.initial_sync().await;
+    let answer = acme
+        .sync(&own, "b1", "guests", batch["items"].clone())
+        .await;
+    assert_eq!(woo_e2e::statuses(&answer), ["accepted"]);
+}

@@ -7,9 +7,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use woo_domain::api::{ItemError, ReceivedEvent};
 use woo_domain::commerce::{self, Rejection, Resource};
+use woo_domain::integration::Integration;
 use woo_domain::{EventMetadata, Source, SyncId};
-use woo_eventlog::NewEvent;
+use woo_eventlog::{EventLog, NewEvent};
 use woo_projections::installations::Installation;
+
+use super::BatchError;
+use crate::app::store::load;
 
 /// How much of a client's input an answer repeats: enough to recognise it, never a copy of a
 /// huge value (an answer, and the diagnostics kept from it, stays small whatever was sent).
@@ -179,6 +183,24 @@ pub(super) fn batch_item(
             commerce::canonical(item)
                 .map_err(|e| item_error("invalid_data", at.clone(), e.to_string()))
         })
+}
+
+/// Refuses a batch of a sync this store was never asked for: a store writes into its own syncs
+/// only, the one running or one it finished (a late retry of a batch).
+pub(super) async fn own_sync(
+    log: &dyn EventLog,
+    installation: &Installation,
+    sync_id: SyncId,
+) -> Result<(), BatchError> {
+    let (integration, _) = load::<Integration>(log, installation.integration_id).await?;
+    let running = integration
+        .active_sync
+        .is_some_and(|active| active.sync_id == sync_id);
+    if running || integration.finished_syncs.contains(&sync_id) {
+        Ok(())
+    } else {
+        Err(BatchError::UnknownSync)
+    }
 }
 
 /// The id of item `index` of a batch: the same batch sent again produces the same ids, so a retry

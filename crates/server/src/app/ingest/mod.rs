@@ -36,7 +36,7 @@ pub enum EventsError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
-    #[error("no such sync: the sync id is a UUID")]
+    #[error("no such sync: the sync id is one this store was sent in a sync_store command")]
     UnknownSync,
     #[error("batch_id has 1 to 128 characters")]
     InvalidBatchId,
@@ -139,6 +139,7 @@ impl Services {
         if body.items.len() > MAX_BATCH_ITEMS {
             return Err(BatchError::TooMany);
         }
+        check::own_sync(self.log.as_ref(), installation, sync_id).await?;
         let now = self.now();
         let metadata = EventMetadata {
             batch: Some(BatchRef {
