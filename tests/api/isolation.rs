@@ -373,3 +373,25 @@ async fn a_store_sends_batches_only_into_its_own_syncs() {
         .await;
     assert_eq!(woo_e2e::statuses(&answer), ["accepted"]);
 }
+
+#[tokio::test]
+async fn approving_a_connected_store_again_warns_that_its_installation_is_disconnected() {
+    // Arrange
+    let app = spawn_app().await;
+    let _ = app.connected_store(1, "owner@example.com", "Acme").await;
+    let again = app.plugin.pair_store(&store(1)).await.unwrap();
+    let other = app.plugin.pair_store(&store(2)).await.unwrap();
+    let browser = app.signed_in("owner@example.com").await;
+
+    // Act
+    let (status, page) = browser.request_page(&again).await;
+    let (_, other_page) = browser.request_page(&other).await;
+
+    // Assert
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("already connected to Acme") && page.contains("disconnects the current one"),
+        "{page}"
+    );
+    assert!(!other_page.contains("already connected"), "{other_page}");
+}
