@@ -395,3 +395,82 @@ async fn approving_a_connected_store_again_warns_that_its_installation_is_discon
     );
     assert!(!other_page.contains("already connected"), "{other_page}");
 }
+
+#[tokio::test]
+async fn answers_carry_security_headers_and_https_sites_get_hsts_and_host_only_cookies() {
+    // Arrange
+    let plain = spawn_app().await;
+    let https =
+        woo_e2e::spawn_app_with(|s| s.public_url = Some("https://ingest.example.com".into())).await;
+
+    // Act
+    let page = plain.get("/login").await;
+    let json = plain.get("/api/admin/v1/companies/x/integrations").await;
+    let missing = plain.get("/no/such/page").await;
+    let secure_page = https.get("/login").await;
+
+    // Assert
+    for response in [&page, &json, &missing, &secure_page] {
+        let headers = response.headers();
+        assert_eq!(
+            headers["x-content-type-options"],
+            "nosniff",
+            "{}",
+            response.url()
+        );
+        assert_eq!(headers["x-frame-options"], "DENY");
+    }
+    assert!(page.headers().get("strict-transport-security").is_none());
+    let cookie = page.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("woo_login_csrf="), "{cookie}");
+    assert_eq!(
+        secure_page.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    let cookie = secure_page.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("__Host-woo_login_csrf=")
+            && cookie.contains("Secure")
+            && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn json_endpoints_refuse_other_content_types() {
+    // Arrange
+    let app = spawn_app().await;
+    let body = serde_json::to_vec(&store(1)).unwrap();
+    let head = app.head().await;
+
+    // Act / Assert
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let mut request = app
+            .http
+            .post(format!("{}{PAIR}", app.address))
+            .body(body.clone());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let answer = error_answer(request.send().await.unwrap()).await;
+        assert_eq!(
+            (answer.status, answer.code.as_str()),
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            "{content_type:?}"
+        );
+    }
+    assert_eq!(app.head().await, head);
+    let accepted = app
+        .http
+        .post(format!("{}{PAIR}", app.address))
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::CREATED);
+}

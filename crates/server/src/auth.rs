@@ -18,7 +18,37 @@ use crate::accounts::{Session, User};
 use crate::secrets::Secret;
 use crate::{ApiError, AppState};
 
-pub const SESSION_COOKIE: &str = "woo_session";
+/// A cookie's name for a plain-http site, and for an https one: there the `__Host-` prefix makes
+/// browsers accept it only when set `Secure`, for path `/` and without a domain, so no sibling
+/// subdomain or plain-http page can plant or overwrite it. Browsers refuse that prefix over
+/// plain http (a local install), which keeps the bare name.
+#[derive(Clone, Copy, Debug)]
+pub struct CookieName {
+    plain: &'static str,
+    host_only: &'static str,
+}
+
+impl CookieName {
+    pub const fn new(plain: &'static str, host_only: &'static str) -> Self {
+        CookieName { plain, host_only }
+    }
+
+    /// The name on this service.
+    pub fn on(self, state: &AppState) -> &'static str {
+        if secure_site(state) {
+            self.host_only
+        } else {
+            self.plain
+        }
+    }
+}
+
+/// Whether the pages are served over https, so cookies are `Secure` and named `__Host-…`.
+pub fn secure_site(state: &AppState) -> bool {
+    state.app.public_url.starts_with("https://")
+}
+
+pub const SESSION_COOKIE: CookieName = CookieName::new("woo_session", "__Host-woo_session");
 pub const ADMIN_TOKEN_LIFETIME: Duration = Duration::hours(1);
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
@@ -199,7 +229,7 @@ impl FromRequest for AdminUser {
 
 /// The signed-in person of a page request, if any.
 pub async fn session(req: &HttpRequest, state: &AppState) -> Result<Option<Session>, ApiError> {
-    let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+    let Some(cookie) = req.cookie(SESSION_COOKIE.on(state)) else {
         return Ok(None);
     };
     let token = cookie.value().to_owned();

@@ -25,8 +25,16 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for JsonBody
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
         let payload = web::Payload::from_request(req, payload).into_inner();
         Box::pin(async move {
+            if !json {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "the body is JSON: send it with Content-Type: application/json",
+                ));
+            }
             let payload = payload.map_err(|_| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -54,6 +62,18 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for JsonBody
             parse(&bytes).map(JsonBody)
         })
     }
+}
+
+/// Whether the request says its body is JSON (`application/json`, or a `+json` type). A body
+/// of another type is refused rather than guessed at: a form or text a browser was tricked into
+/// sending never reaches a JSON endpoint as JSON.
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|essence| essence.trim().to_ascii_lowercase())
+        .is_some_and(|essence| essence == "application/json" || essence.ends_with("+json"))
 }
 
 /// Parses JSON, naming where it went wrong. The nesting depth is checked on the raw bytes first,

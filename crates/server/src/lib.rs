@@ -14,6 +14,7 @@ mod http_error;
 mod json;
 mod routes;
 mod secrets;
+mod security;
 mod startup;
 
 pub use config::{ConfigError, EventLogUrl, Redacted, Settings, SettingsLayer};

@@ -270,8 +270,10 @@ impl Application {
         });
         let app_state = state.clone();
         let trusted = crate::client::TrustedProxies(settings.trusted_proxies.clone());
+        let public_url = state.app.public_url.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(crate::security::headers(&public_url))
                 .app_data(app_state.clone())
                 .app_data(trusted.clone())
                 .configure(crate::routes::configure)
