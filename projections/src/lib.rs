@@ -5,8 +5,11 @@ pub mod catalog;
 pub mod connection_health;
 mod decode;
 pub mod installations;
+pub mod names;
+mod order_book;
 pub mod orders;
 pub mod pairings;
+pub mod store_events;
 pub mod stream_counts;
 pub mod subscriber_tags;
 pub mod subscribers;
@@ -33,5 +36,6 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
 
 /// The projection with this name, for `rebuild NAME`.
 pub fn by_name(name: &str) -> Option<Arc<dyn Projection>> {
-    all().into_iter().find(|p| p.name() == name)
+    let model = names::ReadModel::parse(name)?;
+    all().into_iter().find(|p| p.name() == model.name())
 }

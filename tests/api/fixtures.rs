@@ -71,13 +71,14 @@ fn variable_product() -> Value {
 }
 
 fn variation() -> Value {
-    // variation.json: no "name" nor "type" keys; parent 22 from _links.up
-    // ".../wc/v3/products/22"; "price": "9.00" kept as written; one "image" object.
+    // variation.json: no "name" nor "type" keys, so it is labelled from its one attribute
+    // (Color: Black) as a variation; parent 22 from _links.up ".../wc/v3/products/22";
+    // "price": "9.00" kept as written; one "image" object.
     json!({
         "product_id": 732,
         "parent_id": 22,
-        "name": "",
-        "type": "",
+        "name": "Color: Black",
+        "type": "variation",
         "status": "publish",
         "sku": "",
         "price": "9.00",
@@ -129,6 +130,8 @@ fn guest_john() -> Value {
 fn completed_727() -> Value {
     json!({
         "order_id": 727,
+        "number": "727",
+        "items_count": 2,
         "status": "completed",
         "currency": "USD",
         "total": "29.35",
@@ -161,6 +164,8 @@ fn joao() -> Value {
 fn order_723() -> Value {
     json!({
         "order_id": 723,
+        "number": "723",
+        "items_count": 2,
         "status": "completed",
         "currency": "USD",
         "total": "39.00",
@@ -490,6 +495,8 @@ async fn the_ios_orders_with_coupons_fractional_quantities_and_attribution_are_a
         [
             json!({
                 "order_id": 459,
+                "number": "459",
+                "items_count": 1,
                 "status": "processing",
                 "currency": "USD",
                 "total": "4.00",
@@ -501,6 +508,8 @@ async fn the_ios_orders_with_coupons_fractional_quantities_and_attribution_are_a
             }),
             json!({
                 "order_id": 963,
+                "number": "963",
+                "items_count": 2,
                 "status": "processing",
                 "currency": "USD",
                 "total": "31.20",
@@ -591,20 +600,21 @@ async fn store_api_cart_and_checkout_fixtures_are_accepted_inside_cart_and_check
         (&subscriber["first_name"], &subscriber["last_name"]),
         (&json!("Peter"), &json!("Venkman"))
     );
-    // The latest cart event is the cart_updated with store-api-cart-items.json as its items:
-    // Beanie (16) and Hoodie (29), one each; that list carries no cart totals.
+    // The latest event carrying a cart is the 09:02 checkout_started (DESIGN §5: a checkout keeps
+    // the cart it carries): store-api-cart.json, Beanie with Logo (38) and Belt (22), 82.56 USD in
+    // the Store API's minor units; that event names no cart token. The 09:03 checkout carries none.
     assert_eq!(
         subscriber["cart"],
         json!({
             "items": [
-                {"product_id": 16, "name": "Beanie", "quantity": "1"},
-                {"product_id": 29, "name": "Hoodie", "quantity": "1"},
+                {"product_id": 38, "name": "Beanie with Logo", "quantity": "1"},
+                {"product_id": 22, "name": "Belt", "quantity": "1"},
             ],
-            "value": null,
-            "currency": null,
-            "token": "tok-1",
+            "value": "82.56",
+            "currency": "USD",
+            "token": null,
             "checkout_url": null,
-            "updated_at": "2026-11-27T09:01:00Z",
+            "updated_at": "2026-11-27T09:02:00Z",
         })
     );
 }

@@ -266,29 +266,54 @@ fn live_event(n: u64, simulation: &Simulation) -> LiveEvent {
 }
 
 pub async fn run(simulation: Simulation) -> Result<(), SimulationError> {
-    let started = Instant::now();
     let client = PluginClient::new(&simulation.server);
     let plugin = connect(&client, &simulation).await?;
+    // The duration counts from the connection (the wait for a person to approve is not part of
+    // it) and bounds everything after it, a sync in progress included.
+    let started = Instant::now();
+    let mut sent = 0u64;
+    let stopped = match simulation.duration {
+        Some(duration) => tokio::time::timeout(duration, live(&plugin, &simulation, &mut sent))
+            .await
+            .unwrap_or(Ok(Stop::Deadline)),
+        None => live(&plugin, &simulation, &mut sent).await,
+    }?;
+    let how = match stopped {
+        Stop::Deadline => "done",
+        Stop::Interrupted => "stopped",
+    };
+    say(&format!(
+        "{how} after {:.0} s: {sent} live events sent",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}
+
+/// Why the live loop ended.
+enum Stop {
+    Deadline,
+    Interrupted,
+}
+
+/// Heartbeats, command polls (running each sync) and live events at the simulation's rate, until
+/// Ctrl-C; `sent` counts the live events as they go, so it holds when the caller's deadline
+/// drops this future.
+async fn live(
+    plugin: &PluginClient,
+    simulation: &Simulation,
+    sent: &mut u64,
+) -> Result<Stop, SimulationError> {
     let beat = plugin.heartbeat(&heartbeat(0)).await?;
     let heartbeat_every = Duration::from_secs(u64::from(beat.heartbeat_interval_s).clamp(5, 300));
     let poll_every = Duration::from_secs(5);
     let (mut last_beat, mut last_poll, mut last_report) =
         (Instant::now(), None::<Instant>, Instant::now());
-    let mut sent = 0u64;
     let tick = Duration::from_secs_f64(1.0 / simulation.rate.max(0.01));
-    let ends = simulation.duration.map(|d| Instant::now() + d);
     loop {
-        if ends.is_some_and(|end| Instant::now() >= end) {
-            say(&format!(
-                "done after {:.0} s: {sent} live events sent",
-                started.elapsed().as_secs_f64()
-            ));
-            return Ok(());
-        }
         if last_poll.is_none_or(|at| at.elapsed() >= poll_every) {
             last_poll = Some(Instant::now());
             for command in plugin.commands().await?.commands {
-                run_sync(&plugin, &command, &simulation).await?;
+                run_sync(plugin, &command, simulation).await?;
             }
         }
         if last_beat.elapsed() >= heartbeat_every {
@@ -296,7 +321,7 @@ pub async fn run(simulation: Simulation) -> Result<(), SimulationError> {
             last_beat = Instant::now();
         }
         if simulation.rate > 0.0 {
-            let request = EventsRequest::new(&[live_event(sent, &simulation)])?;
+            let request = EventsRequest::new(&[live_event(*sent, simulation)])?;
             let answer = plugin.post_events(&request).await?;
             for error in answer.results.iter().filter_map(|r| r.error.as_ref()) {
                 say(&format!(
@@ -304,7 +329,7 @@ pub async fn run(simulation: Simulation) -> Result<(), SimulationError> {
                     error.message, error.code, error.path
                 ));
             }
-            sent += 1;
+            *sent += 1;
         }
         if last_report.elapsed() >= Duration::from_secs(5) {
             say(&format!("live: {sent} events sent"));
@@ -312,10 +337,7 @@ pub async fn run(simulation: Simulation) -> Result<(), SimulationError> {
         }
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}
-            _ = tokio::signal::ctrl_c() => {
-                say(&format!("stopped: {sent} live events sent"));
-                return Ok(());
-            }
+            _ = tokio::signal::ctrl_c() => return Ok(Stop::Interrupted),
         }
     }
 }

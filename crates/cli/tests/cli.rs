@@ -520,50 +520,7 @@ async fn the_simulator_pairs_syncs_and_streams_like_a_store() {
     );
 
     // A person signs in from the link and approves.
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = browser
-        .get(format!("{}/login", served.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = attribute_after(&login, r#"name="csrf" value=""#).to_owned();
-    let form = [
-        ("email", "owner@example.com"),
-        ("password", "correct horse battery"),
-        ("csrf", &csrf),
-        ("next", "/"),
-    ];
-    browser
-        .post(format!("{}/login", served.url))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let page = browser
-        .get(&link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = attribute_after(&page, r#"name="csrf" value=""#).to_owned();
-    let company = attribute_after(&page, r#"<option value=""#).to_owned();
-    let approve = attribute_after(&page, r#"form class="stack" method="post" action=""#).to_owned();
-    let approved = browser
-        .post(format!("{}{approve}", served.url))
-        .form(&[("csrf", csrf.as_str()), ("company_id", company.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(approved.status(), 303);
+    let company = approve_as_owner(&served.url, &link).await;
 
     // The simulator connects, runs the initial sync, streams live events and stops.
     let output: Vec<String> = lines.map(Result::unwrap).collect();
@@ -625,6 +582,84 @@ async fn the_simulator_pairs_syncs_and_streams_like_a_store() {
     ))
     .await;
     assert_eq!(catalog["products"].as_array().unwrap().len(), 7);
+}
+
+/// Signs in as owner@example.com ("correct horse battery") the way a browser does, opens the
+/// authorize `link` and approves it for the first company offered, which it returns.
+async fn approve_as_owner(url: &str, link: &str) -> String {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = browser
+        .get(format!("{url}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = attribute_after(&login, r#"name="csrf" value=""#).to_owned();
+    let form = [
+        ("email", "owner@example.com"),
+        ("password", "correct horse battery"),
+        ("csrf", &csrf),
+        ("next", "/"),
+    ];
+    browser
+        .post(format!("{url}/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let page = browser
+        .get(link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = attribute_after(&page, r#"name="csrf" value=""#).to_owned();
+    let company = attribute_after(&page, r#"<option value=""#).to_owned();
+    let approve = attribute_after(&page, r#"form class="stack" method="post" action=""#).to_owned();
+    let approved = browser
+        .post(format!("{url}{approve}"))
+        .form(&[("csrf", csrf.as_str()), ("company_id", company.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), 303);
+    company
+}
+
+#[tokio::test]
+async fn simulate_stops_at_its_duration_even_in_the_middle_of_a_sync() {
+    // Arrange: an initial sync far too large to finish in two seconds.
+    let dir = tempfile::tempdir().unwrap();
+    add_owner(dir.path());
+    let served = serve(woo_ingest().arg("--data-dir").arg(dir.path()));
+    let mut simulator = woo_ingest()
+        .args(["simulate", "--server", &served.url, "--orders", "1000000"])
+        .args(["--duration", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(simulator.stdout.take().unwrap()).lines();
+    let link_line = lines.next().unwrap().unwrap();
+    let link = link_line.rsplit(' ').next().unwrap().to_owned();
+
+    // Act
+    approve_as_owner(&served.url, &link).await;
+    let output: Vec<String> = lines.map(Result::unwrap).collect();
+
+    // Assert: it ended by itself, saying so, with the sync cut short.
+    assert!(simulator.wait().unwrap().success(), "{output:#?}");
+    let said = output.join("\n");
+    assert!(said.contains("done after 2 s"), "{said}");
+    assert!(!said.contains("sync: orders 1000000/1000000"), "{said}");
 }
 
 /// The number right after `label` in `text`.

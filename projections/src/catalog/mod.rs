@@ -1,24 +1,27 @@
 //! The catalog of each store: products and variations with price, stock status, permalink and
-//! image, as of their latest version.
+//! image, as of their latest version. A variation without a name (the usual case) is labelled from
+//! its attributes, as WooCommerce shows it; deleted products leave the catalog.
 
 use rusqlite::{Connection, Row, Transaction, params};
 use serde::Serialize;
-use woo_domain::commerce::resources::Product;
+use woo_domain::commerce::resources::{Deletion, Product, only_id};
+use woo_domain::commerce::{CommerceEventType, Subject};
 use woo_domain::{CompanyId, EventMetadata, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
 use crate::decode::{millis, read_data, read_metadata, stream_id};
+use crate::names::ReadModel;
 
 pub struct Catalog;
 
 impl Projection for Catalog {
     fn name(&self) -> &'static str {
-        "catalog"
+        ReadModel::Catalog.name()
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn schema(&self) -> &'static str {
@@ -30,8 +33,10 @@ impl Projection for Catalog {
     }
 
     fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
-        let kind = recorded.event_type.as_str();
-        if !kind.starts_with("ecommerce.product_") {
+        let Some(kind) = CommerceEventType::parse(&recorded.event_type) else {
+            return Ok(());
+        };
+        if kind.subject() != Subject::Product {
             return Ok(());
         }
         let integration: IntegrationId = stream_id(recorded, "store-")?;
@@ -39,19 +44,24 @@ impl Projection for Catalog {
         let Some(company) = metadata.company_id else {
             return Ok(());
         };
-        let product: Product = read_data(recorded)?;
         let event = recorded.event_id.to_string();
-        if kind == "ecommerce.product_deleted" {
+        let deleted = if kind.is_deletion() {
+            Some(read_data::<Deletion>(recorded)?.id)
+        } else {
+            only_id(&recorded.data)
+        };
+        if let Some(id) = deleted {
             tx.prepare_cached(include_str!("delete.sql"))?
                 .execute(params![
                     integration.to_string(),
-                    product.id.0 as i64,
+                    id.0 as i64,
                     company.to_string(),
                     millis(metadata.occurred_at),
                     event,
                 ])?;
             return Ok(());
         }
+        let product: Product = read_data(recorded)?;
         let money = |m: Option<woo_domain::commerce::lenient::Money>| m.map(|m| m.to_string());
         tx.prepare_cached(include_str!("upsert.sql"))?
             .execute(params![
@@ -59,8 +69,8 @@ impl Projection for Catalog {
                 product.id.0 as i64,
                 company.to_string(),
                 product.parent().map(|p| p.0 as i64),
-                product.name,
-                product.kind,
+                product.label(),
+                product.kind(),
                 product.status,
                 product.sku,
                 money(product.price),

@@ -12,12 +12,13 @@ use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
 use crate::decode::{decode, from_millis, millis, stream_id, text_id};
+use crate::names::ReadModel;
 
 pub struct ConnectionHealth;
 
 impl Projection for ConnectionHealth {
     fn name(&self) -> &'static str {
-        "connection_health"
+        ReadModel::ConnectionHealth.name()
     }
 
     fn version(&self) -> u32 {

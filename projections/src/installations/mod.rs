@@ -9,12 +9,13 @@ use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
 use crate::decode::{decode, stream_id, text_id};
+use crate::names::ReadModel;
 
 pub struct Installations;
 
 impl Projection for Installations {
     fn name(&self) -> &'static str {
-        "installations"
+        ReadModel::Installations.name()
     }
 
     fn version(&self) -> u32 {

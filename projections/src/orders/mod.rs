@@ -1,87 +1,33 @@
-//! Orders per store, latest state first by `date_modified_gmt`, with their refunds: what a store's
-//! order history looks like now, whatever order the updates arrived in. Live orders and synced
-//! (historic) orders land here alike.
+//! Orders per store as the merchant sees them in WooCommerce: number, status, totals, line items,
+//! coupons, shipping and refunds with their reasons, whatever order the updates arrived in. Live
+//! and synced (historic) orders land here alike; deleted orders leave the list.
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 use time::OffsetDateTime;
-use woo_domain::commerce::lenient::{Money, WooId};
-use woo_domain::commerce::resources::{Order, Refund};
-use woo_domain::values::Email;
 use woo_domain::{EventMetadata, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{from_millis, millis, read_data, read_metadata, stream_id};
+use crate::decode::{from_millis, read_metadata, stream_id};
+use crate::names::ReadModel;
+use crate::order_book::{ORDERS, order_fact, refunded};
+
+pub use crate::order_book::{Coupon, LineItem, NOT_PLACED, RefundRow, Shipping};
 
 pub struct Orders;
 
-/// Statuses of orders that were never placed, or were called off: they count for nobody.
-pub const NOT_PLACED: &[&str] = &[
-    "pending",
-    "failed",
-    "cancelled",
-    "checkout-draft",
-    "draft",
-    "auto-draft",
-    "trash",
-];
-
-pub(crate) fn is_order_event(kind: &str) -> bool {
-    matches!(
-        kind,
-        "ecommerce.order_placed"
-            | "ecommerce.order_updated"
-            | "ecommerce.order_completed"
-            | "ecommerce.order_cancelled"
-            | "ecommerce.order_refunded"
-            | "ecommerce.order_synced"
-    )
-}
-
-/// What an order event says: a whole order, or one refund of an order.
-pub(crate) enum OrderFact {
-    Order(Box<Order>),
-    Refund {
-        order: WooId,
-        refund: WooId,
-        amount: Money,
-    },
-}
-
-pub(crate) fn read_order_fact(recorded: &RecordedEvent) -> Result<OrderFact, ProjectionError> {
-    if recorded.event_type == "ecommerce.order_refunded" {
-        let refund: Refund = read_data(recorded)?;
-        if let (Some(amount), Some(order)) = (refund.amount, refund.order()) {
-            return Ok(OrderFact::Refund {
-                order,
-                refund: refund.id,
-                amount,
-            });
-        }
-    }
-    Ok(OrderFact::Order(Box::new(read_data(recorded)?)))
-}
-
-/// The refund lines an order lists, as (refund id, positive amount).
-pub(crate) fn refund_lines(order: &Order) -> impl Iterator<Item = (WooId, Money)> + '_ {
-    order
-        .refunds
-        .iter()
-        .filter_map(|r| r.total.map(|total| (r.id, Money(-total.0))))
-}
-
 impl Projection for Orders {
     fn name(&self) -> &'static str {
-        "orders"
+        ReadModel::Orders.name()
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn schema(&self) -> &'static str {
-        include_str!("schema.sql")
+        &ORDERS.schema
     }
 
     fn drop_schema(&self) -> &'static str {
@@ -89,124 +35,143 @@ impl Projection for Orders {
     }
 
     fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
-        if !is_order_event(&recorded.event_type) {
+        let Some(fact) = order_fact(recorded)? else {
             return Ok(());
-        }
+        };
         let integration: IntegrationId = stream_id(recorded, "store-")?;
         let metadata: EventMetadata = read_metadata(recorded)?;
         let Some(company) = metadata.company_id else {
             return Ok(());
         };
-        let integration = integration.to_string();
-        match read_order_fact(recorded)? {
-            OrderFact::Refund {
-                order,
-                refund,
-                amount,
-            } => {
-                insert_refund(tx, &integration, order, refund, amount)?;
-            }
-            OrderFact::Order(order) => {
-                let version_at = millis(order.date_modified_gmt.unwrap_or(metadata.occurred_at));
-                tx.prepare_cached(include_str!("upsert.sql"))?
-                    .execute(params![
-                        integration,
-                        order.id.0 as i64,
-                        company.to_string(),
-                        order.status,
-                        order.currency,
-                        order.total.unwrap_or_default().to_string(),
-                        order.customer_id.0 as i64,
-                        Email::parse(&order.billing.email)
-                            .ok()
-                            .map(|e| e.to_string()),
-                        order.date_created_gmt.map(millis),
-                        order.date_modified_gmt.map(millis),
-                        version_at,
-                        recorded.event_id.to_string(),
-                    ])?;
-                for (refund, amount) in refund_lines(&order) {
-                    insert_refund(tx, &integration, order.id, refund, amount)?;
-                }
-            }
-        }
-        Ok(())
+        ORDERS.apply(
+            tx,
+            recorded,
+            &fact,
+            company,
+            integration,
+            metadata.occurred_at,
+        )
     }
 }
 
-fn insert_refund(
-    tx: &Transaction<'_>,
-    integration: &str,
-    order: WooId,
-    refund: WooId,
-    amount: Money,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO order_refunds (integration_id, order_id, refund_id, amount) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![integration, order.0 as i64, refund.0 as i64, amount.normalized().to_string()])?;
-    Ok(())
-}
-
+/// An order in a store's list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct OrderRow {
     pub order_id: u64,
+    /// What the merchant calls it (`#723`).
+    pub number: String,
     pub status: String,
     pub currency: String,
     pub total: String,
+    /// Positive, with the decimals of `total`.
     pub refunded: String,
     pub customer_id: u64,
     pub email: Option<String>,
+    pub items_count: usize,
     #[serde(with = "time::serde::rfc3339::option")]
     pub date_created: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub date_modified: Option<OffsetDateTime>,
 }
 
-/// A store's orders, newest first by creation, at most `limit`.
+/// One order with everything the merchant reads in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OrderDetail {
+    #[serde(flatten)]
+    pub order: OrderRow,
+    pub discount_total: Option<String>,
+    pub shipping_total: Option<String>,
+    pub payment_method: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub date_paid: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub date_completed: Option<OffsetDateTime>,
+    pub line_items: Vec<LineItem>,
+    pub coupons: Vec<Coupon>,
+    pub shipping: Vec<Shipping>,
+    pub refunds: Vec<RefundRow>,
+}
+
+const COLUMNS: &str = "order_id, number, status, currency, total, customer_id, email, date_created, date_modified,
+     version_at, line_items, discount_total, shipping_total, payment_method, date_paid, date_completed, coupons,
+     shipping";
+
+fn json<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn read_detail(
+    conn: &Connection,
+    integration: &str,
+    row: &Row<'_>,
+) -> rusqlite::Result<OrderDetail> {
+    let id: i64 = row.get(0)?;
+    let total: String = row.get(4)?;
+    let refunds = ORDERS.refunds(conn, integration, id, row.get(9)?)?;
+    let line_items: Vec<LineItem> = json(&row.get::<_, String>(10)?);
+    let time = |i: usize| -> rusqlite::Result<Option<OffsetDateTime>> {
+        Ok(row.get::<_, Option<i64>>(i)?.map(from_millis))
+    };
+    Ok(OrderDetail {
+        order: OrderRow {
+            order_id: u64::try_from(id).unwrap_or_default(),
+            number: row.get(1)?,
+            status: row.get(2)?,
+            currency: row.get(3)?,
+            refunded: refunded(&refunds).with_scale_of(&total).to_string(),
+            total,
+            customer_id: u64::try_from(row.get::<_, i64>(5)?).unwrap_or_default(),
+            email: row.get(6)?,
+            items_count: line_items.len(),
+            date_created: time(7)?,
+            date_modified: time(8)?,
+        },
+        discount_total: row.get(11)?,
+        shipping_total: row.get(12)?,
+        payment_method: row.get(13)?,
+        date_paid: time(14)?,
+        date_completed: time(15)?,
+        line_items,
+        coupons: json(&row.get::<_, String>(16)?),
+        shipping: json(&row.get::<_, String>(17)?),
+        refunds,
+    })
+}
+
+/// A store's orders, newest first by creation, at most `limit` (deleted orders are gone).
 pub fn for_store(
     conn: &Connection,
     integration: IntegrationId,
     limit: usize,
 ) -> rusqlite::Result<Vec<OrderRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT o.order_id, o.status, o.currency, o.total, o.customer_id, o.email, o.date_created, o.date_modified,
-                (SELECT group_concat(amount, ' ') FROM order_refunds r
-                 WHERE r.integration_id = o.integration_id AND r.order_id = o.order_id)
-         FROM orders o WHERE o.integration_id = ?1
-         ORDER BY o.date_created DESC, o.order_id DESC LIMIT ?2",
+    let integration = integration.to_string();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE integration_id = ?1 AND deleted = 0
+         ORDER BY date_created DESC, order_id DESC LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(
+        params![integration, i64::try_from(limit).unwrap_or(i64::MAX)],
+        |row| read_detail(conn, &integration, row).map(|d| d.order),
     )?;
-    stmt.query_map(
-        params![
-            integration.to_string(),
-            i64::try_from(limit).unwrap_or(i64::MAX)
-        ],
-        |row| {
-            let refunds: Option<String> = row.get(8)?;
-            let total: String = row.get(3)?;
-            Ok(OrderRow {
-                order_id: u64::try_from(row.get::<_, i64>(0)?).unwrap_or_default(),
-                status: row.get(1)?,
-                currency: row.get(2)?,
-                refunded: sum(refunds.as_deref()).with_scale_of(&total).to_string(),
-                total,
-                customer_id: u64::try_from(row.get::<_, i64>(4)?).unwrap_or_default(),
-                email: row.get(5)?,
-                date_created: row.get::<_, Option<i64>>(6)?.map(from_millis),
-                date_modified: row.get::<_, Option<i64>>(7)?.map(from_millis),
-            })
-        },
-    )?
-    .collect()
+    rows.collect()
 }
 
-/// Adds up space-separated decimal amounts (what `group_concat` gives back). Refund rows hold
-/// normalised amounts: the same refund may be spelled `-5.00` in an order and `5` in a refund
-/// resource, and which spelling arrived last must not show.
-pub(crate) fn sum(amounts: Option<&str>) -> Money {
-    amounts
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|a| Money::parse_json(a).ok().flatten())
-        .fold(Money::ZERO, |total, a| total + a)
+/// One order of a store with its line items, coupons, shipping and refunds; `None` when the store
+/// has no such order (or it was deleted).
+pub fn get(
+    conn: &Connection,
+    integration: IntegrationId,
+    order_id: u64,
+) -> rusqlite::Result<Option<OrderDetail>> {
+    let integration = integration.to_string();
+    let Ok(order_id) = i64::try_from(order_id) else {
+        return Ok(None);
+    };
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE integration_id = ?1 AND order_id = ?2 AND deleted = 0"
+    ))?
+    .query_row(params![integration, order_id], |row| {
+        read_detail(conn, &integration, row)
+    })
+    .optional()
 }

@@ -9,12 +9,13 @@ use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
 use crate::decode::{decode, millis, stream_id};
+use crate::names::ReadModel;
 
 pub struct Pairings;
 
 impl Projection for Pairings {
     fn name(&self) -> &'static str {
-        "pairings"
+        ReadModel::Pairings.name()
     }
 
     fn version(&self) -> u32 {

@@ -1,6 +1,7 @@
 //! Per-stream event counts: how many events each stream holds, its last revision and event type.
 //! The smallest real read model, and a quick way to see what a data directory contains.
 
+use crate::names::ReadModel;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use woo_eventlog::RecordedEvent;
@@ -10,7 +11,7 @@ pub struct StreamCounts;
 
 impl Projection for StreamCounts {
     fn name(&self) -> &'static str {
-        "stream_counts"
+        ReadModel::StreamCounts.name()
     }
 
     fn version(&self) -> u32 {

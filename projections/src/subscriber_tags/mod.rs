@@ -5,26 +5,36 @@
 //! |---|---|---|
 //! | `cart_started`, `cart_updated` with items | add | — |
 //! | `cart_cleared`, or a cart with no items | remove | remove |
-//! | `checkout_started` | — | add |
-//! | `order_placed` / `order_completed` for that email | remove | remove |
+//! | `checkout_started` (keeps the cart it carries) | — | add |
+//! | a live order for that email in a placed status (`processing`, `completed`, `on-hold`) | remove | remove |
+//! | a live order in an unpaid status (`pending`, `failed`, `checkout-draft`) | remove | keep |
 //!
-//! Each tag is a last-writer-wins register ordered by `(occurred_at, event_id)`: an event older
-//! than the one that last set the tag changes nothing, so retries arriving late and out of order
-//! leave the same tags as delivery in order. Sync records never touch tags.
+//! An unpaid order keeps `in_checkout` and the cart: the payment failed or was abandoned, which is
+//! exactly when the abandoned-checkout email is due, and the email shows that cart. Each tag is a
+//! last-writer-wins register ordered by `(occurred_at, event_id)`: an event older than the one
+//! that last set the tag changes nothing, so retries arriving late and out of order leave the same
+//! tags as delivery in order. Sync records never touch tags.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use time::OffsetDateTime;
-use woo_domain::commerce::resources::{Order, ShopperActivity};
+use woo_domain::commerce::resources::{OrderHead, ShopperActivity};
+use woo_domain::commerce::{CommerceEventType, Subject};
 use woo_domain::values::Email;
 use woo_domain::{CompanyId, EventMetadata};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
 use crate::decode::{from_millis, millis, read_data, read_metadata};
+use crate::names::ReadModel;
 
 pub const IN_CART: &str = "ecommerce.in_cart";
 pub const IN_CHECKOUT: &str = "ecommerce.in_checkout";
+
+/// Order statuses of a placed order: the shopper bought, both flows end.
+pub const PLACED: &[&str] = &["processing", "completed", "on-hold"];
+/// Order statuses of an order whose payment is still missing: the checkout flow goes on.
+pub const UNPAID: &[&str] = &["pending", "failed", "checkout-draft"];
 
 pub struct SubscriberTags;
 
@@ -36,11 +46,11 @@ struct Write<'a> {
 
 impl Projection for SubscriberTags {
     fn name(&self) -> &'static str {
-        "subscriber_tags"
+        ReadModel::SubscriberTags.name()
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn schema(&self) -> &'static str {
@@ -52,16 +62,10 @@ impl Projection for SubscriberTags {
     }
 
     fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
-        let kind = recorded.event_type.as_str();
-        if !matches!(
-            kind,
-            "ecommerce.cart_started"
-                | "ecommerce.cart_updated"
-                | "ecommerce.cart_cleared"
-                | "ecommerce.checkout_started"
-                | "ecommerce.order_placed"
-                | "ecommerce.order_completed"
-        ) {
+        let Some(kind) = CommerceEventType::parse(&recorded.event_type) else {
+            return Ok(());
+        };
+        if kind.is_synced() || !matches!(kind.subject(), Subject::Shopper | Subject::Order) {
             return Ok(());
         }
         let metadata: EventMetadata = read_metadata(recorded)?;
@@ -74,15 +78,25 @@ impl Projection for SubscriberTags {
             event: &event_id,
         };
 
-        if kind.starts_with("ecommerce.order_") {
-            let order: Order = read_data(recorded)?;
+        if kind.subject() == Subject::Order {
+            if kind.is_deletion() {
+                return Ok(());
+            }
+            // A refund resource or an `{id}` body has no status, and changes no tag.
+            let order: OrderHead = read_data(recorded)?;
+            let placed = PLACED.contains(&order.status.as_str());
+            if !placed && !UNPAID.contains(&order.status.as_str()) {
+                return Ok(());
+            }
             let Ok(email) = Email::parse(&order.billing.email) else {
                 return Ok(());
             };
             ensure_row(tx, company, &email)?;
             set_tag(tx, company, &email, "in_cart", false, &write)?;
-            set_tag(tx, company, &email, "in_checkout", false, &write)?;
-            set_cart(tx, company, &email, None, &write, recorded)?;
+            if placed {
+                set_tag(tx, company, &email, "in_checkout", false, &write)?;
+                set_cart(tx, company, &email, None, &write, recorded)?;
+            }
             return Ok(());
         }
 
@@ -91,26 +105,26 @@ impl Projection for SubscriberTags {
             return Ok(());
         };
         ensure_row(tx, company, &email)?;
-        match kind {
-            "ecommerce.checkout_started" => {
-                set_tag(tx, company, &email, "in_checkout", true, &write)?;
+        if kind == CommerceEventType::CheckoutStarted {
+            set_tag(tx, company, &email, "in_checkout", true, &write)?;
+            if !activity.cart.items.is_empty() {
+                set_cart(tx, company, &email, Some(&activity), &write, recorded)?;
             }
-            _ => {
-                let has_items = kind != "ecommerce.cart_cleared" && !activity.cart.items.is_empty();
-                set_tag(tx, company, &email, "in_cart", has_items, &write)?;
-                if !has_items {
-                    set_tag(tx, company, &email, "in_checkout", false, &write)?;
-                }
-                set_cart(
-                    tx,
-                    company,
-                    &email,
-                    has_items.then_some(&activity),
-                    &write,
-                    recorded,
-                )?;
-            }
+            return Ok(());
         }
+        let has_items = kind != CommerceEventType::CartCleared && !activity.cart.items.is_empty();
+        set_tag(tx, company, &email, "in_cart", has_items, &write)?;
+        if !has_items {
+            set_tag(tx, company, &email, "in_checkout", false, &write)?;
+        }
+        set_cart(
+            tx,
+            company,
+            &email,
+            has_items.then_some(&activity),
+            &write,
+            recorded,
+        )?;
         Ok(())
     }
 }

@@ -1,36 +1,68 @@
-//! Subscribers: one per company and normalised email, from customers, guest buyers, orders and
-//! shopper activity. Registered when a customer id is known, guest otherwise. Order count, spend per
-//! currency net of refunds, and first and last order are computed from the subscriber's orders when
-//! asked, so out-of-order updates of an order can never be counted twice.
+//! Subscribers: one per company and normalised email, from customer accounts, guest buyers, orders
+//! and shopper activity. Order count, spend per currency net of refunds, and first and last order
+//! are computed from the orders when asked, so out-of-order updates never count twice.
+//!
+//! A registered customer is one subscriber, under their account email, with every order of their
+//! account whatever billing email those orders carry. That is how WooCommerce itself counts a
+//! customer's orders and spend (by customer id, in the Customers report and in
+//! `wc_get_customer_order_count`), and what a merchant who looks the customer up expects. Peers that
+//! key buyers by billing email (Mailchimp's `md5(billing email)` customer, MailPoet's guests from
+//! `billing_email`) split such a customer in two, with the account in one contact and the orders
+//! in the other. Until the account is known, an order's billing email stands for the buyer; when
+//! an account is deleted, WooCommerce turns its orders into guest orders, and so does this view.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 use woo_domain::commerce::lenient::{Money, WooId};
-use woo_domain::commerce::resources::{Customer, GuestBuyer, ShopperActivity};
+use woo_domain::commerce::resources::{Customer, Deletion, GuestBuyer, ShopperActivity, only_id};
+use woo_domain::commerce::{CommerceEventType, Subject};
 use woo_domain::values::Email;
 use woo_domain::{CompanyId, EventMetadata, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
 use crate::decode::{from_millis, millis, read_data, read_metadata, stream_id};
-use crate::orders::{NOT_PLACED, OrderFact, is_order_event, read_order_fact, refund_lines, sum};
+use crate::names::ReadModel;
+use crate::order_book::{NOT_PLACED, OrderFact, SUBSCRIBER_ORDERS, order_fact, refunded};
 
 pub struct Subscribers;
 
+static SCHEMA: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{}\n{}",
+        include_str!("schema.sql"),
+        SUBSCRIBER_ORDERS.schema
+    )
+});
+
+/// Whether subscriber row `s` is someone the company has now: a live customer account, a shopper
+/// who gave the email, or an order that belongs to the email (not a registered customer's order
+/// billed to another address).
+const LISTED: &str = "(s.contact = 1
+    OR EXISTS (SELECT 1 FROM subscriber_customers c
+               WHERE c.company_id = s.company_id AND c.email = s.email AND c.deleted = 0)
+    OR EXISTS (SELECT 1 FROM subscriber_orders o
+               WHERE o.company_id = s.company_id AND o.email = s.email AND o.deleted = 0
+                 AND NOT EXISTS (SELECT 1 FROM subscriber_customers c
+                                 WHERE c.company_id = o.company_id AND c.integration_id = o.integration_id
+                                   AND c.customer_id = o.customer_id AND o.customer_id > 0 AND c.deleted = 0
+                                   AND c.email <> '' AND c.email <> o.email)))";
+
 impl Projection for Subscribers {
     fn name(&self) -> &'static str {
-        "subscribers"
+        ReadModel::Subscribers.name()
     }
 
     fn version(&self) -> u32 {
-        2
+        3
     }
 
     fn schema(&self) -> &'static str {
-        include_str!("schema.sql")
+        &SCHEMA
     }
 
     fn drop_schema(&self) -> &'static str {
@@ -38,8 +70,10 @@ impl Projection for Subscribers {
     }
 
     fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
-        let kind = recorded.event_type.as_str();
-        if !kind.starts_with("ecommerce.") || kind.starts_with("ecommerce.product_") {
+        let Some(kind) = CommerceEventType::parse(&recorded.event_type) else {
+            return Ok(());
+        };
+        if kind.subject() == Subject::Product {
             return Ok(());
         }
         let metadata: EventMetadata = read_metadata(recorded)?;
@@ -48,84 +82,89 @@ impl Projection for Subscribers {
         };
         let at = millis(metadata.occurred_at);
         let event = recorded.event_id.to_string();
-        let person = |email: &str, customer: WooId, first: &str, last: &str| Person {
+        let person = |email: &str, first: &str, last: &str| Person {
             email: Email::parse(email).ok(),
-            customer,
+            customer: WooId(0),
+            contact: false,
             first: first.to_owned(),
             last: last.to_owned(),
         };
-        let who = match kind {
-            "ecommerce.customer_created"
-            | "ecommerce.customer_updated"
-            | "ecommerce.customer_synced" => {
-                let c: Customer = read_data(recorded)?;
-                let email = if c.email.trim().is_empty() {
-                    &c.billing.email
-                } else {
-                    &c.email
-                };
-                let first = if c.first_name.is_empty() {
-                    &c.billing.first_name
-                } else {
-                    &c.first_name
-                };
-                let last = if c.last_name.is_empty() {
-                    &c.billing.last_name
-                } else {
-                    &c.last_name
-                };
-                person(email, c.id, first, last)
-            }
-            "ecommerce.guest_buyer_synced" => {
-                let g: GuestBuyer = read_data(recorded)?;
-                person(&g.email, WooId(0), &g.first_name, &g.last_name)
-            }
-            _ if is_order_event(kind) => {
+        let who = match kind.subject() {
+            Subject::Customer => {
                 let integration: IntegrationId = stream_id(recorded, "store-")?;
-                match read_order_fact(recorded)? {
-                    OrderFact::Refund {
-                        order,
-                        refund,
-                        amount,
-                    } => {
-                        insert_refund(tx, company, integration, order, refund, amount)?;
-                        return Ok(());
+                let deleted = if kind.is_deletion() {
+                    Some(read_data::<Deletion>(recorded)?.id)
+                } else {
+                    only_id(&recorded.data)
+                };
+                if let Some(id) = deleted {
+                    let account = Account {
+                        id,
+                        email: None,
+                        version_at: at,
+                    };
+                    record_account(tx, company, integration, &account, &event)?;
+                    return Ok(());
+                }
+                let c: Customer = read_data(recorded)?;
+                let or = |own: &str, billing: &'_ str| -> String {
+                    if own.trim().is_empty() {
+                        billing.to_owned()
+                    } else {
+                        own.to_owned()
                     }
-                    OrderFact::Order(order) => {
-                        let who = person(
-                            &order.billing.email,
-                            order.customer_id,
-                            &order.billing.first_name,
-                            &order.billing.last_name,
-                        );
-                        if let Some(email) = &who.email {
-                            let version_at =
-                                millis(order.date_modified_gmt.unwrap_or(metadata.occurred_at));
-                            tx.prepare_cached(include_str!("order.sql"))?
-                                .execute(params![
-                                    company.to_string(),
-                                    integration.to_string(),
-                                    order.id.0 as i64,
-                                    email.as_str(),
-                                    !NOT_PLACED.contains(&order.status.as_str()),
-                                    order.currency,
-                                    order.total.unwrap_or_default().to_string(),
-                                    order.date_created_gmt.map(millis),
-                                    version_at,
-                                    event,
-                                ])?;
-                        }
-                        for (refund, amount) in refund_lines(&order) {
-                            insert_refund(tx, company, integration, order.id, refund, amount)?;
-                        }
-                        who
-                    }
+                };
+                let who = person(
+                    &or(&c.email, &c.billing.email),
+                    &or(&c.first_name, &c.billing.first_name),
+                    &or(&c.last_name, &c.billing.last_name),
+                );
+                let account = Account {
+                    id: c.id,
+                    email: who.email.as_ref(),
+                    version_at: millis(c.date_modified_gmt.unwrap_or(metadata.occurred_at)),
+                };
+                record_account(tx, company, integration, &account, &event)?;
+                who
+            }
+            Subject::GuestBuyer => {
+                let g: GuestBuyer = read_data(recorded)?;
+                Person {
+                    contact: true,
+                    ..person(&g.email, &g.first_name, &g.last_name)
                 }
             }
-            _ => {
-                let s: ShopperActivity = read_data(recorded)?;
-                person(&s.email, s.customer_id, &s.first_name, &s.last_name)
+            Subject::Order => {
+                let integration: IntegrationId = stream_id(recorded, "store-")?;
+                let Some(fact) = order_fact(recorded)? else {
+                    return Ok(());
+                };
+                SUBSCRIBER_ORDERS.apply(
+                    tx,
+                    recorded,
+                    &fact,
+                    company,
+                    integration,
+                    metadata.occurred_at,
+                )?;
+                let OrderFact::Order(order) = fact else {
+                    return Ok(());
+                };
+                person(
+                    &order.billing.email,
+                    &order.billing.first_name,
+                    &order.billing.last_name,
+                )
             }
+            Subject::Shopper => {
+                let s: ShopperActivity = read_data(recorded)?;
+                Person {
+                    customer: s.customer_id,
+                    contact: true,
+                    ..person(&s.email, &s.first_name, &s.last_name)
+                }
+            }
+            Subject::Product => return Ok(()),
         };
         if let Some(email) = &who.email {
             remember(tx, company, email, &who, at, &event)?;
@@ -136,9 +175,38 @@ impl Projection for Subscribers {
 
 struct Person {
     email: Option<Email>,
+    /// The customer id a shopper's own activity names.
     customer: WooId,
+    contact: bool,
     first: String,
     last: String,
+}
+
+/// A customer account as of `version_at`; `email: None` for a deleted one.
+struct Account<'a> {
+    id: WooId,
+    email: Option<&'a Email>,
+    version_at: i64,
+}
+
+fn record_account(
+    tx: &Transaction<'_>,
+    company: CompanyId,
+    integration: IntegrationId,
+    account: &Account<'_>,
+    event: &str,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(include_str!("customer.sql"))?
+        .execute(params![
+            company.to_string(),
+            integration.to_string(),
+            account.id.0 as i64,
+            account.email.map(Email::as_str).unwrap_or_default(),
+            account.email.is_none(),
+            account.version_at,
+            event,
+        ])?;
+    Ok(())
 }
 
 fn remember(
@@ -150,10 +218,16 @@ fn remember(
     event: &str,
 ) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO subscribers (company_id, email, customer_id) VALUES (?1, ?2, ?3)
-         ON CONFLICT (company_id, email) DO UPDATE SET customer_id = max(customer_id, excluded.customer_id)",
+        "INSERT INTO subscribers (company_id, email, customer_id, contact) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (company_id, email) DO UPDATE SET customer_id = max(customer_id, excluded.customer_id),
+             contact = max(contact, excluded.contact)",
     )?
-    .execute(params![company.to_string(), email.as_str(), who.customer.0 as i64])?;
+    .execute(params![
+        company.to_string(),
+        email.as_str(),
+        who.customer.0 as i64,
+        who.contact
+    ])?;
     // Each name is its own last-writer-wins register, written only by events that carry it: a
     // cart that knows a first name only must not wipe the last name a customer record gave.
     for (field, value) in [
@@ -180,22 +254,6 @@ fn remember(
     Ok(())
 }
 
-fn insert_refund(
-    tx: &Transaction<'_>,
-    company: CompanyId,
-    integration: IntegrationId,
-    order: WooId,
-    refund: WooId,
-    amount: Money,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO subscriber_refunds (company_id, integration_id, order_id, refund_id, amount)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![company.to_string(), integration.to_string(), order.0 as i64, refund.0 as i64, amount.normalized().to_string()])?;
-    Ok(())
-}
-
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Subscriber {
     pub email: String,
@@ -213,39 +271,82 @@ pub struct Subscriber {
     pub last_order_at: Option<OffsetDateTime>,
 }
 
+/// An order that belongs to a subscriber, as `orders.sql` reads it.
+struct Owned {
+    integration: String,
+    order_id: i64,
+    status: String,
+    currency: String,
+    total: String,
+    created: Option<i64>,
+    version_at: i64,
+    customer_id: i64,
+}
+
 pub fn get(
     conn: &Connection,
     company: CompanyId,
     email: &str,
 ) -> rusqlite::Result<Option<Subscriber>> {
     let row = conn
-        .prepare_cached("SELECT customer_id, first_name, last_name FROM subscribers WHERE company_id = ?1 AND email = ?2")?
+        .prepare_cached(&format!(
+            "SELECT s.customer_id, s.first_name, s.last_name,
+                    (SELECT max(customer_id) FROM subscriber_customers c
+                     WHERE c.company_id = s.company_id AND c.email = s.email AND c.deleted = 0)
+             FROM subscribers s WHERE s.company_id = ?1 AND s.email = ?2 AND {LISTED}"
+        ))?
         .query_row(params![company.to_string(), email], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+            ))
         })
         .optional()?;
-    let Some((customer_id, first_name, last_name)) = row else {
+    let Some((activity_customer, first_name, last_name, account)) = row else {
         return Ok(None);
     };
-    let mut stmt = conn.prepare_cached(
-        "SELECT o.currency, o.total, o.date_created,
-                (SELECT group_concat(amount, ' ') FROM subscriber_refunds r
-                 WHERE r.company_id = o.company_id AND r.integration_id = o.integration_id AND r.order_id = o.order_id)
-         FROM subscriber_orders o WHERE o.company_id = ?1 AND o.email = ?2 AND o.counted = 1",
-    )?;
-    let orders: Vec<(String, String, Option<i64>, Option<String>)> = stmt
+    let owned: Vec<Owned> = conn
+        .prepare_cached(include_str!("orders.sql"))?
         .query_map(params![company.to_string(), email], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok(Owned {
+                integration: r.get(0)?,
+                order_id: r.get(1)?,
+                status: r.get(2)?,
+                currency: r.get(3)?,
+                total: r.get(4)?,
+                created: r.get(5)?,
+                version_at: r.get(6)?,
+                customer_id: r.get(7)?,
+            })
         })?
         .collect::<Result<_, _>>()?;
+    let placed: Vec<&Owned> = owned
+        .iter()
+        .filter(|o| !NOT_PLACED.contains(&o.status.as_str()))
+        .collect();
     let mut spent: BTreeMap<String, Money> = BTreeMap::new();
-    for (currency, total, _, refunds) in &orders {
-        let total = Money::parse_json(total).ok().flatten().unwrap_or_default();
-        let net = Money(total.0 - sum(refunds.as_deref()).0);
-        let entry = spent.entry(currency.clone()).or_default();
+    for order in &placed {
+        let refunds = SUBSCRIBER_ORDERS.refunds(
+            conn,
+            &order.integration,
+            order.order_id,
+            order.version_at,
+        )?;
+        let total = Money::parse_json(&order.total)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let net = Money(total.0 - refunded(&refunds).0);
+        let entry = spent.entry(order.currency.clone()).or_default();
         *entry = *entry + net;
     }
-    let created = orders.iter().filter_map(|o| o.2);
+    let created = placed.iter().filter_map(|o| o.created);
+    let customer_id = account
+        .or_else(|| owned.iter().map(|o| o.customer_id).max())
+        .filter(|id| *id > 0)
+        .unwrap_or(activity_customer);
     Ok(Some(Subscriber {
         email: email.to_owned(),
         kind: if customer_id > 0 {
@@ -256,7 +357,7 @@ pub fn get(
         customer_id: u64::try_from(customer_id).ok().filter(|id| *id > 0),
         first_name,
         last_name,
-        orders_count: orders.len() as u64,
+        orders_count: placed.len() as u64,
         total_spent: spent.into_iter().map(|(c, m)| (c, m.to_string())).collect(),
         first_order_at: created.clone().min().map(from_millis),
         last_order_at: created.max().map(from_millis),
@@ -272,10 +373,11 @@ pub fn emails(
     after: &str,
     limit: usize,
 ) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT email FROM subscribers WHERE company_id = ?1 AND email > ?2 AND substr(email, 1, length(?3)) = ?3
-         ORDER BY email LIMIT ?4",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT s.email FROM subscribers s
+         WHERE s.company_id = ?1 AND s.email > ?2 AND substr(s.email, 1, length(?3)) = ?3 AND {LISTED}
+         ORDER BY s.email LIMIT ?4"
+    ))?;
     stmt.query_map(
         params![
             company.to_string(),

@@ -1,9 +1,12 @@
--- Subscribers per company and normalised email: registered (a customer id) or guest, names, and
--- the orders that make up their count and spend. Each name is a last-writer-wins register.
+-- Subscribers per company and normalised email. A row is made by anything that names the email;
+-- whether it is listed is decided when asked (subscribers::LISTED): a live customer account, a
+-- shopper's own activity (carts, checkouts, a synced guest buyer: `contact`), or an order that
+-- belongs to this email. Each name is a last-writer-wins register.
 CREATE TABLE IF NOT EXISTS subscribers (
     company_id  TEXT    NOT NULL,
     email       TEXT    NOT NULL,
-    customer_id INTEGER NOT NULL DEFAULT 0,  -- 0: guest
+    customer_id INTEGER NOT NULL DEFAULT 0,  -- the greatest customer id their carts named; 0: none
+    contact     INTEGER NOT NULL DEFAULT 0,  -- 1: the shopper gave this email themselves
     first_name       TEXT,
     first_name_at    INTEGER,
     first_name_event TEXT,
@@ -12,25 +15,16 @@ CREATE TABLE IF NOT EXISTS subscribers (
     last_name_event  TEXT,
     PRIMARY KEY (company_id, email)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS subscriber_orders (
+-- Customer accounts per store: a last-writer-wins register by (date_modified_gmt, event id), a
+-- deletion by its occurred_at. The account email is who the customer's orders belong to.
+CREATE TABLE IF NOT EXISTS subscriber_customers (
     company_id     TEXT    NOT NULL,
     integration_id TEXT    NOT NULL,
-    order_id       INTEGER NOT NULL,
-    email          TEXT    NOT NULL,
-    counted        INTEGER NOT NULL,  -- placed (not pending, failed, cancelled, draft, trash)
-    currency       TEXT    NOT NULL,
-    total          TEXT    NOT NULL,
-    date_created   INTEGER,
+    customer_id    INTEGER NOT NULL,
+    email          TEXT    NOT NULL,  -- normalised account email; '' when deleted or without one
+    deleted        INTEGER NOT NULL,
     version_at     INTEGER NOT NULL,
     version_event  TEXT    NOT NULL,
-    PRIMARY KEY (company_id, integration_id, order_id)
+    PRIMARY KEY (company_id, integration_id, customer_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS subscriber_orders_email ON subscriber_orders (company_id, email);
-CREATE TABLE IF NOT EXISTS subscriber_refunds (
-    company_id     TEXT    NOT NULL,
-    integration_id TEXT    NOT NULL,
-    order_id       INTEGER NOT NULL,
-    refund_id      INTEGER NOT NULL,
-    amount         TEXT    NOT NULL,
-    PRIMARY KEY (company_id, integration_id, order_id, refund_id)
-) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS subscriber_customers_email ON subscriber_customers (company_id, email);

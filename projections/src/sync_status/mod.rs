@@ -7,29 +7,25 @@ use std::collections::BTreeMap;
 use rusqlite::{Connection, Row, Transaction, params};
 use serde::Serialize;
 use time::OffsetDateTime;
+use woo_domain::commerce::CommerceEventType;
 use woo_domain::integration::IntegrationEvent;
 use woo_domain::{IntegrationId, SyncId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
 use crate::decode::{decode, from_millis, millis, read_metadata, stream_id, text_id};
+use crate::names::ReadModel;
 
 pub struct SyncStatus;
 
 /// The sync batch resource an `*_synced` event counts toward.
 fn resource(event_type: &str) -> Option<&'static str> {
-    match event_type {
-        "ecommerce.product_synced" => Some("products"),
-        "ecommerce.customer_synced" => Some("customers"),
-        "ecommerce.guest_buyer_synced" => Some("guests"),
-        "ecommerce.order_synced" => Some("orders"),
-        _ => None,
-    }
+    CommerceEventType::parse(event_type).and_then(CommerceEventType::sync_resource)
 }
 
 impl Projection for SyncStatus {
     fn name(&self) -> &'static str {
-        "sync_status"
+        ReadModel::SyncStatus.name()
     }
 
     fn version(&self) -> u32 {

@@ -3,10 +3,12 @@
 //! what the read models need out of it, leniently, in one place.
 
 mod canonical;
+mod event_type;
 pub mod lenient;
 pub mod resources;
 
 pub use canonical::canonical;
+pub use event_type::{CommerceEventType, Subject};
 
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
@@ -14,7 +16,7 @@ use time::OffsetDateTime;
 use crate::IntegrationId;
 use crate::values::Email;
 use lenient::WooId;
-use resources::{Customer, GuestBuyer, Order, Product, Refund, ShopperActivity};
+use resources::{Customer, Deletion, GuestBuyer, Order, Product, Refund, ShopperActivity};
 
 pub fn stream(integration_id: IntegrationId) -> String {
     format!("store-{integration_id}")
@@ -24,55 +26,27 @@ pub fn stream(integration_id: IntegrationId) -> String {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Resource {
     Product,
-    /// Only the id is known: `{"id": 794}` (what WooCommerce sends for a deletion).
-    ProductRef,
     Customer,
     Order,
     /// A refund resource, or an order resource after the refund.
     RefundOrOrder,
     Shopper,
     GuestBuyer,
+    /// Only the id is known: `{"id": 794}` (what WooCommerce sends for a deletion).
+    Deletion,
 }
 
-/// Every commerce event type the service stores: the stored name and the data it carries.
-pub const EVENT_TYPES: &[(&str, Resource)] = &[
-    ("ecommerce.product_created", Resource::Product),
-    ("ecommerce.product_updated", Resource::Product),
-    ("ecommerce.product_deleted", Resource::ProductRef),
-    ("ecommerce.customer_created", Resource::Customer),
-    ("ecommerce.customer_updated", Resource::Customer),
-    ("ecommerce.order_placed", Resource::Order),
-    ("ecommerce.order_updated", Resource::Order),
-    ("ecommerce.order_completed", Resource::Order),
-    ("ecommerce.order_cancelled", Resource::Order),
-    ("ecommerce.order_refunded", Resource::RefundOrOrder),
-    ("ecommerce.cart_started", Resource::Shopper),
-    ("ecommerce.cart_updated", Resource::Shopper),
-    ("ecommerce.cart_cleared", Resource::Shopper),
-    ("ecommerce.checkout_started", Resource::Shopper),
-    ("ecommerce.product_synced", Resource::Product),
-    ("ecommerce.customer_synced", Resource::Customer),
-    ("ecommerce.guest_buyer_synced", Resource::GuestBuyer),
-    ("ecommerce.order_synced", Resource::Order),
-];
-
-/// The types a plugin may send live on `/events`; the `*_synced` ones only come from sync batches.
+/// The types a plugin may send live on `/events`, and what their data is; the `*_synced` ones
+/// only come from sync batches.
 pub fn live_type(event_type: &str) -> Option<Resource> {
-    EVENT_TYPES
-        .iter()
-        .find(|(name, _)| *name == event_type && !name.ends_with("_synced"))
-        .map(|(_, r)| *r)
+    CommerceEventType::parse(event_type)
+        .filter(|kind| !kind.is_synced())
+        .map(CommerceEventType::resource)
 }
 
 /// A sync batch's resource and the event type its items are stored as.
 pub fn synced_type(resource: &str) -> Option<(&'static str, Resource)> {
-    match resource {
-        "products" => Some(("ecommerce.product_synced", Resource::Product)),
-        "customers" => Some(("ecommerce.customer_synced", Resource::Customer)),
-        "guests" => Some(("ecommerce.guest_buyer_synced", Resource::GuestBuyer)),
-        "orders" => Some(("ecommerce.order_synced", Resource::Order)),
-        _ => None,
-    }
+    CommerceEventType::synced(resource).map(|kind| (kind.as_str(), kind.resource()))
 }
 
 /// Why a delivered item cannot be used, with the JSON path inside the item's data.
@@ -110,7 +84,7 @@ fn require_id(id: WooId, what: &str) -> Result<(), Rejection> {
         return Err(Rejection::new(
             "missing_id",
             "id",
-            format!("a {what} without an id cannot be used"),
+            format!("{what} without an id cannot be used"),
         ));
     }
     Ok(())
@@ -128,7 +102,7 @@ pub fn check(resource: Resource, data: &RawValue) -> Result<(), Rejection> {
     }
     match resource {
         Resource::Product => require_id(read::<Product>(data)?.id, "a product"),
-        Resource::ProductRef => require_id(read::<Product>(data)?.id, "a product"),
+        Resource::Deletion => require_id(read::<Deletion>(data)?.id, "a deletion"),
         Resource::Customer => require_id(read::<Customer>(data)?.id, "a customer"),
         Resource::Order => require_id(read::<Order>(data)?.id, "an order"),
         Resource::RefundOrOrder => {
@@ -196,6 +170,45 @@ mod tests {
     }
 
     #[test]
+    fn deletions_are_taken_live_and_name_what_they_delete() {
+        for (name, body) in [
+            ("ecommerce.order_deleted", r#"{"id":727}"#),
+            ("ecommerce.customer_deleted", r#"{"id":25}"#),
+            ("ecommerce.product_deleted", r#"{"id":794}"#),
+        ] {
+            let resource = live_type(name).unwrap_or_else(|| panic!("{name} is taken live"));
+            assert_eq!(resource, Resource::Deletion);
+            assert_eq!(check(resource, &raw(body)), Ok(()));
+        }
+        let without_id = check(Resource::Deletion, &raw(r#"{"reason":"gone"}"#)).unwrap_err();
+        assert_eq!(
+            (without_id.code, without_id.message.as_str()),
+            ("missing_id", "a deletion without an id cannot be used")
+        );
+    }
+
+    #[test]
+    fn missing_id_messages_read_as_english() {
+        let message = |resource, body: &str| check(resource, &raw(body)).unwrap_err().message;
+        assert_eq!(
+            message(Resource::Order, r#"{"status":"processing"}"#),
+            "an order without an id cannot be used"
+        );
+        assert_eq!(
+            message(Resource::Product, r#"{"name":"Hoodie"}"#),
+            "a product without an id cannot be used"
+        );
+        assert_eq!(
+            message(Resource::Customer, r#"{"email":"ada@example.com"}"#),
+            "a customer without an id cannot be used"
+        );
+        assert_eq!(
+            message(Resource::RefundOrOrder, r#"{"amount":"1.00","order_id":5}"#),
+            "a refund without an id cannot be used"
+        );
+    }
+
+    #[test]
     fn unusable_data_is_rejected_with_a_reason_and_a_path() {
         let order_without_id =
             check(Resource::Order, &raw(r#"{"status": "processing"}"#)).unwrap_err();
@@ -225,7 +238,7 @@ mod tests {
 
     #[test]
     fn usable_data_passes() {
-        assert_eq!(check(Resource::ProductRef, &raw(r#"{"id":794}"#)), Ok(()));
+        assert_eq!(check(Resource::Deletion, &raw(r#"{"id":794}"#)), Ok(()));
         assert_eq!(
             check(
                 Resource::Shopper,

@@ -2,7 +2,11 @@
 //! use, each read leniently. The events keep the whole resource as received; these views are
 //! what projections (and validation at the edge) take out of it.
 
+use std::fmt;
+
 use serde::Deserialize;
+use serde::de::{self, Deserializer as _, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use super::lenient::{self, Money, WooId, gmt_date, list_or_empty, object_or_empty, text};
@@ -18,10 +22,53 @@ pub struct Address {
     pub email: String,
 }
 
+/// A refund as an order lists it: `total` is negative.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct OrderRefundLine {
     pub id: WooId,
+    /// Older REST docs spell the key `refund`; WooCommerce's controller writes `reason`.
+    #[serde(alias = "refund", deserialize_with = "text")]
+    pub reason: String,
+    #[serde(with = "lenient::money")]
+    pub total: Option<Money>,
+}
+
+/// A product line of an order. `quantity` is text: plugins sell fractions (`1.5`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct LineItem {
+    pub id: WooId,
+    #[serde(deserialize_with = "text")]
+    pub name: String,
+    pub product_id: WooId,
+    pub variation_id: WooId,
+    #[serde(deserialize_with = "text")]
+    pub sku: String,
+    #[serde(deserialize_with = "text")]
+    pub quantity: String,
+    #[serde(with = "lenient::money")]
+    pub subtotal: Option<Money>,
+    #[serde(with = "lenient::money")]
+    pub total: Option<Money>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct CouponLine {
+    #[serde(deserialize_with = "text")]
+    pub code: String,
+    #[serde(with = "lenient::money")]
+    pub discount: Option<Money>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ShippingLine {
+    #[serde(deserialize_with = "text")]
+    pub method_title: String,
+    #[serde(deserialize_with = "text")]
+    pub method_id: String,
     #[serde(with = "lenient::money")]
     pub total: Option<Money>,
 }
@@ -31,6 +78,9 @@ pub struct OrderRefundLine {
 #[serde(default)]
 pub struct Order {
     pub id: WooId,
+    /// What the merchant calls the order (`"723"`, or a plugin's own numbering).
+    #[serde(deserialize_with = "text")]
+    pub number: String,
     #[serde(deserialize_with = "text")]
     pub status: String,
     #[serde(deserialize_with = "text")]
@@ -51,6 +101,18 @@ pub struct Order {
     pub date_completed_gmt: Option<OffsetDateTime>,
     #[serde(deserialize_with = "list_or_empty")]
     pub refunds: Vec<OrderRefundLine>,
+    #[serde(with = "lenient::money")]
+    pub discount_total: Option<Money>,
+    #[serde(with = "lenient::money")]
+    pub shipping_total: Option<Money>,
+    #[serde(deserialize_with = "text")]
+    pub payment_method_title: String,
+    #[serde(deserialize_with = "list_or_empty")]
+    pub line_items: Vec<LineItem>,
+    #[serde(deserialize_with = "list_or_empty")]
+    pub coupon_lines: Vec<CouponLine>,
+    #[serde(deserialize_with = "list_or_empty")]
+    pub shipping_lines: Vec<ShippingLine>,
 }
 
 impl Order {
@@ -101,6 +163,8 @@ pub struct Refund {
     /// Positive.
     #[serde(with = "lenient::money")]
     pub amount: Option<Money>,
+    #[serde(deserialize_with = "text")]
+    pub reason: String,
     #[serde(with = "gmt_date")]
     pub date_created_gmt: Option<OffsetDateTime>,
     #[serde(rename = "_links", deserialize_with = "object_or_empty")]
@@ -131,6 +195,65 @@ pub struct Customer {
     pub billing: Address,
     #[serde(with = "gmt_date")]
     pub date_modified_gmt: Option<OffsetDateTime>,
+}
+
+/// What a deletion carries: `{"id": 794}`, the whole body of WooCommerce's `*.deleted` webhooks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Deletion {
+    pub id: WooId,
+}
+
+/// The id of a body that holds nothing but an id (`{"id": 727}`): such a body is a deletion,
+/// whatever type it was sent as, never an update that blanks the record.
+pub fn only_id(data: &RawValue) -> Option<WooId> {
+    struct OnlyId;
+    impl<'de> Visitor<'de> for OnlyId {
+        type Value = WooId;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object holding only an id")
+        }
+        // Stops at the first key that is not `id`: a whole order is not read to learn that.
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WooId, A::Error> {
+            if map.next_key::<String>()?.as_deref() != Some("id") {
+                return Err(de::Error::custom("not only an id"));
+            }
+            let id: WooId = map.next_value()?;
+            if map.next_key::<IgnoredAny>()?.is_some() {
+                return Err(de::Error::custom("not only an id"));
+            }
+            Ok(id)
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(data.get());
+    deserializer
+        .deserialize_map(OnlyId)
+        .ok()
+        .filter(|id| *id != WooId(0))
+}
+
+/// What an order says about its buyer and where it stands, for read models that need no more
+/// (reading a whole order with its lines is the costly part of applying it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct OrderHead {
+    pub id: WooId,
+    #[serde(deserialize_with = "text")]
+    pub status: String,
+    pub customer_id: WooId,
+    #[serde(deserialize_with = "object_or_empty")]
+    pub billing: Address,
+}
+
+/// A variation's attribute (`{"name": "Color", "option": "Black"}`); a product's attributes carry
+/// `options` instead and read here with an empty `option`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Attribute {
+    #[serde(deserialize_with = "text")]
+    pub name: String,
+    #[serde(deserialize_with = "text")]
+    pub option: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -170,6 +293,8 @@ pub struct Product {
     /// A variation has one image instead of a list.
     #[serde(deserialize_with = "object_or_empty")]
     pub image: Image,
+    #[serde(deserialize_with = "list_or_empty")]
+    pub attributes: Vec<Attribute>,
     #[serde(with = "gmt_date")]
     pub date_modified_gmt: Option<OffsetDateTime>,
     #[serde(rename = "_links", deserialize_with = "object_or_empty")]
@@ -188,6 +313,28 @@ impl Product {
             .first()
             .filter(|l| l.href.contains("/products/"))
             .and_then(|_| self.links.parent_id())
+    }
+
+    /// The name a merchant knows it by. WooCommerce leaves a variation's name empty (the variations
+    /// endpoint has none) and shows its attributes instead: `Darkness: 99%, Flavor: nuts`.
+    pub fn label(&self) -> String {
+        if !self.name.trim().is_empty() {
+            return self.name.clone();
+        }
+        self.attributes
+            .iter()
+            .filter(|a| !a.option.is_empty())
+            .map(|a| format!("{}: {}", a.name, a.option))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The product type; a variation read from the variations endpoint has none and is one.
+    pub fn kind(&self) -> &str {
+        if self.kind.is_empty() && self.parent().is_some() {
+            return "variation";
+        }
+        &self.kind
     }
 
     pub fn image_url(&self) -> Option<&str> {
@@ -331,6 +478,71 @@ mod tests {
             "an empty sale price is no sale price"
         );
         assert!(product.image_url().unwrap().starts_with("https://"));
+    }
+
+    #[test]
+    fn a_variation_without_a_name_is_labelled_from_its_attributes() {
+        let variation: Product =
+            serde_json::from_str(&fixture("variation-two-attributes.json")).unwrap();
+        assert_eq!(variation.name, "", "WooCommerce sends no name");
+        assert_eq!(variation.label(), "Color: Black, Length: Short");
+        assert_eq!(variation.kind(), "variation");
+        assert_eq!(variation.parent(), Some(WooId(205)));
+        let one: Product = serde_json::from_str(&fixture("variation.json")).unwrap();
+        assert_eq!(
+            (one.label(), one.kind()),
+            ("Color: Black".to_owned(), "variation")
+        );
+        let product: Product = serde_json::from_str(&fixture("product-variable.json")).unwrap();
+        assert_eq!(
+            (product.label(), product.kind()),
+            (product.name.clone(), "variable"),
+            "a product keeps its own name and type"
+        );
+    }
+
+    #[test]
+    fn an_order_carries_what_the_merchant_reads_in_it() {
+        let order: Order = serde_json::from_str(&fixture("order-with-coupon.json")).unwrap();
+        assert_eq!(order.number, "963");
+        let line = &order.line_items[0];
+        assert_eq!(
+            (line.name.as_str(), line.product_id, line.quantity.as_str()),
+            ("Fruits Basket (Mix & Match Product)", WooId(52), "2")
+        );
+        assert_eq!(line.total.unwrap().to_string(), "30.00");
+        assert!(
+            order.line_items.iter().any(|l| l.quantity == "1.5"),
+            "fractional quantities stay as written"
+        );
+        assert_eq!(order.coupon_lines[0].code, "30$off");
+        assert_eq!(order.coupon_lines[0].discount.unwrap().to_string(), "30");
+        assert_eq!(
+            order.shipping_lines[0].method_title,
+            "International Priority Mail Express Flat Rate"
+        );
+        let registered: Order = serde_json::from_str(&fixture("order-registered.json")).unwrap();
+        assert_eq!(registered.refunds.len(), 2);
+        assert_eq!(registered.refunds[0].id, WooId(726));
+        let line: OrderRefundLine =
+            serde_json::from_str(r#"{"id": 726, "reason": "Damaged", "total": "-10.00"}"#).unwrap();
+        assert_eq!(line.reason, "Damaged");
+    }
+
+    #[test]
+    fn a_body_with_only_an_id_is_a_deletion() {
+        let raw = |json: &str| RawValue::from_string(json.to_owned()).unwrap();
+        assert_eq!(
+            only_id(&raw(&fixture("webhook-product-deleted.json"))),
+            Some(WooId(794))
+        );
+        assert_eq!(only_id(&raw(r#"{"id": "727"}"#)), Some(WooId(727)));
+        assert_eq!(only_id(&raw(&fixture("order-guest.json"))), None);
+        assert_eq!(only_id(&raw(r#"{"id": 0}"#)), None);
+        assert_eq!(only_id(&raw(r#"{"status": "trash"}"#)), None);
+        assert_eq!(only_id(&raw("[727]")), None);
+        assert_eq!(only_id(&raw(r#"{"id": 727, "status": "trash"}"#)), None);
+        assert_eq!(only_id(&raw(r#"{"status": "trash", "id": 727}"#)), None);
     }
 
     #[test]

@@ -2,47 +2,41 @@
 //!
 //! A store's plugin retries, so the same event can arrive several times, late, and out of order.
 //! The projections promise (DESIGN.md §5, and the doc comments of `subscriber_tags`,
-//! `subscribers` and `orders`) that the tables come out the same whatever the delivery: tags and
-//! carts are last-writer-wins by `(occurred_at, event_id)`, orders by `(date_modified_gmt,
-//! event_id)`, refunds are a set keyed by refund id, and the log drops repeated event ids.
+//! `subscribers`, `orders` and `catalog`) that the tables come out the same whatever the delivery:
+//! tags and carts are last-writer-wins by `(occurred_at, event_id)`; orders, customers and products
+//! by `(date_modified_gmt, event_id)`, a deletion by its `occurred_at`, and a winning deletion
+//! leaves a tombstone; the refunds an order lists are replaced whole by its newer version, refund
+//! resources are a register per refund id; and the log drops repeated event ids.
 //!
-//! The property: a generated history of cart, checkout, order and refund events for two or three
-//! shoppers of one store, delivered once in order into one log, and shuffled with every event
-//! repeated one to five times into another, projects to identical `subscriber_tags`,
-//! `subscribers` (+ `subscriber_orders`, `subscriber_refunds`) and `orders` (+ `order_refunds`)
-//! tables, and both logs hold the same events. The plain tests below pin the interesting cases.
+//! The property: a generated history of cart, checkout, order, refund, customer and product
+//! events (with deletions, `{id}`-only bodies and newer order versions listing fewer refunds)
+//! for two or three shoppers of one store, delivered once in order into one log, and shuffled
+//! with every event repeated one to five times into another, projects to identical tables
+//! (`support::TABLES`), and both logs hold the same events. The plain tests below pin the
+//! interesting cases.
 //!
-//! `PROPTEST_CASES=1000 cargo test -p woo-projections --test properties` runs more cases.
-
-use std::collections::BTreeSet;
-use std::sync::Arc;
+//! `PROPTEST_CASES=1000 cargo test -p woo-projections --test readmodels properties` runs more cases.
 
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use rusqlite::types::Value;
 use serde_json::{Value as Json, json};
 use tempfile::TempDir;
-use time::macros::{datetime, format_description};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
-use woo_domain::commerce::lenient::Money;
-use woo_domain::{CompanyId, EventMetadata, IntegrationId, Source};
-use woo_eventlog::{
-    AppendStatus, Direction, EventLog, ExpectedRevision, NewEvent, ReadFrom, SqliteEventLog,
-};
+use woo_domain::commerce::CommerceEventType as T;
+use woo_eventlog::NewEvent;
 use woo_projections::{orders, subscriber_tags, subscribers};
-use woo_projector::{Projector, ReadModelStore, rebuild};
+
+use super::support::{
+    BASE, COMPANY, Fact, INTEGRATION, amount, deliver, dump, fact, gmt, minutes, open_log, project,
+    project_deliveries, runtime, stored_events,
+};
 
 // ---------------------------------------------------------------------------------------------
 // The store and its shoppers, products, orders and refunds: fixed, so that generated histories
 // only choose which of them an event is about and when it happened.
 
-const COMPANY: CompanyId = CompanyId(Uuid::from_u128(0x0193_5e1a_c0de_7000_8000_0000_0000_0001));
-const INTEGRATION: IntegrationId =
-    IntegrationId(Uuid::from_u128(0x0193_5e1a_c0de_7000_8000_0000_0000_0002));
 const SHOP: &str = "https://shop.example.com";
-/// Every time in a history is this plus a few minutes, so that times often tie.
-const BASE: OffsetDateTime = datetime!(2026-11-27 10:00 UTC);
 
 struct Shopper {
     email: &'static str,
@@ -106,17 +100,6 @@ fn order_id(slot: u8) -> u64 {
 
 fn refund_id(slot: u8, refund: u8) -> u64 {
     900 + 10 * u64::from(slot) + u64::from(refund)
-}
-
-fn gmt(at: OffsetDateTime) -> String {
-    at.format(format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second]"
-    ))
-    .expect("a fixed format")
-}
-
-fn minutes(m: u8) -> OffsetDateTime {
-    BASE + Duration::minutes(i64::from(m))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -272,126 +255,68 @@ fn refund_data(slot: u8, refund: u8, via_link: bool, at: OffsetDateTime) -> Json
     data
 }
 
-// ---------------------------------------------------------------------------------------------
-// Facts, delivery into a log, projection and the dump of the tables.
-
-/// One event as the plugin means it: delivered once or many times, always with this id and body.
-#[derive(Clone, Debug)]
-struct Fact {
-    id: Uuid,
-    kind: &'static str,
-    data: Json,
-    occurred_at: OffsetDateTime,
+fn customer_id(shopper: &Shopper) -> u64 {
+    shopper.customer_id.unwrap_or(41)
 }
 
-impl Fact {
-    /// The event of delivery `attempt`: a retry is received later, in another request.
-    fn delivery(&self, attempt: u8) -> NewEvent {
-        let received_at = self.occurred_at + Duration::seconds(1 + 7 * i64::from(attempt));
-        let metadata = EventMetadata {
-            occurred_at: self.occurred_at,
-            causation_id: None,
-            ..EventMetadata::new(
-                Source::Live,
-                received_at,
-                Uuid::new_v5(&self.id, &[attempt]),
-            )
-            .integration(INTEGRATION, COMPANY)
-        };
-        NewEvent::json(self.id, self.kind, &self.data, &metadata).expect("JSON values serialise")
+/// A REST v3 customer; `account_email` gives the account its own address.
+fn customer_data(
+    shopper: &Shopper,
+    modified: Option<u8>,
+    account_email: bool,
+    names: Option<u8>,
+) -> Json {
+    let local = shopper.email.split('@').next().unwrap_or_default();
+    let (first, last) = shopper.names[usize::from(names.unwrap_or(0) % 2)];
+    let email = if account_email {
+        format!("{local}.account@example.com")
+    } else {
+        shopper.email.to_owned()
+    };
+    json!({
+        "id": customer_id(shopper),
+        "date_created_gmt": gmt(BASE - Duration::days(30)),
+        "date_modified_gmt": modified.map(|m| gmt(minutes(m))),
+        "email": email,
+        "first_name": first,
+        "last_name": last,
+        "role": "customer",
+        "username": local,
+        "billing": {"first_name": first, "last_name": last, "email": shopper.email, "country": "US"},
+        "shipping": [],
+        "is_paying_customer": true,
+        "meta_data": [],
+    })
+}
+
+fn product_id(slot: u8) -> u64 {
+    PRODUCTS[usize::from(slot % 3)].0
+}
+
+/// A REST v3 product, or (`variation`) a variation of product 1 as the variations endpoint
+/// sends it: no name, no type, attributes instead.
+fn product_data(slot: u8, modified: u8, variation: bool) -> Json {
+    let (id, name, cents) = PRODUCTS[usize::from(slot % 3)];
+    let price = format!("{}.{:02}", cents / 100, cents % 100);
+    let mut data = json!({
+        "id": id,
+        "date_modified_gmt": gmt(minutes(modified)),
+        "permalink": format!("{SHOP}/product/{id}/"),
+        "sku": format!("SKU-{id}"),
+        "price": price,
+        "regular_price": price,
+        "sale_price": "",
+        "status": "publish",
+        "stock_status": "instock",
+    });
+    if variation {
+        data["attributes"] = json!([{"id": 0, "name": "Size", "option": format!("{}", slot + 1)}]);
+        data["_links"] = json!({"up": [{"href": format!("{SHOP}/wp-json/wc/v3/products/1")}]});
+    } else {
+        data["name"] = json!(name);
+        data["type"] = json!("simple");
     }
-}
-
-fn stream() -> String {
-    woo_domain::commerce::stream(INTEGRATION)
-}
-
-fn open_log(dir: &TempDir) -> Arc<SqliteEventLog> {
-    Arc::new(SqliteEventLog::open(dir.path().join("events.db")).expect("a fresh log opens"))
-}
-
-/// Appends each delivery on its own, as separate plugin requests would; the number written.
-async fn deliver(log: &SqliteEventLog, deliveries: impl IntoIterator<Item = NewEvent>) -> usize {
-    let mut written = 0;
-    for event in deliveries {
-        let id = event.event_id;
-        let outcome = log
-            .append(&stream(), ExpectedRevision::Any, vec![event])
-            .await
-            .unwrap_or_else(|e| panic!("delivering {id}: {e}"));
-        written += usize::from(outcome.status == AppendStatus::Written);
-    }
-    written
-}
-
-/// Rebuilds every projection of the service over `log` into `dir/readmodels.db`.
-async fn project(log: Arc<SqliteEventLog>, dir: &TempDir, batch: usize) -> ReadModelStore {
-    let store = ReadModelStore::new(dir.path().join("readmodels.db"));
-    let log: Arc<dyn EventLog> = log;
-    for projection in woo_projections::all() {
-        let projector =
-            Projector::new(projection, log.clone(), store.clone()).with_batch_size(batch);
-        rebuild(&projector, |_| {})
-            .await
-            .unwrap_or_else(|e| panic!("rebuilding {}: {e}", projector.name()));
-    }
-    store
-}
-
-/// The events a log holds, without their positions: (event id, type, data).
-async fn stored_events(log: &SqliteEventLog) -> BTreeSet<(Uuid, String, String)> {
-    log.read_all(ReadFrom::Start, Direction::Forwards, 100_000)
-        .await
-        .expect("the log reads")
-        .into_iter()
-        .map(|e| (e.event_id, e.event_type, e.data.get().to_owned()))
-        .collect()
-}
-
-const TABLES: &[&str] = &[
-    "subscriber_tags",
-    "subscribers",
-    "subscriber_orders",
-    "subscriber_refunds",
-    "orders",
-    "order_refunds",
-];
-
-type Rows = Vec<Vec<Value>>;
-
-/// Every row of the commerce read models, each table sorted by all its columns.
-fn dump(store: &ReadModelStore) -> Vec<(&'static str, Rows)> {
-    let conn = store.connect().expect("the read models open");
-    TABLES
-        .iter()
-        .map(|table| {
-            let columns = conn
-                .prepare(&format!("SELECT * FROM {table}"))
-                .expect("the table exists")
-                .column_count();
-            let order: Vec<String> = (1..=columns).map(|c| c.to_string()).collect();
-            let mut stmt = conn
-                .prepare(&format!(
-                    "SELECT * FROM {table} ORDER BY {}",
-                    order.join(", ")
-                ))
-                .expect("a valid query");
-            let rows = stmt
-                .query_map([], |row| (0..columns).map(|c| row.get(c)).collect())
-                .expect("the table reads")
-                .collect::<Result<Rows, _>>()
-                .expect("the rows read");
-            (*table, rows)
-        })
-        .collect()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
+    data
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -424,6 +349,30 @@ enum Kind {
         slot: u8,
         refund: u8,
         via_link: bool,
+    },
+    /// `order_deleted {id}`, or (`id_only`) an order update whose body is only `{id}`, as
+    /// WooCommerce's deletion webhook sends it.
+    OrderDeleted {
+        slot: u8,
+        id_only: bool,
+    },
+    /// The shopper's customer account (a guest's is Ada's); `account_email`: the account uses
+    /// another address than the one the shopper's orders are billed to.
+    Customer {
+        modified: Option<u8>,
+        account_email: bool,
+        synced: bool,
+    },
+    CustomerDeleted,
+    /// Product `slot`, or a variation of it without a name.
+    Product {
+        slot: u8,
+        modified: u8,
+        variation: bool,
+    },
+    ProductDeleted {
+        slot: u8,
+        id_only: bool,
     },
 }
 
@@ -541,6 +490,46 @@ impl Step {
                 "ecommerce.order_refunded",
                 refund_data(*slot, *refund, *via_link, occurred_at),
             ),
+            Kind::OrderDeleted { slot, id_only } => (
+                if *id_only {
+                    T::OrderUpdated.as_str()
+                } else {
+                    T::OrderDeleted.as_str()
+                },
+                json!({"id": order_id(slot % 3)}),
+            ),
+            Kind::Customer {
+                modified,
+                account_email,
+                synced,
+            } => (
+                if *synced {
+                    T::CustomerSynced.as_str()
+                } else {
+                    T::CustomerUpdated.as_str()
+                },
+                customer_data(shopper, *modified, *account_email, self.names),
+            ),
+            Kind::CustomerDeleted => (
+                T::CustomerDeleted.as_str(),
+                json!({"id": customer_id(shopper)}),
+            ),
+            Kind::Product {
+                slot,
+                modified,
+                variation,
+            } => (
+                T::ProductUpdated.as_str(),
+                product_data(*slot, *modified, *variation),
+            ),
+            Kind::ProductDeleted { slot, id_only } => (
+                if *id_only {
+                    T::ProductUpdated.as_str()
+                } else {
+                    T::ProductDeleted.as_str()
+                },
+                json!({"id": product_id(*slot)}),
+            ),
         };
         Fact {
             id,
@@ -584,6 +573,15 @@ fn kind() -> impl Strategy<Value = Kind> {
             .prop_map(|(event, status, state)| Kind::Order { event, status, state }),
         2 => (0..3u8, 0..2u8, any::<bool>())
             .prop_map(|(slot, refund, via_link)| Kind::Refund { slot, refund, via_link }),
+        1 => (0..3u8, any::<bool>())
+            .prop_map(|(slot, id_only)| Kind::OrderDeleted { slot, id_only }),
+        2 => (prop::option::weighted(0.85, 0..8u8), any::<bool>(), any::<bool>())
+            .prop_map(|(modified, account_email, synced)| Kind::Customer { modified, account_email, synced }),
+        1 => Just(Kind::CustomerDeleted),
+        2 => (0..3u8, 0..8u8, any::<bool>())
+            .prop_map(|(slot, modified, variation)| Kind::Product { slot, modified, variation }),
+        1 => (0..3u8, any::<bool>())
+            .prop_map(|(slot, id_only)| Kind::ProductDeleted { slot, id_only }),
     ]
 }
 
@@ -661,34 +659,6 @@ proptest! {
 
 // ---------------------------------------------------------------------------------------------
 // The property's interesting cases, by hand.
-
-fn fact(id: u128, kind: &'static str, data: Json, at: u8) -> Fact {
-    Fact {
-        id: Uuid::from_u128(id),
-        kind,
-        data,
-        occurred_at: minutes(at),
-    }
-}
-
-/// Delivers `deliveries` (fact index, attempt) into a fresh log and projects it.
-fn project_deliveries(facts: &[Fact], deliveries: &[(usize, u8)]) -> (TempDir, ReadModelStore) {
-    let dir = TempDir::new().expect("a temp dir");
-    let store = runtime().block_on(async {
-        let log = open_log(&dir);
-        deliver(&log, deliveries.iter().map(|&(i, a)| facts[i].delivery(a))).await;
-        project(log, &dir, 1000).await
-    });
-    (dir, store)
-}
-
-/// An amount read back from a read model, compared by value (`7.5` equals `7.50`).
-fn amount(text: &str) -> Money {
-    Money::parse_json(text)
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| panic!("{text:?} is an amount"))
-}
 
 fn order(slot: u8, status: &'static str, modified: u8, refunds: u8) -> Json {
     let state = OrderState {
