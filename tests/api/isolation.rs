@@ -474,3 +474,63 @@ async fn json_endpoints_refuse_other_content_types() {
         .unwrap();
     assert_eq!(accepted.status(), StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn amounts_dates_and_minor_units_that_would_poison_reads_are_rejected_at_ingest() {
+    // Arrange
+    let app = spawn_app().await;
+    let store = app.connected_store(1, "owner@example.com", "Acme").await;
+    let huge = "79228162514264337593543950335";
+    let mut total = fixture("order-guest.json");
+    total["total"] = json!(huge);
+    let mut refund = fixture("order-refund.json");
+    refund["amount"] = json!(format!("-{huge}"));
+    let mut created = fixture("order-guest.json");
+    created["date_created_gmt"] = json!("-0001-01-01T00:00:00");
+    let mut cart = json!({"email": "a@example.com", "cart": fixture("store-api-cart.json")});
+    cart["cart"]["totals"]["currency_minor_unit"] = json!(4_294_967_295u64);
+    let events = vec![
+        live(&event_id(1), "ecommerce.order_placed", AT, total),
+        live(&event_id(2), "ecommerce.order_refunded", AT, refund),
+        live(&event_id(3), "ecommerce.order_placed", AT, created),
+        live(&event_id(4), "ecommerce.cart_started", AT, cart.clone()),
+        live(
+            &event_id(5),
+            "ecommerce.cart_started",
+            "0000-01-01T00:30:00+01:00",
+            json!({"email": "a@example.com", "cart": fixture("store-api-cart.json")}),
+        ),
+    ];
+    let head = app.head().await;
+
+    // Act
+    let answer = store.send(events).await;
+
+    // Assert
+    let paths: Vec<&str> = answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_eq!(r["status"], "rejected", "{answer}");
+            r["error"]["path"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "events[0].data.total",
+            "events[1].data.amount",
+            "events[2].data.date_created_gmt",
+            "events[3].data.cart",
+            "events[4].occurred_at",
+        ],
+        "{answer}"
+    );
+    assert_eq!(app.head().await, head);
+    let company = store.company;
+    let (status, _) = app
+        .admin_json(&store.jwt, &format!("/companies/{company}/subscribers"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -354,6 +354,7 @@ pub struct CartTotals {
     pub total_price: String,
     #[serde(deserialize_with = "text")]
     pub currency_code: String,
+    #[serde(deserialize_with = "lenient::minor_unit")]
     pub currency_minor_unit: u32,
 }
 

@@ -147,7 +147,7 @@ fn check_live_event(
             item_error(
                 "invalid_occurred_at",
                 format!("{at}.occurred_at"),
-                "occurred_at must be an RFC 3339 time",
+                "occurred_at must be an RFC 3339 time from 1900 to 9998",
             )
         })?;
     let data = received
