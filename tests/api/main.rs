@@ -4,6 +4,7 @@ mod accounts;
 mod fixtures;
 mod health;
 mod hostile;
+mod hostile_campaign;
 mod idempotency;
 mod ingest;
 mod ingest_hostile;
