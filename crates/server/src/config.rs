@@ -429,4 +429,20 @@ mod tests {
         };
         assert!(matches!(layer.resolve(), Err(ConfigError::PublicUrl(_))));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any config text is read or refused with a reason, never a panic.
+        #[test]
+        fn any_config_text_is_read_or_refused(
+            key in "(data_dir|addr|public_url|event_log|admin_token_key|trusted_proxy|[a-z]{1,8})",
+            value in "(\"[^\"\\\\]{0,40}\"|\\[\"[0-9a-f.:]{0,20}\"\\]|[0-9]{1,5}|\\PC{0,20})",
+        ) {
+            let text = format!("{key} = {value}\n");
+            if let Ok(layer) = toml::from_str::<SettingsLayer>(&text) {
+                let _ = layer.resolve();
+            }
+        }
+    }
 }

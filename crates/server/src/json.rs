@@ -201,4 +201,22 @@ mod tests {
         assert!(depth_within(quoted.as_bytes(), 2));
         assert!(!depth_within(b"[[[", 2));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Any bytes are read or refused with a 4xx; nothing nested past the limit gets through.
+        #[test]
+        fn any_body_is_parsed_or_refused_with_a_4xx(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            depth in 0usize..200,
+        ) {
+            for body in [bytes, format!("{}1{}", "[".repeat(depth), "]".repeat(depth)).into_bytes()] {
+                match parse::<serde_json::Value>(&body) {
+                    Ok(_) => proptest::prop_assert!(depth_within(&body, MAX_DEPTH)),
+                    Err(error) => proptest::prop_assert!(error.status().is_client_error()),
+                }
+            }
+        }
+    }
 }
