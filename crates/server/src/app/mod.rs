@@ -4,6 +4,7 @@
 //! maps to a status and code once.
 
 mod connection;
+mod hashing;
 pub mod ingest;
 mod leases;
 mod pairing;
@@ -28,6 +29,7 @@ use crate::auth::RateLimiter;
 use crate::diagnostics::Diagnostics;
 
 pub use connection::DisconnectError;
+pub use hashing::HashingPool;
 pub use ingest::{BatchError, EventsError};
 pub use leases::{COMMAND_LEASE, Leases};
 pub use pairing::{ClaimError, Claimed, DecideError, PairError, Paired};
@@ -42,9 +44,9 @@ pub use user_code::CodeError;
 /// How long a request waits for a projection to show its own write before answering anyway.
 const SETTLE_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 
-/// Password hashes computed at once. Each argon2id hash takes 19 MiB for its duration: four
-/// bound sign-in bursts to about 80 MiB and leave the blocking pool to everyone else.
-const HASHING_SLOTS: usize = 4;
+/// Password hashes computed at once (see `hashing`): two keep a sign-in burst near 40 MiB and
+/// leave a core of this two-core target to everything else.
+const HASHING_THREADS: usize = 2;
 
 /// Failure limits: sign-ins per account and per client address, user codes per client address;
 /// quotas on what anyone may do without a credential; and how many password hashes run at once.
@@ -54,7 +56,7 @@ pub struct Limits {
     pub user_codes_by_client: RateLimiter,
     /// Pairing requests per client address: each writes a permanent event, unauthenticated.
     pub pairs_by_client: RateLimiter,
-    pub hashing: tokio::sync::Semaphore,
+    pub hashing: HashingPool,
 }
 
 impl Default for Limits {
@@ -68,7 +70,7 @@ impl Default for Limits {
             // A store pairs once and asks again when a request expires (15 min): 30 leaves room
             // for many stores behind one address, and bounds what one address can write.
             pairs_by_client: RateLimiter::new(30, quarter, quarter),
-            hashing: tokio::sync::Semaphore::new(HASHING_SLOTS),
+            hashing: HashingPool::new(HASHING_THREADS),
         }
     }
 }

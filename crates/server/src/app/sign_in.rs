@@ -38,15 +38,14 @@ impl Services {
         }
         let user = match Email::parse(email) {
             Ok(email) => {
-                let _slot = self
-                    .limits
-                    .hashing
-                    .acquire()
-                    .await
-                    .map_err(|_| ServiceError::Busy)?;
+                let accounts = self.accounts.clone();
                 let password = password.to_owned();
-                self.accounts(move |a| a.authenticate(&email, &password))
-                    .await?
+                self.limits
+                    .hashing
+                    .run(move || accounts.authenticate(&email, &password))
+                    .await
+                    .ok_or(ServiceError::Busy)?
+                    .map_err(ServiceError::Accounts)?
             }
             Err(_) => None,
         };
