@@ -275,7 +275,7 @@ fn hostile_request(rng: &mut Rng, target: &Target, n: usize) -> Request {
         }
         13 => {
             // Sign-ins are slow on purpose: a few, all wrong, most of them refused by the limit.
-            if n % 50 == 0 {
+            if n.is_multiple_of(50) {
                 request(
                     Method::POST,
                     format!("{admin}/auth/token"),
@@ -367,7 +367,7 @@ fn hostile_request(rng: &mut Rng, target: &Target, n: usize) -> Request {
             {
                 // One large but bounded request in a while: an event with a huge bad value.
                 let mut event = hostile_event(rng, n as u64 + 1);
-                event["event_id"] = json!("x".repeat(if n % 97 == 0 { 2_000_000 } else { 2_000 }));
+                event["event_id"] = json!("x".repeat(if n.is_multiple_of(97) { 2_000_000 } else { 2_000 }));
                 serde_json::to_vec(&json!({"events": [event]})).unwrap()
             },
         ),
@@ -454,7 +454,7 @@ async fn ten_thousand_hostile_requests_get_no_5xx_and_write_nothing() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let mut rng = Rng(0x5eed_15_0bad_cafe);
+    let mut rng = Rng(0x005e_ed15_0bad_cafe);
     let requests: Vec<Request> = (0..REQUESTS)
         .map(|n| hostile_request(&mut rng, &target, n))
         .collect();
