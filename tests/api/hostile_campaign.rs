@@ -430,6 +430,10 @@ async fn send(
             ));
         }
     }
+    // Hostile input is echoed as short excerpts: no answer grows with what was sent.
+    if is_api && text.len() > 16 * 1024 {
+        return Err(format!("{shown} answered {} bytes", text.len()));
+    }
     if is_api
         && status.is_success()
         && (text.contains("\"accepted\"") || text.contains("\"duplicate\""))

@@ -204,6 +204,19 @@ impl From<Email> for String {
     }
 }
 
+/// At most `max` bytes of `text`, cut at a character boundary and marked with the whole length
+/// when cut: how much of a client's input an answer or a diagnostic repeats.
+pub fn excerpt(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], text.len())
+}
+
 /// Checks a required free-text field: trimmed, not empty, at most `max` characters.
 pub fn required_text(path: &str, value: &str, max: usize) -> Result<String, ValidationError> {
     let value = value.trim();
@@ -359,6 +372,12 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn excerpts_cut_long_text_at_a_character_boundary() {
+        assert_eq!(excerpt("short", 10), "short");
+        assert_eq!(excerpt("ééé", 3), "é… (6 bytes)");
     }
 
     #[test]

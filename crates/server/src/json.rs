@@ -6,8 +6,12 @@ use std::pin::Pin;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use serde::de::DeserializeOwned;
+use woo_domain::values::excerpt;
 
 use crate::ApiError;
+
+/// How much of a bad value or key an error answer repeats.
+const MAX_ECHO: usize = 200;
 
 /// The default body limit of plugin and admin requests.
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
@@ -90,20 +94,21 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
+        // serde's messages quote the offending value: an answer repeats only the start of it.
         let (code, message) = if inner.is_syntax() || inner.is_eof() {
             (
                 "invalid_json",
-                format!("the body is not valid JSON: {inner}"),
+                excerpt(&format!("the body is not valid JSON: {inner}"), MAX_ECHO),
             )
         } else {
-            ("invalid_body", inner.to_string())
+            ("invalid_body", excerpt(&inner.to_string(), MAX_ECHO))
         };
         let error = ApiError::new(StatusCode::BAD_REQUEST, code, message);
         // Where a syntax error is there is no field to name ("?").
         if code == "invalid_json" || path == "." || path == "?" {
             error
         } else {
-            error.at(path)
+            error.at(excerpt(&path, MAX_ECHO))
         }
     })?;
     deserializer.end().map_err(|e| {
@@ -183,6 +188,16 @@ mod tests {
                 .code(),
             "invalid_json"
         );
+    }
+
+    #[test]
+    fn errors_repeat_only_the_start_of_a_huge_value() {
+        let body = format!(
+            r#"{{"name": "x", "items": [{{"qty": "{}"}}]}}"#,
+            "9".repeat(100_000)
+        );
+        let error = parse::<Body>(body.as_bytes()).unwrap_err();
+        assert!(error.message().len() < 300, "{}", error.message().len());
     }
 
     #[test]

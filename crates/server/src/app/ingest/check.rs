@@ -19,16 +19,8 @@ use crate::app::store::load;
 /// huge value (an answer, and the diagnostics kept from it, stays small whatever was sent).
 const MAX_ECHO: usize = 200;
 
-/// At most [`MAX_ECHO`] bytes of `text`, cut at a character boundary and marked when cut.
-pub(super) fn excerpt(text: &str) -> String {
-    if text.len() <= MAX_ECHO {
-        return text.to_owned();
-    }
-    let mut end = MAX_ECHO;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes)", &text[..end], text.len())
+fn excerpt(text: &str) -> String {
+    woo_domain::values::excerpt(text, MAX_ECHO)
 }
 
 /// The `event_id` a client gave, to echo back: as given when it is short, else an excerpt.
