@@ -298,12 +298,18 @@ async fn the_data_directory_and_its_files_are_the_service_users_alone() {
     })
     .await;
     let _ = app.connected_store(1, "owner@example.com", "Acme").await;
+    // The event log may live in a directory shared with others: that one is left as it is.
+    let shared = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut settings = woo_server::Settings::in_dir(&fresh_dir);
     settings.addr = "127.0.0.1:0".into();
+    settings.event_log = woo_server::EventLogUrl::Sqlite(shared.path().join("events.db"));
     woo_server::Application::build(settings).await.unwrap();
 
     // Assert
     assert_eq!(mode(&fresh_dir), 0o700);
+    assert_eq!(mode(shared.path()), 0o755);
+    assert_eq!(mode(&shared.path().join("events.db")), 0o600);
     let dir = open.path();
     assert_eq!(mode(dir), 0o700);
     let mut checked = 0;

@@ -115,21 +115,33 @@ pub enum Access {
     ReadOnly,
 }
 
-/// Creates the data directory if needed, readable by the service's user alone: it holds the
-/// accounts' password hashes, the token key and every store's data.
+/// Creates a directory (and its parents) if needed; what it creates is the service's user's
+/// alone.
 fn create_dir(path: &std::path::Path) -> Result<(), StartupError> {
-    let failed = |source| StartupError::DataDir {
-        path: path.display().to_string(),
-        source,
-    };
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(path).map_err(failed)?;
+    builder
+        .create(path)
+        .map_err(|source| StartupError::DataDir {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+/// Creates the data directory if needed and narrows an existing one to its owner: it holds the
+/// accounts' password hashes, the token key and every store's data. Only the data directory
+/// itself is narrowed, never the parent of an event log configured elsewhere (`/tmp`, say).
+fn create_data_dir(path: &std::path::Path) -> Result<(), StartupError> {
+    create_dir(path)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
+        let failed = |source| StartupError::DataDir {
+            path: path.display().to_string(),
+            source,
+        };
         let mode = std::fs::metadata(path)
             .map_err(failed)?
             .permissions()
@@ -167,7 +179,7 @@ pub fn open_event_log(
     settings: &Settings,
     access: Access,
 ) -> Result<(Arc<dyn EventLog>, &'static str), StartupError> {
-    create_dir(&settings.data_dir)?;
+    create_data_dir(&settings.data_dir)?;
     match &settings.event_log {
         EventLogUrl::Sqlite(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -193,7 +205,7 @@ pub fn read_model_store(settings: &Settings) -> ReadModelStore {
 
 /// The accounts database of a data directory.
 pub fn open_accounts(settings: &Settings) -> Result<Accounts, StartupError> {
-    create_dir(&settings.data_dir)?;
+    create_data_dir(&settings.data_dir)?;
     let path = settings.data_dir.join("accounts.db");
     private_file(&path)?;
     Ok(Accounts::open(path)?)
