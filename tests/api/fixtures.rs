@@ -708,7 +708,7 @@ async fn the_same_fixtures_synced_land_in_the_same_read_models_as_live_ones() {
     let live_store = app.connected_store(1, "live@example.com", "Live Co").await;
     let synced_store = app.connected_store(2, "sync@example.com", "Sync Co").await;
     send_everything_live(&live_store).await;
-    let sync_id = "0193c5a0-5555-7000-8000-000000000001";
+    let sync_id = &synced_store.initial_sync().await;
 
     // Act
     let answers = sync_everything(&synced_store, sync_id).await;
@@ -720,7 +720,7 @@ async fn the_same_fixtures_synced_land_in_the_same_read_models_as_live_ones() {
         ("guests-1", "guests", 1),
         ("orders-1", "orders", 4),
     ]) {
-        assert_eq!(answer["sync_id"], sync_id, "{answer}");
+        assert_eq!(answer["sync_id"], sync_id.as_str(), "{answer}");
         assert_eq!(answer["batch_id"], batch, "{answer}");
         assert_eq!(answer["resource"], resource, "{answer}");
         assert_eq!(statuses(answer), vec!["accepted"; count], "{answer}");
@@ -843,9 +843,10 @@ async fn a_synced_order_never_removes_or_adds_a_tag() {
 
     // Act: a sync (stored at the server's now, after the cart) brings john's completed order 727
     // and joao's order 723.
+    let sync_id = store.initial_sync().await;
     let answer = store
         .sync(
-            "0193c5a0-5555-7000-8000-000000000002",
+            &sync_id,
             "orders-1",
             "orders",
             json!([

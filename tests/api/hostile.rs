@@ -26,6 +26,7 @@ enum Path {
 type Expected = (StatusCode, &'static str, Path);
 
 const INVALID_JSON: Expected = (StatusCode::BAD_REQUEST, "invalid_json", Path::Unchecked);
+const TOO_DEEP: Expected = (StatusCode::BAD_REQUEST, "too_deep", Path::Whole);
 const MISSING_FIELD: Expected = (StatusCode::BAD_REQUEST, "invalid_body", Path::Whole);
 const TOO_LARGE: Expected = (
     StatusCode::PAYLOAD_TOO_LARGE,
@@ -71,7 +72,7 @@ fn not_json(valid: &Value) -> Vec<(Vec<u8>, Expected)> {
         (trailing, INVALID_JSON),
         (
             format!("{{\"deep\": {}", "[".repeat(10_000)).into_bytes(),
-            INVALID_JSON,
+            TOO_DEEP,
         ),
         (b"\xff\xfe{}".to_vec(), INVALID_JSON),
         (b"null".to_vec(), MISSING_FIELD),

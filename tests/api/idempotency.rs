@@ -301,7 +301,7 @@ async fn a_retried_sync_batch_is_all_duplicate_and_writes_nothing() {
     // Arrange
     let app = spawn_app().await;
     let store = app.connected_store(1, "owner@example.com", "Acme").await;
-    let sync_id = "0193c5a0-5555-7000-8000-000000000001";
+    let sync_id = &store.initial_sync().await;
     let items = json!([
         fixture("order-guest.json"),
         {"status": "processing"},
@@ -359,7 +359,7 @@ async fn a_retried_batch_with_a_changed_item_is_a_conflict_for_that_item_only() 
     // Arrange
     let app = spawn_app().await;
     let store = app.connected_store(1, "owner@example.com", "Acme").await;
-    let sync_id = "0193c5a0-5555-7000-8000-000000000001";
+    let sync_id = &store.initial_sync().await;
     let guests = json!([{"email": "a@example.com"}, {"email": "b@example.com"}]);
     store.sync(sync_id, "guests-1", "guests", guests).await;
     let head = app.head().await;
@@ -394,7 +394,7 @@ async fn a_retry_spelled_with_other_key_order_and_spacing_is_still_a_duplicate()
     );
     let sync_compact = r#"{"batch_id":"guests-1","resource":"guests","items":[{"email":"a@example.com","first_name":"Ada"}]}"#;
     let sync_spaced = "{ \"items\" : [ { \"first_name\" : \"Ada\" ,\n \"email\" : \"a@example.com\" } ] ,\n \"resource\" : \"guests\", \"batch_id\" : \"guests-1\" }";
-    let sync_path = batches("0193c5a0-5555-7000-8000-000000000001");
+    let sync_path = batches(&store.initial_sync().await);
     let bearer = store.bearer();
     let first: Value = app
         .raw_post(EVENTS, compact, Some(&bearer))

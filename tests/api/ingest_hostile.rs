@@ -12,7 +12,6 @@ use woo_e2e::{
     live, spawn_app, statuses,
 };
 
-const SYNC_ID: &str = "0193c5a0-5555-7000-8000-000000000001";
 const AT: &str = "2026-11-27T09:00:00Z";
 
 /// Posts `body` and checks the whole request is refused with `status`, `code` and `path`, and
@@ -416,6 +415,7 @@ async fn bodies_over_the_size_limits_are_refused_with_413() {
     // Arrange
     let app = spawn_app().await;
     let store = app.connected_store(1, "owner@example.com", "Acme").await;
+    let sync_id = store.initial_sync().await;
     let bearer = store.bearer();
     let padded = |bytes: usize| -> Value {
         let mut product = fixture("product-simple.json");
@@ -437,7 +437,7 @@ async fn bodies_over_the_size_limits_are_refused_with_413() {
     let over_16 = json!({"batch_id": "b", "resource": "products", "items": [padded(16 * 1024 * 1024 + 1024)]});
     expect_refused(
         &app,
-        &batches(SYNC_ID),
+        &batches(&sync_id),
         Some(&bearer),
         serde_json::to_vec(&over_16).unwrap(),
         too_large,
@@ -455,7 +455,7 @@ async fn bodies_over_the_size_limits_are_refused_with_413() {
         .await;
     assert_eq!(statuses(&under_8), ["accepted"]);
     let under_16 = store
-        .sync(SYNC_ID, "b", "products", json!([padded(12 * 1024 * 1024)]))
+        .sync(&sync_id, "b", "products", json!([padded(12 * 1024 * 1024)]))
         .await;
     assert_eq!(statuses(&under_16), ["accepted"]);
 }
@@ -465,9 +465,10 @@ async fn malformed_sync_batches_are_refused_naming_the_field_and_write_nothing()
     // Arrange
     let app = spawn_app().await;
     let store = app.connected_store(1, "owner@example.com", "Acme").await;
+    let sync_id = store.initial_sync().await;
     let bearer = store.bearer();
     let auth = Some(bearer.as_str());
-    let path = batches(SYNC_ID);
+    let path = batches(&sync_id);
     let valid =
         json!({"batch_id": "b-1", "resource": "guests", "items": [{"email": "a@example.com"}]});
     let with = |field: &str, value: Value| -> Vec<u8> {
@@ -583,12 +584,13 @@ async fn bad_sync_items_are_rejected_one_by_one_with_their_index_and_path() {
     // Arrange
     let app = spawn_app().await;
     let store = app.connected_store(1, "owner@example.com", "Acme").await;
+    let sync_id = store.initial_sync().await;
     let head = app.head().await;
 
     // Act
     let orders = store
         .sync(
-            SYNC_ID,
+            &sync_id,
             "orders-1",
             "orders",
             json!([
@@ -602,7 +604,7 @@ async fn bad_sync_items_are_rejected_one_by_one_with_their_index_and_path() {
         .await;
     let guests = store
         .sync(
-            SYNC_ID,
+            &sync_id,
             "guests-1",
             "guests",
             json!([
@@ -674,6 +676,7 @@ async fn requests_without_a_valid_token_are_refused_with_401_and_write_nothing()
     // Arrange
     let app = spawn_app().await;
     let store = app.connected_store(1, "owner@example.com", "Acme").await;
+    let sync_id = store.initial_sync().await;
     let events = serde_json::to_vec(&json!({"events": [live(&event_id(1), "ecommerce.cart_started", AT, json!({"email": "a@example.com"}))]})).unwrap();
     let batch = serde_json::to_vec(
         &json!({"batch_id": "b", "resource": "guests", "items": [{"email": "a@example.com"}]}),
@@ -704,7 +707,7 @@ async fn requests_without_a_valid_token_are_refused_with_401_and_write_nothing()
         .await;
         expect_refused(
             &app,
-            &batches(SYNC_ID),
+            &batches(&sync_id),
             authorization.as_deref(),
             batch.clone(),
             unauthorized,
@@ -720,7 +723,7 @@ async fn requests_without_a_valid_token_are_refused_with_401_and_write_nothing()
         .expect("the store disconnects");
     let bearer = store.bearer();
     expect_refused(&app, EVENTS, Some(&bearer), events, unauthorized).await;
-    expect_refused(&app, &batches(SYNC_ID), Some(&bearer), batch, unauthorized).await;
+    expect_refused(&app, &batches(&sync_id), Some(&bearer), batch, unauthorized).await;
     assert!(app.stream(store.stream()).await.is_empty());
 }
 
@@ -766,9 +769,10 @@ async fn another_stores_token_writes_only_to_its_own_stream() {
             json!({"email": "ada@example.com"}),
         )])
         .await;
+    let rival_sync_id = rival.initial_sync().await;
     let rival_sync = rival
         .sync(
-            SYNC_ID,
+            &rival_sync_id,
             "orders-1",
             "orders",
             json!([fixture("order-guest.json")]),

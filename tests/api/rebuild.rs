@@ -166,7 +166,7 @@ async fn ingest_a_bit_of_everything(app: &TestApp, acme: &ConnectedStore, rival:
         cart("someone.else@example.com"),
     )])
     .await;
-    let sync_id = "0193c5a0-5555-7000-8000-000000000001";
+    let sync_id = &acme.initial_sync().await;
     acme.sync(
         sync_id,
         "products-1",

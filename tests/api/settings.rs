@@ -231,7 +231,7 @@ async fn rejected_deliveries_show_in_diagnostics_with_their_reasons() {
         .unwrap();
     plugin.post_events(&events_request(&[good])).await.unwrap();
     let batch = batch_request("b-1", "guests", &[json!({"email": "not an email"})]);
-    let sync = "0193c5a0-0000-7000-8000-0000000000cc".parse().unwrap();
+    let sync = plugin.commands().await.unwrap().commands[0].sync_id;
     plugin.post_sync_batch(sync, &batch).await.unwrap();
     let diagnostics: serde_json::Value = app
         .admin_get(

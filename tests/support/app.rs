@@ -35,7 +35,7 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// Like [`spawn_app`], with settings changed by `configure` first.
+/// `spawn_app` with settings changed by `configure` first (a trusted proxy, a public URL).
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("a temp dir");
     let mut settings = Settings::in_dir(data_dir.path());

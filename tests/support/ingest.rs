@@ -101,6 +101,17 @@ impl ConnectedStore {
         serde_json::to_value(answer).expect("an answer is JSON")
     }
 
+    /// The id of the sync the store was asked for when it connected (its first command).
+    pub async fn initial_sync(&self) -> String {
+        let commands = self.plugin.commands().await.expect("the commands answer");
+        commands
+            .commands
+            .first()
+            .expect("a connected store is asked for an initial sync")
+            .sync_id
+            .to_string()
+    }
+
     /// Posts one sync batch and returns the 200 answer.
     pub async fn sync(&self, sync_id: &str, batch_id: &str, resource: &str, items: Value) -> Value {
         let sync_id: SyncId = sync_id.parse().expect("a sync id");

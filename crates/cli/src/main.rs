@@ -32,7 +32,7 @@ struct Cli {
     /// Event-log backend URL [default: sqlite://DATA_DIR/events.db]
     #[arg(long, global = true, env = "WOO_INGEST_EVENT_LOG", value_name = "URL")]
     event_log: Option<String>,
-    /// TOML config file with data_dir, addr, public_url, event_log, admin_token_key [default: ./woo-ingest.toml if present]
+    /// TOML config file with data_dir, addr, public_url, event_log, admin_token_key, trusted_proxy, max_projection_lag_s [default: ./woo-ingest.toml if present]
     #[arg(long, global = true, env = "WOO_INGEST_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -60,6 +60,15 @@ enum Command {
         /// Past this projection lag (seconds), sync batches get 429 with Retry-After while live events are still taken [default: 30]
         #[arg(long, env = "WOO_INGEST_MAX_PROJECTION_LAG_S", value_name = "SECONDS")]
         max_projection_lag_s: Option<u64>,
+        /// A reverse proxy whose X-Forwarded-For names the client that limits count against
+        /// (repeat, or separate with commas) [default: none, the connecting address counts]
+        #[arg(
+            long,
+            env = "WOO_INGEST_TRUSTED_PROXY",
+            value_name = "IP",
+            value_delimiter = ','
+        )]
+        trusted_proxy: Vec<std::net::IpAddr>,
     },
     /// Run only the projectors, keeping this data directory's read models up to date.
     Project,
@@ -238,20 +247,23 @@ fn server_url(text: &str) -> Result<String, String> {
 }
 
 fn settings(cli: &Cli) -> Result<Settings, CliError> {
-    let (addr, public_url, admin_token_key, max_projection_lag_s) = match &cli.command {
-        Command::Serve {
-            addr,
-            public_url,
-            admin_token_key,
-            max_projection_lag_s,
-        } => (
-            addr.clone(),
-            public_url.clone(),
-            admin_token_key.clone().map(Redacted::new),
-            *max_projection_lag_s,
-        ),
-        _ => (None, None, None, None),
-    };
+    let (addr, public_url, admin_token_key, max_projection_lag_s, trusted_proxy) =
+        match &cli.command {
+            Command::Serve {
+                addr,
+                public_url,
+                admin_token_key,
+                max_projection_lag_s,
+                trusted_proxy,
+            } => (
+                addr.clone(),
+                public_url.clone(),
+                admin_token_key.clone().map(Redacted::new),
+                *max_projection_lag_s,
+                Some(trusted_proxy.clone()).filter(|p| !p.is_empty()),
+            ),
+            _ => (None, None, None, None, None),
+        };
     let flags = SettingsLayer {
         data_dir: cli.data_dir.clone(),
         addr,
@@ -259,6 +271,7 @@ fn settings(cli: &Cli) -> Result<Settings, CliError> {
         event_log: cli.event_log.clone(),
         admin_token_key,
         max_projection_lag_s,
+        trusted_proxy,
     };
     let file = match &cli.config {
         Some(path) => SettingsLayer::from_file(path)?,

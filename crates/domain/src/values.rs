@@ -56,6 +56,14 @@ impl StoreUrl {
         url.set_query(None);
         url.set_fragment(None);
         let normalised = url.as_str().trim_end_matches('/').to_owned();
+        // The stored form is what must read back: percent-encoding can grow a URL that passed
+        // the check above (`é` is six characters once encoded) past the limit.
+        if normalised.len() > Self::MAX_LEN {
+            return Err(format!(
+                "a store URL has at most {} characters once normalised",
+                Self::MAX_LEN
+            ));
+        }
         Ok(StoreUrl(normalised))
     }
 
@@ -199,6 +207,19 @@ impl From<Email> for String {
     }
 }
 
+/// At most `max` bytes of `text`, cut at a character boundary and marked with the whole length
+/// when cut: how much of a client's input an answer or a diagnostic repeats.
+pub fn excerpt(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], text.len())
+}
+
 /// Checks a required free-text field: trimmed, not empty, at most `max` characters.
 pub fn required_text(path: &str, value: &str, max: usize) -> Result<String, ValidationError> {
     let value = value.trim();
@@ -267,6 +288,51 @@ mod tests {
     }
 
     #[test]
+    fn store_urls_that_grow_when_normalised_are_refused() {
+        for grows in [
+            format!("http://shop.example.org/{}", "é".repeat(1000)),
+            format!("http://shop.example.org/{}", "\"".repeat(900)),
+        ] {
+            assert!(grows.len() <= StoreUrl::MAX_LEN);
+            assert!(StoreUrl::parse(&grows).is_err(), "{grows:?} accepted");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// What `parse` accepts reads back: its output parses again, to itself.
+        #[test]
+        fn accepted_store_urls_read_back(
+            scheme in "(https?|HTTP|ftp)",
+            host in "[a-zA-Z0-9.é-]{0,40}",
+            port in proptest::option::of(0u32..70_000),
+            path in "[ -~é\u{0}-\u{1f}\u{80}-\u{10ff}]{0,700}",
+        ) {
+            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+            let input = format!("{scheme}://{host}{port}/{path}");
+            if let Ok(url) = StoreUrl::parse(&input) {
+                proptest::prop_assert!(url.as_str().len() <= StoreUrl::MAX_LEN);
+                let json = serde_json::to_string(&url).unwrap();
+                proptest::prop_assert_eq!(serde_json::from_str::<StoreUrl>(&json).unwrap(), url);
+            }
+        }
+
+        /// Emails and user codes read back the same way.
+        #[test]
+        fn accepted_emails_and_codes_read_back(email in "[ -~İéß]{0,330}", code in "[ -~]{0,12}") {
+            if let Ok(email) = Email::parse(&email) {
+                let json = serde_json::to_string(&email).unwrap();
+                proptest::prop_assert_eq!(serde_json::from_str::<Email>(&json).unwrap(), email);
+            }
+            if let Ok(code) = UserCode::parse(&code) {
+                let json = serde_json::to_string(&code).unwrap();
+                proptest::prop_assert_eq!(serde_json::from_str::<UserCode>(&json).unwrap(), code);
+            }
+        }
+    }
+
+    #[test]
     fn user_codes_use_the_base_20_alphabet_evenly() {
         let mut bytes = (0u8..=255).cycle();
         let code = UserCode::generate(|| bytes.next().unwrap());
@@ -309,6 +375,12 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn excerpts_cut_long_text_at_a_character_boundary() {
+        assert_eq!(excerpt("short", 10), "short");
+        assert_eq!(excerpt("ééé", 3), "é… (6 bytes)");
     }
 
     #[test]

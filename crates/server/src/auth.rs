@@ -18,7 +18,37 @@ use crate::accounts::{Session, User};
 use crate::secrets::Secret;
 use crate::{ApiError, AppState};
 
-pub const SESSION_COOKIE: &str = "woo_session";
+/// A cookie's name for a plain-http site, and for an https one: there the `__Host-` prefix makes
+/// browsers accept it only when set `Secure`, for path `/` and without a domain, so no sibling
+/// subdomain or plain-http page can plant or overwrite it. Browsers refuse that prefix over
+/// plain http (a local install), which keeps the bare name.
+#[derive(Clone, Copy, Debug)]
+pub struct CookieName {
+    plain: &'static str,
+    host_only: &'static str,
+}
+
+impl CookieName {
+    pub const fn new(plain: &'static str, host_only: &'static str) -> Self {
+        CookieName { plain, host_only }
+    }
+
+    /// The name on this service.
+    pub fn on(self, state: &AppState) -> &'static str {
+        if secure_site(state) {
+            self.host_only
+        } else {
+            self.plain
+        }
+    }
+}
+
+/// Whether the pages are served over https, so cookies are `Secure` and named `__Host-…`.
+pub fn secure_site(state: &AppState) -> bool {
+    state.app.public_url.starts_with("https://")
+}
+
+pub const SESSION_COOKIE: CookieName = CookieName::new("woo_session", "__Host-woo_session");
 pub const ADMIN_TOKEN_LIFETIME: Duration = Duration::hours(1);
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
@@ -95,6 +125,17 @@ impl JwtKeys {
     /// first start.
     pub fn load_or_create(path: &Path) -> std::io::Result<JwtKeys> {
         let secret = match std::fs::read_to_string(path) {
+            // An empty or short key would let anyone sign tokens: refuse to start on one.
+            Ok(secret) if secret.trim().len() < crate::config::MIN_ADMIN_TOKEN_KEY_BYTES => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "the key file holds {} bytes, fewer than {}; delete it to have a new key made (admin tokens issued so far stop working)",
+                        secret.trim().len(),
+                        crate::config::MIN_ADMIN_TOKEN_KEY_BYTES
+                    ),
+                ));
+            }
             Ok(secret) => secret.trim().to_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let secret = Secret::generate("");
@@ -137,13 +178,24 @@ impl JwtKeys {
     }
 }
 
+/// Writes a new key file durably: to a temporary file first, synced, then renamed into place and
+/// the directory synced, so a crash leaves either no key file or a whole one, never an empty one.
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
+    let temporary = path.with_extension("key.new");
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(contents.as_bytes())
+    let mut file = options.open(&temporary)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    std::fs::hard_link(&temporary, path)?;
+    std::fs::remove_file(&temporary)?;
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// A person calling the admin API with a JWT from `POST /api/admin/v1/auth/token`.
@@ -178,7 +230,7 @@ impl FromRequest for AdminUser {
 
 /// The signed-in person of a page request, if any.
 pub async fn session(req: &HttpRequest, state: &AppState) -> Result<Option<Session>, ApiError> {
-    let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+    let Some(cookie) = req.cookie(SESSION_COOKIE.on(state)) else {
         return Ok(None);
     };
     let token = cookie.value().to_owned();
@@ -203,6 +255,16 @@ struct Failures {
 
 const MAX_TRACKED_KEYS: usize = 100_000;
 
+impl Failures {
+    fn fresh(now: OffsetDateTime) -> Self {
+        Failures {
+            first: now,
+            count: 0,
+            locked_until: None,
+        }
+    }
+}
+
 impl RateLimiter {
     pub fn new(max: u32, window: Duration, lock: Duration) -> Self {
         RateLimiter {
@@ -213,18 +275,11 @@ impl RateLimiter {
         }
     }
 
-    /// `Err(seconds to wait)` while the key is locked.
-    pub fn check(&self, key: &str, now: OffsetDateTime) -> Result<(), u32> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        match entries.get(key).and_then(|f| f.locked_until) {
-            Some(until) if until > now => Err(u32::try_from((until - now).whole_seconds())
-                .unwrap_or(u32::MAX)
-                .max(1)),
-            _ => Ok(()),
-        }
-    }
-
-    pub fn fail(&self, key: &str, now: OffsetDateTime) {
+    /// Takes one attempt for `key` before it is made: `Err(seconds to wait)` while the key is
+    /// locked. The attempt counts as a failure until [`refund`](Self::refund) or
+    /// [`succeed`](Self::succeed) says otherwise, so a burst of concurrent attempts cannot all
+    /// pass a check before any of them is recorded: at most `max` are ever in flight or failed.
+    pub fn reserve(&self, key: &str, now: OffsetDateTime) -> Result<(), u32> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= MAX_TRACKED_KEYS {
             let (window, lock) = (self.window, self.lock);
@@ -232,21 +287,34 @@ impl RateLimiter {
                 now - f.first < window || f.locked_until.is_some_and(|u| u > now - lock)
             });
         }
-        let failures = entries.entry(key.to_owned()).or_insert(Failures {
-            first: now,
-            count: 0,
-            locked_until: None,
-        });
-        if now - failures.first >= self.window {
-            *failures = Failures {
-                first: now,
-                count: 0,
-                locked_until: None,
-            };
+        let failures = entries
+            .entry(key.to_owned())
+            .or_insert_with(|| Failures::fresh(now));
+        match failures.locked_until {
+            Some(until) if until > now => {
+                return Err(u32::try_from((until - now).whole_seconds())
+                    .unwrap_or(u32::MAX)
+                    .max(1));
+            }
+            Some(_) => *failures = Failures::fresh(now),
+            None if now - failures.first >= self.window => *failures = Failures::fresh(now),
+            None => {}
         }
         failures.count += 1;
         if failures.count >= self.max {
             failures.locked_until = Some(now + self.lock);
+        }
+        Ok(())
+    }
+
+    /// Gives back an attempt that turned out not to be a failure.
+    pub fn refund(&self, key: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(failures) = entries.get_mut(key) {
+            failures.count = failures.count.saturating_sub(1);
+            if failures.count < self.max {
+                failures.locked_until = None;
+            }
         }
     }
 
@@ -258,11 +326,9 @@ impl RateLimiter {
     }
 }
 
-/// The address a request came from. Forwarding headers are not trusted: a client could name any
-/// address in them and escape its limits.
+/// The address a request came from, as the limits key it (see `crate::client`).
 pub fn client_key(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())
+    crate::client::key(req)
 }
 
 /// 429 with `Retry-After`.
@@ -284,30 +350,84 @@ mod tests {
     const T0: OffsetDateTime = datetime!(2026-11-27 10:00 UTC);
 
     #[test]
-    fn a_key_is_locked_after_max_failures_and_unlocks_later() {
+    fn a_key_takes_max_attempts_then_is_locked_until_later() {
         let limiter = RateLimiter::new(5, Duration::minutes(15), Duration::minutes(15));
-        for _ in 0..4 {
-            limiter.fail("ip", T0);
+        for _ in 0..5 {
+            assert_eq!(limiter.reserve("ip", T0), Ok(()));
         }
-        assert_eq!(limiter.check("ip", T0), Ok(()));
-        limiter.fail("ip", T0);
-        assert_eq!(limiter.check("ip", T0), Err(900));
-        assert_eq!(limiter.check("other", T0), Ok(()));
-        assert_eq!(limiter.check("ip", T0 + Duration::minutes(15)), Ok(()));
+        assert_eq!(limiter.reserve("ip", T0), Err(900));
+        assert_eq!(limiter.reserve("other", T0), Ok(()));
+        assert_eq!(limiter.reserve("ip", T0 + Duration::minutes(15)), Ok(()));
     }
 
     #[test]
-    fn failures_outside_the_window_start_over_and_success_clears() {
+    fn attempts_in_flight_count_so_a_burst_gets_max_tries() {
+        let limiter = std::sync::Arc::new(RateLimiter::new(
+            5,
+            Duration::minutes(15),
+            Duration::minutes(15),
+        ));
+        let threads: Vec<_> = (0..64)
+            .map(|_| {
+                let limiter = limiter.clone();
+                std::thread::spawn(move || limiter.reserve("account", T0).is_ok())
+            })
+            .collect();
+        let passed = threads
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .filter(|ok| *ok)
+            .count();
+        assert_eq!(passed, 5);
+    }
+
+    #[test]
+    fn refunds_and_successes_give_attempts_back_and_old_ones_expire() {
         let limiter = RateLimiter::new(3, Duration::minutes(15), Duration::minutes(15));
-        limiter.fail("a", T0);
-        limiter.fail("a", T0);
-        limiter.fail("a", T0 + Duration::minutes(16));
-        assert_eq!(limiter.check("a", T0 + Duration::minutes(16)), Ok(()));
-        limiter.fail("b", T0);
-        limiter.fail("b", T0);
+        for _ in 0..3 {
+            limiter.reserve("a", T0).unwrap();
+        }
+        assert!(limiter.reserve("a", T0).is_err());
+        limiter.refund("a");
+        assert_eq!(limiter.reserve("a", T0), Ok(()), "a refund unlocks");
+        limiter.reserve("b", T0).unwrap();
+        limiter.reserve("b", T0).unwrap();
         limiter.succeed("b");
-        limiter.fail("b", T0);
-        assert_eq!(limiter.check("b", T0), Ok(()));
+        for _ in 0..3 {
+            assert_eq!(limiter.reserve("b", T0), Ok(()));
+        }
+        limiter.reserve("c", T0).unwrap();
+        limiter.reserve("c", T0).unwrap();
+        for _ in 0..2 {
+            assert_eq!(limiter.reserve("c", T0 + Duration::minutes(16)), Ok(()));
+        }
+    }
+
+    #[test]
+    fn a_key_file_is_made_whole_and_private_and_a_short_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("admin-token.key");
+        let keys = JwtKeys::load_or_create(&path).unwrap();
+        let token = keys.issue(UserId::generate(), T0).unwrap();
+        assert!(
+            JwtKeys::load_or_create(&path)
+                .unwrap()
+                .verify(&token, T0)
+                .is_some()
+        );
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(written.len() >= crate::config::MIN_ADMIN_TOKEN_KEY_BYTES);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        for short in ["", "\n", "only-twenty-bytes..."] {
+            std::fs::write(&path, short).unwrap();
+            let error = JwtKeys::load_or_create(&path).err().expect("refused");
+            assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! environment variables, then command-line flags (the binary merges the last two with clap).
 
 use std::fmt;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -29,6 +30,9 @@ pub struct Settings {
     /// Past this projection lag, sync batches (deferrable bulk) are answered 429 with
     /// `Retry-After` while live events are still taken.
     pub max_projection_lag: std::time::Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client that limits count against;
+    /// empty: every request counts against the address it came from.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// A secret setting: `Debug` never prints it.
@@ -66,6 +70,7 @@ pub struct SettingsLayer {
     pub admin_token_key: Option<Redacted>,
     /// Seconds; see [`Settings::max_projection_lag`].
     pub max_projection_lag_s: Option<u64>,
+    pub trusted_proxy: Option<Vec<IpAddr>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +126,7 @@ impl SettingsLayer {
             event_log: self.event_log.or(below.event_log),
             admin_token_key: self.admin_token_key.or(below.admin_token_key),
             max_projection_lag_s: self.max_projection_lag_s.or(below.max_projection_lag_s),
+            trusted_proxy: self.trusted_proxy.or(below.trusted_proxy),
         }
     }
 
@@ -158,6 +164,7 @@ impl SettingsLayer {
                 self.max_projection_lag_s
                     .unwrap_or(DEFAULT_MAX_PROJECTION_LAG_S),
             ),
+            trusted_proxies: self.trusted_proxy.unwrap_or_default(),
         })
     }
 }
@@ -203,6 +210,7 @@ impl Settings {
             public_url: None,
             admin_token_key: None,
             max_projection_lag: std::time::Duration::from_secs(DEFAULT_MAX_PROJECTION_LAG_S),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -261,6 +269,7 @@ mod tests {
             event_log: event_log.map(str::to_owned),
             admin_token_key: None,
             max_projection_lag_s: None,
+            trusted_proxy: None,
         }
     }
 
@@ -416,11 +425,46 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_are_addresses_read_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("woo-ingest.toml");
+        std::fs::write(&path, "trusted_proxy = [\"10.0.0.2\", \"::1\"]\n").unwrap();
+        let settings = SettingsLayer::from_file(&path).unwrap().resolve().unwrap();
+        assert_eq!(
+            settings.trusted_proxies,
+            [
+                "10.0.0.2".parse::<IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
+        std::fs::write(&path, "trusted_proxy = [\"proxy.local\"]\n").unwrap();
+        let error = SettingsLayer::from_file(&path).unwrap_err().to_string();
+        assert!(error.contains("trusted_proxy"), "{error}");
+        assert!(Settings::in_dir("/srv").trusted_proxies.is_empty());
+    }
+
+    #[test]
     fn public_url_must_be_http() {
         let layer = SettingsLayer {
             public_url: Some("ftp://x".into()),
             ..Default::default()
         };
         assert!(matches!(layer.resolve(), Err(ConfigError::PublicUrl(_))));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any config text is read or refused with a reason, never a panic.
+        #[test]
+        fn any_config_text_is_read_or_refused(
+            key in "(data_dir|addr|public_url|event_log|admin_token_key|trusted_proxy|[a-z]{1,8})",
+            value in "(\"[^\"\\\\]{0,40}\"|\\[\"[0-9a-f.:]{0,20}\"\\]|[0-9]{1,5}|\\PC{0,20})",
+        ) {
+            let text = format!("{key} = {value}\n");
+            if let Ok(layer) = toml::from_str::<SettingsLayer>(&text) {
+                let _ = layer.resolve();
+            }
+        }
     }
 }

@@ -80,6 +80,9 @@ fn integration_refusal(error: IntegrationError) -> ApiError {
 impl From<PairError> for ApiError {
     fn from(error: PairError) -> Self {
         match error {
+            PairError::RateLimited { retry_after } => {
+                too_many("pairing requests from this address", retry_after)
+            }
             PairError::Refused(refusal) => pairing_refusal(refusal),
             PairError::Service(service) => service.into(),
         }
@@ -187,7 +190,7 @@ impl From<SignInError> for ApiError {
 impl From<EventsError> for ApiError {
     fn from(error: EventsError) -> Self {
         match error {
-            EventsError::TooMany { .. } => ApiError::new(
+            EventsError::TooMany => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_many_events",
                 error.to_string(),
@@ -212,7 +215,7 @@ impl From<BatchError> for ApiError {
             BatchError::UnknownSync => ApiError::not_found(error.to_string()),
             BatchError::InvalidBatchId => invalid("batch_id", &error),
             BatchError::UnknownResource => invalid("resource", &error),
-            BatchError::TooMany { .. } => ApiError::new(
+            BatchError::TooMany => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_many_items",
                 error.to_string(),
@@ -274,7 +277,6 @@ impl From<crate::app::restore_links::RestoreLinkError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::ingest::{MAX_BATCH_ITEMS, MAX_EVENTS};
 
     #[test]
     fn each_refusal_has_its_own_status_and_code() {
@@ -293,6 +295,11 @@ mod tests {
                 DecideError::Refused(PairingError::NotAllowed).into(),
                 StatusCode::FORBIDDEN,
                 "forbidden",
+            ),
+            (
+                PairError::RateLimited { retry_after: 60 }.into(),
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
             ),
             (
                 PairError::Refused(PairingError::AlreadyRequested).into(),
@@ -325,18 +332,12 @@ mod tests {
                 "rate_limited",
             ),
             (
-                EventsError::TooMany {
-                    count: MAX_EVENTS + 1,
-                }
-                .into(),
+                EventsError::TooMany.into(),
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_many_events",
             ),
             (
-                BatchError::TooMany {
-                    count: MAX_BATCH_ITEMS + 1,
-                }
-                .into(),
+                BatchError::TooMany.into(),
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_many_items",
             ),

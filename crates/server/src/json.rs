@@ -11,8 +11,12 @@ use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use serde::de::DeserializeOwned;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use woo_domain::values::excerpt;
 
 use crate::{ApiError, AppState};
+
+/// How much of a bad value or key an error answer repeats.
+const MAX_ECHO: usize = 200;
 
 /// The default body limit of plugin and admin requests.
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
@@ -46,6 +50,11 @@ impl BodyBudget {
     }
 }
 
+/// How deep arrays and objects may nest in a body. WooCommerce's deepest payloads (an order's
+/// line item meta) nest under ten levels; anything walking a document recursively (serde, the
+/// canonical form) stays far from the stack limit of a worker thread at this depth.
+pub const MAX_DEPTH: usize = 64;
+
 /// A JSON body of at most `LIMIT` bytes, read into `T`.
 pub struct JsonBody<T, const LIMIT: usize = DEFAULT_LIMIT>(pub T);
 
@@ -54,9 +63,17 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for JsonBody
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
         let payload = web::Payload::from_request(req, payload).into_inner();
         let req = req.clone();
         Box::pin(async move {
+            if !json {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "the body is JSON: send it with Content-Type: application/json",
+                ));
+            }
             // A declared length over the limit is refused below without reading; an undeclared
             // one may use the whole limit.
             let declared = req
@@ -99,8 +116,28 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for JsonBody
     }
 }
 
-/// Parses JSON, naming where it went wrong.
+/// Whether the request says its body is JSON (`application/json`, or a `+json` type). A body
+/// of another type is refused rather than guessed at: a form or text a browser was tricked into
+/// sending never reaches a JSON endpoint as JSON.
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|essence| essence.trim().to_ascii_lowercase())
+        .is_some_and(|essence| essence == "application/json" || essence.ends_with("+json"))
+}
+
+/// Parses JSON, naming where it went wrong. The nesting depth is checked on the raw bytes first,
+/// so no deeper document ever reaches a recursive reader.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if !depth_within(bytes, MAX_DEPTH) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "too_deep",
+            format!("arrays and objects nest at most {MAX_DEPTH} levels deep"),
+        ));
+    }
     // The fast parse first; only a body that fails it is parsed again to find the path.
     if let Ok(value) = serde_json::from_slice(bytes) {
         return Ok(value);
@@ -109,20 +146,21 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
+        // serde's messages quote the offending value: an answer repeats only the start of it.
         let (code, message) = if inner.is_syntax() || inner.is_eof() {
             (
                 "invalid_json",
-                format!("the body is not valid JSON: {inner}"),
+                excerpt(&format!("the body is not valid JSON: {inner}"), MAX_ECHO),
             )
         } else {
-            ("invalid_body", inner.to_string())
+            ("invalid_body", excerpt(&inner.to_string(), MAX_ECHO))
         };
         let error = ApiError::new(StatusCode::BAD_REQUEST, code, message);
         // Where a syntax error is there is no field to name ("?").
         if code == "invalid_json" || path == "." || path == "?" {
             error
         } else {
-            error.at(path)
+            error.at(excerpt(&path, MAX_ECHO))
         }
     })?;
     deserializer.end().map_err(|e| {
@@ -135,13 +173,42 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// Whether no array or object in `bytes` opens more than `max` levels deep, brackets inside
+/// strings not counted. One pass, no allocation; malformed input is left to the parser.
+fn depth_within(bytes: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &byte in bytes {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
 
     use std::time::Duration;
 
-    use super::{BodyBudget, parse};
+    use super::{BodyBudget, MAX_DEPTH, depth_within, parse};
 
     #[derive(Debug, Deserialize)]
     #[allow(dead_code)]
@@ -198,5 +265,50 @@ mod tests {
         drop(admitted);
         let alone = tokio::time::timeout(Duration::from_secs(5), budget.admit(1 << 30));
         assert!(alone.await.unwrap().is_some(), "and gets in alone");
+    }
+
+    #[test]
+    fn errors_repeat_only_the_start_of_a_huge_value() {
+        let body = format!(
+            r#"{{"name": "x", "items": [{{"qty": "{}"}}]}}"#,
+            "9".repeat(100_000)
+        );
+        let error = parse::<Body>(body.as_bytes()).unwrap_err();
+        assert!(error.message().len() < 300, "{}", error.message().len());
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_before_parsing() {
+        let at_limit = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse::<serde_json::Value>(at_limit.as_bytes()).is_ok());
+        let deep = format!("{{\"events\":{}", "[".repeat(10_000));
+        assert_eq!(
+            parse::<serde_json::Value>(deep.as_bytes())
+                .unwrap_err()
+                .code(),
+            "too_deep"
+        );
+        // Brackets in strings, escaped quotes included, are text.
+        let quoted = format!(r#"{{"a":"\"{}"}}"#, "[".repeat(100));
+        assert!(depth_within(quoted.as_bytes(), 2));
+        assert!(!depth_within(b"[[[", 2));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Any bytes are read or refused with a 4xx; nothing nested past the limit gets through.
+        #[test]
+        fn any_body_is_parsed_or_refused_with_a_4xx(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            depth in 0usize..200,
+        ) {
+            for body in [bytes, format!("{}1{}", "[".repeat(depth), "]".repeat(depth)).into_bytes()] {
+                match parse::<serde_json::Value>(&body) {
+                    Ok(_) => proptest::prop_assert!(depth_within(&body, MAX_DEPTH)),
+                    Err(error) => proptest::prop_assert!(error.status().is_client_error()),
+                }
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod app;
 mod auth;
+mod client;
 mod config;
 pub mod diagnostics;
 mod error;
@@ -14,6 +15,7 @@ mod json;
 mod openapi;
 mod routes;
 mod secrets;
+mod security;
 mod startup;
 
 pub use config::{ConfigError, EventLogUrl, Redacted, Settings, SettingsLayer};

@@ -129,11 +129,63 @@ pub enum Access {
     ReadOnly,
 }
 
+/// Creates a directory (and its parents) if needed; what it creates is the service's user's
+/// alone.
 fn create_dir(path: &std::path::Path) -> Result<(), StartupError> {
-    std::fs::create_dir_all(path).map_err(|source| StartupError::DataDir {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(path)
+        .map_err(|source| StartupError::DataDir {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+/// Creates the data directory if needed and narrows an existing one to its owner: it holds the
+/// accounts' password hashes, the token key and every store's data. Only the data directory
+/// itself is narrowed, never the parent of an event log configured elsewhere (`/tmp`, say).
+fn create_data_dir(path: &std::path::Path) -> Result<(), StartupError> {
+    create_dir(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let failed = |source| StartupError::DataDir {
+            path: path.display().to_string(),
+            source,
+        };
+        let mode = std::fs::metadata(path)
+            .map_err(failed)?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))
+                .map_err(failed)?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes a database file the service's user's alone before SQLite opens it: created empty with
+/// mode 0600 (SQLite gives its journal and WAL files the database's mode), or narrowed to it.
+fn private_file(path: &std::path::Path) -> Result<(), StartupError> {
+    let failed = |source| StartupError::DataDir {
         path: path.display().to_string(),
         source,
-    })
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.append(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(failed)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(failed)?;
+    }
+    Ok(())
 }
 
 /// Opens the event log the settings name, creating the data directory if needed.
@@ -141,14 +193,17 @@ pub fn open_event_log(
     settings: &Settings,
     access: Access,
 ) -> Result<(Arc<dyn EventLog>, &'static str), StartupError> {
-    create_dir(&settings.data_dir)?;
+    create_data_dir(&settings.data_dir)?;
     match &settings.event_log {
         EventLogUrl::Sqlite(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 create_dir(parent)?;
             }
             let log = match access {
-                Access::Write => SqliteEventLog::open(path)?,
+                Access::Write => {
+                    private_file(path)?;
+                    SqliteEventLog::open(path)?
+                }
                 Access::ReadOnly => SqliteEventLog::open_read_only(path, SqliteOptions::default())?,
             };
             Ok((Arc::new(log), "sqlite"))
@@ -178,8 +233,10 @@ pub fn read_model_store(settings: &Settings) -> ReadModelStore {
 
 /// The accounts database of a data directory.
 pub fn open_accounts(settings: &Settings) -> Result<Accounts, StartupError> {
-    create_dir(&settings.data_dir)?;
-    Ok(Accounts::open(settings.data_dir.join("accounts.db"))?)
+    create_data_dir(&settings.data_dir)?;
+    let path = settings.data_dir.join("accounts.db");
+    private_file(&path)?;
+    Ok(Accounts::open(path)?)
 }
 
 /// A projector for every read model, over `log`.
@@ -214,6 +271,8 @@ impl Application {
             }
         };
         let diagnostics_path = settings.data_dir.join("diagnostics.db");
+        private_file(&diagnostics_path)?;
+        private_file(&settings.data_dir.join("readmodels.db"))?;
         let diagnostics =
             Diagnostics::open(&diagnostics_path).map_err(|source| StartupError::Diagnostics {
                 path: diagnostics_path.display().to_string(),
@@ -268,11 +327,15 @@ impl Application {
         let app_state = state.clone();
         let webhook_secrets = web::Data::new(WebhookSecrets::in_data_dir(&settings.data_dir));
         let restore_links = web::Data::new(RestoreLinks::in_data_dir(&settings.data_dir));
+        let trusted = crate::client::TrustedProxies(settings.trusted_proxies.clone());
+        let public_url = state.app.public_url.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(crate::security::headers(&public_url))
                 .app_data(app_state.clone())
                 .app_data(webhook_secrets.clone())
                 .app_data(restore_links.clone())
+                .app_data(trusted.clone())
                 .configure(crate::routes::configure)
                 .configure(crate::openapi::configure)
         })

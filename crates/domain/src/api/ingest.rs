@@ -8,13 +8,47 @@ use uuid::Uuid;
 
 use crate::SyncId;
 
+/// Items one `/events` request or one sync batch may carry.
+pub const MAX_ITEMS: usize = 1000;
+
 /// `POST /events`: live events. Each stays raw JSON here so that a broken one is answered on
 /// its own while its neighbours are taken.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct EventsRequest {
     #[cfg_attr(feature = "schemars", schemars(with = "Vec<LiveEvent>"))]
+    /// At most [`MAX_ITEMS`]; one more is kept to tell a request that has too many.
+    #[serde(deserialize_with = "capped")]
     pub events: Vec<Box<RawValue>>,
+}
+
+/// Reads a list while it streams in, keeping at most one item past [`MAX_ITEMS`] and skipping
+/// the rest unbuilt: a body of millions of tiny items costs a scan, not millions of values.
+fn capped<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Box<RawValue>>, D::Error> {
+    struct Capped;
+    impl<'de> serde::de::Visitor<'de> for Capped {
+        type Value = Vec<Box<RawValue>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut items = Vec::new();
+            while items.len() <= MAX_ITEMS {
+                match seq.next_element()? {
+                    Some(item) => items.push(item),
+                    None => return Ok(items),
+                }
+            }
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(items)
+        }
+    }
+    deserializer.deserialize_seq(Capped)
 }
 
 impl EventsRequest {
@@ -68,6 +102,8 @@ pub struct BatchRequest {
         feature = "schemars",
         schemars(with = "Vec<serde_json::Map<String, serde_json::Value>>")
     )]
+    /// At most [`MAX_ITEMS`]; one more is kept to tell a batch that has too many.
+    #[serde(deserialize_with = "capped")]
     pub items: Vec<Box<RawValue>>,
     /// The plugin's position in the resource, echoed back.
     #[serde(default)]
@@ -142,4 +178,19 @@ pub struct BatchResponse {
     pub cursor: Option<serde_json::Value>,
     pub total: Option<u64>,
     pub results: Vec<ItemResult>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_past_the_limit_are_skipped_while_reading() {
+        let body = format!(r#"{{"events":[{}0]}}"#, "0,".repeat(2_000_000));
+        let request: EventsRequest = serde_json::from_str(&body).unwrap();
+        assert_eq!(request.events.len(), MAX_ITEMS + 1);
+        let within: EventsRequest = serde_json::from_str(r#"{"events":[1,{"a":2}]}"#).unwrap();
+        assert_eq!(within.events.len(), 2);
+        assert!(serde_json::from_str::<EventsRequest>(r#"{"events":{}}"#).is_err());
+    }
 }

@@ -16,7 +16,7 @@ mod ingest;
 
 pub use ingest::{
     BatchRequest, BatchResponse, EventsRequest, EventsResponse, ItemError, ItemResult, ItemStatus,
-    LiveEvent, ReceivedEvent,
+    LiveEvent, MAX_ITEMS, ReceivedEvent,
 };
 
 const MAX_INSTALL_ID: usize = 128;
@@ -352,5 +352,116 @@ mod tests {
             break_it(&mut request);
             assert_eq!(request.validate().unwrap_err().path, path);
         }
+    }
+
+    /// Edge values each field accepts: the longest, the widest characters, the ones that grow
+    /// when normalised.
+    fn edge_requests() -> Vec<PairStoreRequest> {
+        let widest = |n: usize| "é".repeat(n);
+        let near_limit = format!("http://shop.example.org/{}", "a".repeat(2048 - 24));
+        let mut requests = Vec::new();
+        for store_url in [
+            near_limit.clone(),
+            format!("http://shop.example.org/{}", "é".repeat(337)),
+            format!("http://shop.example.org/{}", "\"".repeat(672)),
+            "HTTP://SHOP.EXAMPLE.ORG:80/?q=1#f".into(),
+            format!("https://{}.example.org", "x".repeat(60)),
+        ] {
+            requests.push(PairStoreRequest {
+                install_id: widest(MAX_INSTALL_ID),
+                store_url: store_url.clone(),
+                site_name: widest(MAX_NAME),
+                plugin_version: widest(MAX_VERSION),
+                wordpress_version: "9".repeat(MAX_VERSION),
+                woocommerce_version: widest(MAX_VERSION),
+                php_version: Some(widest(MAX_VERSION)),
+                home_url: Some(store_url),
+                admin_email: Some(format!("{}@x", "é".repeat(150))),
+                environment_type: Some(widest(MAX_SHORT)),
+                currency: Some(widest(MAX_SHORT)),
+                timezone: Some(widest(MAX_SHORT)),
+            });
+        }
+        requests
+    }
+
+    /// Whatever validation accepts is what gets stored, and every stored event type it reaches
+    /// decodes again: a value that cannot be read back would stop every reader of the log.
+    #[test]
+    fn every_accepted_edge_value_reads_back_from_each_stored_event() {
+        use crate::DomainEvent;
+        use crate::integration::{Connected, HeartbeatEvent, IntegrationEvent, SyncFailed};
+        use crate::pairing::{PairingEvent, PairingRequested};
+        use crate::values::UserCode;
+
+        fn reads_back<E: DomainEvent + PartialEq + std::fmt::Debug>(event: E) {
+            let data = serde_json::value::to_raw_value(&event.data()).unwrap();
+            let decoded = E::decode(event.event_type(), &data).unwrap().unwrap();
+            assert_eq!(decoded, event);
+        }
+
+        let now = time::macros::datetime!(2026-11-27 10:00 UTC);
+        for request in edge_requests() {
+            let store = Box::new(request.clone().validate().expect("an edge value is valid"));
+            reads_back(PairingEvent::Requested(PairingRequested {
+                request_id: RequestId::generate(),
+                store: store.clone(),
+                device_code_hash: "0".repeat(64),
+                user_code: UserCode::parse("BCDF-GHJK").unwrap(),
+                requested_at: now,
+                expires_at: now,
+                interval_s: u32::MAX,
+            }));
+            reads_back(IntegrationEvent::Connected(Connected {
+                integration_id: IntegrationId::generate(),
+                company_id: CompanyId::generate(),
+                company_name: "é".repeat(MAX_NAME),
+                request_id: RequestId::generate(),
+                store,
+                token_hash: "0".repeat(64),
+                connected_at: now,
+            }));
+            let heartbeat = HeartbeatRequest {
+                plugin_version: request.plugin_version,
+                wordpress_version: request.wordpress_version,
+                woocommerce_version: request.woocommerce_version,
+                php_version: request.php_version,
+                site_name: Some(request.site_name),
+                store_url: Some(request.store_url),
+                queue_depth: Some(u64::MAX),
+                oldest_pending_age_s: Some(u64::MAX),
+                last_error: Some("é".repeat(MAX_ERROR)),
+            };
+            reads_back(HeartbeatEvent::Recorded(heartbeat.validate(now).unwrap()));
+        }
+        let failed = AckRequest {
+            status: AckStatus::Failed,
+            counts: None,
+            error: Some("é".repeat(MAX_ERROR)),
+        };
+        let SyncAck::Failed { error } = failed.validate().unwrap() else {
+            panic!("a failed ack")
+        };
+        reads_back(IntegrationEvent::SyncFailed(SyncFailed {
+            sync_id: SyncId::generate(),
+            error,
+            failed_at: now,
+        }));
+    }
+
+    #[test]
+    fn urls_that_grow_past_the_limit_when_normalised_are_refused_at_the_edge() {
+        let mut request = valid();
+        request.store_url = format!("http://shop.example.org/{}", "é".repeat(1000));
+        assert_eq!(request.validate().unwrap_err().path, "store_url");
+        let heartbeat = HeartbeatRequest {
+            plugin_version: "1".into(),
+            wordpress_version: "1".into(),
+            woocommerce_version: "1".into(),
+            store_url: Some(format!("http://shop.example.org/{}", "\"".repeat(900))),
+            ..HeartbeatRequest::default()
+        };
+        let now = time::macros::datetime!(2026-11-27 10:00 UTC);
+        assert_eq!(heartbeat.validate(now).unwrap_err().path, "store_url");
     }
 }

@@ -7,15 +7,26 @@ use std::collections::BTreeMap;
 
 use serde_json::value::RawValue;
 
-/// The canonical form of a JSON document; `Err` when it is not valid JSON.
+/// How deep the canonical form follows arrays and objects. Each level is a stack frame of
+/// `write`; the server refuses deeper bodies before they get here, and this bound keeps any other
+/// caller from overflowing a thread's stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// The canonical form of a JSON document; `Err` when it is not valid JSON or nests deeper than
+/// [`MAX_DEPTH`].
 pub fn canonical(raw: &RawValue) -> Result<Box<RawValue>, serde_json::Error> {
     let mut out = String::with_capacity(raw.get().len());
-    write(raw, &mut out)?;
+    write(raw, &mut out, 0)?;
     RawValue::from_string(out)
 }
 
-fn write(raw: &RawValue, out: &mut String) -> Result<(), serde_json::Error> {
+fn write(raw: &RawValue, out: &mut String, depth: usize) -> Result<(), serde_json::Error> {
     let text = raw.get().trim();
+    if depth >= MAX_DEPTH && matches!(text.as_bytes().first(), Some(b'{' | b'[')) {
+        return Err(serde::de::Error::custom(format!(
+            "arrays and objects nest at most {MAX_DEPTH} levels deep"
+        )));
+    }
     match text.as_bytes().first() {
         Some(b'{') => {
             // A repeated key keeps its last value, as every JSON reader here does.
@@ -27,7 +38,7 @@ fn write(raw: &RawValue, out: &mut String) -> Result<(), serde_json::Error> {
                 }
                 out.push_str(&serde_json::to_string(key)?);
                 out.push(':');
-                write(value, out)?;
+                write(value, out, depth + 1)?;
             }
             out.push('}');
         }
@@ -38,7 +49,7 @@ fn write(raw: &RawValue, out: &mut String) -> Result<(), serde_json::Error> {
                 if n > 0 {
                     out.push(',');
                 }
-                write(item, out)?;
+                write(item, out, depth + 1)?;
             }
             out.push(']');
         }
@@ -86,6 +97,15 @@ mod tests {
             canon(r#"{"url":"https:\/\/example.com\/caf\u00e9"}"#),
             r#"{"url":"https://example.com/café"}"#
         );
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_an_error_not_a_stack_overflow() {
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert_eq!(canon(&nested(MAX_DEPTH)), nested(MAX_DEPTH));
+        let deep = RawValue::from_string(nested(10_000)).unwrap();
+        let error = canonical(&deep).unwrap_err().to_string();
+        assert!(error.contains("64 levels"), "{error}");
     }
 
     #[test]

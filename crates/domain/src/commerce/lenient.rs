@@ -20,6 +20,16 @@ pub struct Money(pub Decimal);
 
 impl Money {
     pub const ZERO: Money = Money(Decimal::ZERO);
+    /// No amount a store sends is larger than 10^15 in its currency: a bound that keeps every
+    /// sum the read models make (an order's refunds, a subscriber's orders) far from the
+    /// decimal type's limit of about 7.9 × 10^28, so none of them can overflow.
+    pub const MAX_ABS: Decimal = Decimal::from_parts(0xA4C6_8000, 0x0003_8D7E, 0, false, 0);
+    /// Minor units a currency may have (ISO 4217 has at most 4; crypto stores use up to 8).
+    pub const MAX_MINOR_UNIT: u32 = 12;
+
+    fn bounded(value: Decimal) -> Option<Money> {
+        (value.abs() <= Self::MAX_ABS).then_some(Money(value))
+    }
 
     /// Reads `"29.35"`, `29.35`, `"18000"`, `"-10.00"`, `1e2`; `None` for `""` and `null`.
     pub fn parse_json(raw: &str) -> Result<Option<Money>, String> {
@@ -32,10 +42,12 @@ impl Money {
         if text.is_empty() {
             return Ok(None);
         }
-        Decimal::from_str(text)
+        let value = Decimal::from_str(text)
             .or_else(|_| Decimal::from_scientific(text))
-            .map(|d| Some(Money(d)))
-            .map_err(|_| format!("{text:?} is not an amount of money"))
+            .map_err(|_| format!("{text:?} is not an amount of money"))?;
+        Money::bounded(value)
+            .map(Some)
+            .ok_or_else(|| format!("{text:?} is beyond the largest amount, 10^15"))
     }
 
     /// The same amount without trailing zeros (`5.00` → `5`): one spelling for comparing and storing.
@@ -58,12 +70,17 @@ impl Money {
     }
 
     /// An amount in minor units (`"8256"` with minor unit 2 is 82.56), as the Store API sends it.
+    /// `None` when it is not a number, its minor unit is beyond [`Self::MAX_MINOR_UNIT`] or the
+    /// amount beyond [`Self::MAX_ABS`].
     pub fn from_minor(minor: &str, minor_unit: u32) -> Option<Money> {
+        if minor_unit > Self::MAX_MINOR_UNIT {
+            return None;
+        }
         let mut value = Decimal::from_str(minor.trim()).ok()?;
         value
             .set_scale(value.scale().checked_add(minor_unit)?)
             .ok()?;
-        Some(Money(value))
+        Money::bounded(value)
     }
 }
 
@@ -108,6 +125,18 @@ pub mod money {
     ) -> Result<S::Ok, S::Error> {
         value.serialize(serializer)
     }
+}
+
+/// A currency's minor unit (`2` for cents), at most [`Money::MAX_MINOR_UNIT`].
+pub fn minor_unit<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let unit = u32::deserialize(deserializer)?;
+    if unit > Money::MAX_MINOR_UNIT {
+        return Err(de::Error::custom(format!(
+            "a currency has at most {} minor units, not {unit}",
+            Money::MAX_MINOR_UNIT
+        )));
+    }
+    Ok(unit)
 }
 
 /// A WooCommerce id: a non-negative integer, sometimes sent as a string. `0` means "none" (a
@@ -160,21 +189,28 @@ impl fmt::Display for WooId {
     }
 }
 
+/// The earliest and latest moments a store's date may name. Outside them a date cannot be
+/// written as RFC 3339 in every offset (years 0 to 9999), so it would be stored and then fail
+/// every reader; no shop sold anything before 1900.
+pub const EARLIEST: OffsetDateTime = time::macros::datetime!(1900-01-01 00:00 UTC);
+pub const LATEST: OffsetDateTime = time::macros::datetime!(9998-12-31 00:00 UTC);
+
 /// Parses a WooCommerce date: `2017-03-22T19:28:02` (UTC when read from a `*_gmt` field), or a
-/// full RFC 3339 time with an offset. `null` and `""` are `None`.
+/// full RFC 3339 time with an offset. `null`, `""` and moments outside [`EARLIEST`]..=[`LATEST`]
+/// are `None`.
 pub fn parse_date(text: &str) -> Option<OffsetDateTime> {
     let text = text.trim();
     if text.is_empty() {
         return None;
     }
-    if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
-        return Some(at);
-    }
-    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    let without_fraction = text.split('.').next().unwrap_or(text);
-    PrimitiveDateTime::parse(without_fraction, format)
-        .ok()
-        .map(PrimitiveDateTime::assume_utc)
+    let at = OffsetDateTime::parse(text, &Rfc3339).ok().or_else(|| {
+        let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+        let without_fraction = text.split('.').next().unwrap_or(text);
+        PrimitiveDateTime::parse(without_fraction, format)
+            .ok()
+            .map(PrimitiveDateTime::assume_utc)
+    })?;
+    (EARLIEST..=LATEST).contains(&at).then_some(at)
 }
 
 pub mod gmt_date {
@@ -278,6 +314,44 @@ mod tests {
         assert_eq!(money("19").with_scale_of("39.00").to_string(), "19.00");
         assert_eq!(money("19.125").with_scale_of("39.00").to_string(), "19.125");
         assert_eq!(money("19").with_scale_of("18000").to_string(), "19");
+    }
+
+    #[test]
+    fn amounts_beyond_the_bound_are_refused_so_no_sum_overflows() {
+        let largest = "1000000000000000";
+        assert_eq!(
+            Money::parse_json(largest).unwrap().unwrap().to_string(),
+            largest
+        );
+        for beyond in [
+            "-79228162514264337593543950335",
+            "79228162514264337593543950335",
+            "\"1000000000000000.01\"",
+            "1e16",
+        ] {
+            assert!(Money::parse_json(beyond).is_err(), "{beyond} accepted");
+        }
+        assert_eq!(Money::from_minor("8256", 4_294_967_295), None);
+        assert_eq!(Money::from_minor("8256", Money::MAX_MINOR_UNIT + 1), None);
+        assert_eq!(Money::from_minor("79228162514264337593543950335", 2), None);
+        let max = Money::parse_json(largest).unwrap().unwrap();
+        let many = (0..1_000_000).fold(Money::ZERO, |sum, _| sum + max);
+        assert!(many.0 > max.0);
+    }
+
+    #[test]
+    fn dates_outside_the_years_a_store_can_name_are_refused() {
+        for outside in [
+            "-0001-01-01T00:00:00",
+            "0000-01-01T00:30:00+01:00",
+            "0001-01-01T00:00:00Z",
+            "1899-12-31T23:59:59Z",
+            "9999-12-31T23:59:59-23:59",
+        ] {
+            assert_eq!(parse_date(outside), None, "{outside}");
+        }
+        assert!(parse_date("1900-01-01T00:00:00").is_some());
+        assert!(parse_date("2026-11-27T09:00:00+01:00").is_some());
     }
 
     #[test]

@@ -472,6 +472,7 @@ pub struct CartTotals {
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub currency_code: String,
+    #[serde(deserialize_with = "lenient::minor_unit")]
     pub currency_minor_unit: u32,
 }
 

@@ -71,6 +71,64 @@ fn parse_id<T: std::str::FromStr<Err = uuid::Error>>(
     })
 }
 
+/// The trimmed company name, once the password and the name are acceptable.
+fn checked_company<'a>(password: &str, company: &'a str) -> Result<&'a str, AccountError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AccountError::WeakPassword);
+    }
+    let company = company.trim();
+    if company.is_empty() || company.chars().count() > 200 {
+        return Err(AccountError::CompanyName);
+    }
+    Ok(company)
+}
+
+/// Creates the user (or sets the password of the existing one), creates the company if no
+/// company has that name, and gives the user `role` in it, inside `tx`.
+fn insert_member(
+    tx: &rusqlite::Transaction<'_>,
+    email: &Email,
+    password_hash: &str,
+    company: &str,
+    role: Role,
+    now: OffsetDateTime,
+) -> Result<(UserId, CompanyId), AccountError> {
+    tx.execute(
+        "INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash",
+        params![
+            UserId::generate().to_string(),
+            email.as_str(),
+            password_hash,
+            unix_millis(now)
+        ],
+    )?;
+    let user: UserId = parse_id(
+        tx.query_row(
+            "SELECT id FROM users WHERE email = ?1",
+            [email.as_str()],
+            |r| r.get(0),
+        )?,
+        0,
+    )?;
+    tx.execute(
+        "INSERT INTO companies (id, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
+        params![CompanyId::generate().to_string(), company, unix_millis(now)],
+    )?;
+    let company_id: CompanyId = parse_id(
+        tx.query_row("SELECT id FROM companies WHERE name = ?1", [company], |r| {
+            r.get(0)
+        })?,
+        0,
+    )?;
+    tx.execute(
+        "INSERT INTO memberships (user_id, company_id, role) VALUES (?1, ?2, ?3)
+         ON CONFLICT (user_id, company_id) DO UPDATE SET role = excluded.role",
+        params![user.to_string(), company_id.to_string(), role.as_str()],
+    )?;
+    Ok((user, company_id))
+}
+
 /// Hashes a password with argon2id and a fresh salt.
 fn hash_password(password: &str) -> Result<String, AccountError> {
     let salt = SaltString::generate(&mut OsRng);
@@ -123,51 +181,13 @@ impl Accounts {
         role: Role,
         now: OffsetDateTime,
     ) -> Result<(UserId, CompanyId), AccountError> {
-        if password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(AccountError::WeakPassword);
-        }
-        let company = company.trim();
-        if company.is_empty() || company.chars().count() > 200 {
-            return Err(AccountError::CompanyName);
-        }
+        let company = checked_company(password, company)?;
         let password_hash = hash_password(password)?;
         let mut conn = self.connect()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash",
-            params![
-                UserId::generate().to_string(),
-                email.as_str(),
-                password_hash,
-                unix_millis(now)
-            ],
-        )?;
-        let user: UserId = parse_id(
-            tx.query_row(
-                "SELECT id FROM users WHERE email = ?1",
-                [email.as_str()],
-                |r| r.get(0),
-            )?,
-            0,
-        )?;
-        tx.execute(
-            "INSERT INTO companies (id, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
-            params![CompanyId::generate().to_string(), company, unix_millis(now)],
-        )?;
-        let company_id: CompanyId = parse_id(
-            tx.query_row("SELECT id FROM companies WHERE name = ?1", [company], |r| {
-                r.get(0)
-            })?,
-            0,
-        )?;
-        tx.execute(
-            "INSERT INTO memberships (user_id, company_id, role) VALUES (?1, ?2, ?3)
-             ON CONFLICT (user_id, company_id) DO UPDATE SET role = excluded.role",
-            params![user.to_string(), company_id.to_string(), role.as_str()],
-        )?;
+        let added = insert_member(&tx, email, &password_hash, company, role, now)?;
         tx.commit()?;
-        Ok((user, company_id))
+        Ok(added)
     }
 
     /// The user with this email and password. An unknown email costs the same hashing time as a
@@ -350,14 +370,23 @@ impl Accounts {
         if !self.bootstrap_token_is_valid(token)? {
             return Err(AccountError::BootstrapUsed);
         }
-        let deleted = self.connect()?.execute(
+        // The form is checked before the link is spent, and the link is spent in the same
+        // transaction that creates the account: a refused form leaves the link working.
+        let company = checked_company(password, company)?;
+        let password_hash = hash_password(password)?;
+        let mut conn = self.connect()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let has_users: bool =
+            tx.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
+        let deleted = tx.execute(
             "DELETE FROM bootstrap_tokens WHERE token_hash = ?1",
             [secrets::hash(token)],
         )?;
-        if deleted == 0 {
+        if has_users || deleted == 0 {
             return Err(AccountError::BootstrapUsed);
         }
-        let (user, _) = self.add_user(email, password, company, Role::Owner, now)?;
+        let (user, _) = insert_member(&tx, email, &password_hash, company, Role::Owner, now)?;
+        tx.commit()?;
         Ok(user)
     }
 }
@@ -467,6 +496,26 @@ mod tests {
         accounts.end_session(token.expose()).unwrap();
         assert!(accounts.session(token.expose(), T0).unwrap().is_none());
         assert!(accounts.session("wss_guess", T0).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_refused_first_run_form_leaves_the_link_working() {
+        let (accounts, _dir) = accounts();
+        let token = accounts.create_bootstrap_token(T0).unwrap().unwrap();
+
+        let blank =
+            accounts.use_bootstrap_token(token.expose(), &email("a@b.c"), "long enough!", " ", T0);
+        let weak =
+            accounts.use_bootstrap_token(token.expose(), &email("a@b.c"), "short", "Acme", T0);
+
+        assert!(matches!(blank, Err(AccountError::CompanyName)));
+        assert!(matches!(weak, Err(AccountError::WeakPassword)));
+        assert!(accounts.bootstrap_token_is_valid(token.expose()).unwrap());
+        assert!(!accounts.has_users().unwrap());
+        let user = accounts
+            .use_bootstrap_token(token.expose(), &email("a@b.c"), "long enough!", "Acme", T0)
+            .unwrap();
+        assert_eq!(accounts.memberships(user).unwrap()[0].company_name, "Acme");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod backpressure;
 mod connection;
+mod hashing;
 pub mod ingest;
 mod leases;
 mod pairing;
@@ -35,6 +36,7 @@ use crate::diagnostics::Diagnostics;
 
 pub use backpressure::Backpressure;
 pub use connection::DisconnectError;
+pub use hashing::HashingPool;
 pub use ingest::{BatchError, EventsError};
 pub use leases::{COMMAND_LEASE, Leases};
 pub use pairing::{ClaimError, Claimed, DecideError, PairError, Paired};
@@ -49,11 +51,19 @@ pub use user_code::CodeError;
 /// How long a request waits for a projection to show its own write before answering anyway.
 const SETTLE_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 
-/// Failure limits: sign-ins per account and per client address, user codes per client address.
+/// Password hashes computed at once (see `hashing`): two keep a sign-in burst near 40 MiB and
+/// leave a core of this two-core target to everything else.
+const HASHING_THREADS: usize = 2;
+
+/// Failure limits: sign-ins per account and per client address, user codes per client address;
+/// quotas on what anyone may do without a credential; and how many password hashes run at once.
 pub struct Limits {
     pub login_by_account: RateLimiter,
     pub login_by_client: RateLimiter,
     pub user_codes_by_client: RateLimiter,
+    /// Pairing requests per client address: each writes a permanent event, unauthenticated.
+    pub pairs_by_client: RateLimiter,
+    pub hashing: HashingPool,
 }
 
 impl Default for Limits {
@@ -64,6 +74,10 @@ impl Default for Limits {
             login_by_client: RateLimiter::new(20, quarter, quarter),
             // RFC 8628 §5.1: a 34.5-bit code stays safe with at most 5 wrong guesses.
             user_codes_by_client: RateLimiter::new(5, quarter, quarter),
+            // A store pairs once and asks again when a request expires (15 min): 30 leaves room
+            // for many stores behind one address, and bounds what one address can write.
+            pairs_by_client: RateLimiter::new(30, quarter, quarter),
+            hashing: HashingPool::new(HASHING_THREADS),
         }
     }
 }

@@ -7,7 +7,7 @@ use woo_domain::integration::{Integration, IntegrationCommand};
 use woo_domain::pairing::StoreInfo;
 use woo_domain::pairing::{self, Pairing, PairingCommand, PairingError, PairingRequested, Role};
 use woo_domain::values::UserCode;
-use woo_domain::{CompanyId, EventMetadata, RequestId, Source, SyncId, UserId};
+use woo_domain::{CompanyId, EventMetadata, IntegrationId, RequestId, Source, SyncId, UserId};
 
 use super::store::{execute, load};
 use woo_projections::installations::Installation;
@@ -17,6 +17,8 @@ use crate::secrets::{self, Secret};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PairError {
+    #[error("too many pairing requests from this address; try again in {retry_after} s")]
+    RateLimited { retry_after: u32 },
     #[error(transparent)]
     Refused(PairingError),
     #[error(transparent)]
@@ -50,9 +52,13 @@ pub type Paired = PairStoreResponse;
 pub type Claimed = ClaimTokenResponse;
 
 impl Services {
-    /// A plugin asks to pair `store`.
-    pub async fn pair(&self, store: StoreInfo) -> Result<Paired, PairError> {
+    /// A plugin at `client` (its address) asks to pair `store`.
+    pub async fn pair(&self, client: &str, store: StoreInfo) -> Result<Paired, PairError> {
         let now = self.now();
+        self.limits
+            .pairs_by_client
+            .reserve(client, now)
+            .map_err(|retry_after| PairError::RateLimited { retry_after })?;
         let request_id = RequestId::generate();
         let device_code = Secret::generate("wdc_");
         let requested = PairingRequested {
@@ -106,6 +112,27 @@ impl Services {
             user,
         };
         self.decide_on_request(request_id, command).await
+    }
+
+    /// Those of `companies` where `store` is connected now: approving its request there connects
+    /// the new installation and disconnects the current one (its token stops working), which
+    /// the person approving must be told. Read from the log, so a lagging read model cannot hide
+    /// a connection.
+    pub async fn connected_in(
+        &self,
+        store: &StoreInfo,
+        companies: &[CompanyId],
+    ) -> Result<Vec<CompanyId>, ServiceError> {
+        let mut connected = Vec::new();
+        for &company in companies {
+            let integration =
+                IntegrationId::for_store(company, &store.install_id, &store.store_url);
+            let (state, _) = load::<Integration>(self.log.as_ref(), integration).await?;
+            if state.is_connected() {
+                connected.push(company);
+            }
+        }
+        Ok(connected)
     }
 
     /// `user` denies the request; it takes the same standing as approving, in any company.

@@ -26,32 +26,36 @@ impl Services {
     ) -> Result<User, SignInError> {
         let now = self.now();
         let account = email.trim().to_lowercase();
-        for (limiter, key) in [
-            (&self.limits.login_by_client, client),
-            (&self.limits.login_by_account, account.as_str()),
-        ] {
-            limiter
-                .check(key, now)
-                .map_err(|retry_after| SignInError::RateLimited { retry_after })?;
+        // Both attempts are taken before the slow hash, so a burst gets no more guesses than
+        // one request after another; a correct password gives them back.
+        self.limits
+            .login_by_client
+            .reserve(client, now)
+            .map_err(|retry_after| SignInError::RateLimited { retry_after })?;
+        if let Err(retry_after) = self.limits.login_by_account.reserve(&account, now) {
+            self.limits.login_by_client.refund(client);
+            return Err(SignInError::RateLimited { retry_after });
         }
         let user = match Email::parse(email) {
             Ok(email) => {
+                let accounts = self.accounts.clone();
                 let password = password.to_owned();
-                self.accounts(move |a| a.authenticate(&email, &password))
-                    .await?
+                self.limits
+                    .hashing
+                    .run(move || accounts.authenticate(&email, &password))
+                    .await
+                    .ok_or(ServiceError::Busy)?
+                    .map_err(ServiceError::Accounts)?
             }
             Err(_) => None,
         };
         match user {
             Some(user) => {
                 self.limits.login_by_account.succeed(&account);
+                self.limits.login_by_client.refund(client);
                 Ok(user)
             }
-            None => {
-                self.limits.login_by_client.fail(client, now);
-                self.limits.login_by_account.fail(&account, now);
-                Err(SignInError::WrongCredentials)
-            }
+            None => Err(SignInError::WrongCredentials),
         }
     }
 }

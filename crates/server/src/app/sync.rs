@@ -179,7 +179,10 @@ mod tests {
             woocommerce_version: "9.4.0".into(),
             ..PairStoreRequest::default()
         };
-        let paired = services.pair(store.validate().unwrap()).await.unwrap();
+        let paired = services
+            .pair("127.0.0.1", store.validate().unwrap())
+            .await
+            .unwrap();
         services
             .approve(paired.request_id, user, company)
             .await

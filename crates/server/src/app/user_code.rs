@@ -24,8 +24,10 @@ impl Services {
     pub async fn find_request(&self, client: &str, code: &str) -> Result<RequestId, CodeError> {
         let now = self.now();
         let limiter = &self.limits.user_codes_by_client;
+        // Taken before the lookup: concurrent guesses cannot all pass a check before one is
+        // recorded, so "at most 5 wrong codes" holds under a burst too.
         limiter
-            .check(client, now)
+            .reserve(client, now)
             .map_err(|retry_after| CodeError::RateLimited { retry_after })?;
         let found = match UserCode::parse(code) {
             Ok(code) => {
@@ -40,9 +42,9 @@ impl Services {
             }
             Err(_) => None,
         };
-        found.ok_or_else(|| {
-            limiter.fail(client, now);
-            CodeError::NoSuchCode
-        })
+        if found.is_some() {
+            limiter.refund(client);
+        }
+        found.ok_or(CodeError::NoSuchCode)
     }
 }

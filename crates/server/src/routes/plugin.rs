@@ -1,7 +1,7 @@
 //! The plugin API, `/api/woocommerce/v1`: pairing (RFC 8628 device flow), heartbeat, commands,
 //! disconnect. Each handler parses the request, calls one use case and answers its result.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use woo_domain::api::{
     AckRequest, AckResponse, ClaimTokenRequest, CommandsResponse, DisconnectResponse,
     HeartbeatRequest, PairStoreRequest,
@@ -11,7 +11,7 @@ use woo_domain::pairing::PairingError;
 use woo_domain::{RequestId, Source, SyncId};
 
 use crate::app::{AckError, ClaimError};
-use crate::auth::InstallationAuth;
+use crate::auth::{InstallationAuth, client_key};
 use crate::json::JsonBody;
 use crate::{ApiError, AppState};
 
@@ -33,10 +33,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn pair_store(
     state: web::Data<AppState>,
+    req: HttpRequest,
     JsonBody(body): JsonBody<PairStoreRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let store = body.validate().map_err(ApiError::invalid)?;
-    let paired = state.app.pair(store).await?;
+    let paired = state.app.pair(&client_key(&req), store).await?;
     Ok(HttpResponse::Created().json(paired))
 }
 

@@ -7,15 +7,43 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use woo_domain::api::{ItemError, ReceivedEvent};
 use woo_domain::commerce::{self, Rejection, Resource};
+use woo_domain::integration::Integration;
 use woo_domain::{EventMetadata, Source, SyncId};
-use woo_eventlog::NewEvent;
+use woo_eventlog::{EventLog, NewEvent};
 use woo_projections::installations::Installation;
+
+use super::BatchError;
+use crate::app::store::load;
+
+/// How much of a client's input an answer repeats: enough to recognise it, never a copy of a
+/// huge value (an answer, and the diagnostics kept from it, stays small whatever was sent).
+const MAX_ECHO: usize = 200;
+
+fn excerpt(text: &str) -> String {
+    woo_domain::values::excerpt(text, MAX_ECHO)
+}
+
+/// The `event_id` a client gave, to echo back: as given when it is short, else an excerpt.
+fn echoed_id(given: Option<serde_json::Value>) -> Option<serde_json::Value> {
+    given.map(|id| match id {
+        serde_json::Value::String(s) if s.len() <= MAX_ECHO => serde_json::Value::String(s),
+        serde_json::Value::String(s) => serde_json::Value::String(excerpt(&s)),
+        other => {
+            let text = other.to_string();
+            if text.len() <= MAX_ECHO {
+                other
+            } else {
+                serde_json::Value::String(excerpt(&text))
+            }
+        }
+    })
+}
 
 pub(super) fn item_error(code: &str, path: String, message: impl Into<String>) -> ItemError {
     ItemError {
         code: code.to_owned(),
-        message: message.into(),
-        path,
+        message: excerpt(&message.into()),
+        path: excerpt(&path),
     }
 }
 
@@ -65,7 +93,7 @@ pub(super) fn live_event(
             return (None, Err(item_error("invalid_event", at, message)));
         }
     };
-    let given_id = received.event_id.clone();
+    let given_id = echoed_id(received.event_id.clone());
     (
         given_id,
         check_live_event(received, &at, installation, now, correlation),
@@ -97,7 +125,10 @@ fn check_live_event(
         item_error(
             "unknown_event_type",
             format!("{at}.type"),
-            format!("{event_type:?} is not an event type this API takes live"),
+            format!(
+                "{:?} is not an event type this API takes live",
+                excerpt(&event_type)
+            ),
         )
     })?;
     let occurred_at = received
@@ -108,7 +139,7 @@ fn check_live_event(
             item_error(
                 "invalid_occurred_at",
                 format!("{at}.occurred_at"),
-                "occurred_at must be an RFC 3339 time",
+                "occurred_at must be an RFC 3339 time from 1900 to 9998",
             )
         })?;
     let data = received
@@ -146,6 +177,24 @@ pub(super) fn batch_item(
         })
 }
 
+/// Refuses a batch of a sync this store was never asked for: a store writes into its own syncs
+/// only, the one running or one it finished (a late retry of a batch).
+pub(super) async fn own_sync(
+    log: &dyn EventLog,
+    installation: &Installation,
+    sync_id: SyncId,
+) -> Result<(), BatchError> {
+    let (integration, _) = load::<Integration>(log, installation.integration_id).await?;
+    let running = integration
+        .active_sync
+        .is_some_and(|active| active.sync_id == sync_id);
+    if running || integration.finished_syncs.contains(&sync_id) {
+        Ok(())
+    } else {
+        Err(BatchError::UnknownSync)
+    }
+}
+
 /// The id of item `index` of a batch: the same batch sent again produces the same ids, so a retry
 /// writes nothing.
 pub(super) fn item_id(
@@ -175,5 +224,28 @@ pub(super) fn stated_type(raw: &RawValue) -> Option<String> {
     let stated: Stated = serde_json::from_str(raw.get()).ok()?;
     stated
         .event_type
-        .map(|t| t.as_str().map_or_else(|| t.to_string(), str::to_owned))
+        .map(|t| excerpt(&t.as_str().map_or_else(|| t.to_string(), str::to_owned)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoes_of_bad_input_are_bounded() {
+        let huge = "é".repeat(2_000_000);
+        let error = item_error("invalid_data", "events[0].data.id".into(), huge.clone());
+        assert!(
+            error.message.len() < MAX_ECHO + 32,
+            "{}",
+            error.message.len()
+        );
+        assert!(error.message.ends_with("(4000000 bytes)"));
+        let echoed = echoed_id(Some(serde_json::Value::String(huge))).unwrap();
+        assert!(echoed.as_str().unwrap().len() < MAX_ECHO + 32);
+        let short = serde_json::json!("0192f0c4-0000-7000-8000-000000000001");
+        assert_eq!(echoed_id(Some(short.clone())), Some(short));
+        let nested = serde_json::Value::Array(vec![serde_json::json!("x".repeat(300))]);
+        assert!(echoed_id(Some(nested)).unwrap().is_string());
+    }
 }

@@ -22,28 +22,29 @@ use crate::diagnostics::{self, Outcome};
 use append::{accepted, append_all, conflict, reject_duplicates_of_other_moments, rejected};
 
 /// Events one `/events` request may carry.
-pub const MAX_EVENTS: usize = 1000;
+pub const MAX_EVENTS: usize = woo_domain::api::MAX_ITEMS;
 /// Items one sync batch may carry.
-pub const MAX_BATCH_ITEMS: usize = 1000;
+pub const MAX_BATCH_ITEMS: usize = woo_domain::api::MAX_ITEMS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventsError {
-    #[error("a request carries at most {MAX_EVENTS} events, this one has {count}")]
-    TooMany { count: usize },
+    /// The body's reader stops keeping events one past the limit, so the count is not known.
+    #[error("a request carries at most {MAX_EVENTS} events, this one has more")]
+    TooMany,
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
-    #[error("no such sync: the sync id is a UUID")]
+    #[error("no such sync: the sync id is one this store was sent in a sync_store command")]
     UnknownSync,
     #[error("batch_id has 1 to 128 characters")]
     InvalidBatchId,
     #[error("resource is one of products, customers, guests, orders")]
     UnknownResource,
-    #[error("a batch carries at most {MAX_BATCH_ITEMS} items, this one has {count}")]
-    TooMany { count: usize },
+    #[error("a batch carries at most {MAX_BATCH_ITEMS} items, this one has more")]
+    TooMany,
     #[error(
         "sync batches are deferred while the read models catch up (projection {} is {} ms behind); retry in {retry_after} s",
         behind.projection, behind.lag_ms
@@ -68,9 +69,7 @@ impl Services {
         events: &[Box<RawValue>],
     ) -> Result<EventsResponse, EventsError> {
         if events.len() > MAX_EVENTS {
-            return Err(EventsError::TooMany {
-                count: events.len(),
-            });
+            return Err(EventsError::TooMany);
         }
         let now = self.now();
         let correlation = Uuid::now_v7();
@@ -160,10 +159,9 @@ impl Services {
         let (event_type, resource): (&str, Resource) =
             commerce::synced_type(&body.resource).ok_or(BatchError::UnknownResource)?;
         if body.items.len() > MAX_BATCH_ITEMS {
-            return Err(BatchError::TooMany {
-                count: body.items.len(),
-            });
+            return Err(BatchError::TooMany);
         }
+        check::own_sync(self.log.as_ref(), installation, sync_id).await?;
         let now = self.now();
         let metadata = EventMetadata {
             batch: Some(BatchRef {

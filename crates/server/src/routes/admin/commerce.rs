@@ -29,16 +29,18 @@ fn page_size(limit: Option<usize>) -> usize {
     limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE)
 }
 
-/// One subscriber with their tags and current cart.
+/// One subscriber with their tags and current cart. A value that cannot be shown fails the
+/// answer (logged with its cause) rather than answering an empty subscriber.
 fn subscriber_view(
-    subscriber: subscribers::Subscriber,
+    subscriber: &subscribers::Subscriber,
     tags: Option<subscriber_tags::Tags>,
-) -> serde_json::Value {
-    let mut value = serde_json::to_value(&subscriber).unwrap_or_default();
+) -> Result<serde_json::Value, ApiError> {
+    let shown = |e: serde_json::Error| ApiError::internal(&e);
+    let mut value = serde_json::to_value(subscriber).map_err(shown)?;
     let (tags, cart) = tags.map(|t| (t.tags, t.cart)).unwrap_or_default();
-    value["tags"] = json!(tags);
-    value["cart"] = json!(cart);
-    value
+    value["tags"] = serde_json::to_value(tags).map_err(shown)?;
+    value["cart"] = serde_json::to_value(cart).map_err(shown)?;
+    Ok(value)
 }
 
 /// A company's subscribers in email order: all of them, those holding `tag`
@@ -86,15 +88,16 @@ pub(super) async fn list_subscribers(
             let mut page = Vec::new();
             for email in emails.iter().take(limit) {
                 if let Some(subscriber) = subscribers::get(conn, company, email)? {
-                    page.push(subscriber_view(
-                        subscriber,
-                        subscriber_tags::get(conn, company, email)?,
-                    ));
+                    page.push((subscriber, subscriber_tags::get(conn, company, email)?));
                 }
             }
             Ok((page, more.then(|| emails[limit - 1].clone())))
         })
         .await?;
+    let page = page
+        .into_iter()
+        .map(|(subscriber, tags)| subscriber_view(&subscriber, tags))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(json!({ "subscribers": page, "next_cursor": next_cursor })))
 }
 
@@ -111,11 +114,11 @@ pub(super) async fn get_subscriber(
         .read_model(move |conn| {
             let subscriber = subscribers::get(conn, company, email.as_str())?;
             let tags = subscriber_tags::get(conn, company, email.as_str())?;
-            Ok(subscriber.map(|s| subscriber_view(s, tags)))
+            Ok(subscriber.map(|s| (s, tags)))
         })
         .await?
         .ok_or_else(|| ApiError::not_found("no such subscriber"))?;
-    Ok(HttpResponse::Ok().json(found))
+    Ok(HttpResponse::Ok().json(subscriber_view(&found.0, found.1)?))
 }
 
 #[derive(Deserialize)]

@@ -137,7 +137,7 @@ async fn view(store: &StoreHealth, state: &AppState) -> Result<serde_json::Value
     let runs = state
         .read_model(move |conn| sync_status::runs(conn, integration, SYNC_HISTORY))
         .await?;
-    let mut value = serde_json::to_value(store).unwrap_or_default();
+    let mut value = serde_json::to_value(store).map_err(|e| ApiError::internal(&e))?;
     value["status"] = json!(store.status(state.now()));
     value["sync"] = json!({
         "current": runs.first(),

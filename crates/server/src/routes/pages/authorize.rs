@@ -46,6 +46,7 @@ pub(super) fn request_page(
     request_id: RequestId,
     pairing: &Pairing,
     managed: &[Membership],
+    replaces: &[&str],
     now: time::OffsetDateTime,
     error: Option<&str>,
 ) -> Markup {
@@ -86,6 +87,9 @@ pub(super) fn request_page(
                 @if matches!(pairing, Pairing::Pending(_)) && !pairing.is_expired(now) {
                     p { "Check that WordPress shows this code:" }
                     p { span.code data-testid="user-code" { (request.user_code) } }
+                    @for company in replaces {
+                        (notice("warn", &format!("This store is already connected to {company}. Approving it for {company} again connects this installation and disconnects the current one: its plugin stops sending until it is connected again.")))
+                    }
                     @if managed.is_empty() {
                         (notice("warn", "You are not an owner or admin of any company, so you cannot connect this store. Ask an owner to add you."))
                     } @else {
@@ -131,9 +135,27 @@ pub(super) async fn show_request(
         .into_iter()
         .filter(|m| m.role.manages_integrations())
         .collect();
+    let companies: Vec<_> = managed.iter().map(|m| m.company_id).collect();
+    let connected = match pairing.request() {
+        Some(request) => state.app.connected_in(&request.store, &companies).await?,
+        None => Vec::new(),
+    };
+    let replaces: Vec<&str> = managed
+        .iter()
+        .filter(|m| connected.contains(&m.company_id))
+        .map(|m| m.company_name.as_str())
+        .collect();
     Ok(respond(
         status,
-        request_page(session, request_id, &pairing, &managed, state.now(), error),
+        request_page(
+            session,
+            request_id,
+            &pairing,
+            &managed,
+            &replaces,
+            state.now(),
+            error,
+        ),
     ))
 }
 

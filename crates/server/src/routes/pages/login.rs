@@ -1,6 +1,6 @@
 //! Signing in and out of the pages.
 
-use actix_web::cookie::{Cookie, time::Duration as CookieDuration};
+use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
@@ -8,14 +8,14 @@ use serde::Deserialize;
 
 use crate::accounts::SESSION_LIFETIME;
 use crate::app::SignInError;
-use crate::auth::{SESSION_COOKIE, client_key, session};
+use crate::auth::{CookieName, SESSION_COOKIE, client_key, session};
 use crate::html::{notice, respond};
 use crate::secrets::{self, Secret};
 use crate::{ApiError, AppState};
 
-use super::{CsrfForm, cookie, form_session, local_path, redirect, shell};
+use super::{CsrfForm, cookie, form_session, local_path, redirect, removal, shell};
 
-const LOGIN_CSRF_COOKIE: &str = "woo_login_csrf";
+const LOGIN_CSRF_COOKIE: CookieName = CookieName::new("woo_login_csrf", "__Host-woo_login_csrf");
 
 #[derive(Deserialize)]
 pub(super) struct Next {
@@ -79,7 +79,7 @@ pub(super) async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let next = local_path(form.next.as_deref());
     let expected = req
-        .cookie(LOGIN_CSRF_COOKIE)
+        .cookie(LOGIN_CSRF_COOKIE.on(&state))
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
     if expected.is_empty() || !secrets::same(&expected, &form.csrf) {
@@ -124,7 +124,7 @@ pub(super) async fn login(
         ))
         .map_err(|e| ApiError::internal(&e))?;
     response
-        .add_removal_cookie(&Cookie::build(LOGIN_CSRF_COOKIE, "").path("/").finish())
+        .add_removal_cookie(&removal(&state, LOGIN_CSRF_COOKIE))
         .map_err(|e| ApiError::internal(&e))?;
     Ok(response)
 }
@@ -135,14 +135,14 @@ pub(super) async fn logout(
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ApiError> {
     if form_session(&req, &state, &form.csrf).await?.is_some()
-        && let Some(cookie) = req.cookie(SESSION_COOKIE)
+        && let Some(cookie) = req.cookie(SESSION_COOKIE.on(&state))
     {
         let token = cookie.value().to_owned();
         state.accounts(move |a| a.end_session(&token)).await?;
     }
     let mut response = redirect("/login");
     response
-        .add_removal_cookie(&Cookie::build(SESSION_COOKIE, "").path("/").finish())
+        .add_removal_cookie(&removal(&state, SESSION_COOKIE))
         .map_err(|e| ApiError::internal(&e))?;
     Ok(response)
 }

@@ -9,7 +9,7 @@ use maud::Markup;
 use serde::Deserialize;
 
 use crate::accounts::Session;
-use crate::auth::session;
+use crate::auth::{CookieName, secure_site, session};
 use crate::html::page;
 use crate::secrets::{self};
 use crate::{ApiError, AppState};
@@ -121,18 +121,26 @@ pub(crate) fn to_login(req: &HttpRequest) -> HttpResponse {
     redirect(&format!("/login?next={}", percent_encode(&here)))
 }
 
-pub(super) fn cookie<'a>(
+pub(super) fn cookie(
     state: &AppState,
-    name: &'a str,
+    name: CookieName,
     value: String,
     max_age: CookieDuration,
-) -> Cookie<'a> {
-    Cookie::build(name, value)
+) -> Cookie<'static> {
+    Cookie::build(name.on(state), value)
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(state.app.public_url.starts_with("https://"))
+        .secure(secure_site(state))
         .max_age(max_age)
+        .finish()
+}
+
+/// The cookie that removes `name`, with the attributes a `__Host-` cookie needs to be replaced.
+pub(super) fn removal(state: &AppState, name: CookieName) -> Cookie<'static> {
+    Cookie::build(name.on(state), "")
+        .path("/")
+        .secure(secure_site(state))
         .finish()
 }
 
