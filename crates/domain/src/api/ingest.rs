@@ -17,7 +17,7 @@ pub const MAX_ITEMS: usize = 1000;
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct EventsRequest {
     #[cfg_attr(feature = "schemars", schemars(with = "Vec<LiveEvent>"))]
-    /// At most [`MAX_ITEMS`]; one more is kept to tell a request that has too many.
+    /// At most 1,000 events; a request with more is refused whole with 413.
     #[serde(deserialize_with = "capped")]
     pub events: Vec<Box<RawValue>>,
 }
@@ -102,7 +102,7 @@ pub struct BatchRequest {
         feature = "schemars",
         schemars(with = "Vec<serde_json::Map<String, serde_json::Value>>")
     )]
-    /// At most [`MAX_ITEMS`]; one more is kept to tell a batch that has too many.
+    /// At most 1,000 items; a batch with more is refused whole with 413.
     #[serde(deserialize_with = "capped")]
     pub items: Vec<Box<RawValue>>,
     /// The plugin's position in the resource, echoed back.
