@@ -93,7 +93,7 @@ impl From<EventsError> for WebhookError {
         match error {
             EventsError::Service(service) => WebhookError::Service(service),
             // One event is never too many.
-            other @ EventsError::TooMany { .. } => {
+            other @ EventsError::TooMany => {
                 WebhookError::Service(ServiceError::Invariant(other.to_string()))
             }
         }
