@@ -13,8 +13,6 @@ use woo_e2e::{
     statuses,
 };
 
-const SYNC_ID: &str = "0193c5a0-5555-7000-8000-000000000001";
-
 /// Polls `/healthz` until `ready` holds (10 s at most) and returns that answer.
 async fn health_until(app: &TestApp, ready: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -49,6 +47,7 @@ async fn past_the_lag_bound_sync_batches_wait_while_live_carts_are_still_taken()
     // Arrange: a tiny bound, and read models that cannot move.
     let app = spawn_app_with(|s| s.max_projection_lag = Duration::from_millis(300)).await;
     let store = app.connected_store(1, "owner@example.com", "Acme").await;
+    let sync_id = store.initial_sync().await;
     app.caught_up().await;
     let frozen = Connection::open(app.data_dir.path().join("readmodels.db")).unwrap();
     frozen.execute_batch("BEGIN IMMEDIATE").unwrap();
@@ -63,7 +62,7 @@ async fn past_the_lag_bound_sync_batches_wait_while_live_carts_are_still_taken()
 
     // Act
     let deferred = app
-        .raw_post(&batches(SYNC_ID), batch.clone(), Some(&store.bearer()))
+        .raw_post(&batches(&sync_id), batch.clone(), Some(&store.bearer()))
         .await;
     let live_answer = store.send(vec![cart(2)]).await;
 
@@ -84,7 +83,7 @@ async fn past_the_lag_bound_sync_batches_wait_while_live_carts_are_still_taken()
     drop(frozen);
     health_until(&app, |h| !deferring(h)).await;
     let taken = app
-        .raw_post(&batches(SYNC_ID), batch, Some(&store.bearer()))
+        .raw_post(&batches(&sync_id), batch, Some(&store.bearer()))
         .await;
     assert_eq!(taken.status(), StatusCode::OK);
 }
