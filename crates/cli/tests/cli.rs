@@ -359,6 +359,20 @@ fn rebuild_of_an_unknown_projection_names_the_known_ones() {
     );
 }
 
+/// Events in the store streams as the `stream_counts` read model has them so far (0 before it
+/// exists).
+fn store_events(data_dir: &Path) -> i64 {
+    Connection::open(data_dir.join("readmodels.db"))
+        .and_then(|conn| {
+            conn.query_row(
+                "SELECT COALESCE(SUM(events), 0) FROM stream_counts WHERE stream LIKE 'store-%'",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .unwrap_or(0)
+}
+
 fn checkpoint_and_total(data_dir: &Path) -> Option<(i64, i64)> {
     let conn = Connection::open(data_dir.join("readmodels.db")).ok()?;
     conn.query_row(
@@ -947,7 +961,12 @@ fn loadgen_ends_early_when_the_service_goes_away() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(3));
+    // Kill the service once the load generator is sending (its events show in the read models).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store_events(dir.path()) < 20 {
+        assert!(Instant::now() < deadline, "loadgen never started sending");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let stopped = Instant::now();
     drop(served);
 

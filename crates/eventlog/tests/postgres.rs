@@ -227,15 +227,29 @@ async fn connections_killed_by_the_server_are_reopened_for_appends_reads_and_sub
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let pids = cluster.psql(
+        cluster.primary(),
+        &format!("SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE application_name = '{app}'"),
+    );
     let killed = cluster.psql(
         cluster.primary(),
-        &format!("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '{app}'"),
+        &format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid IN ({pids})"
+        ),
     );
     assert!(
         killed.parse::<u32>().unwrap() >= 3,
         "writer, listener and a reader: {killed}"
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let alive = format!("SELECT count(*) FROM pg_stat_activity WHERE pid IN ({pids})");
+    while cluster.psql(cluster.primary(), &alive) != "0" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the terminated connections never went away"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // The first call on a dead connection may fail; the next one runs on a new connection.
     let mut attempts = 0;
@@ -404,7 +418,15 @@ async fn killing_the_primary_loses_no_acknowledged_event_and_the_log_follows_the
     wait_for_acks(500).await;
     cluster.kill_primary();
     let acked_before_kill = acked();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Promote only once the writers have met the dead primary.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while failures.load(Ordering::SeqCst) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no writer noticed the primary was gone"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     promoted.store(true, Ordering::SeqCst);
     cluster.promote_replica();
     wait_for_acks(acked_before_kill + 500).await;
