@@ -87,10 +87,10 @@ impl AppState {
         &self,
         query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let reads = self.app.reads.clone();
-        web::block(move || reads.query(query).map_err(|e| ApiError::internal(&e)))
+        self.app
+            .read_model(query)
             .await
-            .map_err(|e| ApiError::internal(&e))?
+            .map_err(|e| ApiError::internal(&e))
     }
 
     /// Runs an accounts call on a blocking thread (password hashing is slow on purpose).

@@ -236,6 +236,21 @@ pub struct Tags {
     pub cart: Option<CurrentCart>,
 }
 
+/// The store (integration id) whose event set a subscriber's current cart, if any.
+pub fn cart_store(
+    conn: &Connection,
+    company: CompanyId,
+    email: &str,
+) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT integration_id FROM subscriber_tags WHERE company_id = ?1 AND email = ?2",
+        [company.to_string(), email.to_owned()],
+        |row| row.get::<_, Option<String>>(0),
+    )
+    .optional()
+    .map(Option::flatten)
+}
+
 /// A subscriber's tags and current cart; `None` when no cart, checkout or order touched them.
 pub fn get(conn: &Connection, company: CompanyId, email: &str) -> rusqlite::Result<Option<Tags>> {
     conn.prepare_cached(

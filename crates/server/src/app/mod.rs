@@ -109,6 +109,18 @@ impl Services {
         self.clock.now()
     }
 
+    /// Runs a read-model query on a kept connection, on a blocking thread.
+    pub async fn read_model<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let reads = self.reads.clone();
+        tokio::task::spawn_blocking(move || reads.query(query))
+            .await
+            .map_err(|e| ServiceError::Blocking(e.to_string()))?
+            .map_err(|e| ServiceError::ReadModel(e.to_string()))
+    }
+
     /// Waits (bounded) until `projection` shows what `outcome` wrote, so the client's next
     /// request reads its own write. On timeout the answer goes out anyway, logged; a projection
     /// that does not exist is a failure of ours.

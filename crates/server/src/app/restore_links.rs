@@ -18,7 +18,6 @@ use std::sync::OnceLock;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use rusqlite::OptionalExtension;
 use sha2::Sha256;
 use time::{Duration, OffsetDateTime};
 use woo_domain::values::Email;
@@ -209,26 +208,6 @@ pub fn restore_url(
     Some(target.into())
 }
 
-fn read_model(error: impl std::fmt::Display) -> ServiceError {
-    ServiceError::ReadModel(error.to_string())
-}
-
-/// The store of a subscriber's current cart: `subscriber_tags::get` does not return it, the row
-/// of that read model keeps it.
-fn cart_store(
-    conn: &rusqlite::Connection,
-    company: CompanyId,
-    email: &str,
-) -> rusqlite::Result<Option<String>> {
-    conn.query_row(
-        "SELECT integration_id FROM subscriber_tags WHERE company_id = ?1 AND email = ?2",
-        [company.to_string(), email.to_owned()],
-        |row| row.get::<_, Option<String>>(0),
-    )
-    .optional()
-    .map(Option::flatten)
-}
-
 impl Services {
     /// A restore link to the open cart of `email` in `company`, and its signed token.
     pub async fn restore_link(
@@ -241,19 +220,14 @@ impl Services {
             .map_err(|_| RestoreLinkError::UnknownSubscriber)?
             .as_str()
             .to_owned();
-        let reads = self.reads.clone();
         let key = email.clone();
-        let found = tokio::task::spawn_blocking(move || {
-            reads
-                .query(|conn| {
-                    let tags = subscriber_tags::get(conn, company, &key)?;
-                    let integration = cart_store(conn, company, &key)?;
-                    Ok(tags.zip(integration))
-                })
-                .map_err(read_model)
-        })
-        .await
-        .map_err(|e| ServiceError::Blocking(e.to_string()))??;
+        let found = self
+            .read_model(move |conn| {
+                let tags = subscriber_tags::get(conn, company, &key)?;
+                let integration = subscriber_tags::cart_store(conn, company, &key)?;
+                Ok(tags.zip(integration))
+            })
+            .await?;
         let (tags, integration) = found.ok_or(RestoreLinkError::UnknownSubscriber)?;
         let open = tags.tags.contains(&subscriber_tags::IN_CART)
             || tags.tags.contains(&subscriber_tags::IN_CHECKOUT);
@@ -282,22 +256,17 @@ impl Services {
         token: &str,
     ) -> Result<String, FollowError> {
         let link = links.verify(token, self.now())?;
-        let reads = self.reads.clone();
         let (integration, email) = (link.integration, link.email.clone());
-        let (health, tags, cart_store) = tokio::task::spawn_blocking(move || {
-            reads
-                .query(|conn| {
-                    let Some(health) = connection_health::get(conn, integration)? else {
-                        return Ok((None, None, None));
-                    };
-                    let tags = subscriber_tags::get(conn, health.company_id, &email)?;
-                    let store = cart_store(conn, health.company_id, &email)?;
-                    Ok((Some(health), tags, store))
-                })
-                .map_err(read_model)
-        })
-        .await
-        .map_err(|e| ServiceError::Blocking(e.to_string()))??;
+        let (health, tags, cart_store) = self
+            .read_model(move |conn| {
+                let Some(health) = connection_health::get(conn, integration)? else {
+                    return Ok((None, None, None));
+                };
+                let tags = subscriber_tags::get(conn, health.company_id, &email)?;
+                let store = subscriber_tags::cart_store(conn, health.company_id, &email)?;
+                Ok((Some(health), tags, store))
+            })
+            .await?;
         let health = health.ok_or(FollowError::Invalid)?;
         let still_open = tags.as_ref().is_some_and(|t| {
             t.tags.contains(&subscriber_tags::IN_CART)

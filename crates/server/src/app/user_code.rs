@@ -31,14 +31,8 @@ impl Services {
             .map_err(|retry_after| CodeError::RateLimited { retry_after })?;
         let found = match UserCode::parse(code) {
             Ok(code) => {
-                let reads = self.reads.clone();
-                tokio::task::spawn_blocking(move || {
-                    reads
-                        .query(|conn| pairings::by_code(conn, code.as_str(), now))
-                        .map_err(|e| ServiceError::ReadModel(e.to_string()))
-                })
-                .await
-                .map_err(|e| ServiceError::Blocking(e.to_string()))??
+                self.read_model(move |conn| pairings::by_code(conn, code.as_str(), now))
+                    .await?
             }
             Err(_) => None,
         };

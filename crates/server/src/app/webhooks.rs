@@ -178,15 +178,10 @@ impl Services {
         delivery: Delivery<'_>,
     ) -> Result<Received, WebhookError> {
         let integration = delivery.integration;
-        let reads = self.reads.clone();
-        let health = tokio::task::spawn_blocking(move || {
-            reads
-                .query(|conn| connection_health::get(conn, integration))
-                .map_err(|e| ServiceError::ReadModel(e.to_string()))
-        })
-        .await
-        .map_err(|e| ServiceError::Blocking(e.to_string()))??
-        .ok_or(WebhookError::UnknownIntegration)?;
+        let health = self
+            .read_model(move |conn| connection_health::get(conn, integration))
+            .await?
+            .ok_or(WebhookError::UnknownIntegration)?;
         if is_ping(&delivery) {
             return Ok(Received::Ping);
         }
