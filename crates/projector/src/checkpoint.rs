@@ -12,24 +12,22 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     pub fn load(conn: &Connection, projection: &str) -> rusqlite::Result<Option<Checkpoint>> {
-        conn.query_row(
-            "SELECT position, version FROM checkpoints WHERE projection = ?1",
-            [projection],
-            |row| {
+        conn.prepare_cached("SELECT position, version FROM checkpoints WHERE projection = ?1")?
+            .query_row([projection], |row| {
                 Ok(Checkpoint {
                     position: Position(u64::try_from(row.get::<_, i64>(0)?).unwrap_or_default()),
                     version: row.get(1)?,
                 })
-            },
-        )
-        .optional()
+            })
+            .optional()
     }
 
     pub fn store(&self, conn: &Connection, projection: &str) -> rusqlite::Result<()> {
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO checkpoints (projection, position, version) VALUES (?1, ?2, ?3)
              ON CONFLICT (projection) DO UPDATE SET position = excluded.position, version = excluded.version",
-            params![projection, i64::try_from(self.position.0).unwrap_or(i64::MAX), self.version],
+        )?
+        .execute(params![projection, i64::try_from(self.position.0).unwrap_or(i64::MAX), self.version],
         )?;
         Ok(())
     }

@@ -2,9 +2,10 @@
 //!
 //! Each projection used to follow the log on its own: nine projections read and decoded every
 //! event nine times and raced for the read-model file's one write lock. Here one subscription
-//! reads each batch once and a blocking thread applies it to every projection in turn, each in
-//! its own transaction with its own checkpoint, so a projection that fails is set aside and
-//! retried on its own (reading again from its checkpoint) while the others carry on from theirs.
+//! reads each batch once and a blocking thread applies it to every projection of a read-model file
+//! in one transaction, each under its own savepoint with its own checkpoint: one commit per batch,
+//! not one per projection, and a projection that fails is rolled back to its savepoint, set aside
+//! and retried on its own (reading again from its checkpoint) while the others carry on.
 //!
 //! The read starts at the lowest checkpoint, so a projection rebuilt at start (a new version) is
 //! caught up before new events reach the others: they skip the batches they already hold, and
@@ -19,21 +20,21 @@ use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
 use woo_eventlog::{EventLog, Position, RecordedEvent, Subscription};
 
-use crate::runner::{Batch, WorkerState, lock};
-use crate::{ProjectionError, Projector};
+use crate::runner::{self, Batch, WorkerState, lock};
+use crate::{ProjectionError, Projector, ReadModelStore};
 
 const RETRY_FIRST: Duration = Duration::from_millis(200);
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
-/// One projection of the group: its connection (none until opened, or after a failure) and
-/// where it stands.
+/// One projection of the group and where it stands.
 pub(crate) struct Member {
     pub(crate) projector: Projector,
     pub(crate) position: watch::Sender<Position>,
     pub(crate) state: Arc<Mutex<WorkerState>>,
-    conn: Option<Connection>,
+    /// Its checkpoint has been read (and its tables prepared) on its file's connection.
+    ready: bool,
     checkpoint: Position,
-    /// After a failure: when to open the connection again, and the wait after the next failure.
+    /// After a failure: when to prepare it again, and the wait after the next failure.
     retry_at: Option<Instant>,
     delay: Duration,
 }
@@ -48,33 +49,29 @@ impl Member {
             projector,
             position,
             state,
-            conn: None,
+            ready: false,
             checkpoint: Position::START,
             retry_at: None,
             delay: RETRY_FIRST,
         }
     }
 
-    /// Without a connection, and not waiting to retry.
+    /// Not ready, and not waiting to retry.
     fn due(&self, now: Instant) -> bool {
-        self.conn.is_none() && self.retry_at.is_none_or(|at| at <= now)
+        !self.ready && self.retry_at.is_none_or(|at| at <= now)
     }
 
-    /// Opens the connection and reads the checkpoint (rebuilding a changed version).
-    fn open(&mut self) -> Result<(), ProjectionError> {
-        let mut conn = self.projector.store.connect()?;
-        self.checkpoint = self.projector.prepare(&mut conn)?;
-        lock(&self.state).parked = self.projector.parked_count(&conn)?;
-        self.conn = Some(conn);
+    /// Reads the checkpoint (rebuilding a changed version) on the file's connection.
+    fn open(&mut self, conn: &mut Connection) -> Result<(), ProjectionError> {
+        self.checkpoint = self.projector.prepare(conn)?;
+        lock(&self.state).parked = self.projector.parked_count(conn)?;
+        self.ready = true;
         self.retry_at = None;
         Ok(())
     }
 
-    fn apply(&mut self, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
-        let Some(conn) = self.conn.as_mut() else {
-            return Ok(());
-        };
-        match self.projector.apply_batch(conn, events, self.checkpoint)? {
+    fn applied(&mut self, batch: Batch) {
+        match batch {
             Batch::Applied { position, parked } => {
                 let mut state = lock(&self.state);
                 state.last_error = None;
@@ -84,25 +81,92 @@ impl Member {
             }
             Batch::CheckpointMoved(stored) => {
                 tracing::info!(projection = self.projector.name(), from = %stored, "checkpoint moved by another writer, resuming from it");
-                self.open()?;
+                // Prepared again (a changed version is rebuilt) before the next batch.
+                self.ready = false;
             }
         }
-        Ok(())
     }
 
     /// Sets the projection aside until its retry: the others carry on meanwhile.
     fn failed(&mut self, error: &ProjectionError) {
         tracing::warn!(projection = self.projector.name(), %error, retry_in = ?self.delay, "projection failed, retrying");
         lock(&self.state).last_error = Some(error.to_string());
-        // Opened again, from its stored checkpoint, at the retry.
-        self.conn = None;
+        // Prepared again, from its stored checkpoint, at the retry.
+        self.ready = false;
         self.retry_at = Some(Instant::now() + self.delay);
         self.delay = (self.delay * 2).min(RETRY_MAX);
     }
 }
 
+/// The projections of one read-model file and the one connection they share: a batch is applied
+/// to all of them in one transaction.
+struct Lane {
+    store: ReadModelStore,
+    conn: Option<Connection>,
+    members: Vec<Member>,
+}
+
+impl Lane {
+    /// Prepares the members that are due, opening the connection first if needed.
+    fn open_due(&mut self, now: Instant) {
+        if !self.members.iter().any(|m| m.due(now)) {
+            return;
+        }
+        let conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => match self.store.connect() {
+                Ok(conn) => conn,
+                Err(error) => {
+                    self.members
+                        .iter_mut()
+                        .filter(|m| m.due(now))
+                        .for_each(|m| m.failed(&error));
+                    return;
+                }
+            },
+        };
+        let conn = self.conn.insert(conn);
+        for member in self.members.iter_mut().filter(|m| m.due(now)) {
+            if let Err(error) = member.open(conn) {
+                member.failed(&error);
+            }
+        }
+    }
+
+    fn apply(&mut self, events: &[RecordedEvent]) {
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        let ready = self
+            .members
+            .iter()
+            .filter(|m| m.ready)
+            .map(|m| (&m.projector, m.checkpoint));
+        match runner::apply_together(conn, ready, events) {
+            Ok(outcomes) => {
+                let ready = self.members.iter_mut().filter(|m| m.ready);
+                for (member, outcome) in ready.zip(outcomes) {
+                    match outcome {
+                        Ok(batch) => member.applied(batch),
+                        Err(error) => member.failed(&error),
+                    }
+                }
+            }
+            Err(error) => {
+                // The transaction failed: nothing was applied; every member retries, on a new
+                // connection.
+                self.conn = None;
+                self.members
+                    .iter_mut()
+                    .filter(|m| m.ready)
+                    .for_each(|m| m.failed(&error));
+            }
+        }
+    }
+}
+
 /// Runs `members` until the task is aborted.
-pub(crate) async fn run(mut members: Vec<Member>, log: Arc<dyn EventLog>) {
+pub(crate) async fn run(members: Vec<Member>, log: Arc<dyn EventLog>) {
     if members.is_empty() {
         return;
     }
@@ -111,28 +175,35 @@ pub(crate) async fn run(mut members: Vec<Member>, log: Arc<dyn EventLog>) {
         .map(|m| m.projector.batch_size)
         .max()
         .unwrap_or(1);
+    let mut lanes: Vec<Lane> = Vec::new();
+    for member in members {
+        let store = member.projector.store.clone();
+        match lanes.iter_mut().find(|l| l.store.path() == store.path()) {
+            Some(lane) => lane.members.push(member),
+            None => lanes.push(Lane {
+                store,
+                conn: None,
+                members: vec![member],
+            }),
+        }
+    }
     let mut subscription: Option<(Position, Box<dyn Subscription>)> = None;
     let mut log_delay = RETRY_FIRST;
     loop {
         let now = Instant::now();
-        if members.iter().any(|m| m.due(now)) {
-            members = on_blocking_thread(members, move |members| {
-                for member in members.iter_mut().filter(|m| m.due(now)) {
-                    if let Err(error) = member.open() {
-                        member.failed(&error);
-                    }
-                }
+        if all_members(&lanes).any(|m| m.due(now)) {
+            lanes = on_blocking_thread(lanes, move |lanes| {
+                lanes.iter_mut().for_each(|lane| lane.open_due(now));
             })
             .await
             .0;
-            publish(&members);
+            publish(&lanes);
         }
-        let from = members
-            .iter()
-            .filter(|m| m.conn.is_some())
+        let from = all_members(&lanes)
+            .filter(|m| m.ready)
             .map(|m| m.checkpoint)
             .min();
-        let retry = members.iter().filter_map(|m| m.retry_at).min();
+        let retry = all_members(&lanes).filter_map(|m| m.retry_at).min();
         // Wait for events, or for the next projection to retry, whichever comes first.
         let events = tokio::select! {
             events = next_batch(&log, &mut subscription, from.unwrap_or_default(), batch_size), if from.is_some() => events,
@@ -141,17 +212,12 @@ pub(crate) async fn run(mut members: Vec<Member>, log: Arc<dyn EventLog>) {
         match events {
             Ok(events) => {
                 log_delay = RETRY_FIRST;
-                let events = Arc::new(events);
-                members = on_blocking_thread(members, move |members| {
-                    for member in members.iter_mut() {
-                        if let Err(error) = member.apply(&events) {
-                            member.failed(&error);
-                        }
-                    }
+                lanes = on_blocking_thread(lanes, move |lanes| {
+                    lanes.iter_mut().for_each(|lane| lane.apply(&events));
                 })
                 .await
                 .0;
-                publish(&members);
+                publish(&lanes);
             }
             Err(error) => {
                 tracing::warn!(%error, retry_in = ?log_delay, "reading the log for the projections failed, retrying");
@@ -180,8 +246,12 @@ async fn next_batch(
     Ok(events)
 }
 
-fn publish(members: &[Member]) {
-    for member in members {
+fn all_members(lanes: &[Lane]) -> impl Iterator<Item = &Member> {
+    lanes.iter().flat_map(|l| &l.members)
+}
+
+fn publish(lanes: &[Lane]) {
+    for member in all_members(lanes) {
         member.position.send_if_modified(|p| {
             let moved = *p != member.checkpoint;
             *p = member.checkpoint;
@@ -190,15 +260,15 @@ fn publish(members: &[Member]) {
     }
 }
 
-/// Runs `f` over the members on a blocking thread and hands them back. A panic there is a bug;
+/// Runs `f` over the lanes on a blocking thread and hands them back. A panic there is a bug;
 /// it ends the task like a panic anywhere else in it; a runtime shutting down ends it quietly.
 async fn on_blocking_thread<T: Send + 'static>(
-    mut members: Vec<Member>,
-    f: impl FnOnce(&mut Vec<Member>) -> T + Send + 'static,
-) -> (Vec<Member>, T) {
+    mut lanes: Vec<Lane>,
+    f: impl FnOnce(&mut Vec<Lane>) -> T + Send + 'static,
+) -> (Vec<Lane>, T) {
     match tokio::task::spawn_blocking(move || {
-        let result = f(&mut members);
-        (members, result)
+        let result = f(&mut lanes);
+        (lanes, result)
     })
     .await
     {

@@ -4,7 +4,9 @@ use std::time::{Duration, Instant};
 
 use woo_eventlog::{Direction, Position, ReadFrom};
 
-use crate::runner::Batch;
+use rusqlite::Connection;
+
+use crate::runner::{Batch, apply_together};
 use crate::{ProjectionError, Projector};
 
 /// How far a rebuild has come.
@@ -35,8 +37,8 @@ pub async fn rebuild(
     rebuild_together(std::slice::from_ref(projector), projector.name(), progress).await
 }
 
-/// Rebuilds several projections in one pass over the log: each page is read and decoded once and
-/// applied to every projection (each in its own transaction with its own checkpoint), so
+/// Rebuilds several projections in one pass over the log: each page is read once and applied to
+/// every projection of a read-model file in one transaction (each with its own checkpoint), so
 /// rebuilding everything costs one read of the log, not one per read model.
 pub async fn rebuild_all(
     projectors: &[Projector],
@@ -61,15 +63,38 @@ async fn rebuild_together(
     let Some(first) = projectors.first() else {
         return Ok(report);
     };
-    let mut rebuilding = Vec::with_capacity(projectors.len());
+    // One connection per read-model file; a page is applied to its projections in one transaction.
+    let mut files: Vec<(Connection, Vec<(Projector, Position)>)> = Vec::new();
     for projector in projectors {
-        let conn = projector.store.connect()?;
-        // A rebuild touches every row of its tables: a larger page cache for its connection only,
-        // and fewer, larger WAL checkpoints (a profile put half of each commit in checkpoints,
-        // copying the same pages again and again at SQLite's default of 1,000 pages).
-        conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;")?;
-        let (conn, ()) = projector.blocking(conn, |p, conn| p.reset(conn)).await?;
-        rebuilding.push((projector.clone(), conn, Position::START));
+        let same_file = files.iter().position(|(_, members)| {
+            members
+                .first()
+                .is_some_and(|(p, _)| p.store.path() == projector.store.path())
+        });
+        let index = match same_file {
+            Some(index) => index,
+            None => {
+                let conn = projector.store.connect()?;
+                // A rebuild touches every row of its tables: a larger page cache for its
+                // connection only, and fewer, larger WAL checkpoints (a profile put half of each
+                // commit in checkpoints, copying the same pages again and again at SQLite's
+                // default of 1,000 pages).
+                conn.execute_batch(
+                    "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;",
+                )?;
+                files.push((conn, Vec::new()));
+                files.len() - 1
+            }
+        };
+        let (conn, members) = &mut files[index];
+        let (returned, ()) = projector
+            .blocking(
+                std::mem::replace(conn, Connection::open_in_memory()?),
+                |p, conn| p.reset(conn),
+            )
+            .await?;
+        *conn = returned;
+        members.push((projector.clone(), Position::START));
     }
     let log = first.log.clone();
     let page_size = projectors.iter().map(|p| p.batch_size).max().unwrap_or(1);
@@ -97,22 +122,26 @@ async fn rebuild_together(
         };
         let count = events.len() as u64;
         next = read_page(last);
-        rebuilding = tokio::task::spawn_blocking(move || {
-            for (projector, conn, position) in &mut rebuilding {
-                *position = match projector.apply_batch(conn, &events, *position)? {
-                    Batch::Applied { position, .. } => position,
-                    // A running worker applied these events first: the tables and the checkpoint
-                    // moved together, so carry on from where it left them.
-                    Batch::CheckpointMoved(stored) => stored,
-                };
+        files = tokio::task::spawn_blocking(move || {
+            for (conn, members) in &mut files {
+                let expected = members.iter().map(|(p, position)| (p, *position));
+                let outcomes = apply_together(conn, expected, &events)?;
+                for ((_, position), outcome) in members.iter_mut().zip(outcomes) {
+                    *position = match outcome? {
+                        Batch::Applied { position, .. } => position,
+                        // A running worker applied these events first: the tables and the
+                        // checkpoint moved together, so carry on from where it left them.
+                        Batch::CheckpointMoved(stored) => stored,
+                    };
+                }
             }
-            Ok::<_, ProjectionError>(rebuilding)
+            Ok::<_, ProjectionError>(files)
         })
         .await
         .map_err(|e| ProjectionError::Task(e.to_string()))??;
-        let behind = rebuilding
+        let behind = files
             .iter()
-            .map(|(_, _, position)| *position)
+            .flat_map(|(_, members)| members.iter().map(|(_, position)| *position))
             .min()
             .unwrap_or(last);
         if behind < last {

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use woo_eventlog::{EventLog, Position, RecordedEvent};
@@ -21,6 +21,49 @@ pub struct Projector {
     pub(crate) log: Arc<dyn EventLog>,
     pub(crate) store: ReadModelStore,
     pub(crate) batch_size: usize,
+}
+
+/// What [`Projector::apply_in`] did, before the transaction commits.
+enum Applied {
+    Batch {
+        position: Position,
+        parked: Vec<(Position, String)>,
+    },
+    CheckpointMoved(Position),
+}
+
+/// Applies `events` to several projections of one read-model file in one transaction (each under
+/// its own savepoint, with its own checkpoint), so a batch costs one commit and one write of the
+/// checkpoints' page, not one per projection. The outer error means nothing was applied (the
+/// transaction failed); otherwise each projection's outcome, in order.
+pub(crate) fn apply_together<'a>(
+    conn: &mut Connection,
+    projections: impl IntoIterator<Item = (&'a Projector, Position)>,
+    events: &[RecordedEvent],
+) -> Result<Vec<Result<Batch, ProjectionError>>, ProjectionError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::new();
+    for (projector, expected) in projections {
+        outcomes.push((projector.name(), projector.apply_in(&tx, events, expected)?));
+    }
+    tx.commit()?;
+    Ok(outcomes
+        .into_iter()
+        .map(|(name, outcome)| {
+            outcome.map(|applied| match applied {
+                Applied::Batch { position, parked } => {
+                    for (position, reason) in &parked {
+                        tracing::warn!(projection = name, %position, %reason, "event parked: it cannot be projected");
+                    }
+                    Batch::Applied {
+                        position,
+                        parked: parked.len() as u64,
+                    }
+                }
+                Applied::CheckpointMoved(stored) => Batch::CheckpointMoved(stored),
+            })
+        })
+        .collect())
 }
 
 pub(crate) enum Batch {
@@ -93,54 +136,78 @@ impl Projector {
     }
 
     /// Applies the events after the checkpoint and moves the checkpoint, in one transaction.
-    ///
-    /// When the projection refuses an event, the batch is rolled back (the event may have written
-    /// part of its change) and applied again with a savepoint around each event, so that the
-    /// refused ones are parked and the others applied; savepoints cost statements, so only a batch
-    /// that needs them pays for them.
     pub(crate) fn apply_batch(
         &self,
         conn: &mut Connection,
         events: &[RecordedEvent],
         expected: Position,
     ) -> Result<Batch, ProjectionError> {
-        match self.apply_batch_with(conn, events, expected, false) {
-            Err(ProjectionError::Event { .. }) => {
-                self.apply_batch_with(conn, events, expected, true)
-            }
-            other => other,
-        }
+        apply_together(conn, [(self, expected)], events)?
+            .pop()
+            .unwrap_or(Ok(Batch::Applied {
+                position: expected,
+                parked: 0,
+            }))
     }
 
-    fn apply_batch_with(
+    /// Applies the events after `expected` and moves the checkpoint inside `tx`, under a
+    /// savepoint of its own: when this projection fails, its part is rolled back and the rest of
+    /// the transaction (other projections' batches) stands. The outer error means the transaction
+    /// itself is broken; the inner one is this projection's.
+    ///
+    /// When the projection refuses an event, its part is rolled back (the event may have written
+    /// part of its change) and applied again with a savepoint around each event, so that the
+    /// refused ones are parked and the others applied; savepoints cost statements, so only a batch
+    /// that needs them pays for them.
+    fn apply_in(
         &self,
-        conn: &mut Connection,
+        tx: &Transaction<'_>,
+        events: &[RecordedEvent],
+        expected: Position,
+    ) -> Result<Result<Applied, ProjectionError>, ProjectionError> {
+        tx.execute_batch("SAVEPOINT projection")?;
+        let outcome = match self.apply_events(tx, events, expected, false) {
+            Err(ProjectionError::Event { .. }) => {
+                tx.execute_batch("ROLLBACK TO projection")?;
+                self.apply_events(tx, events, expected, true)
+            }
+            other => other,
+        };
+        match &outcome {
+            Ok(_) => tx.execute_batch("RELEASE projection")?,
+            Err(_) => tx.execute_batch("ROLLBACK TO projection; RELEASE projection")?,
+        }
+        Ok(outcome)
+    }
+
+    fn apply_events(
+        &self,
+        tx: &Transaction<'_>,
         events: &[RecordedEvent],
         expected: Position,
         parking: bool,
-    ) -> Result<Batch, ProjectionError> {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let stored = Checkpoint::load(&tx, self.name())?;
+    ) -> Result<Applied, ProjectionError> {
+        let stored = Checkpoint::load(tx, self.name())?;
         let current = stored.map_or(Position::START, |c| c.position);
         if current != expected || stored.is_some_and(|c| c.version != self.projection.version()) {
-            return Ok(Batch::CheckpointMoved(current));
+            return Ok(Applied::CheckpointMoved(current));
         }
         let mut last = current;
         let mut parked = Vec::new();
         for event in events.iter().filter(|e| e.position > current) {
             if parking {
                 tx.execute_batch("SAVEPOINT event")?;
-                match self.projection.apply(&tx, event) {
+                match self.projection.apply(tx, event) {
                     Ok(()) => tx.execute_batch("RELEASE event")?,
                     Err(ProjectionError::Event { message, .. }) => {
                         tx.execute_batch("ROLLBACK TO event; RELEASE event")?;
-                        parked::park(&tx, self.name(), event, &message)?;
+                        parked::park(tx, self.name(), event, &message)?;
                         parked.push((event.position, message));
                     }
                     Err(other) => return Err(other),
                 }
             } else {
-                self.projection.apply(&tx, event)?;
+                self.projection.apply(tx, event)?;
             }
             last = event.position;
         }
@@ -149,15 +216,11 @@ impl Projector {
                 position: last,
                 version: self.projection.version(),
             }
-            .store(&tx, self.name())?;
-            tx.commit()?;
+            .store(tx, self.name())?;
         }
-        for (position, reason) in &parked {
-            tracing::warn!(projection = self.name(), %position, %reason, "event parked: it cannot be projected");
-        }
-        Ok(Batch::Applied {
+        Ok(Applied::Batch {
             position: last,
-            parked: parked.len() as u64,
+            parked,
         })
     }
 
