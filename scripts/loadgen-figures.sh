@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# HTTP ingestion figures of DESIGN §8 (issue 9): a release `serve` on a throwaway data directory,
+# `woo-ingest loadgen` single-event and bulk runs against it (with its lag sampling and drain),
+# the RSS peak of `serve`, and the raw event log's bench right after, as the same-minutes baseline.
+# Run: cargo build --release -p woo-ingest && scripts/loadgen-figures.sh [SECONDS]
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${WOO_INGEST_BIN:-$ROOT/target/release/woo-ingest}
+SECS=${1:-15}
+D=/tmp/woo-loadgen; rm -rf $D; mkdir -p $D
+export WOO_INGEST_PASSWORD='correct horse battery'
+$BIN accounts add-user --email o@example.com --company Acme --role owner --data-dir $D/data > /dev/null
+$BIN serve --addr 127.0.0.1:18090 --data-dir $D/data > $D/serve.out 2> $D/serve.err & P=$!
+trap 'kill $P 2>/dev/null' EXIT
+until curl -sf -o /dev/null http://127.0.0.1:18090/healthz; do sleep 0.05; done
+peak() { local max=0 r; while kill -0 "$1" 2>/dev/null; do r=$(ps -o rss= -p $P || echo 0); [ "$r" -gt "$max" ] && max=$r; sleep 0.5; done; echo "serve RSS peak: $((max / 1024)) MiB"; }
+echo "== single events, 16 connections, ${SECS} s"
+$BIN loadgen --server http://127.0.0.1:18090 --email o@example.com --concurrency 16 --duration "$SECS" > $D/single.out 2>&1 & L=$!
+peak $L; wait $L || true; cat $D/single.out | grep -v '^\s*$' | tail -12
+TOKEN=$(grep -o -- '--token [^ ]*' $D/single.out | head -1 | awk '{print $2}')
+echo "== bulk, 500 events a request, 8 connections, ${SECS} s"
+$BIN loadgen --server http://127.0.0.1:18090 --token "$TOKEN" --mode bulk --batch 500 --concurrency 8 --duration "$SECS" > $D/bulk.out 2>&1 & L=$!
+peak $L; wait $L || true; cat $D/bulk.out | grep -v '^\s*$' | tail -12
+echo "== serve CPU (user+sys ticks): $(awk '{print $14 + $15}' /proc/$P/stat)"
