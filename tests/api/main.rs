@@ -22,6 +22,7 @@ mod settings;
 mod store_admin;
 mod sync;
 mod tags;
+mod targeted_sync;
 mod token_authority;
 mod tokens;
 mod webhooks;

@@ -221,6 +221,12 @@ impl From<BatchError> for ApiError {
                 error.to_string(),
             )
             .at("items"),
+            BatchError::OutOfScope { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "out_of_scope",
+                error.to_string(),
+            )
+            .at("resource"),
             BatchError::Deferred { retry_after, .. } => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "projections_behind",

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::scope::SyncScope;
 use crate::pairing::StoreInfo;
 use crate::values::StoreUrl;
 use crate::{CompanyId, IntegrationId, RequestId, SyncId, UserId};
@@ -95,6 +96,10 @@ pub struct SyncRequested {
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub requested_at: OffsetDateTime,
+    /// The part of the store to sync; absent (every event written before scopes existed, and
+    /// every full sync since) means everything.
+    #[serde(default, skip_serializing_if = "SyncScope::is_full")]
+    pub scope: SyncScope,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@
 //! one every few minutes would otherwise make every decision load ~100,000 events a year.
 
 mod events;
+mod scope;
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,7 @@ pub use events::{
     SyncCancelled, SyncCompleted, SyncFailed, SyncRequested, SyncStarted, SyncTrigger,
     TokenRotated,
 };
+pub use scope::{MAX_SCOPE_IDS, ScopeError, SyncResource, SyncScope};
 
 use crate::decider::Decider;
 use crate::pairing::StoreInfo;
@@ -73,6 +75,7 @@ pub struct ActiveSync {
     pub requested_at: OffsetDateTime,
     /// The plugin acknowledged that it started.
     pub started: bool,
+    pub scope: SyncScope,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -113,10 +116,11 @@ pub enum IntegrationCommand {
     Disconnect {
         by: Actor,
     },
-    /// Sync Store.
+    /// Sync Store, for the whole store or the part `scope` names.
     RequestSync {
         sync_id: SyncId,
         by: UserId,
+        scope: SyncScope,
     },
     Acknowledge {
         sync_id: SyncId,
@@ -181,6 +185,7 @@ pub fn decide(
                     trigger: SyncTrigger::Initial,
                     requested_by: None,
                     requested_at: now,
+                    scope: SyncScope::default(),
                 }));
             }
             Ok(events)
@@ -196,7 +201,7 @@ pub fn decide(
             Connection::Disconnected { .. } => Ok(vec![]),
             Connection::Absent => Err(IntegrationError::NotFound),
         },
-        C::RequestSync { sync_id, by } => {
+        C::RequestSync { sync_id, by, scope } => {
             if !state.is_connected() {
                 return Err(IntegrationError::NotConnected);
             }
@@ -208,6 +213,7 @@ pub fn decide(
                 trigger: SyncTrigger::Manual,
                 requested_by: Some(by),
                 requested_at: now,
+                scope,
             })])
         }
         C::CancelSync { sync_id, by } => {
@@ -285,6 +291,7 @@ pub fn evolve(mut state: Integration, event: &IntegrationEvent) -> Integration {
                 trigger: r.trigger,
                 requested_at: r.requested_at,
                 started: false,
+                scope: r.scope.clone(),
             });
         }
         IntegrationEvent::SyncStarted(s) => {
@@ -369,6 +376,7 @@ mod tests {
         IntegrationCommand::RequestSync {
             sync_id: SyncId(uuid::Uuid::from_u128(sync)),
             by: UserId(uuid::Uuid::from_u128(9)),
+            scope: SyncScope::default(),
         }
     }
 
@@ -559,7 +567,55 @@ mod tests {
         let again = IntegrationCommand::RequestSync {
             sync_id: SyncId(uuid::Uuid::from_u128(101)),
             by: user,
+            scope: SyncScope::default(),
         };
         assert!(decide(&cancelled, again, T0).is_ok());
+    }
+    #[test]
+    fn a_scoped_sync_records_its_scope_and_the_waiting_sync_carries_it() {
+        let (state, _) = run(Integration::default(), connect("a"));
+        let (state, _) = run(
+            state,
+            ack(
+                100,
+                SyncAck::Completed {
+                    counts: BTreeMap::new(),
+                },
+            ),
+        );
+        let scope = SyncScope::parse(Some("orders"), None, vec![5001, 5002]).unwrap();
+        let command = IntegrationCommand::RequestSync {
+            sync_id: SyncId(uuid::Uuid::from_u128(200)),
+            by: UserId(uuid::Uuid::from_u128(9)),
+            scope: scope.clone(),
+        };
+        let (state, events) = run(state, command);
+        assert!(
+            matches!(&events[..], [IntegrationEvent::SyncRequested(r)] if r.scope == scope),
+            "{events:?}"
+        );
+        assert_eq!(state.active_sync.unwrap().scope, scope);
+    }
+
+    /// `woocommerce.sync_requested` events written before scopes existed have no `scope`: they
+    /// read back as the full syncs they were, and a full sync is still written without one.
+    #[test]
+    fn a_sync_requested_event_without_a_scope_reads_back_as_a_full_sync() {
+        use crate::DomainEvent;
+        let stored = serde_json::value::to_raw_value(&serde_json::json!({
+            "sync_id": "0193a4f0-0000-7000-8000-000000000001",
+            "trigger": "manual",
+            "requested_by": "0193a4f0-0000-7000-8000-000000000002",
+            "requested_at": "2026-11-01T10:00:00Z"
+        }))
+        .unwrap();
+        let Some(IntegrationEvent::SyncRequested(read)) =
+            IntegrationEvent::decode("woocommerce.sync_requested", &stored).unwrap()
+        else {
+            panic!("a sync_requested event")
+        };
+        assert!(read.scope.is_full());
+        let written = serde_json::to_value(IntegrationEvent::SyncRequested(read).data()).unwrap();
+        assert!(written.get("scope").is_none(), "{written}");
     }
 }

@@ -115,10 +115,28 @@ pub(super) fn schemas() -> Map<String, Value> {
         (
             "SyncRequested".to_owned(),
             object(
-                "The sync asked of the plugin.",
-                json!({ "sync_id": { "type": "string", "format": "uuid" }, "status": { "const": "requested" } }),
-                &["sync_id", "status"],
+                "The sync asked of the plugin, with its scope (`{}` for a full sync).",
+                json!({
+                    "sync_id": { "type": "string", "format": "uuid" },
+                    "status": { "const": "requested" },
+                    "scope": component("SyncScopeRequest"),
+                }),
+                &["sync_id", "status", "scope"],
             ),
+        ),
+        (
+            "SyncScopeRequest".to_owned(),
+            json!({
+                "type": "object",
+                "description": "The part of the store to sync; every field is optional and each one given narrows the sync.",
+                "additionalProperties": false,
+                "properties": {
+                    "resource": { "enum": ["products", "customers", "guests", "orders"], "description": "Only this resource." },
+                    "modified_after": { "type": "string", "description": "Only items modified at or after this date (2026-11-01, midnight UTC) or RFC 3339 time." },
+                    "ids": { "type": "array", "maxItems": 1000, "items": { "type": "integer", "minimum": 1 },
+                        "description": "Only these WooCommerce ids of `resource` (products, customers or orders)." },
+                },
+            }),
         ),
         (
             "Diagnostics".to_owned(),
@@ -193,9 +211,12 @@ pub(super) fn operations() -> Vec<(&'static str, &'static str, Operation)> {
                 .query("limit", limit, "How many.")
                 .error(404, "not_found")),
         ("/integrations/{integration_id}/sync", "post",
-            Operation::new("Sync Store: ask the plugin for a full sync", Auth::Admin,
+            Operation::new("Sync Store: ask the plugin for a full sync (no body) or for part of the store (a scope body)", Auth::Admin,
                 (202, "Requested.", component("SyncRequested")))
                 .path_parameter("integration_id", integration)
+                .optional_request(component("SyncScopeRequest"))
+                .error(400, "unknown_resource, invalid_date, too_many_ids, invalid_id, ids_need_resource")
+                .error(415, "unsupported_media_type: a body is JSON")
                 .error(403, manage)
                 .error(404, "not_found")
                 .error(409, "sync_pending: one is waiting or running; not_connected")),

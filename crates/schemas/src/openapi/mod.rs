@@ -35,6 +35,8 @@ pub(crate) struct Operation {
     auth: Auth,
     parameters: Vec<Value>,
     request: Option<Value>,
+    /// The body may be left out.
+    request_optional: bool,
     success: (u16, &'static str, Value),
     errors: Vec<(u16, &'static str)>,
 }
@@ -50,6 +52,7 @@ impl Operation {
             auth,
             parameters: Vec::new(),
             request: None,
+            request_optional: false,
             success,
             errors: Vec::new(),
         }
@@ -61,6 +64,14 @@ impl Operation {
         self.errors.push((400, "invalid_json, invalid_body"));
         self.errors.push((413, "payload_too_large"));
         self
+    }
+
+    /// A body the caller may leave out.
+    pub(crate) fn optional_request(self, schema: Value) -> Self {
+        Operation {
+            request_optional: true,
+            ..self.request(schema)
+        }
     }
 
     pub(crate) fn path_parameter(mut self, name: &'static str, description: &'static str) -> Self {
@@ -136,8 +147,7 @@ impl Operation {
             operation["parameters"] = Value::Array(self.parameters.clone());
         }
         if let Some(schema) = &self.request {
-            operation["requestBody"] =
-                json!({ "required": true, "content": { JSON: { "schema": schema } } });
+            operation["requestBody"] = json!({ "required": !self.request_optional, "content": { JSON: { "schema": schema } } });
         }
         operation
     }

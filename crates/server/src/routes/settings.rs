@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use woo_domain::integration::{Actor, IntegrationError};
+use woo_domain::integration::{Actor, IntegrationError, ScopeError, SyncResource, SyncScope};
 use woo_domain::{IntegrationId, Source};
 use woo_projections::connection_health::{self, StoreHealth};
 use woo_projections::sync_status;
@@ -81,7 +81,10 @@ fn notice_for(code: Option<&str>) -> Option<Markup> {
             "warn",
             "This store is not connected: connect it again from WordPress first.",
         ),
-        _ => return None,
+        code => {
+            let refused = ScopeError::ALL.into_iter().find(|e| e.code() == code)?;
+            notice("warn", &format!("Sync not requested: {refused}."))
+        }
     })
 }
 
@@ -121,6 +124,7 @@ pub(super) async fn sync_section(
                     input type="hidden" name="csrf" value=(csrf);
                     button.primary type="submit" { "Sync Store" }
                 }
+                (scope_form(&base, csrf))
                 @if active.is_some() {
                     form method="post" action={ (base) "/sync/cancel" } {
                         input type="hidden" name="csrf" value=(csrf);
@@ -132,6 +136,29 @@ pub(super) async fn sync_section(
         }
     };
     Ok((markup, live))
+}
+
+/// Sync part of the store: one resource, what changed since a date, or a list of ids (the
+/// orders changed while the plugin was off). Blank fields narrow nothing.
+fn scope_form(base: &str, csrf: &str) -> Markup {
+    html! {
+        details data-testid="targeted-sync" {
+            summary { "Sync part of the store" }
+            form method="post" action={ (base) "/sync" } data-testid="scope-form" {
+                input type="hidden" name="csrf" value=(csrf);
+                label { "Resource "
+                    select name="resource" {
+                        option value="" { "everything" }
+                        @for resource in SyncResource::ALL { option value=(resource.as_str()) { (resource.as_str()) } }
+                    }
+                }
+                label { " Changed since " input type="date" name="modified_after"; }
+                label { " Ids " input type="text" name="ids" inputmode="numeric" placeholder="5001, 5002"; }
+                " "
+                button.secondary type="submit" { "Sync selected" }
+            }
+        }
+    }
 }
 
 pub(super) async fn store_card(
@@ -296,19 +323,45 @@ async fn managed_store(
     Ok(Ok((session, store)))
 }
 
+/// Sync Store, or Sync selected with the part of the store to sync (blank fields narrow
+/// nothing).
+#[derive(Deserialize)]
+struct SyncForm {
+    csrf: String,
+    resource: Option<String>,
+    modified_after: Option<String>,
+    ids: Option<String>,
+}
+
 async fn sync(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<SyncForm>,
 ) -> Result<HttpResponse, ApiError> {
     let (session, store) = match managed_store(&req, &state, &path, &form.csrf, "sync").await? {
         Ok(allowed) => allowed,
         Err(answer) => return Ok(answer),
     };
+    let scope = SyncScope::parse_ids(form.ids.as_deref().unwrap_or_default()).and_then(|ids| {
+        SyncScope::parse(
+            form.resource.as_deref(),
+            form.modified_after.as_deref(),
+            ids,
+        )
+    });
+    let scope = match scope {
+        Ok(scope) => scope,
+        Err(refused) => return back_with(refused.code()),
+    };
     let notice = match state
         .app
-        .request_sync(store.integration_id, store.company_id, session.user.id)
+        .request_sync(
+            store.integration_id,
+            store.company_id,
+            session.user.id,
+            scope,
+        )
         .await
     {
         Ok(_) => "sync_requested",

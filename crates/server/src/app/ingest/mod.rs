@@ -45,6 +45,8 @@ pub enum BatchError {
     UnknownResource,
     #[error("a batch carries at most {MAX_BATCH_ITEMS} items, this one has more")]
     TooMany,
+    #[error("this sync covers {scope}: a batch of another resource is not part of it")]
+    OutOfScope { scope: String },
     #[error(
         "sync batches are deferred while the read models catch up (projection {} is {} ms behind); retry in {retry_after} s",
         behind.projection, behind.lag_ms
@@ -161,7 +163,7 @@ impl Services {
         if body.items.len() > MAX_BATCH_ITEMS {
             return Err(BatchError::TooMany);
         }
-        check::own_sync(self.log.as_ref(), installation, sync_id).await?;
+        check::own_sync(self.log.as_ref(), installation, sync_id, &body.resource).await?;
         let now = self.now();
         let metadata = EventMetadata {
             batch: Some(BatchRef {
