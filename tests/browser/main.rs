@@ -7,6 +7,7 @@
 mod driver;
 mod merchant;
 mod store;
+mod targeted_sync;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

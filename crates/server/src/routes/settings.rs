@@ -124,7 +124,6 @@ pub(super) async fn sync_section(
                     input type="hidden" name="csrf" value=(csrf);
                     button.primary type="submit" { "Sync Store" }
                 }
-                (scope_form(&base, csrf))
                 @if active.is_some() {
                     form method="post" action={ (base) "/sync/cancel" } {
                         input type="hidden" name="csrf" value=(csrf);
@@ -134,6 +133,7 @@ pub(super) async fn sync_section(
             }
             @if live { a href=(SETTINGS) data-testid="reload" { "Reload" } }
         }
+        @if manages { (scope_form(&base, csrf)) }
     };
     Ok((markup, live))
 }
