@@ -16,6 +16,7 @@ mod live;
 mod merchant_pages;
 mod openapi;
 mod pairing;
+mod quarantine;
 mod rebuild;
 mod restore_links;
 mod settings;

@@ -5,6 +5,7 @@
 //! Heartbeats go to `heartbeat-{id}` instead: they never change a decision, and a store sending
 //! one every few minutes would otherwise make every decision load ~100,000 events a year.
 
+mod clones;
 mod events;
 mod scope;
 
@@ -12,16 +13,18 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
+pub use clones::{Clones, Origin};
 pub use events::{
-    Actor, Connected, Disconnected, HeartbeatEvent, HeartbeatRecorded, IntegrationEvent,
-    SyncCancelled, SyncCompleted, SyncFailed, SyncRequested, SyncStarted, SyncTrigger,
-    TokenRotated,
+    Actor, CloneDecision, CloneDetected, CloneResolved, Connected, Disconnected, HeartbeatEvent,
+    HeartbeatRecorded, IntegrationEvent, SyncCancelled, SyncCompleted, SyncFailed, SyncRequested,
+    SyncStarted, SyncTrigger, TokenRotated,
 };
 pub use scope::{MAX_SCOPE_IDS, ScopeError, SyncResource, SyncScope};
 
 use crate::decider::Decider;
 use crate::pairing::StoreInfo;
 use crate::streams::StreamId;
+use crate::values::StoreUrl;
 use crate::{CompanyId, IntegrationId, RequestId, SyncId, UserId};
 
 /// How often the plugin is asked to send a heartbeat, in seconds.
@@ -84,6 +87,7 @@ pub struct Integration {
     pub active_sync: Option<ActiveSync>,
     /// Syncs that completed or failed: a late or repeated acknowledgement of one changes nothing.
     pub finished_syncs: Vec<SyncId>,
+    pub clones: Clones,
 }
 
 impl Integration {
@@ -131,6 +135,16 @@ pub enum IntegrationCommand {
         sync_id: SyncId,
         by: UserId,
     },
+    /// A request named the URL it comes from: a URL never seen is recorded as a copy.
+    SeeUrl {
+        url: StoreUrl,
+    },
+    /// Pair as new store, or Ignore, for the copy at `seen_url`.
+    ResolveClone {
+        seen_url: StoreUrl,
+        decision: CloneDecision,
+        by: UserId,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -143,6 +157,8 @@ pub enum IntegrationError {
     SyncPending(SyncId),
     #[error("no such sync command for this store")]
     UnknownSync,
+    #[error("no copy of this store was seen at that URL")]
+    UnknownClone,
 }
 
 pub fn decide(
@@ -216,6 +232,33 @@ pub fn decide(
                 scope,
             })])
         }
+        C::SeeUrl { url } => Ok(
+            match (state.clones.origin(Some(&url)), &state.clones.paired_url) {
+                (Origin::Quarantined { new: true, .. }, Some(paired)) if state.is_connected() => {
+                    vec![IntegrationEvent::CloneDetected(CloneDetected {
+                        paired_url: paired.clone(),
+                        seen_url: url,
+                        at: now,
+                    })]
+                }
+                _ => vec![],
+            },
+        ),
+        C::ResolveClone {
+            seen_url,
+            decision,
+            by,
+        } => match state.clones.seen.get(&seen_url) {
+            None => Err(IntegrationError::UnknownClone),
+            // Pressing the same button twice is what a retry looks like.
+            Some(Some(decided)) if *decided == decision => Ok(vec![]),
+            Some(_) => Ok(vec![IntegrationEvent::CloneResolved(CloneResolved {
+                seen_url,
+                decision,
+                by,
+                at: now,
+            })]),
+        },
         C::CancelSync { sync_id, by } => {
             if state
                 .active_sync
@@ -274,11 +317,22 @@ pub fn evolve(mut state: Integration, event: &IntegrationEvent) -> Integration {
                 company_id: c.company_id,
                 token_hash: c.token_hash.clone(),
             };
+            state.clones.paired_url = Some(c.store.store_url.clone());
         }
         IntegrationEvent::TokenRotated(r) => {
             if let Connection::Connected { token_hash, .. } = &mut state.connection {
                 token_hash.clone_from(&r.token_hash);
             }
+            state.clones.paired_url = Some(r.store.store_url.clone());
+        }
+        IntegrationEvent::CloneDetected(c) => {
+            state.clones.seen.entry(c.seen_url.clone()).or_insert(None);
+        }
+        IntegrationEvent::CloneResolved(r) => {
+            state
+                .clones
+                .seen
+                .insert(r.seen_url.clone(), Some(r.decision));
         }
         IntegrationEvent::Disconnected(_) => {
             if let Connection::Connected { company_id, .. } = state.connection {
@@ -617,5 +671,71 @@ mod tests {
         assert!(read.scope.is_full());
         let written = serde_json::to_value(IntegrationEvent::SyncRequested(read).data()).unwrap();
         assert!(written.get("scope").is_none(), "{written}");
+    }
+    #[test]
+    fn a_copy_at_another_url_is_recorded_once_and_each_decision_places_it() {
+        let (state, _) = run(Integration::default(), connect("a"));
+        let paired = StoreUrl::parse("https://SHOP.example.com/").unwrap();
+        let staging = StoreUrl::parse("https://staging.example.com").unwrap();
+        let see = |url: &StoreUrl| IntegrationCommand::SeeUrl { url: url.clone() };
+        assert_eq!(
+            state.clones.origin(Some(&paired)),
+            Origin::Store,
+            "normalised alike"
+        );
+        assert_eq!(state.clones.origin(None), Origin::Store, "no URL named");
+        assert_eq!(decide(&state, see(&paired), T0), Ok(vec![]));
+
+        let (state, events) = run(state, see(&staging));
+        assert_eq!(
+            events,
+            vec![IntegrationEvent::CloneDetected(CloneDetected {
+                paired_url: paired.clone(),
+                seen_url: staging.clone(),
+                at: T0
+            })]
+        );
+        assert_eq!(
+            decide(&state, see(&staging), T0),
+            Ok(vec![]),
+            "recorded once"
+        );
+        assert_eq!(
+            state.clones.origin(Some(&staging)),
+            Origin::Quarantined {
+                seen_url: staging.clone(),
+                new: false
+            }
+        );
+
+        let resolve = |decision| IntegrationCommand::ResolveClone {
+            seen_url: staging.clone(),
+            decision,
+            by: UserId(uuid::Uuid::from_u128(9)),
+        };
+        let (paired_anew, _) = run(state.clone(), resolve(CloneDecision::PairAsNew));
+        assert_eq!(
+            paired_anew.clones.origin(Some(&staging)),
+            Origin::PairAgain {
+                seen_url: staging.clone()
+            }
+        );
+        assert_eq!(
+            decide(&paired_anew, resolve(CloneDecision::PairAsNew), T0),
+            Ok(vec![]),
+            "pressed twice"
+        );
+        let (allowed, _) = run(state, resolve(CloneDecision::Allow));
+        assert_eq!(allowed.clones.origin(Some(&staging)), Origin::Store);
+        assert_eq!(allowed.clones.undecided().count(), 0);
+        let unknown = IntegrationCommand::ResolveClone {
+            seen_url: StoreUrl::parse("https://other.example.com").unwrap(),
+            decision: CloneDecision::Allow,
+            by: UserId(uuid::Uuid::from_u128(9)),
+        };
+        assert_eq!(
+            decide(&allowed, unknown, T0),
+            Err(IntegrationError::UnknownClone)
+        );
     }
 }

@@ -220,6 +220,17 @@ pub(super) fn operations() -> Vec<(&'static str, &'static str, Operation)> {
                 .error(403, manage)
                 .error(404, "not_found")
                 .error(409, "sync_pending: one is waiting or running; not_connected")),
+        ("/integrations/{integration_id}/copies/{action}", "post",
+            Operation::new("Decide about a copy of the store (staging, a clone) seen at another URL: `pair-as-new` (it is told to pair as a store of its own) or `ignore` (what it sends counts from now on)", Auth::Admin,
+                (200, "The decision.", object("The copy and what was decided.",
+                    json!({ "seen_url": { "type": "string" }, "decision": { "enum": ["allow", "pair_as_new"] } }),
+                    &["seen_url", "decision"])))
+                .path_parameter("integration_id", integration)
+                .path_parameter("action", "`pair-as-new` or `ignore`.")
+                .request(object("The copy, by the URL it was seen at (`copies[].seen_url` of the integration).",
+                    json!({ "seen_url": { "type": "string" } }), &["seen_url"]))
+                .error(403, manage)
+                .error(404, "not_found; unknown_clone: no copy was seen at that URL")),
         ("/integrations/{integration_id}/diagnostics", "get",
             Operation::new("Delivery diagnostics of a store", Auth::Admin,
                 (200, "Counts and recent rejections.", component("Diagnostics")))

@@ -10,6 +10,7 @@ mod pages;
 mod plugin;
 mod restore;
 mod settings;
+mod store_copies;
 mod store_page;
 mod sync_view;
 mod webhooks;

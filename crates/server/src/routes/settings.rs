@@ -25,7 +25,7 @@ use super::sync_view::{State, SyncView};
 
 /// The cookie that carries a button's outcome to the page after the redirect, shown once.
 const NOTICE_COOKIE: &str = "notice";
-const SETTINGS: &str = "/settings/integrations";
+pub(super) const SETTINGS: &str = "/settings/integrations";
 /// Syncs a store shows.
 const SYNC_HISTORY: usize = 10;
 
@@ -48,7 +48,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/settings/integrations/{id}/disconnect",
             web::post().to(disconnect),
-        );
+        )
+        .configure(super::store_copies::configure);
 }
 
 pub(super) fn shell(title: &str, session: &Session, body: Markup) -> Markup {
@@ -81,6 +82,15 @@ fn notice_for(code: Option<&str>) -> Option<Markup> {
             "warn",
             "This store is not connected: connect it again from WordPress first.",
         ),
+        "copy_paired_as_new" => notice(
+            "ok",
+            "The copy is told to pair as a store of its own at its next request; this store's token no longer works there.",
+        ),
+        "copy_allowed" => notice(
+            "ok",
+            "Ignored: what that address sends counts for this store from now on.",
+        ),
+        "unknown_clone" => notice("warn", "No copy of this store was seen at that address."),
         code => {
             let refused = ScopeError::ALL.into_iter().find(|e| e.code() == code)?;
             notice("warn", &format!("Sync not requested: {refused}."))
@@ -170,10 +180,13 @@ pub(super) async fn store_card(
 ) -> Result<Markup, ApiError> {
     let status = store.status(now);
     let (section, live) = sync_section(state, store, membership, &session.csrf).await?;
+    let manages = store.connected && membership.role.manages_integrations();
+    let copies = super::store_copies::banners(state, store, manages, &session.csrf).await?;
     let id = store.integration_id;
     Ok(html! {
         div.card data-testid="store" {
             h2 { (store.site_name) " " span class={ "pill " (status.as_str()) } data-testid="health" { (status.as_str()) } }
+            (copies)
             dl.facts {
                 dt { "Store" } dd { a href=(store.store_url) rel="noopener noreferrer" { (store.store_url) } }
                 dt { "Versions" } dd { "plugin " (store.plugin_version) " · WordPress " (store.wordpress_version)
@@ -263,7 +276,7 @@ fn notice_cookie(code: String) -> Cookie<'static> {
 }
 
 /// Back to Integrations, with `code` shown there once.
-fn back_with(code: &str) -> Result<HttpResponse, ApiError> {
+pub(super) fn back_with(code: &str) -> Result<HttpResponse, ApiError> {
     let mut response = redirect(SETTINGS);
     response
         .add_cookie(&notice_cookie(code.to_owned()))
@@ -302,7 +315,7 @@ struct CsrfForm {
 
 /// A button pressed on a store: the session (CSRF checked) and the store, if the person may act
 /// on it; otherwise the answer to send instead (sign in, not found, forbidden).
-async fn managed_store(
+pub(super) async fn managed_store(
     req: &HttpRequest,
     state: &AppState,
     id: &str,

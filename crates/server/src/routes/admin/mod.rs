@@ -64,6 +64,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(store::cancel_sync),
             )
             .route(
+                "/integrations/{integration_id}/copies/{action}",
+                web::post().to(store::decide_copy),
+            )
+            .route(
                 "/integrations/{integration_id}/diagnostics",
                 web::get().to(integration_diagnostics),
             )
@@ -138,6 +142,9 @@ async fn view(store: &StoreHealth, state: &AppState) -> Result<serde_json::Value
     let runs = state
         .read_model(move |conn| sync_status::runs(conn, integration, SYNC_HISTORY))
         .await?;
+    let copies = state
+        .read_model(move |conn| connection_health::copies(conn, integration))
+        .await?;
     let mut value = serde_json::to_value(store).map_err(|e| ApiError::internal(&e))?;
     value["status"] = json!(store.status(state.now()));
     value["sync"] = json!({
@@ -146,6 +153,8 @@ async fn view(store: &StoreHealth, state: &AppState) -> Result<serde_json::Value
             .map(|at| at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
         "history": runs,
     });
+    // Copies of the store seen at other URLs (staging, clones): undecided ones are quarantined.
+    value["copies"] = json!(copies);
     Ok(value)
 }
 
