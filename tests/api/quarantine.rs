@@ -89,6 +89,16 @@ async fn a_staging_copy_is_quarantined_and_its_cart_tags_nobody_while_the_store_
     .await;
     let (disconnect_status, disconnect) =
         from_copy(&app, &store, STAGING, Method::POST, "/disconnect", None).await;
+    let initial = store.initial_sync().await;
+    let (ack_status, ack) = from_copy(
+        &app,
+        &store,
+        STAGING,
+        Method::POST,
+        &format!("/commands/{initial}/ack"),
+        Some(json!({"status": "completed", "counts": {}})),
+    )
+    .await;
     let own_beat = store.plugin.heartbeat(&heartbeat()).await.unwrap();
     let (own_status, _) = from_copy(
         &app,
@@ -123,6 +133,10 @@ async fn a_staging_copy_is_quarantined_and_its_cart_tags_nobody_while_the_store_
     assert_eq!(events["results"][0]["status"], "accepted", "{events}");
     assert_eq!(disconnect_status, StatusCode::CONFLICT, "{disconnect}");
     assert_eq!(disconnect["error"]["code"], "quarantined");
+    assert_eq!(
+        (ack_status, &ack["error"]["code"]),
+        (StatusCode::CONFLICT, &json!("quarantined"))
+    );
     assert_eq!(
         (own_beat.status.as_str(), own_beat.pending_commands),
         ("ok", 1)

@@ -223,6 +223,8 @@ fn plugin_operations(g: &mut SchemaGenerator) -> Vec<(&'static str, &'static str
                 (200, "Recorded.", schema::<AckResponse>(g)))
                 .path_parameter("command_id", "The `command_id` from `GET /commands`.")
                 .request(schema::<AckRequest>(g))
+                .store_url_header()
+                .error(409, "quarantined: a copy cannot acknowledge the store's commands")
                 .error(404, "unknown_command")
                 .error(409, "not_connected, conflict")
                 .error(422, "invalid_field")),

@@ -158,8 +158,11 @@ async fn commands(
     Ok(HttpResponse::Ok().json(CommandsResponse { commands }))
 }
 
+/// A command acknowledged; a copy of the store cannot acknowledge the store's commands (it
+/// copied their ids with the site, but a sync it ran would be its own data).
 async fn acknowledge(
     state: web::Data<AppState>,
+    req: HttpRequest,
     InstallationAuth(installation): InstallationAuth,
     path: web::Path<String>,
     JsonBody(body): JsonBody<AckRequest>,
@@ -167,6 +170,17 @@ async fn acknowledge(
     let sync_id: SyncId = path
         .parse()
         .map_err(|_| AckError::Refused(IntegrationError::UnknownSync))?;
+    if let Placement::Quarantined { seen_url } = state
+        .app
+        .place(&installation, stated_url(&req)?.as_ref())
+        .await?
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "quarantined",
+            format!("{seen_url} is a copy of this store: its commands are not the copy's"),
+        ));
+    }
     let ack = body.validate().map_err(ApiError::invalid)?;
     state.app.acknowledge(&installation, sync_id, ack).await?;
     Ok(HttpResponse::Ok().json(AckResponse {
