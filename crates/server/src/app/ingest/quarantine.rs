@@ -83,9 +83,8 @@ impl Services {
         let Some(url) = url else {
             return Ok(Placement::Store);
         };
-        let (integration, _) = load::<Integration>(self.log.as_ref(), installation.integration_id)
-            .await
-            .map_err(ServiceError::from)?;
+        let (integration, _) =
+            load::<Integration>(self.log.as_ref(), installation.integration_id).await?;
         match integration.clones.origin(Some(url)) {
             Origin::Store => Ok(Placement::Store),
             Origin::PairAgain { seen_url } => Err(OriginError::PairAgain {
