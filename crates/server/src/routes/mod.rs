@@ -12,6 +12,7 @@ mod restore;
 mod settings;
 mod store_copies;
 mod store_page;
+mod sync_scope;
 mod sync_view;
 mod webhooks;
 

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use woo_domain::integration::{Actor, IntegrationError, ScopeError, SyncResource, SyncScope};
+use woo_domain::integration::{Actor, IntegrationError, ScopeError};
 use woo_domain::{IntegrationId, Source};
 use woo_projections::connection_health::{self, StoreHealth};
 use woo_projections::sync_status;
@@ -21,6 +21,7 @@ use crate::{ApiError, AppState};
 
 use super::pages::view::ago;
 use super::pages::{form_session, redirect, to_login};
+use super::sync_scope::{SyncForm, scope_form};
 use super::sync_view::{State, SyncView};
 
 /// The cookie that carries a button's outcome to the page after the redirect, shown once.
@@ -146,29 +147,6 @@ pub(super) async fn sync_section(
         @if manages { (scope_form(&base, csrf)) }
     };
     Ok((markup, live))
-}
-
-/// Sync part of the store: one resource, what changed since a date, or a list of ids (the
-/// orders changed while the plugin was off). Blank fields narrow nothing.
-fn scope_form(base: &str, csrf: &str) -> Markup {
-    html! {
-        details data-testid="targeted-sync" {
-            summary { "Sync part of the store" }
-            form method="post" action={ (base) "/sync" } data-testid="scope-form" {
-                input type="hidden" name="csrf" value=(csrf);
-                label { "Resource "
-                    select name="resource" {
-                        option value="" { "everything" }
-                        @for resource in SyncResource::ALL { option value=(resource.as_str()) { (resource.as_str()) } }
-                    }
-                }
-                label { " Changed since " input type="date" name="modified_after"; }
-                label { " Ids " input type="text" name="ids" inputmode="numeric" placeholder="5001, 5002"; }
-                " "
-                button.secondary type="submit" { "Sync selected" }
-            }
-        }
-    }
 }
 
 pub(super) async fn store_card(
@@ -336,16 +314,6 @@ pub(super) async fn managed_store(
     Ok(Ok((session, store)))
 }
 
-/// Sync Store, or Sync selected with the part of the store to sync (blank fields narrow
-/// nothing).
-#[derive(Deserialize)]
-struct SyncForm {
-    csrf: String,
-    resource: Option<String>,
-    modified_after: Option<String>,
-    ids: Option<String>,
-}
-
 async fn sync(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -356,14 +324,7 @@ async fn sync(
         Ok(allowed) => allowed,
         Err(answer) => return Ok(answer),
     };
-    let scope = SyncScope::parse_ids(form.ids.as_deref().unwrap_or_default()).and_then(|ids| {
-        SyncScope::parse(
-            form.resource.as_deref(),
-            form.modified_after.as_deref(),
-            ids,
-        )
-    });
-    let scope = match scope {
+    let scope = match form.scope() {
         Ok(scope) => scope,
         Err(refused) => return back_with(refused.code()),
     };
