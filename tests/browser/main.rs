@@ -7,6 +7,8 @@
 mod driver;
 mod merchant;
 mod store;
+mod store_copies;
+mod targeted_sync;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use time::macros::datetime;
 use uuid::Uuid;
 use woo_client::{ClientError, PluginClient};
 use woo_domain::api::{
     AckRequest, AckStatus, BatchRequest, Command, EventsRequest, HeartbeatRequest, LiveEvent,
     PairStoreRequest,
 };
+use woo_domain::integration::SyncResource;
 
 /// What to simulate.
 pub struct Simulation {
@@ -49,8 +51,33 @@ fn say(line: &str) {
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
+/// When generated item `n` was last modified (its `date_modified_gmt`).
+fn modified(n: u64) -> OffsetDateTime {
+    let days = i64::try_from(n % 27).unwrap_or_default();
+    let minutes = i64::try_from(n % 24 * 60 + n % 60).unwrap_or_default();
+    datetime!(2026-11-01 00:00 UTC) + time::Duration::days(days) + time::Duration::minutes(minutes)
+}
+
 fn woo_date(n: u64) -> String {
-    format!("2026-11-{:02}T{:02}:{:02}:00", 1 + n % 27, n % 24, n % 60)
+    let at = modified(n);
+    format!(
+        "{}-{:02}-{:02}T{:02}:{:02}:00",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+/// The WooCommerce id of generated item `n` of `resource` (a guest buyer has none).
+fn woo_id(resource: SyncResource, n: u64) -> Option<u64> {
+    match resource {
+        SyncResource::Products => Some(1000 + n),
+        SyncResource::Customers => Some(100 + n),
+        SyncResource::Guests => None,
+        SyncResource::Orders => Some(5000 + n),
+    }
 }
 
 fn email(n: u64) -> String {
@@ -158,15 +185,18 @@ async fn connect(
     }
 }
 
-/// Runs one sync command: products, customers, guests and orders in batches, with progress.
+/// Runs one sync command: products, customers, guests and orders in batches, with progress; of
+/// a targeted sync, only the part its scope names.
 async fn run_sync(
     plugin: &PluginClient,
     command: &Command,
     simulation: &Simulation,
 ) -> Result<(), SimulationError> {
     say(&format!(
-        "sync {} ({:?}) started",
-        command.sync_id, command.trigger
+        "sync {} ({:?}, {}) started",
+        command.sync_id,
+        command.trigger,
+        command.scope.describe()
     ));
     plugin
         .ack(
@@ -178,19 +208,31 @@ async fn run_sync(
             },
         )
         .await?;
-    let plan: [(&str, u64); 4] = [
-        ("products", simulation.products),
-        ("customers", simulation.customers),
-        ("guests", simulation.guests),
-        ("orders", simulation.orders),
+    // Only what the command's scope selects, as the plugin does: its resources, items changed
+    // since its date, the ids it lists.
+    let plan = [
+        (SyncResource::Products, simulation.products),
+        (SyncResource::Customers, simulation.customers),
+        (SyncResource::Guests, simulation.guests),
+        (SyncResource::Orders, simulation.orders),
     ];
     let mut counts = BTreeMap::new();
-    for (resource, total) in plan {
+    for (kind, all) in plan.into_iter().filter(|(r, _)| command.scope.covers(*r)) {
+        let resource = kind.as_str();
+        let selected: Vec<u64> = (0..all)
+            .filter(|n| {
+                command
+                    .scope
+                    .selects(kind, woo_id(kind, *n), Some(modified(*n)))
+            })
+            .collect();
+        let total = selected.len() as u64;
         let mut sent = 0;
-        while sent < total {
-            let size = PAGE.min(total - sent);
-            let items: Vec<Value> = (sent..sent + size)
-                .map(|n| match resource {
+        for page in selected.chunks(PAGE as usize) {
+            let size = page.len() as u64;
+            let items: Vec<Value> = page
+                .iter()
+                .map(|&n| match resource {
                     "products" => product(n),
                     "customers" => customer(n),
                     "guests" => guest(n),

@@ -676,6 +676,109 @@ async fn simulate_stops_at_its_duration_even_in_the_middle_of_a_sync() {
     assert!(!said.contains("sync: orders 1000000/1000000"), "{said}");
 }
 
+#[tokio::test]
+async fn the_simulator_runs_a_targeted_sync_of_only_the_orders_it_is_asked_for() {
+    // Arrange: a store simulated with 12 orders, its initial sync done.
+    let dir = tempfile::tempdir().unwrap();
+    add_owner(dir.path());
+    let served = serve(woo_ingest().arg("--data-dir").arg(dir.path()));
+    let mut simulator = woo_ingest()
+        .args(["simulate", "--server", &served.url, "--products", "3"])
+        .args(["--customers", "2", "--guests", "1", "--orders", "12"])
+        .args(["--rate", "1", "--duration", "15"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(simulator.stdout.take().unwrap()).lines();
+    let link_line = lines.next().unwrap().unwrap();
+    let link = link_line.rsplit(' ').next().unwrap().to_owned();
+    let company = approve_as_owner(&served.url, &link).await;
+    let mut before = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let initial_done = line.ends_with(" completed");
+        before.push(line);
+        if initial_done {
+            break;
+        }
+    }
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{}/api/admin/v1/auth/token", served.url))
+        .json(&json!({"email": "owner@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let stores: Value = http
+        .get(format!(
+            "{}/api/admin/v1/companies/{company}/integrations",
+            served.url
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let integration = stores["integrations"][0]["integration_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Act: orders 5003 and 5007 (and 5099, which the store does not have), modified any time.
+    let requested = http
+        .post(format!(
+            "{}/api/admin/v1/integrations/{integration}/sync",
+            served.url
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"resource": "orders", "ids": [5003, 5007, 5099]}))
+        .send()
+        .await
+        .unwrap();
+    let requested_status = requested.status();
+    let after: Vec<String> = lines.map(Result::unwrap).collect();
+    // A new connection: the kept one was closed by the server while the simulator ran.
+    let view: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/api/admin/v1/integrations/{integration}",
+            served.url
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    // Assert
+    assert!(simulator.wait().unwrap().success(), "{after:#?}");
+    assert_eq!(requested_status, 202);
+    let said = after.join("\n");
+    assert!(
+        before.join("\n").contains("sync: orders 12/12"),
+        "{before:#?}"
+    );
+    assert!(said.contains("Manual, orders, 3 ids) started"), "{said}");
+    assert!(said.contains("sync: orders 2/2"), "{said}");
+    assert!(!said.contains("sync: products"), "only orders: {said}");
+    let current = &view["sync"]["current"];
+    assert_eq!(current["status"], "completed", "{view}");
+    assert_eq!(
+        current["scope"],
+        json!({"resource": "orders", "ids": [5003, 5007, 5099]})
+    );
+    assert_eq!(current["counts"], json!({"orders": 2}));
+    assert_eq!(current["received"], json!({"orders": 2}));
+}
+
 /// The number right after `label` in `text`.
 fn number_after(text: &str, label: &str) -> u64 {
     let start = text

@@ -17,7 +17,15 @@ pub enum StreamId {
     Heartbeat(IntegrationId),
     /// What a store sends, live and synced: `store-{integration_id}`.
     Store(IntegrationId),
+    /// What a copy of the store (staging, a clone at another URL) sent while quarantined:
+    /// `quarantine-{integration_id}`. Kept, and read by no commerce projection: its event types
+    /// carry the [`QUARANTINED`] prefix.
+    Quarantine(IntegrationId),
 }
+
+/// The prefix of a quarantined event's type (`quarantined.ecommerce.order_placed`): projections
+/// select commerce facts by type, so a copy's orders and carts touch no tags or subscribers.
+pub const QUARANTINED: &str = "quarantined.";
 
 /// The kind of a stream, the part of its name before the id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -26,14 +34,16 @@ pub enum Category {
     Integration,
     Heartbeat,
     Store,
+    Quarantine,
 }
 
 impl Category {
-    pub const ALL: [Category; 4] = [
+    pub const ALL: [Category; 5] = [
         Category::Pairing,
         Category::Integration,
         Category::Heartbeat,
         Category::Store,
+        Category::Quarantine,
     ];
 
     /// The name's prefix, dash included.
@@ -43,6 +53,7 @@ impl Category {
             Category::Integration => "integration-",
             Category::Heartbeat => "heartbeat-",
             Category::Store => "store-",
+            Category::Quarantine => "quarantine-",
         }
     }
 }
@@ -54,6 +65,7 @@ impl StreamId {
             StreamId::Integration(_) => Category::Integration,
             StreamId::Heartbeat(_) => Category::Heartbeat,
             StreamId::Store(_) => Category::Store,
+            StreamId::Quarantine(_) => Category::Quarantine,
         }
     }
 
@@ -61,7 +73,10 @@ impl StreamId {
     pub fn integration(self) -> Option<IntegrationId> {
         match self {
             StreamId::Pairing(_) => None,
-            StreamId::Integration(id) | StreamId::Heartbeat(id) | StreamId::Store(id) => Some(id),
+            StreamId::Integration(id)
+            | StreamId::Heartbeat(id)
+            | StreamId::Store(id)
+            | StreamId::Quarantine(id) => Some(id),
         }
     }
 }
@@ -71,7 +86,10 @@ impl fmt::Display for StreamId {
         f.write_str(self.category().prefix())?;
         match self {
             StreamId::Pairing(id) => id.fmt(f),
-            StreamId::Integration(id) | StreamId::Heartbeat(id) | StreamId::Store(id) => id.fmt(f),
+            StreamId::Integration(id)
+            | StreamId::Heartbeat(id)
+            | StreamId::Store(id)
+            | StreamId::Quarantine(id) => id.fmt(f),
         }
     }
 }
@@ -95,6 +113,7 @@ impl FromStr for StreamId {
             Category::Integration => StreamId::Integration(id.parse().map_err(|_| unknown())?),
             Category::Heartbeat => StreamId::Heartbeat(id.parse().map_err(|_| unknown())?),
             Category::Store => StreamId::Store(id.parse().map_err(|_| unknown())?),
+            Category::Quarantine => StreamId::Quarantine(id.parse().map_err(|_| unknown())?),
         })
     }
 }
@@ -114,6 +133,7 @@ mod tests {
             (StreamId::Integration(integration), "integration-"),
             (StreamId::Heartbeat(integration), "heartbeat-"),
             (StreamId::Store(integration), "store-"),
+            (StreamId::Quarantine(integration), "quarantine-"),
         ];
         for (stream, prefix) in cases {
             let name = stream.to_string();

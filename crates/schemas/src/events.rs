@@ -10,8 +10,8 @@ use woo_domain::commerce::resources::{
 };
 use woo_domain::commerce::{CommerceEventType, Resource};
 use woo_domain::integration::{
-    Connected, Disconnected, HeartbeatRecorded, SyncCancelled, SyncCompleted, SyncFailed,
-    SyncRequested, SyncStarted, TokenRotated,
+    CloneDetected, CloneResolved, Connected, Disconnected, HeartbeatRecorded, SyncCancelled,
+    SyncCompleted, SyncFailed, SyncRequested, SyncStarted, TokenRotated,
 };
 use woo_domain::pairing::{PairingApproved, PairingDenied, PairingRequested, TokenClaimed};
 
@@ -32,6 +32,8 @@ pub fn schemas() -> Vec<(&'static str, Value)> {
         domain::<SyncCompleted>("woocommerce.sync_completed"),
         domain::<SyncFailed>("woocommerce.sync_failed"),
         domain::<SyncCancelled>("woocommerce.sync_cancelled"),
+        domain::<CloneDetected>("woocommerce.clone_detected"),
+        domain::<CloneResolved>("woocommerce.clone_resolved"),
         domain::<HeartbeatRecorded>("woocommerce.heartbeat_recorded"),
     ];
     for kind in CommerceEventType::ALL {

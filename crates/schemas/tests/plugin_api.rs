@@ -12,7 +12,7 @@ use woo_domain::api::{
     EventsRequest, EventsResponse, HeartbeatRequest, HeartbeatResponse, ItemError, ItemResult,
     ItemStatus, LiveEvent, PairStoreRequest, PairStoreResponse,
 };
-use woo_domain::integration::SyncTrigger;
+use woo_domain::integration::{SyncScope, SyncTrigger};
 use woo_domain::{CompanyId, IntegrationId, RequestId, SyncId};
 
 fn validator(name: &str) -> jsonschema::Validator {
@@ -141,14 +141,27 @@ fn what_the_server_and_client_write_validates() {
     assert_valid(
         "commands-response",
         &CommandsResponse {
-            commands: vec![Command {
-                command_id: sync_id,
-                command_type: "sync_store".into(),
-                sync_id,
-                trigger: SyncTrigger::Initial,
-                issued_at: t0,
-                lease_expires_at: t0,
-            }],
+            commands: vec![
+                Command {
+                    command_id: sync_id,
+                    command_type: "sync_store".into(),
+                    sync_id,
+                    trigger: SyncTrigger::Initial,
+                    scope: SyncScope::default(),
+                    issued_at: t0,
+                    lease_expires_at: t0,
+                },
+                Command {
+                    command_id: sync_id,
+                    command_type: "sync_store".into(),
+                    sync_id,
+                    trigger: SyncTrigger::Manual,
+                    scope: SyncScope::parse(Some("orders"), Some("2026-11-01"), vec![723, 724])
+                        .unwrap(),
+                    issued_at: t0,
+                    lease_expires_at: t0,
+                },
+            ],
         },
     );
     assert_valid(

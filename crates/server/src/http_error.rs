@@ -71,6 +71,7 @@ fn integration_refusal(error: IntegrationError) -> ApiError {
     let (status, code) = match error {
         IntegrationError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
         IntegrationError::UnknownSync => (StatusCode::NOT_FOUND, "unknown_command"),
+        IntegrationError::UnknownClone => (StatusCode::NOT_FOUND, "unknown_clone"),
         IntegrationError::NotConnected => (StatusCode::CONFLICT, "not_connected"),
         IntegrationError::SyncPending(_) => (StatusCode::CONFLICT, "sync_pending"),
     };
@@ -115,6 +116,28 @@ impl From<ClaimError> for ApiError {
             ClaimError::Refused(_) => "invalid_grant",
         };
         ApiError::new(StatusCode::BAD_REQUEST, code, error.to_string())
+    }
+}
+
+impl From<crate::app::ingest::quarantine::OriginError> for ApiError {
+    fn from(error: crate::app::ingest::quarantine::OriginError) -> Self {
+        use crate::app::ingest::quarantine::OriginError as E;
+        match error {
+            E::PairAgain { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "pair_again", error.to_string())
+            }
+            E::Service(service) => service.into(),
+        }
+    }
+}
+
+impl From<crate::app::ingest::quarantine::CloneError> for ApiError {
+    fn from(error: crate::app::ingest::quarantine::CloneError) -> Self {
+        use crate::app::ingest::quarantine::CloneError as E;
+        match error {
+            E::Refused(refusal) => integration_refusal(refusal),
+            E::Service(service) => service.into(),
+        }
     }
 }
 
@@ -221,6 +244,12 @@ impl From<BatchError> for ApiError {
                 error.to_string(),
             )
             .at("items"),
+            BatchError::OutOfScope { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "out_of_scope",
+                error.to_string(),
+            )
+            .at("resource"),
             BatchError::Deferred { retry_after, .. } => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "projections_behind",

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 use woo_domain::integration::{
-    HEARTBEAT_INTERVAL_S, HeartbeatEvent, IntegrationEvent, STALE_AFTER_INTERVALS,
+    CloneDecision, HEARTBEAT_INTERVAL_S, HeartbeatEvent, IntegrationEvent, STALE_AFTER_INTERVALS,
 };
 use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
@@ -23,7 +23,7 @@ impl Projection for ConnectionHealth {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn schema(&self) -> &'static str {
@@ -73,6 +73,34 @@ impl Projection for ConnectionHealth {
                     tx.execute(
                         "UPDATE connection_health SET connected = 0, disconnected_at = ?2 WHERE integration_id = ?1",
                         params![integration.to_string(), millis(d.disconnected_at)],
+                    )?;
+                }
+                IntegrationEvent::CloneDetected(c) => {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO store_copies (integration_id, seen_url, paired_url, detected_at)
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![
+                            integration.to_string(),
+                            c.seen_url.as_str(),
+                            c.paired_url.as_str(),
+                            millis(c.at)
+                        ],
+                    )?;
+                }
+                IntegrationEvent::CloneResolved(r) => {
+                    let decision = match r.decision {
+                        CloneDecision::Allow => "allow",
+                        CloneDecision::PairAsNew => "pair_as_new",
+                    };
+                    tx.execute(
+                        "UPDATE store_copies SET decision = ?3, decided_at = ?4
+                         WHERE integration_id = ?1 AND seen_url = ?2",
+                        params![
+                            integration.to_string(),
+                            r.seen_url.as_str(),
+                            decision,
+                            millis(r.at)
+                        ],
                     )?;
                 }
                 // The sync status is its own read model.
@@ -201,4 +229,32 @@ pub fn get(conn: &Connection, integration: IntegrationId) -> rusqlite::Result<Op
     conn.prepare_cached(&format!("{SELECT} WHERE integration_id = ?1"))?
         .query_row([integration.to_string()], store_health)
         .optional()
+}
+
+/// A copy of a store: the same token seen from another URL (staging, a clone of the site).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StoreCopy {
+    pub paired_url: String,
+    pub seen_url: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub detected_at: OffsetDateTime,
+    /// `None` while quarantined; `allow` (Ignore) or `pair_as_new` once someone decided.
+    pub decision: Option<String>,
+}
+
+/// The copies of a store seen so far, the undecided ones first, newest first.
+pub fn copies(conn: &Connection, integration: IntegrationId) -> rusqlite::Result<Vec<StoreCopy>> {
+    conn.prepare_cached(
+        "SELECT paired_url, seen_url, detected_at, decision FROM store_copies WHERE integration_id = ?1
+         ORDER BY decision IS NOT NULL, detected_at DESC, seen_url",
+    )?
+    .query_map([integration.to_string()], |row| {
+        Ok(StoreCopy {
+            paired_url: row.get(0)?,
+            seen_url: row.get(1)?,
+            detected_at: from_millis(row.get(2)?),
+            decision: row.get(3)?,
+        })
+    })?
+    .collect()
 }

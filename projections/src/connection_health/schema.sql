@@ -20,3 +20,14 @@ CREATE TABLE IF NOT EXISTS connection_health (
     last_error           TEXT
 );
 CREATE INDEX IF NOT EXISTS connection_health_company ON connection_health (company_id, store_url);
+-- Copies of a store: its token seen from another URL than the paired one, and what someone
+-- decided of each (NULL: quarantined; allow; pair_as_new).
+CREATE TABLE IF NOT EXISTS store_copies (
+    integration_id TEXT    NOT NULL,
+    seen_url       TEXT    NOT NULL,
+    paired_url     TEXT    NOT NULL,
+    detected_at    INTEGER NOT NULL,
+    decision       TEXT,
+    decided_at     INTEGER,
+    PRIMARY KEY (integration_id, seen_url)
+) WITHOUT ROWID;

@@ -8,7 +8,7 @@ use rusqlite::{Connection, Row, Transaction, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 use woo_domain::commerce::CommerceEventType;
-use woo_domain::integration::IntegrationEvent;
+use woo_domain::integration::{IntegrationEvent, SyncScope};
 use woo_domain::{IntegrationId, SyncId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
@@ -30,7 +30,7 @@ impl Projection for SyncStatus {
     }
 
     fn version(&self) -> u32 {
-        3
+        4
     }
 
     fn schema(&self) -> &'static str {
@@ -68,10 +68,18 @@ impl Projection for SyncStatus {
         match event {
             IntegrationEvent::SyncRequested(r) => {
                 let integration: IntegrationId = integration(recorded, Category::Integration)?;
+                // A full sync keeps no scope: NULL reads back as everything.
+                let scope = (!r.scope.is_full())
+                    .then(|| serde_json::to_string(&r.scope))
+                    .transpose()
+                    .map_err(|e| ProjectionError::Event {
+                        position: recorded.position.0,
+                        message: e.to_string(),
+                    })?;
                 tx.execute(
-                    "INSERT OR IGNORE INTO sync_runs (sync_id, integration_id, trigger, status, requested_at)
-                     VALUES (?1, ?2, ?3, 'requested', ?4)",
-                    params![r.sync_id.to_string(), integration.to_string(), r.trigger.as_str(), millis(r.requested_at)],
+                    "INSERT OR IGNORE INTO sync_runs (sync_id, integration_id, trigger, status, requested_at, scope)
+                     VALUES (?1, ?2, ?3, 'requested', ?4, ?5)",
+                    params![r.sync_id.to_string(), integration.to_string(), r.trigger.as_str(), millis(r.requested_at), scope],
                 )?;
             }
             IntegrationEvent::SyncStarted(s) => {
@@ -118,6 +126,8 @@ impl Projection for SyncStatus {
 pub struct SyncRun {
     pub sync_id: SyncId,
     pub trigger: String,
+    /// The part of the store this sync covers: its progress counts only these resources.
+    pub scope: SyncScope,
     pub status: String,
     #[serde(with = "time::serde::rfc3339")]
     pub requested_at: OffsetDateTime,
@@ -151,9 +161,13 @@ fn run(row: &Row<'_>) -> rusqlite::Result<SyncRun> {
     let announced: Option<String> = row.get(9)?;
     let started_at = row.get::<_, Option<i64>>(4)?.map(from_millis);
     let last_batch_at = row.get::<_, Option<i64>>(10)?.map(from_millis);
+    let scope: Option<String> = row.get(11)?;
     Ok(SyncRun {
         sync_id: text_id(row, 0)?,
         trigger: row.get(1)?,
+        scope: scope
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default(),
         status: row.get(2)?,
         requested_at: from_millis(row.get(3)?),
         started_at,
@@ -188,7 +202,8 @@ pub fn runs(
                 (SELECT group_concat(resource || '=' || items, ',') FROM sync_received s WHERE s.sync_id = r.sync_id),
                 (SELECT group_concat(resource || '=' || total, ',') FROM sync_received s
                  WHERE s.sync_id = r.sync_id AND total IS NOT NULL),
-                (SELECT max(last_at) FROM sync_received s WHERE s.sync_id = r.sync_id)
+                (SELECT max(last_at) FROM sync_received s WHERE s.sync_id = r.sync_id),
+                r.scope
          FROM sync_runs r WHERE r.integration_id = ?1 ORDER BY r.requested_at DESC, r.sync_id DESC LIMIT ?2",
     )?;
     stmt.query_map(

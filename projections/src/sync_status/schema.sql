@@ -9,7 +9,8 @@ CREATE TABLE IF NOT EXISTS sync_runs (
     started_at     INTEGER,
     finished_at    INTEGER,
     counts         TEXT,                        -- JSON object: what the plugin reported at the end
-    error          TEXT
+    error          TEXT,
+    scope          TEXT                         -- JSON object: the part of the store; NULL: all
 );
 CREATE INDEX IF NOT EXISTS sync_runs_integration ON sync_runs (integration_id, requested_at);
 CREATE TABLE IF NOT EXISTS sync_received (

@@ -4,6 +4,7 @@
 
 mod extremes;
 mod properties;
+mod quarantine;
 mod store_truth;
 mod support;
 mod sync_runs;

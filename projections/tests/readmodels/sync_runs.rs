@@ -7,7 +7,8 @@ use tempfile::TempDir;
 use time::Duration;
 use uuid::Uuid;
 use woo_domain::integration::{
-    IntegrationEvent, SyncCancelled, SyncCompleted, SyncRequested, SyncStarted, SyncTrigger,
+    IntegrationEvent, SyncCancelled, SyncCompleted, SyncRequested, SyncScope, SyncStarted,
+    SyncTrigger,
 };
 use woo_domain::{BatchRef, DomainEvent, EventMetadata, Source, StreamId, SyncId, UserId};
 use woo_eventlog::{EventLog, ExpectedRevision, NewEvent};
@@ -52,6 +53,7 @@ fn a_cancelled_sync_ends_cancelled_and_the_plugin_cannot_complete_it_later() {
                 trigger: SyncTrigger::Manual,
                 requested_by: None,
                 requested_at: minutes(0),
+                scope: Default::default(),
             }),
             IntegrationEvent::SyncStarted(SyncStarted {
                 sync_id: sync,
@@ -126,6 +128,7 @@ fn a_running_sync_without_a_batch_for_the_quiet_time_is_stalled() {
                 trigger: SyncTrigger::Initial,
                 requested_by: None,
                 requested_at: minutes(0),
+                scope: Default::default(),
             }),
             IntegrationEvent::SyncStarted(SyncStarted {
                 sync_id: sync,
@@ -154,4 +157,48 @@ fn a_running_sync_without_a_batch_for_the_quiet_time_is_stalled() {
     );
     assert!(!run.is_stalled(minutes(5), Duration::minutes(5)));
     assert!(run.is_stalled(minutes(6), Duration::minutes(5)));
+}
+
+#[test]
+fn a_scoped_sync_keeps_its_scope_and_a_full_one_reads_as_everything() {
+    let dir = TempDir::new().expect("a temp dir");
+    let (scoped, full) = (SyncId(Uuid::from_u128(9)), SyncId(Uuid::from_u128(10)));
+    let scope = SyncScope::parse(Some("orders"), Some("2026-11-01"), vec![5001]).expect("valid");
+    let runs = runtime().block_on(async {
+        let log = open_log(&dir);
+        let requested = |sync_id, at, scope| {
+            IntegrationEvent::SyncRequested(SyncRequested {
+                sync_id,
+                trigger: SyncTrigger::Manual,
+                requested_by: None,
+                requested_at: minutes(at),
+                scope,
+            })
+        };
+        let events = [
+            requested(full, 0, SyncScope::default()),
+            IntegrationEvent::SyncCompleted(SyncCompleted {
+                sync_id: full,
+                counts: BTreeMap::new(),
+                completed_at: minutes(1),
+            }),
+            requested(scoped, 2, scope.clone()),
+        ];
+        log.append(
+            &StreamId::Integration(INTEGRATION).to_string(),
+            ExpectedRevision::Any,
+            events.iter().map(decided).collect(),
+        )
+        .await
+        .expect("appends");
+        let read_models = project(log, &dir, 1000).await;
+        let conn = read_models.connect().expect("opens");
+        sync_status::runs(&conn, INTEGRATION, 10).expect("reads")
+    });
+    let [newest, oldest] = &runs[..] else {
+        panic!("two syncs: {runs:?}")
+    };
+    assert_eq!((newest.sync_id, &newest.scope), (scoped, &scope));
+    assert_eq!(oldest.sync_id, full);
+    assert!(oldest.scope.is_full());
 }

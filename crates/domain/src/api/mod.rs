@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::integration::{SyncAck, SyncTrigger};
+use crate::integration::{SyncAck, SyncScope, SyncTrigger};
 use crate::pairing::StoreInfo;
 use crate::values::{StoreUrl, ValidationError, optional_text, required_text};
 use crate::{CompanyId, IntegrationId, RequestId, SyncId};
@@ -224,6 +224,12 @@ pub struct Command {
     pub command_type: String,
     pub sync_id: SyncId,
     pub trigger: SyncTrigger,
+    /// The part of the store to send: only `resource`, only items modified at or after
+    /// `modified_after`, only the WooCommerce `ids` listed; each one given narrows the sync, and
+    /// an absent scope is a full sync (all four resources, everything). Batches of a resource
+    /// outside the scope are refused with `out_of_scope`.
+    #[serde(default, skip_serializing_if = "SyncScope::is_full")]
+    pub scope: SyncScope,
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub issued_at: OffsetDateTime,

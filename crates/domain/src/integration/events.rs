@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::scope::SyncScope;
 use crate::pairing::StoreInfo;
 use crate::values::StoreUrl;
 use crate::{CompanyId, IntegrationId, RequestId, SyncId, UserId};
@@ -64,7 +65,46 @@ crate::domain_events! {
         SyncCompleted(SyncCompleted) = "woocommerce.sync_completed",
         SyncFailed(SyncFailed) = "woocommerce.sync_failed",
         SyncCancelled(SyncCancelled) = "woocommerce.sync_cancelled",
+        CloneDetected(CloneDetected) = "woocommerce.clone_detected",
+        CloneResolved(CloneResolved) = "woocommerce.clone_resolved",
     }
+}
+
+/// The store's token came in from another URL than the one it paired with: a copy of the site
+/// (staging, a clone) still holding the plugin's settings. What it sends from there is kept
+/// apart until someone decides.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct CloneDetected {
+    pub paired_url: StoreUrl,
+    pub seen_url: StoreUrl,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// What a person decided about a copy of the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CloneDecision {
+    /// Ignore: the URL is this store's too (a new domain, a second address); what comes from it
+    /// counts from now on.
+    Allow,
+    /// Pair as new store: the copy may no longer use this store's token; each of its requests
+    /// is answered `pair_again`, and pairing from there makes it a store of its own.
+    PairAsNew,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct CloneResolved {
+    pub seen_url: StoreUrl,
+    pub decision: CloneDecision,
+    pub by: UserId,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
 }
 
 /// Why a sync runs: right after a store connects, or because someone pressed Sync Store.
@@ -95,6 +135,10 @@ pub struct SyncRequested {
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::Rfc3339"))]
     #[serde(with = "time::serde::rfc3339")]
     pub requested_at: OffsetDateTime,
+    /// The part of the store to sync; absent (every event written before scopes existed, and
+    /// every full sync since) means everything.
+    #[serde(default, skip_serializing_if = "SyncScope::is_full")]
+    pub scope: SyncScope,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,21 +5,26 @@
 //! Heartbeats go to `heartbeat-{id}` instead: they never change a decision, and a store sending
 //! one every few minutes would otherwise make every decision load ~100,000 events a year.
 
+mod clones;
 mod events;
+mod scope;
 
 use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
+pub use clones::{Clones, Origin};
 pub use events::{
-    Actor, Connected, Disconnected, HeartbeatEvent, HeartbeatRecorded, IntegrationEvent,
-    SyncCancelled, SyncCompleted, SyncFailed, SyncRequested, SyncStarted, SyncTrigger,
-    TokenRotated,
+    Actor, CloneDecision, CloneDetected, CloneResolved, Connected, Disconnected, HeartbeatEvent,
+    HeartbeatRecorded, IntegrationEvent, SyncCancelled, SyncCompleted, SyncFailed, SyncRequested,
+    SyncStarted, SyncTrigger, TokenRotated,
 };
+pub use scope::{MAX_SCOPE_IDS, ScopeError, SyncResource, SyncScope};
 
 use crate::decider::Decider;
 use crate::pairing::StoreInfo;
 use crate::streams::StreamId;
+use crate::values::StoreUrl;
 use crate::{CompanyId, IntegrationId, RequestId, SyncId, UserId};
 
 /// How often the plugin is asked to send a heartbeat, in seconds.
@@ -73,6 +78,7 @@ pub struct ActiveSync {
     pub requested_at: OffsetDateTime,
     /// The plugin acknowledged that it started.
     pub started: bool,
+    pub scope: SyncScope,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -81,6 +87,7 @@ pub struct Integration {
     pub active_sync: Option<ActiveSync>,
     /// Syncs that completed or failed: a late or repeated acknowledgement of one changes nothing.
     pub finished_syncs: Vec<SyncId>,
+    pub clones: Clones,
 }
 
 impl Integration {
@@ -113,10 +120,11 @@ pub enum IntegrationCommand {
     Disconnect {
         by: Actor,
     },
-    /// Sync Store.
+    /// Sync Store, for the whole store or the part `scope` names.
     RequestSync {
         sync_id: SyncId,
         by: UserId,
+        scope: SyncScope,
     },
     Acknowledge {
         sync_id: SyncId,
@@ -125,6 +133,16 @@ pub enum IntegrationCommand {
     /// Calls off the sync waiting or running.
     CancelSync {
         sync_id: SyncId,
+        by: UserId,
+    },
+    /// A request named the URL it comes from: a URL never seen is recorded as a copy.
+    SeeUrl {
+        url: StoreUrl,
+    },
+    /// Pair as new store, or Ignore, for the copy at `seen_url`.
+    ResolveClone {
+        seen_url: StoreUrl,
+        decision: CloneDecision,
         by: UserId,
     },
 }
@@ -139,6 +157,8 @@ pub enum IntegrationError {
     SyncPending(SyncId),
     #[error("no such sync command for this store")]
     UnknownSync,
+    #[error("no copy of this store was seen at that URL")]
+    UnknownClone,
 }
 
 pub fn decide(
@@ -181,6 +201,7 @@ pub fn decide(
                     trigger: SyncTrigger::Initial,
                     requested_by: None,
                     requested_at: now,
+                    scope: SyncScope::default(),
                 }));
             }
             Ok(events)
@@ -196,7 +217,7 @@ pub fn decide(
             Connection::Disconnected { .. } => Ok(vec![]),
             Connection::Absent => Err(IntegrationError::NotFound),
         },
-        C::RequestSync { sync_id, by } => {
+        C::RequestSync { sync_id, by, scope } => {
             if !state.is_connected() {
                 return Err(IntegrationError::NotConnected);
             }
@@ -208,8 +229,36 @@ pub fn decide(
                 trigger: SyncTrigger::Manual,
                 requested_by: Some(by),
                 requested_at: now,
+                scope,
             })])
         }
+        C::SeeUrl { url } => Ok(
+            match (state.clones.origin(Some(&url)), &state.clones.paired_url) {
+                (Origin::Quarantined { new: true, .. }, Some(paired)) if state.is_connected() => {
+                    vec![IntegrationEvent::CloneDetected(CloneDetected {
+                        paired_url: paired.clone(),
+                        seen_url: url,
+                        at: now,
+                    })]
+                }
+                _ => vec![],
+            },
+        ),
+        C::ResolveClone {
+            seen_url,
+            decision,
+            by,
+        } => match state.clones.seen.get(&seen_url) {
+            None => Err(IntegrationError::UnknownClone),
+            // Pressing the same button twice is what a retry looks like.
+            Some(Some(decided)) if *decided == decision => Ok(vec![]),
+            Some(_) => Ok(vec![IntegrationEvent::CloneResolved(CloneResolved {
+                seen_url,
+                decision,
+                by,
+                at: now,
+            })]),
+        },
         C::CancelSync { sync_id, by } => {
             if state
                 .active_sync
@@ -268,11 +317,22 @@ pub fn evolve(mut state: Integration, event: &IntegrationEvent) -> Integration {
                 company_id: c.company_id,
                 token_hash: c.token_hash.clone(),
             };
+            state.clones.paired_url = Some(c.store.store_url.clone());
         }
         IntegrationEvent::TokenRotated(r) => {
             if let Connection::Connected { token_hash, .. } = &mut state.connection {
                 token_hash.clone_from(&r.token_hash);
             }
+            state.clones.paired_url = Some(r.store.store_url.clone());
+        }
+        IntegrationEvent::CloneDetected(c) => {
+            state.clones.seen.entry(c.seen_url.clone()).or_insert(None);
+        }
+        IntegrationEvent::CloneResolved(r) => {
+            state
+                .clones
+                .seen
+                .insert(r.seen_url.clone(), Some(r.decision));
         }
         IntegrationEvent::Disconnected(_) => {
             if let Connection::Connected { company_id, .. } = state.connection {
@@ -285,6 +345,7 @@ pub fn evolve(mut state: Integration, event: &IntegrationEvent) -> Integration {
                 trigger: r.trigger,
                 requested_at: r.requested_at,
                 started: false,
+                scope: r.scope.clone(),
             });
         }
         IntegrationEvent::SyncStarted(s) => {
@@ -369,6 +430,7 @@ mod tests {
         IntegrationCommand::RequestSync {
             sync_id: SyncId(uuid::Uuid::from_u128(sync)),
             by: UserId(uuid::Uuid::from_u128(9)),
+            scope: SyncScope::default(),
         }
     }
 
@@ -559,7 +621,121 @@ mod tests {
         let again = IntegrationCommand::RequestSync {
             sync_id: SyncId(uuid::Uuid::from_u128(101)),
             by: user,
+            scope: SyncScope::default(),
         };
         assert!(decide(&cancelled, again, T0).is_ok());
+    }
+    #[test]
+    fn a_scoped_sync_records_its_scope_and_the_waiting_sync_carries_it() {
+        let (state, _) = run(Integration::default(), connect("a"));
+        let (state, _) = run(
+            state,
+            ack(
+                100,
+                SyncAck::Completed {
+                    counts: BTreeMap::new(),
+                },
+            ),
+        );
+        let scope = SyncScope::parse(Some("orders"), None, vec![5001, 5002]).unwrap();
+        let command = IntegrationCommand::RequestSync {
+            sync_id: SyncId(uuid::Uuid::from_u128(200)),
+            by: UserId(uuid::Uuid::from_u128(9)),
+            scope: scope.clone(),
+        };
+        let (state, events) = run(state, command);
+        assert!(
+            matches!(&events[..], [IntegrationEvent::SyncRequested(r)] if r.scope == scope),
+            "{events:?}"
+        );
+        assert_eq!(state.active_sync.unwrap().scope, scope);
+    }
+
+    /// `woocommerce.sync_requested` events written before scopes existed have no `scope`: they
+    /// read back as the full syncs they were, and a full sync is still written without one.
+    #[test]
+    fn a_sync_requested_event_without_a_scope_reads_back_as_a_full_sync() {
+        use crate::DomainEvent;
+        let stored = serde_json::value::to_raw_value(&serde_json::json!({
+            "sync_id": "0193a4f0-0000-7000-8000-000000000001",
+            "trigger": "manual",
+            "requested_by": "0193a4f0-0000-7000-8000-000000000002",
+            "requested_at": "2026-11-01T10:00:00Z"
+        }))
+        .unwrap();
+        let Some(IntegrationEvent::SyncRequested(read)) =
+            IntegrationEvent::decode("woocommerce.sync_requested", &stored).unwrap()
+        else {
+            panic!("a sync_requested event")
+        };
+        assert!(read.scope.is_full());
+        let written = serde_json::to_value(IntegrationEvent::SyncRequested(read).data()).unwrap();
+        assert!(written.get("scope").is_none(), "{written}");
+    }
+    #[test]
+    fn a_copy_at_another_url_is_recorded_once_and_each_decision_places_it() {
+        let (state, _) = run(Integration::default(), connect("a"));
+        let paired = StoreUrl::parse("https://SHOP.example.com/").unwrap();
+        let staging = StoreUrl::parse("https://staging.example.com").unwrap();
+        let see = |url: &StoreUrl| IntegrationCommand::SeeUrl { url: url.clone() };
+        assert_eq!(
+            state.clones.origin(Some(&paired)),
+            Origin::Store,
+            "normalised alike"
+        );
+        assert_eq!(state.clones.origin(None), Origin::Store, "no URL named");
+        assert_eq!(decide(&state, see(&paired), T0), Ok(vec![]));
+
+        let (state, events) = run(state, see(&staging));
+        assert_eq!(
+            events,
+            vec![IntegrationEvent::CloneDetected(CloneDetected {
+                paired_url: paired.clone(),
+                seen_url: staging.clone(),
+                at: T0
+            })]
+        );
+        assert_eq!(
+            decide(&state, see(&staging), T0),
+            Ok(vec![]),
+            "recorded once"
+        );
+        assert_eq!(
+            state.clones.origin(Some(&staging)),
+            Origin::Quarantined {
+                seen_url: staging.clone(),
+                new: false
+            }
+        );
+
+        let resolve = |decision| IntegrationCommand::ResolveClone {
+            seen_url: staging.clone(),
+            decision,
+            by: UserId(uuid::Uuid::from_u128(9)),
+        };
+        let (paired_anew, _) = run(state.clone(), resolve(CloneDecision::PairAsNew));
+        assert_eq!(
+            paired_anew.clones.origin(Some(&staging)),
+            Origin::PairAgain {
+                seen_url: staging.clone()
+            }
+        );
+        assert_eq!(
+            decide(&paired_anew, resolve(CloneDecision::PairAsNew), T0),
+            Ok(vec![]),
+            "pressed twice"
+        );
+        let (allowed, _) = run(state, resolve(CloneDecision::Allow));
+        assert_eq!(allowed.clones.origin(Some(&staging)), Origin::Store);
+        assert_eq!(allowed.clones.undecided().count(), 0);
+        let unknown = IntegrationCommand::ResolveClone {
+            seen_url: StoreUrl::parse("https://other.example.com").unwrap(),
+            decision: CloneDecision::Allow,
+            by: UserId(uuid::Uuid::from_u128(9)),
+        };
+        assert_eq!(
+            decide(&allowed, unknown, T0),
+            Err(IntegrationError::UnknownClone)
+        );
     }
 }

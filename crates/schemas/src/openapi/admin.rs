@@ -115,10 +115,28 @@ pub(super) fn schemas() -> Map<String, Value> {
         (
             "SyncRequested".to_owned(),
             object(
-                "The sync asked of the plugin.",
-                json!({ "sync_id": { "type": "string", "format": "uuid" }, "status": { "const": "requested" } }),
-                &["sync_id", "status"],
+                "The sync asked of the plugin, with its scope (`{}` for a full sync).",
+                json!({
+                    "sync_id": { "type": "string", "format": "uuid" },
+                    "status": { "const": "requested" },
+                    "scope": component("SyncScopeRequest"),
+                }),
+                &["sync_id", "status", "scope"],
             ),
+        ),
+        (
+            "SyncScopeRequest".to_owned(),
+            json!({
+                "type": "object",
+                "description": "The part of the store to sync; every field is optional and each one given narrows the sync.",
+                "additionalProperties": false,
+                "properties": {
+                    "resource": { "enum": ["products", "customers", "guests", "orders"], "description": "Only this resource." },
+                    "modified_after": { "type": "string", "description": "Only items modified at or after this date (2026-11-01, midnight UTC) or RFC 3339 time." },
+                    "ids": { "type": "array", "maxItems": 1000, "items": { "type": "integer", "minimum": 1 },
+                        "description": "Only these WooCommerce ids of `resource` (products, customers or orders)." },
+                },
+            }),
         ),
         (
             "Diagnostics".to_owned(),
@@ -193,12 +211,26 @@ pub(super) fn operations() -> Vec<(&'static str, &'static str, Operation)> {
                 .query("limit", limit, "How many.")
                 .error(404, "not_found")),
         ("/integrations/{integration_id}/sync", "post",
-            Operation::new("Sync Store: ask the plugin for a full sync", Auth::Admin,
+            Operation::new("Sync Store: ask the plugin for a full sync (no body) or for part of the store (a scope body)", Auth::Admin,
                 (202, "Requested.", component("SyncRequested")))
                 .path_parameter("integration_id", integration)
+                .optional_request(component("SyncScopeRequest"))
+                .error(400, "unknown_resource, invalid_date, too_many_ids, invalid_id, ids_need_resource")
+                .error(415, "unsupported_media_type: a body is JSON")
                 .error(403, manage)
                 .error(404, "not_found")
                 .error(409, "sync_pending: one is waiting or running; not_connected")),
+        ("/integrations/{integration_id}/copies/{action}", "post",
+            Operation::new("Decide about a copy of the store (staging, a clone) seen at another URL: `pair-as-new` (it is told to pair as a store of its own) or `ignore` (what it sends counts from now on)", Auth::Admin,
+                (200, "The decision.", object("The copy and what was decided.",
+                    json!({ "seen_url": { "type": "string" }, "decision": { "enum": ["allow", "pair_as_new"] } }),
+                    &["seen_url", "decision"])))
+                .path_parameter("integration_id", integration)
+                .path_parameter("action", "`pair-as-new` or `ignore`.")
+                .request(object("The copy, by the URL it was seen at (`copies[].seen_url` of the integration).",
+                    json!({ "seen_url": { "type": "string" } }), &["seen_url"]))
+                .error(403, manage)
+                .error(404, "not_found; unknown_clone: no copy was seen at that URL")),
         ("/integrations/{integration_id}/diagnostics", "get",
             Operation::new("Delivery diagnostics of a store", Auth::Admin,
                 (200, "Counts and recent rejections.", component("Diagnostics")))

@@ -35,6 +35,8 @@ pub(crate) struct Operation {
     auth: Auth,
     parameters: Vec<Value>,
     request: Option<Value>,
+    /// The body may be left out.
+    request_optional: bool,
     success: (u16, &'static str, Value),
     errors: Vec<(u16, &'static str)>,
 }
@@ -50,6 +52,7 @@ impl Operation {
             auth,
             parameters: Vec::new(),
             request: None,
+            request_optional: false,
             success,
             errors: Vec::new(),
         }
@@ -61,6 +64,32 @@ impl Operation {
         self.errors.push((400, "invalid_json, invalid_body"));
         self.errors.push((413, "payload_too_large"));
         self
+    }
+
+    /// The optional `X-Store-Url` header: the URL the plugin runs at. From another URL than the
+    /// paired one (a staging copy holding the store's token) the request is quarantined, or
+    /// refused with `pair_again` once someone chose Pair as new store for that copy.
+    pub(crate) fn store_url_header(mut self) -> Self {
+        self.parameters.push(json!({
+            "name": "X-Store-Url", "in": "header", "required": false,
+            "description": "The store URL the plugin runs at (normalised as pairing normalises it). From another URL than the paired one, what the request sends is kept in quarantine (it touches no tags or subscribers, and `GET /commands` answers none); after Pair as new store, every request from there is refused with 409 `pair_again`: pair again with POST /connections to become a store of its own.",
+            "schema": { "type": "string", "format": "uri" },
+        }));
+        self.errors
+            .push((400, "invalid_header: X-Store-Url is not an http(s) URL"));
+        self.errors.push((
+            409,
+            "pair_again: a copy of the store told to pair as a store of its own",
+        ));
+        self
+    }
+
+    /// A body the caller may leave out.
+    pub(crate) fn optional_request(self, schema: Value) -> Self {
+        Operation {
+            request_optional: true,
+            ..self.request(schema)
+        }
     }
 
     pub(crate) fn path_parameter(mut self, name: &'static str, description: &'static str) -> Self {
@@ -136,8 +165,7 @@ impl Operation {
             operation["parameters"] = Value::Array(self.parameters.clone());
         }
         if let Some(schema) = &self.request {
-            operation["requestBody"] =
-                json!({ "required": true, "content": { JSON: { "schema": schema } } });
+            operation["requestBody"] = json!({ "required": !self.request_optional, "content": { JSON: { "schema": schema } } });
         }
         operation
     }
@@ -176,22 +204,27 @@ fn plugin_operations(g: &mut SchemaGenerator) -> Vec<(&'static str, &'static str
             Operation::new("Report the plugin's versions and delivery queue", Auth::Installation,
                 (200, "The server's time, when to send the next heartbeat and how many commands wait.", schema::<HeartbeatResponse>(g)))
                 .request(schema::<HeartbeatRequest>(g))
+                .store_url_header()
                 .error(409, "concurrent_update")
                 .error(422, "invalid_field")),
         ("/events", "post",
             Operation::new("Deliver live events; one result per event, one bad event never fails its neighbours", Auth::Installation,
                 (200, "One result per event, in order: accepted, duplicate or rejected with a code and path.", schema::<EventsResponse>(g)))
                 .request(schema::<EventsRequest>(g))
+                .store_url_header()
                 .error(409, "event_id_conflict, concurrent_update")
                 .error(413, "too_many_events")),
         ("/commands", "get",
             Operation::new("Take the commands waiting for the plugin (leased until acknowledged)", Auth::Installation,
-                (200, "The leased commands.", schema::<CommandsResponse>(g)))),
+                (200, "The leased commands.", schema::<CommandsResponse>(g)))
+                .store_url_header()),
         ("/commands/{command_id}/ack", "post",
             Operation::new("Acknowledge a command: started, completed (with counts) or failed (with error)", Auth::Installation,
                 (200, "Recorded.", schema::<AckResponse>(g)))
                 .path_parameter("command_id", "The `command_id` from `GET /commands`.")
                 .request(schema::<AckRequest>(g))
+                .store_url_header()
+                .error(409, "quarantined: a copy cannot acknowledge the store's commands")
                 .error(404, "unknown_command")
                 .error(409, "not_connected, conflict")
                 .error(422, "invalid_field")),
@@ -200,14 +233,16 @@ fn plugin_operations(g: &mut SchemaGenerator) -> Vec<(&'static str, &'static str
                 (200, "The batch echoed back with one result per item, in order.", schema::<BatchResponse>(g)))
                 .path_parameter("sync_id", "The `sync_id` of the command being run.")
                 .request(schema::<BatchRequest>(g))
+                .store_url_header()
                 .error(404, "not_found: no such sync")
                 .error(409, "event_id_conflict, concurrent_update")
                 .error(413, "too_many_items")
-                .error(422, "invalid_field: batch_id or resource")),
+                .error(422, "invalid_field: batch_id or resource; out_of_scope: a resource the sync's scope leaves out")),
         ("/disconnect", "post",
             Operation::new("Disconnect the store; the token stops working on the next request", Auth::Installation,
                 (200, "Disconnected.", schema::<DisconnectResponse>(g)))
-                .error(409, "not_connected")),
+                .store_url_header()
+                .error(409, "not_connected; quarantined: a copy cannot disconnect the store")),
     ]
 }
 

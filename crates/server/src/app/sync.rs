@@ -3,7 +3,7 @@
 
 use woo_domain::api::Command;
 use woo_domain::integration::{
-    ActiveSync, Integration, IntegrationCommand, IntegrationError, SyncAck,
+    ActiveSync, Integration, IntegrationCommand, IntegrationError, SyncAck, SyncScope,
 };
 use woo_domain::{CompanyId, EventMetadata, IntegrationId, Source, SyncId, UserId};
 use woo_projections::installations::Installation;
@@ -36,18 +36,20 @@ pub enum AckError {
 }
 
 impl Services {
-    /// Sync Store: asks the plugin for a full sync; refused while one is waiting or running.
+    /// Sync Store: asks the plugin for a sync of `scope` (the whole store when it is full);
+    /// refused while one is waiting or running.
     pub async fn request_sync(
         &self,
         integration_id: IntegrationId,
         company_id: CompanyId,
         by: UserId,
+        scope: SyncScope,
     ) -> Result<SyncId, SyncError> {
         let now = self.now();
         let sync_id = SyncId::generate();
         let metadata = EventMetadata::new(Source::Admin, now, sync_id.0)
             .integration(integration_id, company_id);
-        let command = IntegrationCommand::RequestSync { sync_id, by };
+        let command = IntegrationCommand::RequestSync { sync_id, by, scope };
         let decided =
             execute::<Integration>(self.log.as_ref(), integration_id, &metadata, &command, now)
                 .await?
@@ -114,6 +116,7 @@ impl Services {
                 command_type: "sync_store".into(),
                 sync_id: sync.sync_id,
                 trigger: sync.trigger,
+                scope: sync.scope,
                 issued_at: sync.requested_at,
                 lease_expires_at,
             });
@@ -208,7 +211,9 @@ mod tests {
             .sync_id;
 
         // Act
-        let pending = services.request_sync(integration, company, user).await;
+        let pending = services
+            .request_sync(integration, company, user, SyncScope::default())
+            .await;
         let cancelled = services
             .cancel_sync(integration, company, initial, user)
             .await;
@@ -220,7 +225,9 @@ mod tests {
         let unknown = services
             .cancel_sync(integration, company, SyncId::generate(), user)
             .await;
-        let next = services.request_sync(integration, company, user).await;
+        let next = services
+            .request_sync(integration, company, user, SyncScope::default())
+            .await;
 
         // Assert
         assert!(

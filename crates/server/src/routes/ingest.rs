@@ -9,6 +9,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use woo_domain::SyncId;
 use woo_domain::api::{BatchRequest, EventsRequest};
 
+use super::plugin::stated_url;
 use crate::app::BatchError;
 use crate::auth::InstallationAuth;
 use crate::json::JsonBody;
@@ -25,10 +26,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn post_events(
     state: web::Data<AppState>,
+    req: HttpRequest,
     InstallationAuth(installation): InstallationAuth,
     JsonBody(body): JsonBody<EventsRequest, EVENTS_BODY_LIMIT>,
 ) -> Result<HttpResponse, ApiError> {
-    let answer = state.app.ingest_events(&installation, &body.events).await?;
+    let placement = state
+        .app
+        .place(&installation, stated_url(&req)?.as_ref())
+        .await?;
+    let answer = state
+        .app
+        .ingest_events_from(&installation, &body.events, &placement)
+        .await?;
     Ok(HttpResponse::Ok().json(answer))
 }
 
@@ -58,12 +67,20 @@ impl FromRequest for Admitted {
 
 async fn post_batch(
     state: web::Data<AppState>,
+    req: HttpRequest,
     InstallationAuth(installation): InstallationAuth,
     _: Admitted,
     path: web::Path<String>,
     JsonBody(body): JsonBody<BatchRequest, BATCH_BODY_LIMIT>,
 ) -> Result<HttpResponse, ApiError> {
     let sync_id: SyncId = path.parse().map_err(|_| BatchError::UnknownSync)?;
-    let answer = state.app.ingest_batch(&installation, sync_id, body).await?;
+    let placement = state
+        .app
+        .place(&installation, stated_url(&req)?.as_ref())
+        .await?;
+    let answer = state
+        .app
+        .ingest_batch(&installation, sync_id, body, &placement)
+        .await?;
     Ok(HttpResponse::Ok().json(answer))
 }

@@ -10,7 +10,9 @@ mod pages;
 mod plugin;
 mod restore;
 mod settings;
+mod store_copies;
 mod store_page;
+mod sync_scope;
 mod sync_view;
 mod webhooks;
 

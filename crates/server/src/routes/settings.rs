@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use woo_domain::integration::{Actor, IntegrationError};
+use woo_domain::integration::{Actor, IntegrationError, ScopeError};
 use woo_domain::{IntegrationId, Source};
 use woo_projections::connection_health::{self, StoreHealth};
 use woo_projections::sync_status;
@@ -21,11 +21,12 @@ use crate::{ApiError, AppState};
 
 use super::pages::view::ago;
 use super::pages::{form_session, redirect, to_login};
+use super::sync_scope::{SyncForm, scope_form};
 use super::sync_view::{State, SyncView};
 
 /// The cookie that carries a button's outcome to the page after the redirect, shown once.
 const NOTICE_COOKIE: &str = "notice";
-const SETTINGS: &str = "/settings/integrations";
+pub(super) const SETTINGS: &str = "/settings/integrations";
 /// Syncs a store shows.
 const SYNC_HISTORY: usize = 10;
 
@@ -48,7 +49,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/settings/integrations/{id}/disconnect",
             web::post().to(disconnect),
-        );
+        )
+        .configure(super::store_copies::configure);
 }
 
 pub(super) fn shell(title: &str, session: &Session, body: Markup) -> Markup {
@@ -81,7 +83,19 @@ fn notice_for(code: Option<&str>) -> Option<Markup> {
             "warn",
             "This store is not connected: connect it again from WordPress first.",
         ),
-        _ => return None,
+        "copy_paired_as_new" => notice(
+            "ok",
+            "The copy is told to pair as a store of its own at its next request; this store's token no longer works there.",
+        ),
+        "copy_allowed" => notice(
+            "ok",
+            "Ignored: what that address sends counts for this store from now on.",
+        ),
+        "unknown_clone" => notice("warn", "No copy of this store was seen at that address."),
+        code => {
+            let refused = ScopeError::ALL.into_iter().find(|e| e.code() == code)?;
+            notice("warn", &format!("Sync not requested: {refused}."))
+        }
     })
 }
 
@@ -130,6 +144,7 @@ pub(super) async fn sync_section(
             }
             @if live { a href=(SETTINGS) data-testid="reload" { "Reload" } }
         }
+        @if manages { (scope_form(&base, csrf)) }
     };
     Ok((markup, live))
 }
@@ -143,10 +158,13 @@ pub(super) async fn store_card(
 ) -> Result<Markup, ApiError> {
     let status = store.status(now);
     let (section, live) = sync_section(state, store, membership, &session.csrf).await?;
+    let manages = store.connected && membership.role.manages_integrations();
+    let copies = super::store_copies::banners(state, store, manages, &session.csrf).await?;
     let id = store.integration_id;
     Ok(html! {
         div.card data-testid="store" {
             h2 { (store.site_name) " " span class={ "pill " (status.as_str()) } data-testid="health" { (status.as_str()) } }
+            (copies)
             dl.facts {
                 dt { "Store" } dd { a href=(store.store_url) rel="noopener noreferrer" { (store.store_url) } }
                 dt { "Versions" } dd { "plugin " (store.plugin_version) " · WordPress " (store.wordpress_version)
@@ -236,7 +254,7 @@ fn notice_cookie(code: String) -> Cookie<'static> {
 }
 
 /// Back to Integrations, with `code` shown there once.
-fn back_with(code: &str) -> Result<HttpResponse, ApiError> {
+pub(super) fn back_with(code: &str) -> Result<HttpResponse, ApiError> {
     let mut response = redirect(SETTINGS);
     response
         .add_cookie(&notice_cookie(code.to_owned()))
@@ -275,7 +293,7 @@ struct CsrfForm {
 
 /// A button pressed on a store: the session (CSRF checked) and the store, if the person may act
 /// on it; otherwise the answer to send instead (sign in, not found, forbidden).
-async fn managed_store(
+pub(super) async fn managed_store(
     req: &HttpRequest,
     state: &AppState,
     id: &str,
@@ -300,15 +318,24 @@ async fn sync(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<SyncForm>,
 ) -> Result<HttpResponse, ApiError> {
     let (session, store) = match managed_store(&req, &state, &path, &form.csrf, "sync").await? {
         Ok(allowed) => allowed,
         Err(answer) => return Ok(answer),
     };
+    let scope = match form.scope() {
+        Ok(scope) => scope,
+        Err(refused) => return back_with(refused.code()),
+    };
     let notice = match state
         .app
-        .request_sync(store.integration_id, store.company_id, session.user.id)
+        .request_sync(
+            store.integration_id,
+            store.company_id,
+            session.user.id,
+            scope,
+        )
         .await
     {
         Ok(_) => "sync_requested",

@@ -5,6 +5,7 @@
 use maud::{Markup, html};
 use time::{Duration, OffsetDateTime};
 use woo_domain::SyncId;
+use woo_domain::integration::SyncResource;
 use woo_projections::sync_status::SyncRun;
 
 use crate::html::notice;
@@ -72,15 +73,19 @@ impl SyncView<'_> {
         }
     }
 
-    /// The resources with something to show, in sync order (any unknown one last).
+    /// The resources with something to show, in sync order (any unknown one last); a sync of
+    /// one resource shows that one alone, from the start.
     fn resources(&self) -> Vec<&str> {
         let run = self.run;
+        let in_scope = |name: &&str| SyncResource::parse(name).is_none_or(|r| run.scope.covers(r));
         let mut names: Vec<&str> = run
             .received
             .keys()
             .chain(run.announced.keys())
             .chain(run.counts.keys())
             .map(String::as_str)
+            .filter(in_scope)
+            .chain(run.scope.resource.map(SyncResource::as_str))
             .collect();
         names.sort_by_key(|name| {
             (
@@ -101,7 +106,9 @@ impl SyncView<'_> {
         html! {
             div data-testid="sync" {
                 span class={ "pill " (state.as_str()) } data-testid="sync-status" { (state.as_str()) }
-                " " span.muted { (run.trigger) " sync · requested " (ago(Some(run.requested_at), self.now))
+                " " span.muted { (run.trigger) " sync"
+                    @if !run.scope.is_full() { " of " span data-testid="sync-scope" { (run.scope.describe()) } }
+                    " · requested " (ago(Some(run.requested_at), self.now))
                     @if let Some(finished) = run.finished_at { " · finished " (ago(Some(finished), self.now)) } }
                 @if state == State::Stalled {
                     p.muted data-testid="stalled" { "No batch arrived since " (ago(Some(self.last_progress()), self.now))
@@ -152,6 +159,7 @@ mod tests {
         SyncRun {
             sync_id: SyncId::generate(),
             trigger: "manual".into(),
+            scope: Default::default(),
             status: status.into(),
             requested_at: datetime!(2026-11-27 09:00 UTC),
             started_at: Some(datetime!(2026-11-27 09:01 UTC)),
@@ -211,6 +219,33 @@ mod tests {
         let page = view.markup().into_string();
         assert!(
             page.contains("2 of 4") && page.contains("3 received"),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn a_sync_of_one_resource_shows_that_resource_alone_and_says_so() {
+        let scope =
+            woo_domain::integration::SyncScope::parse(Some("orders"), None, vec![]).unwrap();
+        let waiting = SyncRun {
+            scope,
+            received: Default::default(),
+            announced: Default::default(),
+            ..run("requested")
+        };
+        let view = SyncView {
+            run: &waiting,
+            active: Some(waiting.sync_id),
+            now: datetime!(2026-11-27 09:02 UTC),
+        };
+        assert_eq!(
+            view.resources(),
+            ["orders"],
+            "a bar for orders before any batch"
+        );
+        let page = view.markup().into_string();
+        assert!(
+            page.contains("manual sync of <span data-testid=\"sync-scope\">orders</span>"),
             "{page}"
         );
     }

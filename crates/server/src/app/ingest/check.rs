@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use woo_domain::api::{ItemError, ReceivedEvent};
 use woo_domain::commerce::{self, Rejection, Resource};
-use woo_domain::integration::Integration;
+use woo_domain::integration::{Integration, SyncResource};
 use woo_domain::{EventMetadata, Source, SyncId};
 use woo_eventlog::{EventLog, NewEvent};
 use woo_projections::installations::Installation;
@@ -178,20 +178,27 @@ pub(super) fn batch_item(
 }
 
 /// Refuses a batch of a sync this store was never asked for: a store writes into its own syncs
-/// only, the one running or one it finished (a late retry of a batch).
+/// only, the one running or one it finished (a late retry of a batch). The running one refuses a
+/// batch of a resource outside its scope, so that a scoped sync's progress counts only its own.
 pub(super) async fn own_sync(
     log: &dyn EventLog,
     installation: &Installation,
     sync_id: SyncId,
+    resource: &str,
 ) -> Result<(), BatchError> {
     let (integration, _) = load::<Integration>(log, installation.integration_id).await?;
-    let running = integration
-        .active_sync
-        .is_some_and(|active| active.sync_id == sync_id);
-    if running || integration.finished_syncs.contains(&sync_id) {
-        Ok(())
-    } else {
-        Err(BatchError::UnknownSync)
+    match integration.active_sync.filter(|a| a.sync_id == sync_id) {
+        Some(active) => {
+            if SyncResource::parse(resource).is_some_and(|r| active.scope.covers(r)) {
+                Ok(())
+            } else {
+                Err(BatchError::OutOfScope {
+                    scope: active.scope.describe(),
+                })
+            }
+        }
+        None if integration.finished_syncs.contains(&sync_id) => Ok(()),
+        None => Err(BatchError::UnknownSync),
     }
 }
 

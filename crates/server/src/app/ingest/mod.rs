@@ -4,7 +4,9 @@
 
 mod append;
 mod check;
+pub mod quarantine;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::value::RawValue;
@@ -12,7 +14,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use woo_domain::api::{BatchRequest, BatchResponse, EventsResponse, ItemResult, ItemStatus};
 use woo_domain::commerce::{self, Resource};
-use woo_domain::{BatchRef, EventMetadata, IntegrationId, Source, StreamId, SyncId};
+use woo_domain::{BatchRef, EventMetadata, IntegrationId, Source, SyncId};
 use woo_eventlog::NewEvent;
 use woo_projections::installations::Installation;
 
@@ -20,6 +22,7 @@ use super::backpressure::Behind;
 use super::{ServiceError, Services};
 use crate::diagnostics::{self, Outcome};
 use append::{accepted, append_all, conflict, reject_duplicates_of_other_moments, rejected};
+use quarantine::Placement;
 
 /// Events one `/events` request may carry.
 pub const MAX_EVENTS: usize = woo_domain::api::MAX_ITEMS;
@@ -45,6 +48,8 @@ pub enum BatchError {
     UnknownResource,
     #[error("a batch carries at most {MAX_BATCH_ITEMS} items, this one has more")]
     TooMany,
+    #[error("this sync covers {scope}: a batch of another resource is not part of it")]
+    OutOfScope { scope: String },
     #[error(
         "sync batches are deferred while the read models catch up (projection {} is {} ms behind); retry in {retry_after} s",
         behind.projection, behind.lag_ms
@@ -62,11 +67,23 @@ struct Repeat {
 }
 
 impl Services {
-    /// Live events, each answered on its own.
+    /// Live events of the store itself, each answered on its own.
     pub async fn ingest_events(
         &self,
         installation: &Installation,
         events: &[Box<RawValue>],
+    ) -> Result<EventsResponse, EventsError> {
+        self.ingest_events_from(installation, events, &Placement::Store)
+            .await
+    }
+
+    /// Live events from where `placement` says the request came from: the store, or a copy of
+    /// it whose events are kept apart.
+    pub async fn ingest_events_from(
+        &self,
+        installation: &Installation,
+        events: &[Box<RawValue>],
+        placement: &Placement,
     ) -> Result<EventsResponse, EventsError> {
         if events.len() > MAX_EVENTS {
             return Err(EventsError::TooMany);
@@ -83,7 +100,10 @@ impl Services {
             match check::live_event(raw, index, installation, now, correlation) {
                 (given_id, Ok(checked)) => {
                     results.push(accepted(given_id, None));
-                    let event = checked.event;
+                    let mut event = checked.event;
+                    if let Cow::Owned(stored) = placement.event_type(&event.event_type) {
+                        event.event_type = stored;
+                    }
                     match accepted_events
                         .iter()
                         .find(|(_, first)| first.event_id == event.event_id)
@@ -107,7 +127,7 @@ impl Services {
                 (given_id, Err(error)) => results.push(rejected(given_id, None, error)),
             }
         }
-        let stream = StreamId::Store(installation.integration_id);
+        let stream = placement.stream(installation.integration_id);
         let appended: Vec<usize> = accepted_events.iter().map(|(index, _)| *index).collect();
         append_all(self.log.as_ref(), stream, accepted_events, &mut results).await?;
         reject_duplicates_of_other_moments(self.log.as_ref(), &appended, &occurred, &mut results)
@@ -150,18 +170,22 @@ impl Services {
         installation: &Installation,
         sync_id: SyncId,
         body: BatchRequest,
+        placement: &Placement,
     ) -> Result<BatchResponse, BatchError> {
         self.admit_sync_batch()?;
         let batch_id = body.batch_id.trim();
         if batch_id.is_empty() || batch_id.len() > 128 {
             return Err(BatchError::InvalidBatchId);
         }
-        let (event_type, resource): (&str, Resource) =
+        let (synced_type, resource): (&str, Resource) =
             commerce::synced_type(&body.resource).ok_or(BatchError::UnknownResource)?;
+        let stream = placement.stream(installation.integration_id);
+        let event_type = placement.event_type(synced_type);
+        let event_type = event_type.as_ref();
         if body.items.len() > MAX_BATCH_ITEMS {
             return Err(BatchError::TooMany);
         }
-        check::own_sync(self.log.as_ref(), installation, sync_id).await?;
+        check::own_sync(self.log.as_ref(), installation, sync_id, &body.resource).await?;
         let now = self.now();
         let metadata = EventMetadata {
             batch: Some(BatchRef {
@@ -191,7 +215,6 @@ impl Services {
                 Err(error) => results.push(rejected(None, Some(index), error)),
             }
         }
-        let stream = StreamId::Store(installation.integration_id);
         append_all(self.log.as_ref(), stream, accepted_items, &mut results).await?;
         self.record_delivery(
             installation.integration_id,

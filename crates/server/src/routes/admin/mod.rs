@@ -1,10 +1,11 @@
 //! The admin JSON API, `/api/admin/v1`, for people with a JWT. A user sees only the companies
 //! they belong to: anything else answers 404, as if it did not exist.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use woo_domain::integration::Actor;
+use woo_domain::integration::{Actor, ScopeError, SyncScope};
 use woo_domain::{CompanyId, IntegrationId, Source};
 use woo_projections::connection_health::{self, StoreHealth};
 use woo_projections::sync_status;
@@ -61,6 +62,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/integrations/{integration_id}/sync/cancel",
                 web::post().to(store::cancel_sync),
+            )
+            .route(
+                "/integrations/{integration_id}/copies/{action}",
+                web::post().to(store::decide_copy),
             )
             .route(
                 "/integrations/{integration_id}/diagnostics",
@@ -137,6 +142,9 @@ async fn view(store: &StoreHealth, state: &AppState) -> Result<serde_json::Value
     let runs = state
         .read_model(move |conn| sync_status::runs(conn, integration, SYNC_HISTORY))
         .await?;
+    let copies = state
+        .read_model(move |conn| connection_health::copies(conn, integration))
+        .await?;
     let mut value = serde_json::to_value(store).map_err(|e| ApiError::internal(&e))?;
     value["status"] = json!(store.status(state.now()));
     value["sync"] = json!({
@@ -145,6 +153,8 @@ async fn view(store: &StoreHealth, state: &AppState) -> Result<serde_json::Value
             .map(|at| at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
         "history": runs,
     });
+    // Copies of the store seen at other URLs (staging, clones): undecided ones are quarantined.
+    value["copies"] = json!(copies);
     Ok(value)
 }
 
@@ -219,12 +229,75 @@ async fn disconnect_integration(
     Ok(HttpResponse::Ok().json(view(&store, &state).await?))
 }
 
-/// Sync Store: asks the plugin for a full sync. 202 with the sync id; 409 `sync_pending` while one
-/// is waiting or running (it is not queued twice).
+/// The optional body of Sync Store: the part of the store to sync. Unknown fields are refused,
+/// so that a misspelt one never turns a targeted sync into a full one.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScopeBody {
+    resource: Option<String>,
+    modified_after: Option<String>,
+    ids: Option<Vec<u64>>,
+}
+
+/// The largest scope body: 1,000 ids of twenty digits each, and room for the rest.
+const SCOPE_BODY_LIMIT: usize = 32 * 1024;
+
+/// The scope a Sync Store request names: none (a full sync) without a body; a body is JSON.
+async fn scope_body(req: &HttpRequest, body: web::Payload) -> Result<ScopeBody, ApiError> {
+    let bytes = body
+        .to_bytes_limited(SCOPE_BODY_LIMIT)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body is larger than {SCOPE_BODY_LIMIT} bytes"),
+            )
+        })?
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                "the body could not be read",
+            )
+        })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ScopeBody::default());
+    }
+    let json = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the body is JSON: send it with Content-Type: application/json",
+        ));
+    }
+    crate::json::parse(&bytes)
+}
+
+/// A refused scope: 400 with its code (`unknown_resource`, `invalid_date`, `too_many_ids`,
+/// `invalid_id`, `ids_need_resource`) and field.
+pub(crate) fn scope_refused(error: &ScopeError) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, error.code(), error.to_string()).at(error.path())
+}
+
+/// Sync Store: asks the plugin for a sync, of the whole store without a body, or of the part a
+/// JSON body names (`{resource?, modified_after?, ids?}`). 202 with the sync id and its scope;
+/// 409 `sync_pending` while one is waiting or running (it is not queued twice).
 async fn sync_store(
     state: web::Data<AppState>,
     AdminUser(user): AdminUser,
     path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (store, membership) = visible_integration(&state, &user, &path).await?;
     if !membership.role.manages_integrations() {
@@ -232,11 +305,24 @@ async fn sync_store(
             "only an owner or admin of the company can sync its stores",
         ));
     }
+    let body = scope_body(&req, body).await?;
+    let scope = SyncScope::parse(
+        body.resource.as_deref(),
+        body.modified_after.as_deref(),
+        body.ids.unwrap_or_default(),
+    )
+    .map_err(|e| scope_refused(&e))?;
     let sync_id = state
         .app
-        .request_sync(store.integration_id, store.company_id, user.id)
+        .request_sync(
+            store.integration_id,
+            store.company_id,
+            user.id,
+            scope.clone(),
+        )
         .await?;
-    Ok(HttpResponse::Accepted().json(json!({ "sync_id": sync_id, "status": "requested" })))
+    Ok(HttpResponse::Accepted()
+        .json(json!({ "sync_id": sync_id, "status": "requested", "scope": scope })))
 }
 
 /// Delivery diagnostics: how many delivered items were accepted, duplicates or rejected, and the

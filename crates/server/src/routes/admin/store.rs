@@ -1,5 +1,6 @@
 //! One store's detail in the admin API: an order with its lines and refunds, the store's event
-//! stream as readable rows, and calling off the sync that waits or runs.
+//! stream as readable rows, calling off the sync that waits or runs, and deciding about a copy
+//! of the store.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -7,7 +8,11 @@ use serde::Deserialize;
 use serde_json::json;
 use woo_projections::{orders, store_events};
 
+use woo_domain::integration::CloneDecision;
+use woo_domain::values::StoreUrl;
+
 use crate::auth::AdminUser;
+use crate::json::JsonBody;
 use crate::{ApiError, AppState};
 
 use super::visible_integration;
@@ -101,4 +106,46 @@ pub(super) async fn cancel_sync(
         )
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "sync_id": active.sync_id, "status": "cancelled" })))
+}
+
+/// The body of a decision about a copy of the store.
+#[derive(Deserialize)]
+pub(super) struct CopyBody {
+    seen_url: String,
+}
+
+/// Pair as new store (`pair-as-new`) or Ignore (`ignore`) for the copy at `seen_url`: 200 with
+/// the decision; 404 `unknown_clone` when no copy was seen there.
+pub(super) async fn decide_copy(
+    state: web::Data<AppState>,
+    AdminUser(user): AdminUser,
+    path: web::Path<(String, String)>,
+    JsonBody(body): JsonBody<CopyBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (integration, action) = path.into_inner();
+    let (store, membership) = visible_integration(&state, &user, &integration).await?;
+    let decision = match action.as_str() {
+        "pair-as-new" => CloneDecision::PairAsNew,
+        "ignore" => CloneDecision::Allow,
+        _ => return Err(ApiError::not_found("no such resource")),
+    };
+    if !membership.role.manages_integrations() {
+        return Err(ApiError::forbidden(
+            "only an owner or admin of the company can decide about copies of its stores",
+        ));
+    }
+    let seen_url = StoreUrl::parse(&body.seen_url).map_err(|message| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", message).at("seen_url")
+    })?;
+    state
+        .app
+        .resolve_clone(
+            store.integration_id,
+            store.company_id,
+            seen_url.clone(),
+            decision,
+            user.id,
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "seen_url": seen_url, "decision": decision })))
 }
