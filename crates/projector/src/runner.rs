@@ -23,6 +23,13 @@ pub struct Projector {
     pub(crate) batch_size: usize,
 }
 
+/// Runs one statement without parameters from the connection's statement cache: savepoints are
+/// taken for every projection of every batch, and need not be parsed again each time.
+fn run(tx: &Transaction<'_>, sql: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 /// What [`Projector::apply_in`] did, before the transaction commits.
 enum Applied {
     Batch {
@@ -165,17 +172,20 @@ impl Projector {
         events: &[RecordedEvent],
         expected: Position,
     ) -> Result<Result<Applied, ProjectionError>, ProjectionError> {
-        tx.execute_batch("SAVEPOINT projection")?;
+        run(tx, "SAVEPOINT projection")?;
         let outcome = match self.apply_events(tx, events, expected, false) {
             Err(ProjectionError::Event { .. }) => {
-                tx.execute_batch("ROLLBACK TO projection")?;
+                run(tx, "ROLLBACK TO projection")?;
                 self.apply_events(tx, events, expected, true)
             }
             other => other,
         };
         match &outcome {
-            Ok(_) => tx.execute_batch("RELEASE projection")?,
-            Err(_) => tx.execute_batch("ROLLBACK TO projection; RELEASE projection")?,
+            Ok(_) => run(tx, "RELEASE projection")?,
+            Err(_) => {
+                run(tx, "ROLLBACK TO projection")?;
+                run(tx, "RELEASE projection")?;
+            }
         }
         Ok(outcome)
     }
@@ -196,11 +206,12 @@ impl Projector {
         let mut parked = Vec::new();
         for event in events.iter().filter(|e| e.position > current) {
             if parking {
-                tx.execute_batch("SAVEPOINT event")?;
+                run(tx, "SAVEPOINT event")?;
                 match self.projection.apply(tx, event) {
-                    Ok(()) => tx.execute_batch("RELEASE event")?,
+                    Ok(()) => run(tx, "RELEASE event")?,
                     Err(ProjectionError::Event { message, .. }) => {
-                        tx.execute_batch("ROLLBACK TO event; RELEASE event")?;
+                        run(tx, "ROLLBACK TO event")?;
+                        run(tx, "RELEASE event")?;
                         parked::park(tx, self.name(), event, &message)?;
                         parked.push((event.position, message));
                     }
