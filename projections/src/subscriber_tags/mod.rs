@@ -13,7 +13,10 @@
 //! exactly when the abandoned-checkout email is due, and the email shows that cart. Each tag is a
 //! last-writer-wins register ordered by `(occurred_at, event_id)`: an event older than the one
 //! that last set the tag changes nothing, so retries arriving late and out of order leave the same
-//! tags as delivery in order. Sync records never touch tags.
+//! tags as delivery in order. Sync records never touch tags. Each write is also kept in the tag's
+//! bounded history (`history.rs`), which says why a subscriber holds a tag or not.
+
+mod history;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
@@ -27,7 +30,10 @@ use woo_projector::{Projection, ProjectionError};
 
 use crate::decode::{cart_value, from_millis, integration, millis, read_data, read_metadata};
 use crate::names::ReadModel;
+use woo_domain::commerce::lenient::text;
 use woo_domain::streams::Category;
+
+pub use history::{KEPT, TagWrite};
 
 pub const IN_CART: &str = "ecommerce.in_cart";
 pub const IN_CHECKOUT: &str = "ecommerce.in_checkout";
@@ -39,10 +45,19 @@ pub const UNPAID: &[&str] = &["pending", "failed", "checkout-draft"];
 
 pub struct SubscriberTags;
 
-/// One write to a register: its value, and when (with the event id to break ties).
+/// One write to a register: when (with the event id to break ties), and what the event was.
 struct Write<'a> {
     at: i64,
     event: &'a str,
+    event_type: &'a str,
+    order_number: Option<&'a str>,
+}
+
+/// The number the merchant knows an order by (`"1234"`), read beside its status.
+#[derive(serde::Deserialize)]
+struct Numbered {
+    #[serde(default, deserialize_with = "text")]
+    number: String,
 }
 
 impl Projection for SubscriberTags {
@@ -51,7 +66,7 @@ impl Projection for SubscriberTags {
     }
 
     fn version(&self) -> u32 {
-        2
+        3
     }
 
     fn schema(&self) -> &'static str {
@@ -77,6 +92,8 @@ impl Projection for SubscriberTags {
         let write = Write {
             at: millis(metadata.occurred_at),
             event: &event_id,
+            event_type: &recorded.event_type,
+            order_number: None,
         };
 
         if kind.subject() == Subject::Order {
@@ -91,6 +108,11 @@ impl Projection for SubscriberTags {
             }
             let Ok(email) = Email::parse(&order.billing.email) else {
                 return Ok(());
+            };
+            let number = read_data::<Numbered>(recorded)?.number;
+            let write = Write {
+                order_number: Some(number.as_str()).filter(|n| !n.is_empty()),
+                ..write
             };
             ensure_row(tx, company, &email)?;
             set_tag(tx, company, &email, "in_cart", false, &write)?;
@@ -136,7 +158,8 @@ fn ensure_row(tx: &Transaction<'_>, company: CompanyId, email: &Email) -> rusqli
     Ok(())
 }
 
-/// Sets a tag if this write is newer than the one that decided it.
+/// Sets a tag if this write is newer than the one that decided it, and keeps the write in the
+/// tag's history either way.
 fn set_tag(
     tx: &Transaction<'_>,
     company: CompanyId,
@@ -158,7 +181,18 @@ fn set_tag(
         write.at,
         write.event
     ])?;
-    Ok(())
+    let cause = history::Cause {
+        at: write.at,
+        event_id: write.event,
+        event_type: write.event_type,
+        order_number: write.order_number,
+    };
+    let tag = if tag == "in_cart" {
+        IN_CART
+    } else {
+        IN_CHECKOUT
+    };
+    history::record(tx, company, email, tag, on, &cause)
 }
 
 /// Records the current cart (or its absence) if this write is newer than the last.
@@ -226,6 +260,8 @@ pub struct CurrentCart {
     pub currency: Option<String>,
     pub token: Option<String>,
     pub checkout_url: Option<String>,
+    /// The store the cart is in.
+    pub integration_id: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
@@ -234,6 +270,8 @@ pub struct CurrentCart {
 pub struct Tags {
     pub tags: Vec<&'static str>,
     pub cart: Option<CurrentCart>,
+    /// The kept writes of each tag, per tag, oldest first: why the subscriber holds it or not.
+    pub history: Vec<TagWrite>,
 }
 
 /// The store (integration id) whose event set a subscriber's current cart, if any.
@@ -254,7 +292,8 @@ pub fn cart_store(
 /// A subscriber's tags and current cart; `None` when no cart, checkout or order touched them.
 pub fn get(conn: &Connection, company: CompanyId, email: &str) -> rusqlite::Result<Option<Tags>> {
     conn.prepare_cached(
-        "SELECT in_cart, in_checkout, cart_items, cart_value, cart_currency, cart_token, checkout_url, cart_at
+        "SELECT in_cart, in_checkout, cart_items, cart_value, cart_currency, cart_token, checkout_url, cart_at,
+                integration_id
          FROM subscriber_tags WHERE company_id = ?1 AND email = ?2",
     )?
     .query_row(params![company.to_string(), email], |row| {
@@ -273,13 +312,25 @@ pub fn get(conn: &Connection, company: CompanyId, email: &str) -> rusqlite::Resu
                 currency: row.get(4)?,
                 token: row.get(5)?,
                 checkout_url: row.get(6)?,
+                integration_id: row.get(8)?,
                 updated_at: from_millis(at),
             }),
             _ => None,
         };
-        Ok(Tags { tags, cart })
+        Ok(Tags {
+            tags,
+            cart,
+            history: Vec::new(),
+        })
     })
-    .optional()
+    .optional()?
+    .map(|tags| {
+        Ok(Tags {
+            history: history::read(conn, company, email)?,
+            ..tags
+        })
+    })
+    .transpose()
 }
 
 /// The emails of a company's subscribers holding `tag`, after `cursor`, in email order.

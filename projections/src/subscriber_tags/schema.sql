@@ -20,3 +20,16 @@ CREATE TABLE IF NOT EXISTS subscriber_tags (
     cart_event        TEXT,
     PRIMARY KEY (company_id, email)
 ) WITHOUT ROWID;
+-- The latest writes to each tag (history.rs): the events that set or cleared it, newest KEPT
+-- per subscriber and tag by (at, event_id), whichever order they arrived in.
+CREATE TABLE IF NOT EXISTS subscriber_tag_history (
+    company_id   TEXT    NOT NULL,
+    email        TEXT    NOT NULL,
+    tag          TEXT    NOT NULL,  -- ecommerce.in_cart or ecommerce.in_checkout
+    at           INTEGER NOT NULL,  -- unix ms, the event's occurred_at
+    event_id     TEXT    NOT NULL,
+    event_type   TEXT    NOT NULL,
+    tag_set      INTEGER NOT NULL,  -- 1 set, 0 cleared
+    order_number TEXT,              -- when an order decided it
+    PRIMARY KEY (company_id, email, tag, at, event_id)
+) WITHOUT ROWID;

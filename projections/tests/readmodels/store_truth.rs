@@ -281,6 +281,108 @@ fn an_unpaid_order_keeps_the_checkout_flow_until_it_is_paid() {
     project_both_ways(&facts, &[4, 0, 3, 2, 1]);
 }
 
+/// `(tag, set, event type, order number, minute)` of each kept write, per tag, oldest first.
+fn why(
+    conn: &rusqlite::Connection,
+    email: &str,
+) -> Vec<(&'static str, bool, String, Option<String>, i64)> {
+    subscriber_tags::get(conn, COMPANY, email)
+        .unwrap()
+        .expect("the shopper has tags")
+        .history
+        .into_iter()
+        .map(|w| {
+            let minute = (w.at - super::support::BASE).whole_minutes();
+            (w.tag, w.set, w.event_type, w.order_number, minute)
+        })
+        .collect()
+}
+
+#[test]
+fn the_tags_say_which_events_set_them_and_which_order_cleared_them() {
+    let cart = || shopper("john.doe@example.com", fixture("store-api-cart.json"));
+    let facts = [
+        event(1, T::CartStarted, cart(), 0),
+        event(2, T::CartUpdated, cart(), 1),
+        event(3, T::CheckoutStarted, cart(), 2),
+        // Order 727 as published: `processing`, billed to the same shopper.
+        event(4, T::OrderPlaced, fixture("order-guest.json"), 5),
+    ];
+    let (_dir, store) = project_both_ways(&facts, &[3, 1, 2, 0]);
+    let conn = store.connect().unwrap();
+    let order = Some("727".to_owned());
+    assert_eq!(
+        why(&conn, "john.doe@example.com"),
+        vec![
+            (
+                subscriber_tags::IN_CART,
+                true,
+                "ecommerce.cart_started".into(),
+                None,
+                0
+            ),
+            (
+                subscriber_tags::IN_CART,
+                true,
+                "ecommerce.cart_updated".into(),
+                None,
+                1
+            ),
+            (
+                subscriber_tags::IN_CART,
+                false,
+                "ecommerce.order_placed".into(),
+                order.clone(),
+                5
+            ),
+            (
+                subscriber_tags::IN_CHECKOUT,
+                true,
+                "ecommerce.checkout_started".into(),
+                None,
+                2
+            ),
+            (
+                subscriber_tags::IN_CHECKOUT,
+                false,
+                "ecommerce.order_placed".into(),
+                order,
+                5
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_tag_keeps_only_its_newest_writes_whatever_order_and_repeats_they_came_in() {
+    let facts: Vec<Fact> = (0..12u8)
+        .map(|m| {
+            let cart = shopper("john.doe@example.com", fixture("store-api-cart.json"));
+            event(100 + u128::from(m), T::CartUpdated, cart, m)
+        })
+        .collect();
+    let in_order: Vec<(usize, u8)> = (0..facts.len()).map(|i| (i, 0)).collect();
+    // Newest first, each delivered twice: the oldest arrive after the history is full.
+    let reversed: Vec<(usize, u8)> = (0..facts.len())
+        .rev()
+        .flat_map(|i| [(i, 0), (i, 1)])
+        .collect();
+    let (_dir, store) = project_deliveries(&facts, &in_order);
+    let (_other_dir, other) = project_deliveries(&facts, &reversed);
+    assert_eq!(
+        dump(&store),
+        dump(&other),
+        "delivery order changed the tables"
+    );
+    let conn = store.connect().unwrap();
+    let minutes: Vec<i64> = why(&conn, "john.doe@example.com")
+        .into_iter()
+        .map(|w| w.4)
+        .collect();
+    let newest: Vec<i64> = (12 - i64::try_from(subscriber_tags::KEPT).unwrap()..12).collect();
+    assert_eq!(minutes, newest);
+}
+
 #[test]
 fn a_variation_is_listed_under_its_attributes_and_a_deleted_one_leaves() {
     let facts = [

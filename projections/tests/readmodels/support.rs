@@ -120,6 +120,7 @@ pub(crate) async fn stored_events(log: &SqliteEventLog) -> BTreeSet<(Uuid, Strin
 
 pub(crate) const TABLES: &[&str] = &[
     "subscriber_tags",
+    "subscriber_tag_history",
     "subscribers",
     "subscriber_customers",
     "subscriber_orders",

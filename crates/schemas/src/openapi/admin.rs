@@ -39,8 +39,24 @@ pub(super) fn schemas() -> Map<String, Value> {
             "cart": {
                 "anyOf": [row("The current cart: items, value, currency, token, checkout URL."), { "type": "null" }],
             },
+            "tag_history": {
+                "type": "array",
+                "description": "Why the subscriber holds each tag or not: the latest events that set or cleared it (at most 8 per tag), per tag, oldest first.",
+                "items": object(
+                    "One event that set or cleared a tag.",
+                    json!({
+                        "tag": { "enum": ["ecommerce.in_cart", "ecommerce.in_checkout"] },
+                        "set": { "type": "boolean", "description": "true when the event set the tag, false when it cleared it" },
+                        "at": { "type": "string", "format": "date-time" },
+                        "event_type": { "type": "string" },
+                        "event_id": { "type": "string", "format": "uuid" },
+                        "order_number": { "type": ["string", "null"], "description": "The order's number when an order decided the tag." },
+                    }),
+                    &["tag", "set", "at", "event_type", "event_id", "order_number"],
+                ),
+            },
         }),
-        &["email", "tags", "cart"],
+        &["email", "tags", "cart", "tag_history"],
     );
     let next_cursor = json!({ "type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on the last." });
     Map::from_iter([
