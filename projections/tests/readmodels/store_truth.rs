@@ -663,3 +663,105 @@ fn a_failed_renewal_starts_no_flow_and_spend_adds_up_per_currency() {
         Some("processing".to_owned())
     );
 }
+
+#[test]
+fn a_shoppers_orders_read_newest_first_a_page_at_a_time() {
+    // Order 727 as published, and two later orders of the same guest: the payload with the
+    // id, number and creation date WooCommerce gives the next orders.
+    let later = |id: u64, created: &str| {
+        changed(
+            "order-guest.json",
+            json!({"id": id, "number": id.to_string(), "date_created_gmt": created,
+                   "date_created": created}),
+        )
+    };
+    let facts = [
+        event(1, T::OrderPlaced, fixture("order-guest.json"), 0),
+        event(2, T::OrderPlaced, later(731, "2017-03-24T10:00:00"), 1),
+        event(3, T::OrderPlaced, later(735, "2017-03-25T10:00:00"), 2),
+        event(4, T::OrderPlaced, fixture("order-registered.json"), 3),
+    ];
+    let (_dir, store) = project_both_ways(&facts, &[3, 2, 1, 0]);
+    let conn = store.connect().unwrap();
+    let numbers = |page: &[orders::EmailOrder]| -> Vec<String> {
+        page.iter().map(|o| o.order.number.clone()).collect()
+    };
+    let first = orders::for_email(&conn, COMPANY, "john.doe@example.com", None, 2).unwrap();
+    assert_eq!(numbers(&first), ["735", "731"]);
+    let cursor = first[1].cursor();
+    let parsed = orders::EmailCursor::parse(&cursor.to_string()).expect("the cursor reads back");
+    assert_eq!(parsed, cursor);
+    let next = orders::for_email(&conn, COMPANY, "john.doe@example.com", Some(&parsed), 2).unwrap();
+    assert_eq!(numbers(&next), ["727"]);
+    assert_eq!(next[0].integration_id, INTEGRATION.to_string());
+    assert_eq!(next[0].order.total, "29.35");
+    assert_eq!(orders::EmailCursor::parse("12:not-a-store:3"), None);
+}
+
+#[test]
+fn subscribers_page_both_ways_by_tag_and_email_together() {
+    use subscribers::{Filter, Keyset, Listing};
+    let emails = [
+        "ana@example.com",
+        "ben@example.com",
+        "cy@example.com",
+        "dee@example.com",
+        "eve@example.com",
+    ];
+    let mut facts = Vec::new();
+    for (i, email) in (0u8..).zip(emails) {
+        let cart = shopper(email, fixture("store-api-cart.json"));
+        facts.push(event(200 + u128::from(i), T::CartStarted, cart, i));
+        // Ben and Dee emptied their carts again.
+        if matches!(i, 1 | 3) {
+            let empty = shopper(email, json!({}));
+            facts.push(event(300 + u128::from(i), T::CartCleared, empty, i + 10));
+        }
+    }
+    let deliveries: Vec<(usize, u8)> = (0..facts.len()).map(|i| (i, 0)).collect();
+    let (_dir, store) = project_deliveries(&facts, &deliveries);
+    let conn = store.connect().unwrap();
+    let in_cart = Filter {
+        prefix: String::new(),
+        tag: Some(subscriber_tags::IN_CART.to_owned()),
+    };
+    let page = |filter: &Filter, keyset: Keyset| {
+        subscribers::page(&conn, COMPANY, filter, &keyset, 2).unwrap()
+    };
+    let listing = |emails: &[&str], before: Option<&str>, after: Option<&str>| Listing {
+        emails: emails.iter().map(|e| (*e).to_owned()).collect(),
+        before: before.map(str::to_owned),
+        after: after.map(str::to_owned),
+    };
+    let first = listing(
+        &["ana@example.com", "cy@example.com"],
+        None,
+        Some("cy@example.com"),
+    );
+    assert_eq!(page(&in_cart, Keyset::First), first);
+    assert_eq!(
+        page(&in_cart, Keyset::After("cy@example.com".into())),
+        listing(&["eve@example.com"], Some("eve@example.com"), None)
+    );
+    assert_eq!(
+        page(&in_cart, Keyset::Before("eve@example.com".into())),
+        first
+    );
+    let everyone = page(&Filter::default(), Keyset::After("ben@example.com".into()));
+    assert_eq!(
+        everyone,
+        listing(
+            &["cy@example.com", "dee@example.com"],
+            Some("cy@example.com"),
+            Some("dee@example.com")
+        )
+    );
+    let prefixed = Filter {
+        prefix: "e".into(),
+        ..in_cart
+    };
+    assert_eq!(
+        page(&prefixed, Keyset::First),
+        listing(&["eve@example.com"], None, None)
+    );
+}
