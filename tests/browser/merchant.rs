@@ -84,6 +84,12 @@ async fn a_merchant_sees_who_sits_in_a_cart_and_reads_a_subscriber_in_a_real_bro
         .await
         .unwrap();
     wait_for(&browser, "[data-testid=cart]", "a shopper in a cart").await;
+    let stores = texts(&browser, "[data-testid=store-carts] h3").await;
+    assert_eq!(
+        stores,
+        ["Shop 1 · 2 shoppers"],
+        "carts are grouped per store"
+    );
     let rows = texts(&browser, "[data-testid=cart]").await;
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert!(
@@ -141,6 +147,23 @@ async fn a_merchant_sees_who_sits_in_a_cart_and_reads_a_subscriber_in_a_real_bro
         browser.current_url().await.unwrap().path(),
         "/subscribers/peter@example.com"
     );
+    // Why: each tag with the event that set it and when (the clock is at 11:00 the same day).
+    let why = texts(&browser, "[data-testid=tag-why] > p").await;
+    assert_eq!(
+        why,
+        [
+            "In checkout since 09:00 by checkout_started",
+            "In cart since 09:00 by cart_started"
+        ]
+    );
+    let at = browser
+        .find(Locator::Css("[data-testid=tag-why] time"))
+        .await
+        .unwrap()
+        .attr("title")
+        .await
+        .unwrap();
+    assert_eq!(at.as_deref(), Some("27 Nov 2026, 09:00:30 UTC"));
     screenshot(&browser, "12-subscriber").await;
 
     // Search: João, found by the start of his email, with his order and its refunds.
@@ -198,8 +221,18 @@ async fn a_merchant_sees_who_sits_in_a_cart_and_reads_a_subscriber_in_a_real_bro
         order.contains("#723") && order.contains("39.00 USD") && order.contains("19.00 USD"),
         "{order}"
     );
+    // His order ended both flows, and the page says so.
+    let why = texts(&browser, "[data-testid=tag-why] > p").await;
+    assert_eq!(
+        why,
+        [
+            "Not in checkout: cleared by order #723 at 09:40",
+            "Not in cart: cleared by order #723 at 09:40"
+        ]
+    );
+    screenshot(&browser, "14-subscriber-why").await;
     browser.set_window_size(390, 844).await.unwrap();
-    screenshot(&browser, "14-subscriber-phone").await;
+    screenshot(&browser, "15-subscriber-phone").await;
     browser.close().await.expect("the browser session ends");
     drop(driver);
 }
