@@ -56,6 +56,47 @@ async fn cart_started_then_order_placed_leaves_no_tags() {
     assert_eq!(subscriber["tags"], json!([]), "{subscriber}");
     assert_eq!(subscriber["cart"], Value::Null, "the order ends the cart");
     assert_eq!(subscriber["orders_count"], 1);
+    let why: Vec<_> = subscriber["tag_history"]
+        .as_array()
+        .expect("the tags' history")
+        .iter()
+        .map(|w| {
+            (
+                w["tag"].clone(),
+                w["set"].clone(),
+                w["event_type"].clone(),
+                w["order_number"].clone(),
+                w["at"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        why,
+        [
+            (
+                json!(IN_CART),
+                json!(true),
+                json!("ecommerce.cart_started"),
+                Value::Null,
+                json!("2026-11-27T09:00:00Z")
+            ),
+            (
+                json!(IN_CART),
+                json!(false),
+                json!("ecommerce.order_placed"),
+                json!("727"),
+                json!("2026-11-27T09:05:00Z")
+            ),
+            (
+                json!(IN_CHECKOUT),
+                json!(false),
+                json!("ecommerce.order_placed"),
+                json!("727"),
+                json!("2026-11-27T09:05:00Z")
+            ),
+        ],
+        "{subscriber}"
+    );
     assert!(
         app.subscriber_emails(&store, "?tag=ecommerce.in_cart")
             .await
@@ -398,8 +439,17 @@ async fn the_current_cart_is_shown_on_the_subscriber() {
                 "currency": "USD",
                 "token": "eyJ0eXAi.tok",
                 "checkout_url": "https://shop1.example.com/checkout/",
+                "integration_id": store.integration_id.to_string(),
                 "updated_at": "2026-11-27T08:00:00Z",
             },
+            "tag_history": [{
+                "tag": IN_CART,
+                "set": true,
+                "at": "2026-11-27T08:00:00Z",
+                "event_type": "ecommerce.cart_started",
+                "event_id": event_id(1),
+                "order_number": null,
+            }],
         }))
     );
     // The email in the path is normalised too.
@@ -464,6 +514,7 @@ async fn an_updated_cart_replaces_the_current_cart_and_an_older_one_does_not() {
             "currency": "EUR",
             "token": "tok-2",
             "checkout_url": null,
+            "integration_id": store.integration_id.to_string(),
             "updated_at": "2026-11-27T09:10:00Z",
         })
     );
@@ -574,6 +625,12 @@ async fn the_tag_filter_lists_only_the_subscribers_holding_the_tag() {
             "d@example.com",
             JOHN
         ]
+    );
+    assert_eq!(
+        app.subscriber_emails(&store, "?tag=ecommerce.in_cart&email=B")
+            .await,
+        ["b@example.com"],
+        "the tag and the email narrow together"
     );
     assert_eq!(paged, ["a@example.com"]);
     assert_eq!(page_two, ["b@example.com"]);
