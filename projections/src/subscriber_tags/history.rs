@@ -31,6 +31,8 @@ pub struct TagWrite {
     pub event_id: String,
     /// The number the merchant knows the order by, when an order decided the tag.
     pub order_number: Option<String>,
+    /// The event came before the shopper was known (an anonymous cart joined to them later).
+    pub stitched: bool,
 }
 
 /// What a write to a tag register says about its event.
@@ -39,6 +41,7 @@ pub(super) struct Cause<'a> {
     pub event_id: &'a str,
     pub event_type: &'a str,
     pub order_number: Option<&'a str>,
+    pub stitched: bool,
 }
 
 /// Keeps `cause` in the history of `tag` and drops what falls beyond the `KEPT` newest.
@@ -53,8 +56,8 @@ pub(super) fn record(
     let company = company.to_string();
     tx.prepare_cached(
         "INSERT OR IGNORE INTO subscriber_tag_history
-             (company_id, email, tag, at, event_id, event_type, tag_set, order_number)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             (company_id, email, tag, at, event_id, event_type, tag_set, order_number, stitched)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         company,
@@ -64,7 +67,8 @@ pub(super) fn record(
         cause.event_id,
         cause.event_type,
         set,
-        cause.order_number
+        cause.order_number,
+        cause.stitched
     ])?;
     tx.prepare_cached(
         "DELETE FROM subscriber_tag_history
@@ -89,7 +93,7 @@ pub(super) fn read(
     email: &str,
 ) -> rusqlite::Result<Vec<TagWrite>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT tag, tag_set, at, event_type, event_id, order_number FROM subscriber_tag_history
+        "SELECT tag, tag_set, at, event_type, event_id, order_number, stitched FROM subscriber_tag_history
          WHERE company_id = ?1 AND email = ?2 ORDER BY tag, at, event_id",
     )?;
     let rows = stmt.query_map(params![company.to_string(), email], |row| {
@@ -101,6 +105,7 @@ pub(super) fn read(
             event_type: row.get(3)?,
             event_id: row.get(4)?,
             order_number: row.get(5)?,
+            stitched: row.get(6)?,
         })
     })?;
     rows.collect()

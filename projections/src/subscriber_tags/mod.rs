@@ -14,9 +14,12 @@
 //! last-writer-wins register ordered by `(occurred_at, event_id)`: an event older than the one
 //! that last set the tag changes nothing, so retries arriving late and out of order leave the same
 //! tags as delivery in order. Sync records never touch tags. Each write is also kept in the tag's
-//! bounded history (`history.rs`), which says why a subscriber holds a tag or not.
+//! bounded history (`history.rs`), which says why a subscriber holds a tag or not. Cart events of
+//! a shopper not known yet are kept and join the shopper's record once an event names both their
+//! email and the same session or cart token (`stitching.rs`).
 
 mod history;
+mod stitching;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
@@ -34,6 +37,7 @@ use woo_domain::commerce::lenient::text;
 use woo_domain::streams::Category;
 
 pub use history::{KEPT, TagWrite};
+pub use stitching::WINDOW_MS as STITCH_WINDOW_MS;
 
 pub const IN_CART: &str = "ecommerce.in_cart";
 pub const IN_CHECKOUT: &str = "ecommerce.in_checkout";
@@ -51,6 +55,15 @@ struct Write<'a> {
     event: &'a str,
     event_type: &'a str,
     order_number: Option<&'a str>,
+    /// An anonymous cart's event, applied once its shopper identified.
+    stitched: bool,
+}
+
+/// The store and log position of the event being applied: the cart's store, and where an
+/// unreadable stored event is.
+struct Origin<'a> {
+    integration: &'a str,
+    position: u64,
 }
 
 /// The number the merchant knows an order by (`"1234"`), read beside its status.
@@ -66,7 +79,7 @@ impl Projection for SubscriberTags {
     }
 
     fn version(&self) -> u32 {
-        3
+        4
     }
 
     fn schema(&self) -> &'static str {
@@ -94,6 +107,12 @@ impl Projection for SubscriberTags {
             event: &event_id,
             event_type: &recorded.event_type,
             order_number: None,
+            stitched: false,
+        };
+        let integration = integration(recorded, Category::Store)?.to_string();
+        let origin = Origin {
+            integration: &integration,
+            position: recorded.position.0,
         };
 
         if kind.subject() == Subject::Order {
@@ -118,38 +137,111 @@ impl Projection for SubscriberTags {
             set_tag(tx, company, &email, "in_cart", false, &write)?;
             if placed {
                 set_tag(tx, company, &email, "in_checkout", false, &write)?;
-                set_cart(tx, company, &email, None, &write, recorded)?;
+                set_cart(tx, company, &email, None, &write, &origin)?;
             }
             return Ok(());
         }
 
         let activity: ShopperActivity = read_data(recorded)?;
-        let Ok(email) = Email::parse(&activity.email) else {
-            return Ok(());
-        };
-        ensure_row(tx, company, &email)?;
-        if kind == CommerceEventType::CheckoutStarted {
-            set_tag(tx, company, &email, "in_checkout", true, &write)?;
-            if !activity.cart.items.is_empty() {
-                set_cart(tx, company, &email, Some(&activity), &write, recorded)?;
-            }
-            return Ok(());
-        }
-        let has_items = kind != CommerceEventType::CartCleared && !activity.cart.items.is_empty();
-        set_tag(tx, company, &email, "in_cart", has_items, &write)?;
-        if !has_items {
-            set_tag(tx, company, &email, "in_checkout", false, &write)?;
-        }
-        set_cart(
-            tx,
+        let keys = stitching::keys(&activity);
+        let key = |key| stitching::Key {
             company,
-            &email,
-            has_items.then_some(&activity),
-            &write,
-            recorded,
-        )?;
+            integration: &integration,
+            key,
+        };
+        match Email::parse(&activity.email) {
+            Ok(email) => {
+                shopper(tx, company, &email, kind, &activity, &write, &origin)?;
+                for name in &keys {
+                    let key = key(name);
+                    stitching::link(tx, &key, &email, write.at)?;
+                    for earlier in stitching::for_email(tx, &key, &email)? {
+                        apply_anonymous(tx, company, &email, &earlier, &origin)?;
+                    }
+                }
+            }
+            Err(_) if activity.email.trim().is_empty() => {
+                let anonymous = stitching::Anonymous {
+                    at: write.at,
+                    event_id: event_id.clone(),
+                    event_type: recorded.event_type.clone(),
+                    data: recorded.data.get().to_owned(),
+                };
+                for name in &keys {
+                    let key = key(name);
+                    if !stitching::remember(tx, &key, &anonymous)? {
+                        continue;
+                    }
+                    for email in stitching::emails_for(tx, &key, write.at)? {
+                        if let Ok(email) = Email::parse(&email) {
+                            apply_anonymous(tx, company, &email, &anonymous, &origin)?;
+                        }
+                    }
+                }
+            }
+            Err(_) => {}
+        }
         Ok(())
     }
+}
+
+/// Applies a kept anonymous cart event to the shopper it turned out to be.
+fn apply_anonymous(
+    tx: &Transaction<'_>,
+    company: CompanyId,
+    email: &Email,
+    event: &stitching::Anonymous,
+    origin: &Origin<'_>,
+) -> Result<(), ProjectionError> {
+    let Some(kind) = CommerceEventType::parse(&event.event_type) else {
+        return Ok(());
+    };
+    let activity: ShopperActivity =
+        serde_json::from_str(&event.data).map_err(|e| ProjectionError::Event {
+            position: origin.position,
+            message: format!("a kept anonymous cart does not read: {e}"),
+        })?;
+    let write = Write {
+        at: event.at,
+        event: &event.event_id,
+        event_type: &event.event_type,
+        order_number: None,
+        stitched: true,
+    };
+    shopper(tx, company, email, kind, &activity, &write, origin)
+}
+
+/// The tags and cart a shopper's cart or checkout event decides (DESIGN.md §5).
+fn shopper(
+    tx: &Transaction<'_>,
+    company: CompanyId,
+    email: &Email,
+    kind: CommerceEventType,
+    activity: &ShopperActivity,
+    write: &Write<'_>,
+    origin: &Origin<'_>,
+) -> Result<(), ProjectionError> {
+    ensure_row(tx, company, email)?;
+    if kind == CommerceEventType::CheckoutStarted {
+        set_tag(tx, company, email, "in_checkout", true, write)?;
+        if !activity.cart.items.is_empty() {
+            set_cart(tx, company, email, Some(activity), write, origin)?;
+        }
+        return Ok(());
+    }
+    let has_items = kind != CommerceEventType::CartCleared && !activity.cart.items.is_empty();
+    set_tag(tx, company, email, "in_cart", has_items, write)?;
+    if !has_items {
+        set_tag(tx, company, email, "in_checkout", false, write)?;
+    }
+    set_cart(
+        tx,
+        company,
+        email,
+        has_items.then_some(activity),
+        write,
+        origin,
+    )
 }
 
 fn ensure_row(tx: &Transaction<'_>, company: CompanyId, email: &Email) -> rusqlite::Result<()> {
@@ -186,6 +278,7 @@ fn set_tag(
         event_id: write.event,
         event_type: write.event_type,
         order_number: write.order_number,
+        stitched: write.stitched,
     };
     let tag = if tag == "in_cart" {
         IN_CART
@@ -202,7 +295,7 @@ fn set_cart(
     email: &Email,
     activity: Option<&ShopperActivity>,
     write: &Write<'_>,
-    recorded: &RecordedEvent,
+    origin: &Origin<'_>,
 ) -> Result<(), ProjectionError> {
     let items = activity
         .map(|a| {
@@ -220,10 +313,9 @@ fn set_cart(
         })
         .transpose()
         .map_err(|e| ProjectionError::Event {
-            position: recorded.position.0,
+            position: origin.position,
             message: e.to_string(),
         })?;
-    let integration = integration(recorded, Category::Store)?.to_string();
     tx.prepare_cached(
         "UPDATE subscriber_tags SET cart_items = ?3, cart_value = ?4, cart_currency = ?5, cart_token = ?6,
              checkout_url = ?7, integration_id = ?8, cart_at = ?9, cart_event = ?10
@@ -238,7 +330,7 @@ fn set_cart(
         activity.map(|a| a.cart.totals.currency_code.clone()).filter(|c| !c.is_empty()),
         activity.map(|a| a.cart_token.clone()).filter(|t| !t.is_empty()),
         activity.map(|a| a.checkout_url.clone()).filter(|u| !u.is_empty()),
-        integration,
+        origin.integration,
         write.at,
         write.event,
     ])?;

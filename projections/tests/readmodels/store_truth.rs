@@ -765,3 +765,116 @@ fn subscribers_page_both_ways_by_tag_and_email_together() {
         listing(&["eve@example.com"], None, None)
     );
 }
+
+/// A cart event of a shopper not known yet: the session key and cart token, no email.
+fn anonymous(cart: Json) -> Json {
+    let mut data = shopper("", cart);
+    data["email"] = json!("");
+    data
+}
+
+#[test]
+fn an_anonymous_cart_joins_the_shopper_who_identifies_with_its_session_and_tags_start_at_its_first_item()
+ {
+    // A guest adds the fixture cart's items before typing an email, then starts the checkout
+    // with the same session (the `t_…` session key and cart token of `shopper`).
+    let mut first_item = fixture("store-api-cart.json");
+    first_item["items"].as_array_mut().unwrap().truncate(1);
+    let facts = [
+        event(1, T::CartStarted, anonymous(first_item), 0),
+        event(
+            2,
+            T::CartUpdated,
+            anonymous(fixture("store-api-cart.json")),
+            3,
+        ),
+        event(
+            3,
+            T::CheckoutStarted,
+            shopper("john.doe@example.com", fixture("store-api-cart.json")),
+            7,
+        ),
+    ];
+    let (_dir, store) = project_both_ways(&facts, &[2, 1, 0]);
+    let conn = store.connect().unwrap();
+    let tags = subscriber_tags::get(&conn, COMPANY, "john.doe@example.com")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        tags.tags,
+        vec![subscriber_tags::IN_CART, subscriber_tags::IN_CHECKOUT]
+    );
+    let stitched: Vec<(&str, bool, i64)> = tags
+        .history
+        .iter()
+        .map(|w| {
+            (
+                w.tag,
+                w.stitched,
+                (w.at - super::support::BASE).whole_minutes(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        stitched,
+        [
+            (subscriber_tags::IN_CART, true, 0),
+            (subscriber_tags::IN_CART, true, 3),
+            (subscriber_tags::IN_CHECKOUT, false, 7),
+        ],
+        "in cart since the anonymous cart's first item"
+    );
+    let cart = tags.cart.expect("the checkout's cart");
+    assert_eq!(cart.items.len(), 2);
+    // Nobody else got the anonymous cart, and it made no subscriber of its own.
+    assert_eq!(
+        subscribers::emails(&conn, COMPANY, "", "", 10).unwrap(),
+        ["john.doe@example.com"]
+    );
+}
+
+#[test]
+fn an_anonymous_cart_of_another_session_or_long_before_stays_apart() {
+    let other_session = {
+        let mut data = anonymous(fixture("store-api-cart.json"));
+        data["session_key"] = json!("t_0000000000000000000000000000ff");
+        data["cart_token"] = json!("ct-other");
+        data
+    };
+    let identified_at = super::support::BASE + time::Duration::hours(50);
+    let facts = [
+        event(1, T::CartStarted, other_session, 0),
+        // Same session, but 50 hours before the shopper identified: past WooCommerce's 48.
+        event(
+            2,
+            T::CartStarted,
+            anonymous(fixture("store-api-cart.json")),
+            0,
+        ),
+        Fact {
+            occurred_at: identified_at,
+            ..event(
+                3,
+                T::CartUpdated,
+                shopper("john.doe@example.com", fixture("store-api-cart.json")),
+                0,
+            )
+        },
+    ];
+    let (_dir, store) = project_both_ways(&facts, &[2, 0, 1]);
+    let conn = store.connect().unwrap();
+    let tags = subscriber_tags::get(&conn, COMPANY, "john.doe@example.com")
+        .unwrap()
+        .unwrap();
+    assert!(
+        tags.history
+            .iter()
+            .all(|w| !w.stitched && w.at == identified_at),
+        "{:?}",
+        tags.history
+    );
+    assert!(
+        subscriber_tags::STITCH_WINDOW_MS < 50 * 3_600_000,
+        "the window is shorter than the gap this case relies on"
+    );
+}
