@@ -449,6 +449,7 @@ async fn the_current_cart_is_shown_on_the_subscriber() {
                 "event_type": "ecommerce.cart_started",
                 "event_id": event_id(1),
                 "order_number": null,
+                "stitched": false,
             }],
         }))
     );
@@ -650,5 +651,75 @@ async fn the_tag_filter_lists_only_the_subscribers_holding_the_tag() {
     assert_eq!(
         (bad.status, bad.code.as_str(), bad.path.as_deref()),
         (StatusCode::BAD_REQUEST, "invalid_query", Some("tag"))
+    );
+}
+
+#[tokio::test]
+async fn an_anonymous_cart_is_accepted_and_joins_the_shopper_who_checks_out_with_its_session() {
+    // Arrange: the store's plugin sees a guest add items before it knows who they are.
+    let app = spawn_app().await;
+    let store = app.connected_store(1, "owner@example.com", "Acme").await;
+    let session = "t_5a8bc0c3e8c64ad2b8e0b2d5bd3c5e";
+    let anonymous = json!({"session_key": session, "cart": fixture("store-api-cart.json")});
+
+    // Act
+    let first = store
+        .send(vec![live(
+            &event_id(1),
+            "ecommerce.cart_started",
+            "2026-11-27T09:00:00Z",
+            anonymous,
+        )])
+        .await;
+    let nobody_yet = app.subscriber_emails(&store, "").await;
+    let second = store
+        .send(vec![live(
+            &event_id(2),
+            "ecommerce.checkout_started",
+            "2026-11-27T09:20:00Z",
+            json!({"email": "Kim@Example.com", "session_key": session,
+                   "cart": fixture("store-api-cart.json")}),
+        )])
+        .await;
+
+    // Assert
+    assert_eq!(statuses(&first), ["accepted"], "{first}");
+    assert_eq!(statuses(&second), ["accepted"], "{second}");
+    assert!(
+        nobody_yet.is_empty(),
+        "an anonymous cart is nobody's yet: {nobody_yet:?}"
+    );
+    let kim = app.subscriber(&store, "kim@example.com").await.unwrap();
+    assert_eq!(kim["tags"], json!([IN_CART, IN_CHECKOUT]), "{kim}");
+    let history: Vec<_> = kim["tag_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["tag"].clone(),
+                w["at"].clone(),
+                w["event_type"].clone(),
+                w["stitched"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        history,
+        [
+            (
+                json!(IN_CART),
+                json!("2026-11-27T09:00:00Z"),
+                json!("ecommerce.cart_started"),
+                json!(true)
+            ),
+            (
+                json!(IN_CHECKOUT),
+                json!("2026-11-27T09:20:00Z"),
+                json!("ecommerce.checkout_started"),
+                json!(false)
+            ),
+        ],
+        "in cart since the anonymous first item: {kim}"
     );
 }

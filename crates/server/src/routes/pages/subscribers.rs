@@ -342,6 +342,7 @@ fn why(tag: &str, history: &[TagWrite], now: OffsetDateTime) -> Markup {
             p {
                 @if last.set {
                     strong { (verb) } " since " (clock(since.at, now)) " by " (cause(since))
+                    @if since.stitched { ", before they were known" }
                 } @else {
                     strong { "Not in " (name) } ": cleared by " (cause(since)) " at " (clock(since.at, now))
                 }
@@ -350,6 +351,7 @@ fn why(tag: &str, history: &[TagWrite], now: OffsetDateTime) -> Markup {
                 @for write in writes.iter().rev() {
                     li data-testid="tag-write" {
                         @if write.set { "set" } @else { "cleared" } " by " (cause(write)) " at " (clock(write.at, now))
+                        @if write.stitched { " " span.pill.stitched title="This cart event came before the shopper was known; it joined their record when they identified with the same session." { "before they were known" } }
                     }
                 }
             }
