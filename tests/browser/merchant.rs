@@ -236,3 +236,67 @@ async fn a_merchant_sees_who_sits_in_a_cart_and_reads_a_subscriber_in_a_real_bro
     browser.close().await.expect("the browser session ends");
     drop(driver);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cart_started_before_the_shopper_was_known_shows_on_their_page_in_a_real_browser() {
+    let driver = ChromeDriver::start();
+    let app = spawn_app().await;
+    let store = app.connected_store(1, OWNER, "Acme").await;
+    // A guest fills a cart at 08:50 (session key only), then types their email at 09:10.
+    let session = "t_5a8bc0c3e8c64ad2b8e0b2d5bd3c5e";
+    store
+        .send(vec![
+            live(
+                &event_id(1),
+                "ecommerce.cart_started",
+                "2026-11-27T08:50:00Z",
+                json!({"session_key": session, "cart": fixture("store-api-cart.json")}),
+            ),
+            live(
+                &event_id(2),
+                "ecommerce.cart_updated",
+                "2026-11-27T09:10:00Z",
+                json!({"email": "kim@example.com", "session_key": session,
+                       "cart": fixture("store-api-cart.json")}),
+            ),
+        ])
+        .await;
+    app.caught_up().await;
+    let browser = driver.browser(1280, 900).await;
+    sign_in(&browser, &app, OWNER).await;
+
+    browser
+        .goto(&format!("{}/subscribers/kim@example.com", app.address))
+        .await
+        .unwrap();
+    wait_for(&browser, "[data-testid=tag-why]", "why Kim is in a cart").await;
+    assert_eq!(
+        texts(&browser, "[data-testid=tag-why] > p").await,
+        ["In cart since 08:50 by cart_started, before they were known"]
+    );
+    let writes = texts(&browser, "[data-testid=tag-write]").await;
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    assert!(
+        writes[0].starts_with("set by cart_updated at 09:10"),
+        "{writes:?}"
+    );
+    assert!(
+        writes[1].starts_with("set by cart_started at 08:50")
+            && writes[1].contains("before they were known"),
+        "{writes:?}"
+    );
+    let label = browser
+        .find(Locator::Css("[data-testid=tag-write] .pill.stitched"))
+        .await
+        .unwrap()
+        .attr("title")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(label.contains("before the shopper was known"), "{label}");
+    screenshot(&browser, "16-subscriber-stitched").await;
+    browser.set_window_size(390, 844).await.unwrap();
+    screenshot(&browser, "17-subscriber-stitched-phone").await;
+    browser.close().await.expect("the browser session ends");
+    drop(driver);
+}
