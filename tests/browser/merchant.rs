@@ -295,6 +295,23 @@ async fn a_cart_started_before_the_shopper_was_known_shows_on_their_page_in_a_re
         .unwrap_or_default();
     assert!(label.contains("before the shopper was known"), "{label}");
     screenshot(&browser, "16-subscriber-stitched").await;
+
+    // On /carts Kim sits in a cart since the anonymous first item, not since the last change.
+    browser
+        .goto(&format!("{}/carts", app.address))
+        .await
+        .unwrap();
+    let since = wait_for(&browser, "[data-testid=cart] time", "Kim's cart")
+        .await
+        .attr("title")
+        .await
+        .unwrap();
+    assert_eq!(since.as_deref(), Some("27 Nov 2026, 08:50:00 UTC"));
+    browser
+        .goto(&format!("{}/subscribers/kim@example.com", app.address))
+        .await
+        .unwrap();
+    wait_for(&browser, "[data-testid=tag-why]", "Kim's page again").await;
     browser.set_window_size(390, 844).await.unwrap();
     screenshot(&browser, "17-subscriber-stitched-phone").await;
     browser.close().await.expect("the browser session ends");

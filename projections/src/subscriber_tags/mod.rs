@@ -366,6 +366,22 @@ pub struct Tags {
     pub history: Vec<TagWrite>,
 }
 
+impl Tags {
+    /// The write that began the current run of `tag`'s value (the first of the newest writes that
+    /// agree with the last): since when, and by what, the subscriber holds the tag or not.
+    /// Bounded by the kept history: a run longer than it starts at its oldest kept write.
+    pub fn since(&self, tag: &str) -> Option<&TagWrite> {
+        let mut writes = self.history.iter().filter(|w| w.tag == tag).rev();
+        let last = writes.next()?;
+        Some(
+            writes
+                .take_while(|w| w.set == last.set)
+                .last()
+                .unwrap_or(last),
+        )
+    }
+}
+
 /// The store (integration id) whose event set a subscriber's current cart, if any.
 pub fn cart_store(
     conn: &Connection,

@@ -824,6 +824,15 @@ fn an_anonymous_cart_joins_the_shopper_who_identifies_with_its_session_and_tags_
         ],
         "in cart since the anonymous cart's first item"
     );
+    let since = |tag| tags.since(tag).map(|w| (w.at, w.stitched));
+    assert_eq!(
+        since(subscriber_tags::IN_CART),
+        Some((super::support::BASE, true))
+    );
+    assert_eq!(
+        since(subscriber_tags::IN_CHECKOUT),
+        Some((super::support::minutes(7), false))
+    );
     let cart = tags.cart.expect("the checkout's cart");
     assert_eq!(cart.items.len(), 2);
     // Nobody else got the anonymous cart, and it made no subscriber of its own.

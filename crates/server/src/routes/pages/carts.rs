@@ -33,6 +33,9 @@ struct Shopper {
     name: Option<String>,
     in_checkout: bool,
     cart: Option<CurrentCart>,
+    /// When the shopper entered the flow they are in: the checkout's start, or the cart's first
+    /// item (an anonymous cart's, when it joined them later).
+    since: Option<OffsetDateTime>,
 }
 
 impl Shopper {
@@ -45,7 +48,7 @@ impl Shopper {
     }
 
     fn since(&self) -> Option<OffsetDateTime> {
-        self.cart.as_ref().map(|c| c.updated_at)
+        self.since.or(self.cart.as_ref().map(|c| c.updated_at))
     }
 }
 
@@ -123,8 +126,13 @@ fn shoppers(conn: &rusqlite::Connection, company: CompanyId) -> rusqlite::Result
                 .join(" ");
             Some(name).filter(|n| !n.trim().is_empty())
         });
+        let in_checkout = tags.tags.contains(&IN_CHECKOUT);
+        let since = tags
+            .since(if in_checkout { IN_CHECKOUT } else { IN_CART })
+            .map(|w| w.at);
         found.push(Shopper {
-            in_checkout: tags.tags.contains(&IN_CHECKOUT),
+            in_checkout,
+            since,
             cart: tags.cart,
             name,
             email,

@@ -320,18 +320,11 @@ fn cause(write: &TagWrite) -> String {
 
 /// One tag's story: where it stands and since which event ("In checkout since 10:05 by
 /// checkout_started"), then every kept write, newest first.
-fn why(tag: &str, history: &[TagWrite], now: OffsetDateTime) -> Markup {
-    let writes: Vec<&TagWrite> = history.iter().filter(|w| w.tag == tag).collect();
-    let Some(last) = writes.last() else {
+fn why(tag: &str, tags: &Tags, now: OffsetDateTime) -> Markup {
+    let writes: Vec<&TagWrite> = tags.history.iter().filter(|w| w.tag == tag).collect();
+    let (Some(last), Some(since)) = (writes.last(), tags.since(tag)) else {
         return html! {};
     };
-    // The write that began the current state: the first of the last run of equal values.
-    let since = writes
-        .iter()
-        .rev()
-        .take_while(|w| w.set == last.set)
-        .last()
-        .unwrap_or(last);
     let (name, verb) = if tag == IN_CHECKOUT {
         ("checkout", "In checkout")
     } else {
@@ -378,7 +371,7 @@ fn known_card(known: &Known, email: &Email, paged: bool, now: OffsetDateTime) ->
             }
             @if let Some(tags) = known.tags.as_ref().filter(|t| !t.history.is_empty()) {
                 h3 { "Why" }
-                @for tag in [IN_CHECKOUT, IN_CART] { (why(tag, &tags.history, now)) }
+                @for tag in [IN_CHECKOUT, IN_CART] { (why(tag, tags, now)) }
             }
         }
         div.card {
