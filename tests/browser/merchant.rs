@@ -4,7 +4,7 @@ use fantoccini::{Client, Locator};
 use serde_json::json;
 use woo_e2e::{ConnectedStore, PASSWORD, TestApp, event_id, fixture, live, spawn_app};
 
-use super::{screenshot, wait_for};
+use super::{click, query_param, screenshot, wait_for};
 use crate::driver::ChromeDriver;
 
 const OWNER: &str = "owner@example.com";
@@ -57,6 +57,10 @@ async fn shop(store: &ConnectedStore) {
                 fixture("order-registered.json")),
         ])
         .await;
+}
+
+async fn count(browser: &Client, css: &str) -> usize {
+    browser.find_all(Locator::Css(css)).await.unwrap().len()
 }
 
 async fn texts(browser: &Client, css: &str) -> Vec<String> {
@@ -314,6 +318,116 @@ async fn a_cart_started_before_the_shopper_was_known_shows_on_their_page_in_a_re
     wait_for(&browser, "[data-testid=tag-why]", "Kim's page again").await;
     browser.set_window_size(390, 844).await.unwrap();
     screenshot(&browser, "17-subscriber-stitched-phone").await;
+    browser.close().await.expect("the browser session ends");
+    drop(driver);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_and_a_shoppers_orders_page_both_ways_in_a_real_browser() {
+    let driver = ChromeDriver::start();
+    let app = spawn_app().await;
+    let store = app.connected_store(1, OWNER, "Acme").await;
+    // 53 shoppers in a cart, and John with 27 orders (order 727's payload under new ids).
+    let mut events: Vec<_> = (1..=53u64)
+        .map(|n| {
+            live(&event_id(n), "ecommerce.cart_started", "2026-11-27T09:00:00Z",
+                json!({"email": format!("shopper{n:02}@example.com"), "cart": fixture("store-api-cart.json")}))
+        })
+        .collect();
+    events.extend((1..=27u64).map(|n| {
+        let mut order = fixture("order-guest.json");
+        order["id"] = (800 + n).into();
+        order["number"] = (800 + n).to_string().into();
+        order["date_created_gmt"] = format!("2026-11-{:02}T10:00:00", n).into();
+        live(
+            &event_id(100 + n),
+            "ecommerce.order_placed",
+            "2026-11-27T09:00:00Z",
+            order,
+        )
+    }));
+    store.send(events).await;
+    app.caught_up().await;
+    let browser = driver.browser(1280, 900).await;
+    sign_in(&browser, &app, OWNER).await;
+
+    // In a cart, 50 to a page: forward to the last three, and back.
+    browser
+        .goto(&format!(
+            "{}/subscribers?tag=ecommerce.in_cart",
+            app.address
+        ))
+        .await
+        .unwrap();
+    wait_for(&browser, "[data-testid=subscriber]", "the first page").await;
+    let first = texts(&browser, "[data-testid=subscriber] a").await;
+    assert_eq!(first.len(), 50);
+    assert_eq!(
+        count(&browser, "a[rel=prev]").await,
+        0,
+        "no page before the first"
+    );
+    click(&browser, "a[rel=next]", "Next").await;
+    wait_for(&browser, "a[rel=prev]", "the second page").await;
+    let second = texts(&browser, "[data-testid=subscriber] a").await;
+    assert_eq!(
+        second,
+        [
+            "shopper51@example.com",
+            "shopper52@example.com",
+            "shopper53@example.com"
+        ]
+    );
+    assert_eq!(
+        query_param(&browser, "tag").await.as_deref(),
+        Some("ecommerce.in_cart")
+    );
+    assert_eq!(
+        count(&browser, "a[rel=next]").await,
+        0,
+        "no page after the last"
+    );
+    screenshot(&browser, "18-subscribers-last-page").await;
+    click(&browser, "a[rel=prev]", "Previous").await;
+    wait_for(&browser, "a[rel=next]", "the first page again").await;
+    assert_eq!(texts(&browser, "[data-testid=subscriber] a").await, first);
+
+    // John's orders, newest first, 25 to a page.
+    browser
+        .goto(&format!("{}/subscribers/john.doe@example.com", app.address))
+        .await
+        .unwrap();
+    wait_for(&browser, "[data-testid=order]", "John's orders").await;
+    let orders = texts(&browser, "[data-testid=order] td:first-child").await;
+    assert_eq!(
+        (orders.len(), orders[0].as_str()),
+        (25, "#827"),
+        "{orders:?}"
+    );
+    click(&browser, "a[href*=orders_after]", "Older orders").await;
+    wait_for(
+        &browser,
+        "nav.pager a[href='/subscribers/john.doe@example.com']",
+        "the older orders",
+    )
+    .await;
+    let older = texts(&browser, "[data-testid=order] td:first-child").await;
+    assert_eq!(older, ["#802", "#801"]);
+    browser.set_window_size(390, 844).await.unwrap();
+    screenshot(&browser, "19-subscriber-older-orders-phone").await;
+    browser
+        .goto(&format!(
+            "{}/subscribers/john.doe@example.com?orders_after=nonsense",
+            app.address
+        ))
+        .await
+        .unwrap();
+    let refused = wait_for(&browser, "h1", "the bad link page")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(refused, "Bad page link");
     browser.close().await.expect("the browser session ends");
     drop(driver);
 }
