@@ -635,6 +635,28 @@ async fn the_tag_filter_lists_only_the_subscribers_holding_the_tag() {
     );
     assert_eq!(paged, ["a@example.com"]);
     assert_eq!(page_two, ["b@example.com"]);
+    let (_, back) = app
+        .admin_json(
+            &store.jwt,
+            &format!(
+                "/companies/{}/subscribers?tag=ecommerce.in_cart&limit=1&before=b@example.com",
+                store.company
+            ),
+        )
+        .await;
+    assert_eq!(
+        (
+            &back["subscribers"][0]["email"],
+            &back["prev_cursor"],
+            &back["next_cursor"]
+        ),
+        (
+            &json!("a@example.com"),
+            &Value::Null,
+            &json!("a@example.com")
+        ),
+        "the page before b, and that it is the first: {back}"
+    );
     assert_eq!(
         app.subscriber_emails(&other, "?tag=ecommerce.in_cart")
             .await,

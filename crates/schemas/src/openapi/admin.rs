@@ -106,8 +106,9 @@ pub(super) fn schemas() -> Map<String, Value> {
                 json!({
                     "subscribers": { "type": "array", "items": { "$ref": "#/components/schemas/Subscriber" } },
                     "next_cursor": next_cursor.clone(),
+                    "prev_cursor": { "type": ["string", "null"], "description": "Pass as `before` for the page before; null on the first." },
                 }),
-                &["subscribers", "next_cursor"],
+                &["subscribers", "next_cursor", "prev_cursor"],
             ),
         ),
         (
@@ -176,12 +177,13 @@ pub(super) fn operations() -> Vec<(&'static str, &'static str, Operation)> {
                 .path_parameter("company_id", company)
                 .error(404, "not_found")),
         ("/companies/{company_id}/subscribers", "get",
-            Operation::new("A company's subscribers: all, those holding a tag, or those whose email starts with `email`", Auth::Admin,
+            Operation::new("A company's subscribers: all, narrowed to those holding a tag and to those whose email starts with `email`", Auth::Admin,
                 (200, "A page of subscribers.", component("Subscribers")))
                 .path_parameter("company_id", company)
                 .query("tag", json!({ "enum": ["ecommerce.in_cart", "ecommerce.in_checkout"] }), "Only subscribers holding this tag.")
                 .query("email", json!({ "type": "string" }), "Only emails starting with this.")
                 .query("cursor", json!({ "type": "string" }), "`next_cursor` of the previous page.")
+                .query("before", json!({ "type": "string" }), "`prev_cursor` of the next page: the page before it.")
                 .query("limit", limit.clone(), "Page size.")
                 .error(400, "invalid_query")
                 .error(404, "not_found")),

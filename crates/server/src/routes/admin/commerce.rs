@@ -22,6 +22,8 @@ pub(super) struct SubscriberQuery {
     tag: Option<String>,
     email: Option<String>,
     cursor: Option<String>,
+    /// `prev_cursor` of a page: answers the page before it.
+    before: Option<String>,
     limit: Option<usize>,
 }
 
@@ -48,7 +50,7 @@ fn subscriber_view(
 
 /// A company's subscribers in email order: all of them, narrowed to those holding `tag`
 /// (`ecommerce.in_cart`, `ecommerce.in_checkout`) and to those whose email starts with `email`.
-/// `next_cursor` pages on.
+/// `next_cursor` pages on, `prev_cursor` (as `before`) back.
 pub(super) async fn list_subscribers(
     state: web::Data<AppState>,
     AdminUser(user): AdminUser,
@@ -81,11 +83,12 @@ pub(super) async fn list_subscribers(
             .unwrap_or_default(),
         tag: query.tag,
     };
-    let keyset = match after.as_str() {
-        "" => subscribers::Keyset::First,
+    let keyset = match (after.as_str(), query.before.filter(|b| !b.is_empty())) {
+        ("", Some(before)) => subscribers::Keyset::Before(before),
+        ("", None) => subscribers::Keyset::First,
         _ => subscribers::Keyset::After(after),
     };
-    let (page, next_cursor) = state
+    let (page, next_cursor, prev_cursor) = state
         .read_model(move |conn| {
             let listing = subscribers::page(conn, company, &filter, &keyset, limit)?;
             let mut page = Vec::new();
@@ -94,14 +97,18 @@ pub(super) async fn list_subscribers(
                     page.push((subscriber, subscriber_tags::get(conn, company, email)?));
                 }
             }
-            Ok((page, listing.after))
+            Ok((page, listing.after, listing.before))
         })
         .await?;
     let page = page
         .into_iter()
         .map(|(subscriber, tags)| subscriber_view(&subscriber, tags))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(json!({ "subscribers": page, "next_cursor": next_cursor })))
+    Ok(HttpResponse::Ok().json(json!({
+        "subscribers": page,
+        "next_cursor": next_cursor,
+        "prev_cursor": prev_cursor,
+    })))
 }
 
 pub(super) async fn get_subscriber(
