@@ -27,15 +27,19 @@ const PER_KEY: i64 = 32;
 const PER_STORE: i64 = 10_000;
 
 /// The keys an event names its cart by, each marked with its kind so a session key can never
-/// equal a cart token: `session:t_5a8b…`, `token:eyJ0…`.
+/// equal a cart token: `session:t_5a8b…`, `token:eyJ0…`. A signed-in shopper's event also names
+/// the guest session it replaced, so the cart begun before signing in joins them.
 pub(super) fn keys(activity: &ShopperActivity) -> Vec<String> {
     [
         ("session", &activity.session_key),
         ("token", &activity.cart_token),
+        ("session", &activity.previous_session_key),
     ]
     .into_iter()
     .filter(|(_, key)| !key.trim().is_empty())
     .map(|(kind, key)| format!("{kind}:{}", key.trim()))
+    .collect::<std::collections::BTreeSet<_>>()
+    .into_iter()
     .collect()
 }
 

@@ -886,3 +886,31 @@ fn an_anonymous_cart_of_another_session_or_long_before_stays_apart() {
         tags.history
     );
 }
+
+#[test]
+fn a_cart_begun_as_a_guest_joins_the_customer_after_they_sign_in() {
+    // WooCommerce moves a guest's session to the user id on sign-in; the plugin's next cart
+    // event names the guest session it replaced. Customer 25 is john.doe (customer.json).
+    let guest = "t_5a8bc0c3e8c64ad2b8e0b2d5bd3c5e";
+    let mut before = anonymous(fixture("store-api-cart.json"));
+    before["cart_token"] = json!("");
+    let mut signed_in = shopper("john.doe@example.com", fixture("store-api-cart.json"));
+    signed_in["customer_id"] = json!(25);
+    signed_in["session_key"] = json!("25");
+    signed_in["cart_token"] = json!("");
+    signed_in["previous_session_key"] = json!(guest);
+    let facts = [
+        event(1, T::CartStarted, before, 0),
+        event(2, T::CartUpdated, signed_in, 4),
+    ];
+    let (_dir, store) = project_both_ways(&facts, &[1, 0]);
+    let conn = store.connect().unwrap();
+    let tags = subscriber_tags::get(&conn, COMPANY, "john.doe@example.com")
+        .unwrap()
+        .unwrap();
+    let since = tags.since(subscriber_tags::IN_CART).expect("in cart");
+    assert_eq!(
+        (since.at, since.stitched, since.event_type.as_str()),
+        (super::support::BASE, true, "ecommerce.cart_started")
+    );
+}
