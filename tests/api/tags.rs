@@ -56,6 +56,47 @@ async fn cart_started_then_order_placed_leaves_no_tags() {
     assert_eq!(subscriber["tags"], json!([]), "{subscriber}");
     assert_eq!(subscriber["cart"], Value::Null, "the order ends the cart");
     assert_eq!(subscriber["orders_count"], 1);
+    let why: Vec<_> = subscriber["tag_history"]
+        .as_array()
+        .expect("the tags' history")
+        .iter()
+        .map(|w| {
+            (
+                w["tag"].clone(),
+                w["set"].clone(),
+                w["event_type"].clone(),
+                w["order_number"].clone(),
+                w["at"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        why,
+        [
+            (
+                json!(IN_CART),
+                json!(true),
+                json!("ecommerce.cart_started"),
+                Value::Null,
+                json!("2026-11-27T09:00:00Z")
+            ),
+            (
+                json!(IN_CART),
+                json!(false),
+                json!("ecommerce.order_placed"),
+                json!("727"),
+                json!("2026-11-27T09:05:00Z")
+            ),
+            (
+                json!(IN_CHECKOUT),
+                json!(false),
+                json!("ecommerce.order_placed"),
+                json!("727"),
+                json!("2026-11-27T09:05:00Z")
+            ),
+        ],
+        "{subscriber}"
+    );
     assert!(
         app.subscriber_emails(&store, "?tag=ecommerce.in_cart")
             .await
@@ -398,8 +439,18 @@ async fn the_current_cart_is_shown_on_the_subscriber() {
                 "currency": "USD",
                 "token": "eyJ0eXAi.tok",
                 "checkout_url": "https://shop1.example.com/checkout/",
+                "integration_id": store.integration_id.to_string(),
                 "updated_at": "2026-11-27T08:00:00Z",
             },
+            "tag_history": [{
+                "tag": IN_CART,
+                "set": true,
+                "at": "2026-11-27T08:00:00Z",
+                "event_type": "ecommerce.cart_started",
+                "event_id": event_id(1),
+                "order_number": null,
+                "stitched": false,
+            }],
         }))
     );
     // The email in the path is normalised too.
@@ -464,6 +515,7 @@ async fn an_updated_cart_replaces_the_current_cart_and_an_older_one_does_not() {
             "currency": "EUR",
             "token": "tok-2",
             "checkout_url": null,
+            "integration_id": store.integration_id.to_string(),
             "updated_at": "2026-11-27T09:10:00Z",
         })
     );
@@ -575,8 +627,36 @@ async fn the_tag_filter_lists_only_the_subscribers_holding_the_tag() {
             JOHN
         ]
     );
+    assert_eq!(
+        app.subscriber_emails(&store, "?tag=ecommerce.in_cart&email=B")
+            .await,
+        ["b@example.com"],
+        "the tag and the email narrow together"
+    );
     assert_eq!(paged, ["a@example.com"]);
     assert_eq!(page_two, ["b@example.com"]);
+    let (_, back) = app
+        .admin_json(
+            &store.jwt,
+            &format!(
+                "/companies/{}/subscribers?tag=ecommerce.in_cart&limit=1&before=b@example.com",
+                store.company
+            ),
+        )
+        .await;
+    assert_eq!(
+        (
+            &back["subscribers"][0]["email"],
+            &back["prev_cursor"],
+            &back["next_cursor"]
+        ),
+        (
+            &json!("a@example.com"),
+            &Value::Null,
+            &json!("a@example.com")
+        ),
+        "the page before b, and that it is the first: {back}"
+    );
     assert_eq!(
         app.subscriber_emails(&other, "?tag=ecommerce.in_cart")
             .await,
@@ -593,5 +673,75 @@ async fn the_tag_filter_lists_only_the_subscribers_holding_the_tag() {
     assert_eq!(
         (bad.status, bad.code.as_str(), bad.path.as_deref()),
         (StatusCode::BAD_REQUEST, "invalid_query", Some("tag"))
+    );
+}
+
+#[tokio::test]
+async fn an_anonymous_cart_is_accepted_and_joins_the_shopper_who_checks_out_with_its_session() {
+    // Arrange: the store's plugin sees a guest add items before it knows who they are.
+    let app = spawn_app().await;
+    let store = app.connected_store(1, "owner@example.com", "Acme").await;
+    let session = "t_5a8bc0c3e8c64ad2b8e0b2d5bd3c5e";
+    let anonymous = json!({"session_key": session, "cart": fixture("store-api-cart.json")});
+
+    // Act
+    let first = store
+        .send(vec![live(
+            &event_id(1),
+            "ecommerce.cart_started",
+            "2026-11-27T09:00:00Z",
+            anonymous,
+        )])
+        .await;
+    let nobody_yet = app.subscriber_emails(&store, "").await;
+    let second = store
+        .send(vec![live(
+            &event_id(2),
+            "ecommerce.checkout_started",
+            "2026-11-27T09:20:00Z",
+            json!({"email": "Kim@Example.com", "session_key": session,
+                   "cart": fixture("store-api-cart.json")}),
+        )])
+        .await;
+
+    // Assert
+    assert_eq!(statuses(&first), ["accepted"], "{first}");
+    assert_eq!(statuses(&second), ["accepted"], "{second}");
+    assert!(
+        nobody_yet.is_empty(),
+        "an anonymous cart is nobody's yet: {nobody_yet:?}"
+    );
+    let kim = app.subscriber(&store, "kim@example.com").await.unwrap();
+    assert_eq!(kim["tags"], json!([IN_CART, IN_CHECKOUT]), "{kim}");
+    let history: Vec<_> = kim["tag_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["tag"].clone(),
+                w["at"].clone(),
+                w["event_type"].clone(),
+                w["stitched"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        history,
+        [
+            (
+                json!(IN_CART),
+                json!("2026-11-27T09:00:00Z"),
+                json!("ecommerce.cart_started"),
+                json!(true)
+            ),
+            (
+                json!(IN_CHECKOUT),
+                json!("2026-11-27T09:20:00Z"),
+                json!("ecommerce.checkout_started"),
+                json!(false)
+            ),
+        ],
+        "in cart since the anonymous first item: {kim}"
     );
 }

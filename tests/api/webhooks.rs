@@ -146,7 +146,7 @@ async fn the_plugins_event_and_the_webhook_of_the_same_order_version_give_the_sa
         ])
         .await;
     let by_plugin = app.orders(&store).await;
-    let subscriber = app.subscriber(&store, "john.doe@example.com").await;
+    let subscriber = crate::fixtures::record(&app, &store, "john.doe@example.com").await;
 
     // Act: WooCommerce delivers the same versions again, the older one last.
     for name in ["webhook-order-updated", "webhook-order-created"] {
@@ -159,7 +159,7 @@ async fn the_plugins_event_and_the_webhook_of_the_same_order_version_give_the_sa
     assert_eq!(app.orders(&store).await, by_plugin);
     assert_eq!(by_plugin[0]["status"], "completed", "{by_plugin:?}");
     assert_eq!(
-        app.subscriber(&store, "john.doe@example.com").await,
+        crate::fixtures::record(&app, &store, "john.doe@example.com").await,
         subscriber
     );
 }

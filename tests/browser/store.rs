@@ -5,7 +5,7 @@
 use fantoccini::{Client, Locator};
 use serde_json::json;
 use woo_domain::api::{AckRequest, AckStatus};
-use woo_e2e::{batch_request, event_id, fixture, live, spawn_app};
+use woo_e2e::{batch_request, event_id, fixture, live, spawn_app_with};
 
 use super::merchant::sign_in;
 use super::{click, screenshot, wait_for};
@@ -30,7 +30,8 @@ async fn count(browser: &Client, css: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_sync_is_cancelled_and_the_store_events_read_as_a_merchant_reads_them() {
     let driver = ChromeDriver::start();
-    let app = spawn_app().await;
+    // A sync stalls after five minutes without a batch here (ten by default).
+    let app = spawn_app_with(|s| s.sync_stall_after = std::time::Duration::from_secs(300)).await;
     let store = app.connected_store(1, OWNER, "Acme").await;
 
     // The plugin starts the initial sync, sends 2 of its 5 products, and dies.
@@ -68,23 +69,34 @@ async fn a_stalled_sync_is_cancelled_and_the_store_events_read_as_a_merchant_rea
     ));
     store.send(events).await;
     app.caught_up().await;
-    app.clock.advance(time::Duration::minutes(15));
-
+    app.clock.advance(time::Duration::minutes(4));
     let browser = driver.browser(1280, 1000).await;
     sign_in(&browser, &app, OWNER).await;
     browser
         .goto(&format!("{}/settings/integrations", app.address))
         .await
         .unwrap();
+    let status = wait_for(&browser, "[data-testid=sync-status]", "the sync").await;
+    assert_eq!(
+        status.text().await.unwrap(),
+        "running",
+        "four minutes without a batch"
+    );
+    app.clock.advance(time::Duration::minutes(2));
 
-    // Stalled: no batch for 15 minutes, 2 of 5 products, and a Cancel button.
+    browser
+        .goto(&format!("{}/settings/integrations", app.address))
+        .await
+        .unwrap();
+
+    // Stalled: no batch for 6 minutes, 2 of 5 products, and a Cancel button.
     let status = wait_for(&browser, "[data-testid=sync-status]", "the sync").await;
     assert_eq!(status.text().await.unwrap(), "stalled");
     assert_eq!(text(&browser, "[data-testid=progress]").await, "2 of 5");
     assert!(
         text(&browser, "[data-testid=stalled]")
             .await
-            .contains("15 min ago")
+            .contains("6 min ago")
     );
     screenshot(&browser, "20-integrations-stalled").await;
     browser.set_window_size(390, 844).await.unwrap();
@@ -106,8 +118,16 @@ async fn a_stalled_sync_is_cancelled_and_the_store_events_read_as_a_merchant_rea
     );
     assert_eq!(count(&browser, "form[action$='/sync/cancel']").await, 0);
     click(&browser, "form[action$='/sync'] button", "Sync Store").await;
+    // The page before still shows the cancel notice: wait for the page the click leads to.
+    wait_for(
+        &browser,
+        "[data-testid=sync-status].waiting",
+        "the new sync waiting",
+    )
+    .await;
     let notice = wait_for(&browser, ".notice.ok", "the sync notice").await;
-    assert!(notice.text().await.unwrap().starts_with("Sync requested"));
+    let said = notice.text().await.unwrap();
+    assert!(said.starts_with("Sync requested"), "{said}");
     assert_eq!(text(&browser, "[data-testid=sync-status]").await, "waiting");
 
     // The store page: readable rows, newest first, 50 to a page.

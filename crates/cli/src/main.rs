@@ -32,7 +32,7 @@ struct Cli {
     /// Event-log backend URL [default: sqlite://DATA_DIR/events.db]
     #[arg(long, global = true, env = "WOO_INGEST_EVENT_LOG", value_name = "URL")]
     event_log: Option<String>,
-    /// TOML config file with data_dir, addr, public_url, event_log, admin_token_key, trusted_proxy, max_projection_lag_s [default: ./woo-ingest.toml if present]
+    /// TOML config file with data_dir, addr, public_url, event_log, admin_token_key, trusted_proxy, max_projection_lag_s, sync_stall_after_s [default: ./woo-ingest.toml if present]
     #[arg(long, global = true, env = "WOO_INGEST_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -69,6 +69,9 @@ enum Command {
             value_delimiter = ','
         )]
         trusted_proxy: Vec<std::net::IpAddr>,
+        /// A sync with no batch for this long (seconds) shows as stalled, with Cancel [default: 600]
+        #[arg(long, env = "WOO_INGEST_SYNC_STALL_AFTER_S", value_name = "SECONDS")]
+        sync_stall_after_s: Option<u64>,
     },
     /// Run only the projectors, keeping this data directory's read models up to date.
     Project,
@@ -255,6 +258,7 @@ fn settings(cli: &Cli) -> Result<Settings, CliError> {
                 admin_token_key,
                 max_projection_lag_s,
                 trusted_proxy,
+                ..
             } => (
                 addr.clone(),
                 public_url.clone(),
@@ -264,6 +268,12 @@ fn settings(cli: &Cli) -> Result<Settings, CliError> {
             ),
             _ => (None, None, None, None, None),
         };
+    let sync_stall_after_s = match &cli.command {
+        Command::Serve {
+            sync_stall_after_s, ..
+        } => *sync_stall_after_s,
+        _ => None,
+    };
     let flags = SettingsLayer {
         data_dir: cli.data_dir.clone(),
         addr,
@@ -272,6 +282,7 @@ fn settings(cli: &Cli) -> Result<Settings, CliError> {
         admin_token_key,
         max_projection_lag_s,
         trusted_proxy,
+        sync_stall_after_s,
     };
     let file = match &cli.config {
         Some(path) => SettingsLayer::from_file(path)?,

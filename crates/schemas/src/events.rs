@@ -104,6 +104,33 @@ fn with_email<T: JsonSchema>(generator: &mut SchemaGenerator) -> Value {
     })
 }
 
+/// A cart or checkout names the shopper's email or, before the shopper is known, the session key
+/// or cart token that joins the cart to them once they identify.
+fn shopper(generator: &mut SchemaGenerator) -> Value {
+    let email = with_email::<ShopperActivity>(generator);
+    let blank = json!({ "anyOf": [{ "type": "null" }, { "type": "string", "pattern": r"^\s*$" }] });
+    let key = |name: &str| {
+        json!({
+            "required": [name],
+            "properties": {
+                "email": blank,
+                name: {
+                    "description": "Names an anonymous cart until its shopper identifies.",
+                    "anyOf": [{ "type": "string", "pattern": r"\S" }, { "type": "number" }],
+                },
+            },
+        })
+    };
+    json!({
+        "$ref": email["$ref"],
+        "anyOf": [
+            { "required": email["required"], "properties": email["properties"] },
+            key("session_key"),
+            key("cart_token"),
+        ],
+    })
+}
+
 fn reference<T: JsonSchema>(generator: &mut SchemaGenerator) -> Value {
     generator
         .subschema_for::<T>()
@@ -118,7 +145,7 @@ fn resource(generator: &mut SchemaGenerator, resource: Resource) -> Value {
         Resource::Customer => with_id::<Customer>(generator),
         Resource::Order => with_id::<Order>(generator),
         Resource::Deletion => with_id::<Deletion>(generator),
-        Resource::Shopper => with_email::<ShopperActivity>(generator),
+        Resource::Shopper => shopper(generator),
         Resource::GuestBuyer => with_email::<GuestBuyer>(generator),
         // A body with an amount is a refund and must name its order; any other is the order.
         Resource::RefundOrOrder => json!({

@@ -182,6 +182,17 @@ fn fixture_events() -> Vec<(&'static str, Vec<&'static str>, Value)> {
             json!({"email": email, "cart": fixture("store-api-cart.json"), "cart_token": "tok-1"}),
         ),
         (
+            "store-api-cart.json",
+            shopper.clone(),
+            json!({"email": "", "session_key": "t_5a8bc0c3e8c64ad2b8e0b2d5bd3c5e",
+                   "cart": fixture("store-api-cart.json")}),
+        ),
+        (
+            "store-api-cart.json",
+            shopper.clone(),
+            json!({"cart_token": "tok-1", "cart": fixture("store-api-cart.json")}),
+        ),
+        (
             "store-api-cart-items.json",
             shopper.clone(),
             json!({"email": email, "cart": {"items": fixture("store-api-cart-items.json")}}),
@@ -276,6 +287,14 @@ fn broken_bodies() -> Vec<(&'static str, Value)> {
             json!({"amount": "1.00", "order_id": 5}),
         ),
         ("ecommerce.cart_started", json!({"cart": {"items": []}})),
+        (
+            "ecommerce.cart_updated",
+            json!({"email": null, "session_key": " ", "cart_token": true, "cart": []}),
+        ),
+        (
+            "ecommerce.cart_updated",
+            json!({"email": "not an email", "session_key": "t_5a8b", "cart": []}),
+        ),
         (
             "ecommerce.cart_updated",
             json!({"email": "not an email", "cart": []}),

@@ -12,6 +12,8 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// How far (seconds) the slowest projection may fall behind before sync batches are deferred.
 pub const DEFAULT_MAX_PROJECTION_LAG_S: u64 = 30;
+/// How long (seconds) a sync may go without a batch before the pages call it stalled.
+pub const DEFAULT_SYNC_STALL_AFTER_S: u64 = 600;
 
 /// The resolved settings of one process.
 #[derive(Clone, Debug)]
@@ -33,6 +35,9 @@ pub struct Settings {
     /// Reverse proxies whose `X-Forwarded-For` names the client that limits count against;
     /// empty: every request counts against the address it came from.
     pub trusted_proxies: Vec<IpAddr>,
+    /// A sync with no batch for this long shows as stalled, with Cancel (its plugin most likely
+    /// died; a live plugin's batches arrive seconds apart).
+    pub sync_stall_after: std::time::Duration,
 }
 
 /// A secret setting: `Debug` never prints it.
@@ -71,6 +76,8 @@ pub struct SettingsLayer {
     /// Seconds; see [`Settings::max_projection_lag`].
     pub max_projection_lag_s: Option<u64>,
     pub trusted_proxy: Option<Vec<IpAddr>>,
+    /// Seconds, at least 1; see [`Settings::sync_stall_after`].
+    pub sync_stall_after_s: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +102,8 @@ pub enum ConfigError {
     EventLogUrl(String),
     #[error("public URL {0:?} must start with http:// or https://")]
     PublicUrl(String),
+    #[error("sync_stall_after_s is at least 1 second")]
+    SyncStallAfter,
     #[error(
         "the admin token key has at least {MIN_ADMIN_TOKEN_KEY_BYTES} bytes (e.g. `openssl rand -base64 48`)"
     )]
@@ -127,6 +136,7 @@ impl SettingsLayer {
             admin_token_key: self.admin_token_key.or(below.admin_token_key),
             max_projection_lag_s: self.max_projection_lag_s.or(below.max_projection_lag_s),
             trusted_proxy: self.trusted_proxy.or(below.trusted_proxy),
+            sync_stall_after_s: self.sync_stall_after_s.or(below.sync_stall_after_s),
         }
     }
 
@@ -154,6 +164,9 @@ impl SettingsLayer {
         {
             return Err(ConfigError::AdminTokenKey);
         }
+        if self.sync_stall_after_s == Some(0) {
+            return Err(ConfigError::SyncStallAfter);
+        }
         Ok(Settings {
             admin_token_key: self.admin_token_key,
             data_dir,
@@ -165,6 +178,10 @@ impl SettingsLayer {
                     .unwrap_or(DEFAULT_MAX_PROJECTION_LAG_S),
             ),
             trusted_proxies: self.trusted_proxy.unwrap_or_default(),
+            sync_stall_after: std::time::Duration::from_secs(
+                self.sync_stall_after_s
+                    .unwrap_or(DEFAULT_SYNC_STALL_AFTER_S),
+            ),
         })
     }
 }
@@ -211,6 +228,7 @@ impl Settings {
             admin_token_key: None,
             max_projection_lag: std::time::Duration::from_secs(DEFAULT_MAX_PROJECTION_LAG_S),
             trusted_proxies: Vec::new(),
+            sync_stall_after: std::time::Duration::from_secs(DEFAULT_SYNC_STALL_AFTER_S),
         }
     }
 }
@@ -270,6 +288,7 @@ mod tests {
             admin_token_key: None,
             max_projection_lag_s: None,
             trusted_proxy: None,
+            sync_stall_after_s: None,
         }
     }
 
@@ -285,6 +304,10 @@ mod tests {
         assert_eq!(
             settings.max_projection_lag,
             std::time::Duration::from_secs(30)
+        );
+        assert_eq!(
+            settings.sync_stall_after,
+            std::time::Duration::from_secs(600)
         );
     }
 
@@ -341,7 +364,7 @@ mod tests {
 
         std::fs::write(
             &path,
-            "data_dir = \"/srv\"\nevent_log = \"sqlite:///srv/e.db\"\nmax_projection_lag_s = 5\n",
+            "data_dir = \"/srv\"\nevent_log = \"sqlite:///srv/e.db\"\nmax_projection_lag_s = 5\nsync_stall_after_s = 90\n",
         )
         .unwrap();
         let settings = SettingsLayer::from_file(&path).unwrap().resolve().unwrap();
@@ -350,6 +373,15 @@ mod tests {
             settings.max_projection_lag,
             std::time::Duration::from_secs(5)
         );
+        assert_eq!(
+            settings.sync_stall_after,
+            std::time::Duration::from_secs(90)
+        );
+        let never = SettingsLayer {
+            sync_stall_after_s: Some(0),
+            ..Default::default()
+        };
+        assert!(matches!(never.resolve(), Err(ConfigError::SyncStallAfter)));
     }
 
     #[test]

@@ -68,6 +68,7 @@ progress::-webkit-progress-value { background:var(--brand); border-radius:999px;
 progress::-moz-progress-bar { background:var(--brand); border-radius:999px; }
 .pill.waiting { background:#fff1d6; color:var(--warn); }
 .pill.cancelled { background:var(--line); color:var(--muted); }
+.pill.stitched { background:#e6f0fb; color:#1d4f8a; font-weight:500; }
 .chips { display:flex; gap:8px; flex-wrap:wrap; margin-bottom:12px; }
 .chips a { border:1px solid var(--line); border-radius:999px; padding:4px 12px; text-decoration:none; color:var(--ink); background:#fff; font-size:14px; }
 .chips a[aria-current=true] { border-color:var(--brand); color:var(--brand); font-weight:600; }

@@ -75,6 +75,8 @@ pub struct AppState {
     pub jwt: JwtKeys,
     /// The bytes of request bodies in flight.
     pub bodies: BodyBudget,
+    /// A sync with no batch for this long shows as stalled (`Settings::sync_stall_after`).
+    pub sync_stall_after: time::Duration,
 }
 
 impl AppState {
@@ -319,6 +321,8 @@ impl Application {
             backend,
             jwt,
             bodies: BodyBudget::new(DEFAULT_BODY_BUDGET),
+            sync_stall_after: time::Duration::try_from(settings.sync_stall_after)
+                .unwrap_or(time::Duration::MAX),
         });
         backpressure::watch(
             Arc::downgrade(&state.clone().into_inner()),

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 use time::OffsetDateTime;
-use woo_domain::{EventMetadata, IntegrationId};
+use woo_domain::{CompanyId, EventMetadata, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
@@ -156,6 +156,94 @@ pub fn for_store(
     let rows = stmt.query_map(
         params![integration, i64::try_from(limit).unwrap_or(i64::MAX)],
         |row| read_detail(conn, &integration, row).map(|d| d.order),
+    )?;
+    rows.collect()
+}
+
+/// Where a page of one shopper's orders ends: the last order's creation time (unix ms, 0 when
+/// it has none), store and id. Orders come newest first, so the next page holds those before it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailCursor {
+    pub created: i64,
+    pub integration_id: String,
+    pub order_id: u64,
+}
+
+impl EmailCursor {
+    /// `CREATED:INTEGRATION:ORDER`, as a page link carries it.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.splitn(3, ':');
+        let created = parts.next()?.parse().ok()?;
+        let integration_id: IntegrationId = parts.next()?.parse().ok()?;
+        let order_id = parts.next()?.parse().ok()?;
+        Some(Self {
+            created,
+            integration_id: integration_id.to_string(),
+            order_id,
+        })
+    }
+}
+
+impl std::fmt::Display for EmailCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}",
+            self.created, self.integration_id, self.order_id
+        )
+    }
+}
+
+/// A shopper's order with the store it was placed in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EmailOrder {
+    pub integration_id: String,
+    #[serde(flatten)]
+    pub order: OrderRow,
+}
+
+impl EmailOrder {
+    /// The cursor of the page that follows this order.
+    pub fn cursor(&self) -> EmailCursor {
+        EmailCursor {
+            created: self.order.date_created.map_or(0, crate::decode::millis),
+            integration_id: self.integration_id.clone(),
+            order_id: self.order.order_id,
+        }
+    }
+}
+
+/// The orders of one shopper (normalised billing email) across a company's stores, newest first
+/// by creation, those after `after` when given, at most `limit` (deleted orders are gone).
+pub fn for_email(
+    conn: &Connection,
+    company: CompanyId,
+    email: &str,
+    after: Option<&EmailCursor>,
+    limit: usize,
+) -> rusqlite::Result<Vec<EmailOrder>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS}, integration_id FROM orders
+         WHERE company_id = ?1 AND email = ?2 AND deleted = 0
+           AND (?3 IS NULL OR (COALESCE(date_created, 0), integration_id, order_id) < (?3, ?4, ?5))
+         ORDER BY COALESCE(date_created, 0) DESC, integration_id DESC, order_id DESC LIMIT ?6"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            company.to_string(),
+            email,
+            after.map(|a| a.created),
+            after.map(|a| a.integration_id.as_str()),
+            after.map(|a| i64::try_from(a.order_id).unwrap_or(i64::MAX)),
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ],
+        |row| {
+            let integration_id: String = row.get(18)?;
+            Ok(EmailOrder {
+                order: read_detail(conn, &integration_id, row)?.order,
+                integration_id,
+            })
+        },
     )?;
     rows.collect()
 }

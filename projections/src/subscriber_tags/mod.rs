@@ -13,11 +13,16 @@
 //! exactly when the abandoned-checkout email is due, and the email shows that cart. Each tag is a
 //! last-writer-wins register ordered by `(occurred_at, event_id)`: an event older than the one
 //! that last set the tag changes nothing, so retries arriving late and out of order leave the same
-//! tags as delivery in order. Sync records never touch tags.
+//! tags as delivery in order. Sync records never touch tags. Each write is also kept in the tag's
+//! bounded history (`history.rs`), which says why a subscriber holds a tag or not. Cart events of
+//! a shopper not known yet are kept and join the shopper's record once an event names both their
+//! email and the same session or cart token (`stitching.rs`).
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::Serialize;
-use time::OffsetDateTime;
+mod history;
+mod read;
+mod stitching;
+
+use rusqlite::{Transaction, params};
 use woo_domain::commerce::resources::{OrderHead, ShopperActivity};
 use woo_domain::commerce::{CommerceEventType, Subject};
 use woo_domain::values::Email;
@@ -25,9 +30,14 @@ use woo_domain::{CompanyId, EventMetadata};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{cart_value, from_millis, integration, millis, read_data, read_metadata};
+use crate::decode::{cart_value, integration, millis, read_data, read_metadata};
 use crate::names::ReadModel;
+use woo_domain::commerce::lenient::text;
 use woo_domain::streams::Category;
+
+pub use history::{KEPT, TagWrite};
+pub use read::{CartItem, CurrentCart, Tags, cart_store, emails_with_tag, get};
+pub use stitching::WINDOW_MS as STITCH_WINDOW_MS;
 
 pub const IN_CART: &str = "ecommerce.in_cart";
 pub const IN_CHECKOUT: &str = "ecommerce.in_checkout";
@@ -39,10 +49,28 @@ pub const UNPAID: &[&str] = &["pending", "failed", "checkout-draft"];
 
 pub struct SubscriberTags;
 
-/// One write to a register: its value, and when (with the event id to break ties).
+/// One write to a register: when (with the event id to break ties), and what the event was.
 struct Write<'a> {
     at: i64,
     event: &'a str,
+    event_type: &'a str,
+    order_number: Option<&'a str>,
+    /// An anonymous cart's event, applied once its shopper identified.
+    stitched: bool,
+}
+
+/// The store and log position of the event being applied: the cart's store, and where an
+/// unreadable stored event is.
+struct Origin<'a> {
+    integration: &'a str,
+    position: u64,
+}
+
+/// The number the merchant knows an order by (`"1234"`), read beside its status.
+#[derive(serde::Deserialize)]
+struct Numbered {
+    #[serde(default, deserialize_with = "text")]
+    number: String,
 }
 
 impl Projection for SubscriberTags {
@@ -51,7 +79,7 @@ impl Projection for SubscriberTags {
     }
 
     fn version(&self) -> u32 {
-        2
+        4
     }
 
     fn schema(&self) -> &'static str {
@@ -77,6 +105,14 @@ impl Projection for SubscriberTags {
         let write = Write {
             at: millis(metadata.occurred_at),
             event: &event_id,
+            event_type: &recorded.event_type,
+            order_number: None,
+            stitched: false,
+        };
+        let integration = integration(recorded, Category::Store)?.to_string();
+        let origin = Origin {
+            integration: &integration,
+            position: recorded.position.0,
         };
 
         if kind.subject() == Subject::Order {
@@ -92,42 +128,120 @@ impl Projection for SubscriberTags {
             let Ok(email) = Email::parse(&order.billing.email) else {
                 return Ok(());
             };
+            let number = read_data::<Numbered>(recorded)?.number;
+            let write = Write {
+                order_number: Some(number.as_str()).filter(|n| !n.is_empty()),
+                ..write
+            };
             ensure_row(tx, company, &email)?;
             set_tag(tx, company, &email, "in_cart", false, &write)?;
             if placed {
                 set_tag(tx, company, &email, "in_checkout", false, &write)?;
-                set_cart(tx, company, &email, None, &write, recorded)?;
+                set_cart(tx, company, &email, None, &write, &origin)?;
             }
             return Ok(());
         }
 
         let activity: ShopperActivity = read_data(recorded)?;
-        let Ok(email) = Email::parse(&activity.email) else {
-            return Ok(());
-        };
-        ensure_row(tx, company, &email)?;
-        if kind == CommerceEventType::CheckoutStarted {
-            set_tag(tx, company, &email, "in_checkout", true, &write)?;
-            if !activity.cart.items.is_empty() {
-                set_cart(tx, company, &email, Some(&activity), &write, recorded)?;
-            }
-            return Ok(());
-        }
-        let has_items = kind != CommerceEventType::CartCleared && !activity.cart.items.is_empty();
-        set_tag(tx, company, &email, "in_cart", has_items, &write)?;
-        if !has_items {
-            set_tag(tx, company, &email, "in_checkout", false, &write)?;
-        }
-        set_cart(
-            tx,
+        let keys = stitching::keys(&activity);
+        let key = |key| stitching::Key {
             company,
-            &email,
-            has_items.then_some(&activity),
-            &write,
-            recorded,
-        )?;
+            integration: &integration,
+            key,
+        };
+        match Email::parse(&activity.email) {
+            Ok(email) => {
+                shopper(tx, company, &email, kind, &activity, &write, &origin)?;
+                for name in &keys {
+                    let key = key(name);
+                    stitching::link(tx, &key, &email, write.at)?;
+                    for earlier in stitching::for_email(tx, &key, &email)? {
+                        apply_anonymous(tx, company, &email, &earlier, &origin)?;
+                    }
+                }
+            }
+            Err(_) if activity.email.trim().is_empty() => {
+                let anonymous = stitching::Anonymous {
+                    at: write.at,
+                    event_id: event_id.clone(),
+                    event_type: recorded.event_type.clone(),
+                    data: recorded.data.get().to_owned(),
+                };
+                for name in &keys {
+                    let key = key(name);
+                    if !stitching::remember(tx, &key, &anonymous)? {
+                        continue;
+                    }
+                    for email in stitching::emails_for(tx, &key, write.at)? {
+                        if let Ok(email) = Email::parse(&email) {
+                            apply_anonymous(tx, company, &email, &anonymous, &origin)?;
+                        }
+                    }
+                }
+            }
+            Err(_) => {}
+        }
         Ok(())
     }
+}
+
+/// Applies a kept anonymous cart event to the shopper it turned out to be.
+fn apply_anonymous(
+    tx: &Transaction<'_>,
+    company: CompanyId,
+    email: &Email,
+    event: &stitching::Anonymous,
+    origin: &Origin<'_>,
+) -> Result<(), ProjectionError> {
+    let Some(kind) = CommerceEventType::parse(&event.event_type) else {
+        return Ok(());
+    };
+    let activity: ShopperActivity =
+        serde_json::from_str(&event.data).map_err(|e| ProjectionError::Event {
+            position: origin.position,
+            message: format!("a kept anonymous cart does not read: {e}"),
+        })?;
+    let write = Write {
+        at: event.at,
+        event: &event.event_id,
+        event_type: &event.event_type,
+        order_number: None,
+        stitched: true,
+    };
+    shopper(tx, company, email, kind, &activity, &write, origin)
+}
+
+/// The tags and cart a shopper's cart or checkout event decides (DESIGN.md §5).
+fn shopper(
+    tx: &Transaction<'_>,
+    company: CompanyId,
+    email: &Email,
+    kind: CommerceEventType,
+    activity: &ShopperActivity,
+    write: &Write<'_>,
+    origin: &Origin<'_>,
+) -> Result<(), ProjectionError> {
+    ensure_row(tx, company, email)?;
+    if kind == CommerceEventType::CheckoutStarted {
+        set_tag(tx, company, email, "in_checkout", true, write)?;
+        if !activity.cart.items.is_empty() {
+            set_cart(tx, company, email, Some(activity), write, origin)?;
+        }
+        return Ok(());
+    }
+    let has_items = kind != CommerceEventType::CartCleared && !activity.cart.items.is_empty();
+    set_tag(tx, company, email, "in_cart", has_items, write)?;
+    if !has_items {
+        set_tag(tx, company, email, "in_checkout", false, write)?;
+    }
+    set_cart(
+        tx,
+        company,
+        email,
+        has_items.then_some(activity),
+        write,
+        origin,
+    )
 }
 
 fn ensure_row(tx: &Transaction<'_>, company: CompanyId, email: &Email) -> rusqlite::Result<()> {
@@ -136,7 +250,8 @@ fn ensure_row(tx: &Transaction<'_>, company: CompanyId, email: &Email) -> rusqli
     Ok(())
 }
 
-/// Sets a tag if this write is newer than the one that decided it.
+/// Sets a tag if this write is newer than the one that decided it, and keeps the write in the
+/// tag's history either way.
 fn set_tag(
     tx: &Transaction<'_>,
     company: CompanyId,
@@ -158,7 +273,19 @@ fn set_tag(
         write.at,
         write.event
     ])?;
-    Ok(())
+    let cause = history::Cause {
+        at: write.at,
+        event_id: write.event,
+        event_type: write.event_type,
+        order_number: write.order_number,
+        stitched: write.stitched,
+    };
+    let tag = if tag == "in_cart" {
+        IN_CART
+    } else {
+        IN_CHECKOUT
+    };
+    history::record(tx, company, email, tag, on, &cause)
 }
 
 /// Records the current cart (or its absence) if this write is newer than the last.
@@ -168,7 +295,7 @@ fn set_cart(
     email: &Email,
     activity: Option<&ShopperActivity>,
     write: &Write<'_>,
-    recorded: &RecordedEvent,
+    origin: &Origin<'_>,
 ) -> Result<(), ProjectionError> {
     let items = activity
         .map(|a| {
@@ -186,10 +313,9 @@ fn set_cart(
         })
         .transpose()
         .map_err(|e| ProjectionError::Event {
-            position: recorded.position.0,
+            position: origin.position,
             message: e.to_string(),
         })?;
-    let integration = integration(recorded, Category::Store)?.to_string();
     tx.prepare_cached(
         "UPDATE subscriber_tags SET cart_items = ?3, cart_value = ?4, cart_currency = ?5, cart_token = ?6,
              checkout_url = ?7, integration_id = ?8, cart_at = ?9, cart_event = ?10
@@ -204,107 +330,9 @@ fn set_cart(
         activity.map(|a| a.cart.totals.currency_code.clone()).filter(|c| !c.is_empty()),
         activity.map(|a| a.cart_token.clone()).filter(|t| !t.is_empty()),
         activity.map(|a| a.checkout_url.clone()).filter(|u| !u.is_empty()),
-        integration,
+        origin.integration,
         write.at,
         write.event,
     ])?;
     Ok(())
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct CartItem {
-    pub product_id: u64,
-    pub name: String,
-    pub quantity: String,
-}
-
-/// The cart a recovery email shows.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct CurrentCart {
-    pub items: Vec<CartItem>,
-    pub value: Option<String>,
-    pub currency: Option<String>,
-    pub token: Option<String>,
-    pub checkout_url: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: OffsetDateTime,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Tags {
-    pub tags: Vec<&'static str>,
-    pub cart: Option<CurrentCart>,
-}
-
-/// The store (integration id) whose event set a subscriber's current cart, if any.
-pub fn cart_store(
-    conn: &Connection,
-    company: CompanyId,
-    email: &str,
-) -> rusqlite::Result<Option<String>> {
-    conn.query_row(
-        "SELECT integration_id FROM subscriber_tags WHERE company_id = ?1 AND email = ?2",
-        [company.to_string(), email.to_owned()],
-        |row| row.get::<_, Option<String>>(0),
-    )
-    .optional()
-    .map(Option::flatten)
-}
-
-/// A subscriber's tags and current cart; `None` when no cart, checkout or order touched them.
-pub fn get(conn: &Connection, company: CompanyId, email: &str) -> rusqlite::Result<Option<Tags>> {
-    conn.prepare_cached(
-        "SELECT in_cart, in_checkout, cart_items, cart_value, cart_currency, cart_token, checkout_url, cart_at
-         FROM subscriber_tags WHERE company_id = ?1 AND email = ?2",
-    )?
-    .query_row(params![company.to_string(), email], |row| {
-        let mut tags = Vec::new();
-        if row.get::<_, bool>(0)? {
-            tags.push(IN_CART);
-        }
-        if row.get::<_, bool>(1)? {
-            tags.push(IN_CHECKOUT);
-        }
-        let items: Option<String> = row.get(2)?;
-        let cart = match (items, row.get::<_, Option<i64>>(7)?) {
-            (Some(items), Some(at)) => Some(CurrentCart {
-                items: serde_json::from_str(&items).unwrap_or_default(),
-                value: row.get(3)?,
-                currency: row.get(4)?,
-                token: row.get(5)?,
-                checkout_url: row.get(6)?,
-                updated_at: from_millis(at),
-            }),
-            _ => None,
-        };
-        Ok(Tags { tags, cart })
-    })
-    .optional()
-}
-
-/// The emails of a company's subscribers holding `tag`, after `cursor`, in email order.
-pub fn emails_with_tag(
-    conn: &Connection,
-    company: CompanyId,
-    tag: &str,
-    after: &str,
-    limit: usize,
-) -> rusqlite::Result<Vec<String>> {
-    let column = match tag {
-        IN_CART => "in_cart",
-        IN_CHECKOUT => "in_checkout",
-        _ => return Ok(Vec::new()),
-    };
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT email FROM subscriber_tags WHERE company_id = ?1 AND {column} = 1 AND email > ?2 ORDER BY email LIMIT ?3"
-    ))?;
-    stmt.query_map(
-        params![
-            company.to_string(),
-            after,
-            i64::try_from(limit).unwrap_or(i64::MAX)
-        ],
-        |row| row.get(0),
-    )?
-    .collect()
 }

@@ -20,3 +20,40 @@ CREATE TABLE IF NOT EXISTS subscriber_tags (
     cart_event        TEXT,
     PRIMARY KEY (company_id, email)
 ) WITHOUT ROWID;
+-- The latest writes to each tag (history.rs): the events that set or cleared it, newest KEPT
+-- per subscriber and tag by (at, event_id), whichever order they arrived in.
+CREATE TABLE IF NOT EXISTS subscriber_tag_history (
+    company_id   TEXT    NOT NULL,
+    email        TEXT    NOT NULL,
+    tag          TEXT    NOT NULL,  -- ecommerce.in_cart or ecommerce.in_checkout
+    at           INTEGER NOT NULL,  -- unix ms, the event's occurred_at
+    event_id     TEXT    NOT NULL,
+    event_type   TEXT    NOT NULL,
+    tag_set      INTEGER NOT NULL,  -- 1 set, 0 cleared
+    order_number TEXT,              -- when an order decided it
+    stitched     INTEGER NOT NULL,  -- 1: an anonymous cart's event, joined when the shopper identified
+    PRIMARY KEY (company_id, email, tag, at, event_id)
+) WITHOUT ROWID;
+-- Cart events of shoppers not known yet (stitching.rs), by the session key or cart token they
+-- carry (`session:…`, `token:…`), kept until the shopper identifies: bounded per key and store.
+CREATE TABLE IF NOT EXISTS anonymous_carts (
+    company_id     TEXT    NOT NULL,
+    integration_id TEXT    NOT NULL,
+    cart_key       TEXT    NOT NULL,
+    at             INTEGER NOT NULL,  -- unix ms, the event's occurred_at
+    event_id       TEXT    NOT NULL,
+    event_type     TEXT    NOT NULL,
+    data           TEXT    NOT NULL,  -- the event's data as stored
+    PRIMARY KEY (company_id, integration_id, cart_key, at, event_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS anonymous_carts_store ON anonymous_carts (integration_id, at, event_id);
+-- Which emails identified with a key, and the span of their identified events.
+CREATE TABLE IF NOT EXISTS cart_links (
+    company_id     TEXT    NOT NULL,
+    integration_id TEXT    NOT NULL,
+    cart_key       TEXT    NOT NULL,
+    email          TEXT    NOT NULL,
+    first_at       INTEGER NOT NULL,
+    last_at        INTEGER NOT NULL,
+    PRIMARY KEY (company_id, integration_id, cart_key, email)
+) WITHOUT ROWID;

@@ -30,6 +30,10 @@ use crate::names::ReadModel;
 use crate::order_book::{NOT_PLACED, OrderFact, SUBSCRIBER_ORDERS, order_fact, refunded};
 use woo_domain::streams::Category;
 
+mod listing;
+
+pub use listing::{Filter, Keyset, Listing, page};
+
 pub struct Subscribers;
 
 static SCHEMA: LazyLock<String> = LazyLock::new(|| {

@@ -384,6 +384,9 @@ struct Step {
     spelled: bool,
     registered: bool,
     names: Option<u8>,
+    /// A cart or checkout event sent before the shopper was known: no email, only the session
+    /// key and cart token, which join it to the shopper's record once another event names both.
+    anonymous: bool,
     /// `occurred_at`, minutes after [`BASE`]: few values, so that many events tie.
     at: u8,
     /// The high half of the event id, so ties go either way; the low half is the step's index.
@@ -436,8 +439,13 @@ impl Step {
         let id = uuid::Builder::from_random_bytes(id).into_uuid();
         let occurred_at = minutes(self.at);
         let shopper = &SHOPPERS[usize::from(self.shopper % shoppers)];
-        let activity =
-            |cart: Json| shopper_data(shopper, self.spelled, self.registered, self.names, cart);
+        let activity = |cart: Json| {
+            let mut data = shopper_data(shopper, self.spelled, self.registered, self.names, cart);
+            if self.anonymous {
+                data["email"] = json!("");
+            }
+            data
+        };
         let (kind, data) = match &self.kind {
             Kind::CartStarted(items) => {
                 let items = if items.is_empty() {
@@ -592,20 +600,24 @@ fn step() -> impl Strategy<Value = Step> {
         prop::bool::weighted(0.2),
         prop::bool::weighted(0.7),
         prop::option::of(0..2u8),
+        prop::bool::weighted(0.25),
         0..6u8,
         any::<u64>(),
         prop::collection::vec(0..1000u16, 1..=5),
     )
         .prop_map(
-            |(kind, shopper, spelled, registered, names, at, id_salt, deliveries)| Step {
-                kind,
-                shopper,
-                spelled,
-                registered,
-                names,
-                at,
-                id_salt,
-                deliveries,
+            |(kind, shopper, spelled, registered, names, anonymous, at, id_salt, deliveries)| {
+                Step {
+                    kind,
+                    shopper,
+                    spelled,
+                    registered,
+                    names,
+                    anonymous,
+                    at,
+                    id_salt,
+                    deliveries,
+                }
             },
         )
 }

@@ -281,6 +281,108 @@ fn an_unpaid_order_keeps_the_checkout_flow_until_it_is_paid() {
     project_both_ways(&facts, &[4, 0, 3, 2, 1]);
 }
 
+/// `(tag, set, event type, order number, minute)` of each kept write, per tag, oldest first.
+fn why(
+    conn: &rusqlite::Connection,
+    email: &str,
+) -> Vec<(&'static str, bool, String, Option<String>, i64)> {
+    subscriber_tags::get(conn, COMPANY, email)
+        .unwrap()
+        .expect("the shopper has tags")
+        .history
+        .into_iter()
+        .map(|w| {
+            let minute = (w.at - super::support::BASE).whole_minutes();
+            (w.tag, w.set, w.event_type, w.order_number, minute)
+        })
+        .collect()
+}
+
+#[test]
+fn the_tags_say_which_events_set_them_and_which_order_cleared_them() {
+    let cart = || shopper("john.doe@example.com", fixture("store-api-cart.json"));
+    let facts = [
+        event(1, T::CartStarted, cart(), 0),
+        event(2, T::CartUpdated, cart(), 1),
+        event(3, T::CheckoutStarted, cart(), 2),
+        // Order 727 as published: `processing`, billed to the same shopper.
+        event(4, T::OrderPlaced, fixture("order-guest.json"), 5),
+    ];
+    let (_dir, store) = project_both_ways(&facts, &[3, 1, 2, 0]);
+    let conn = store.connect().unwrap();
+    let order = Some("727".to_owned());
+    assert_eq!(
+        why(&conn, "john.doe@example.com"),
+        vec![
+            (
+                subscriber_tags::IN_CART,
+                true,
+                "ecommerce.cart_started".into(),
+                None,
+                0
+            ),
+            (
+                subscriber_tags::IN_CART,
+                true,
+                "ecommerce.cart_updated".into(),
+                None,
+                1
+            ),
+            (
+                subscriber_tags::IN_CART,
+                false,
+                "ecommerce.order_placed".into(),
+                order.clone(),
+                5
+            ),
+            (
+                subscriber_tags::IN_CHECKOUT,
+                true,
+                "ecommerce.checkout_started".into(),
+                None,
+                2
+            ),
+            (
+                subscriber_tags::IN_CHECKOUT,
+                false,
+                "ecommerce.order_placed".into(),
+                order,
+                5
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_tag_keeps_only_its_newest_writes_whatever_order_and_repeats_they_came_in() {
+    let facts: Vec<Fact> = (0..12u8)
+        .map(|m| {
+            let cart = shopper("john.doe@example.com", fixture("store-api-cart.json"));
+            event(100 + u128::from(m), T::CartUpdated, cart, m)
+        })
+        .collect();
+    let in_order: Vec<(usize, u8)> = (0..facts.len()).map(|i| (i, 0)).collect();
+    // Newest first, each delivered twice: the oldest arrive after the history is full.
+    let reversed: Vec<(usize, u8)> = (0..facts.len())
+        .rev()
+        .flat_map(|i| [(i, 0), (i, 1)])
+        .collect();
+    let (_dir, store) = project_deliveries(&facts, &in_order);
+    let (_other_dir, other) = project_deliveries(&facts, &reversed);
+    assert_eq!(
+        dump(&store),
+        dump(&other),
+        "delivery order changed the tables"
+    );
+    let conn = store.connect().unwrap();
+    let minutes: Vec<i64> = why(&conn, "john.doe@example.com")
+        .into_iter()
+        .map(|w| w.4)
+        .collect();
+    let newest: Vec<i64> = (12 - i64::try_from(subscriber_tags::KEPT).unwrap()..12).collect();
+    assert_eq!(minutes, newest);
+}
+
 #[test]
 fn a_variation_is_listed_under_its_attributes_and_a_deleted_one_leaves() {
     let facts = [
@@ -559,5 +661,256 @@ fn a_failed_renewal_starts_no_flow_and_spend_adds_up_per_currency() {
             .unwrap()
             .map(|o| o.order.status),
         Some("processing".to_owned())
+    );
+}
+
+#[test]
+fn a_shoppers_orders_read_newest_first_a_page_at_a_time() {
+    // Order 727 as published, and two later orders of the same guest: the payload with the
+    // id, number and creation date WooCommerce gives the next orders.
+    let later = |id: u64, created: &str| {
+        changed(
+            "order-guest.json",
+            json!({"id": id, "number": id.to_string(), "date_created_gmt": created,
+                   "date_created": created}),
+        )
+    };
+    let facts = [
+        event(1, T::OrderPlaced, fixture("order-guest.json"), 0),
+        event(2, T::OrderPlaced, later(731, "2017-03-24T10:00:00"), 1),
+        event(3, T::OrderPlaced, later(735, "2017-03-25T10:00:00"), 2),
+        event(4, T::OrderPlaced, fixture("order-registered.json"), 3),
+    ];
+    let (_dir, store) = project_both_ways(&facts, &[3, 2, 1, 0]);
+    let conn = store.connect().unwrap();
+    let numbers = |page: &[orders::EmailOrder]| -> Vec<String> {
+        page.iter().map(|o| o.order.number.clone()).collect()
+    };
+    let first = orders::for_email(&conn, COMPANY, "john.doe@example.com", None, 2).unwrap();
+    assert_eq!(numbers(&first), ["735", "731"]);
+    let cursor = first[1].cursor();
+    let parsed = orders::EmailCursor::parse(&cursor.to_string()).expect("the cursor reads back");
+    assert_eq!(parsed, cursor);
+    let next = orders::for_email(&conn, COMPANY, "john.doe@example.com", Some(&parsed), 2).unwrap();
+    assert_eq!(numbers(&next), ["727"]);
+    assert_eq!(next[0].integration_id, INTEGRATION.to_string());
+    assert_eq!(next[0].order.total, "29.35");
+    assert_eq!(orders::EmailCursor::parse("12:not-a-store:3"), None);
+}
+
+#[test]
+fn subscribers_page_both_ways_by_tag_and_email_together() {
+    use subscribers::{Filter, Keyset, Listing};
+    let emails = [
+        "ana@example.com",
+        "ben@example.com",
+        "cy@example.com",
+        "dee@example.com",
+        "eve@example.com",
+    ];
+    let mut facts = Vec::new();
+    for (i, email) in (0u8..).zip(emails) {
+        let cart = shopper(email, fixture("store-api-cart.json"));
+        facts.push(event(200 + u128::from(i), T::CartStarted, cart, i));
+        // Ben and Dee emptied their carts again.
+        if matches!(i, 1 | 3) {
+            let empty = shopper(email, json!({}));
+            facts.push(event(300 + u128::from(i), T::CartCleared, empty, i + 10));
+        }
+    }
+    let deliveries: Vec<(usize, u8)> = (0..facts.len()).map(|i| (i, 0)).collect();
+    let (_dir, store) = project_deliveries(&facts, &deliveries);
+    let conn = store.connect().unwrap();
+    let in_cart = Filter {
+        prefix: String::new(),
+        tag: Some(subscriber_tags::IN_CART.to_owned()),
+    };
+    let page = |filter: &Filter, keyset: Keyset| {
+        subscribers::page(&conn, COMPANY, filter, &keyset, 2).unwrap()
+    };
+    let listing = |emails: &[&str], before: Option<&str>, after: Option<&str>| Listing {
+        emails: emails.iter().map(|e| (*e).to_owned()).collect(),
+        before: before.map(str::to_owned),
+        after: after.map(str::to_owned),
+    };
+    let first = listing(
+        &["ana@example.com", "cy@example.com"],
+        None,
+        Some("cy@example.com"),
+    );
+    assert_eq!(page(&in_cart, Keyset::First), first);
+    assert_eq!(
+        page(&in_cart, Keyset::After("cy@example.com".into())),
+        listing(&["eve@example.com"], Some("eve@example.com"), None)
+    );
+    assert_eq!(
+        page(&in_cart, Keyset::Before("eve@example.com".into())),
+        first
+    );
+    let everyone = page(&Filter::default(), Keyset::After("ben@example.com".into()));
+    assert_eq!(
+        everyone,
+        listing(
+            &["cy@example.com", "dee@example.com"],
+            Some("cy@example.com"),
+            Some("dee@example.com")
+        )
+    );
+    let prefixed = Filter {
+        prefix: "e".into(),
+        ..in_cart
+    };
+    assert_eq!(
+        page(&prefixed, Keyset::First),
+        listing(&["eve@example.com"], None, None)
+    );
+}
+
+/// A cart event of a shopper not known yet: the session key and cart token, no email.
+fn anonymous(cart: Json) -> Json {
+    let mut data = shopper("", cart);
+    data["email"] = json!("");
+    data
+}
+
+#[test]
+fn an_anonymous_cart_joins_the_shopper_who_identifies_with_its_session_and_tags_start_at_its_first_item()
+ {
+    // A guest adds the fixture cart's items before typing an email, then starts the checkout
+    // with the same session (the `t_…` session key and cart token of `shopper`).
+    let mut first_item = fixture("store-api-cart.json");
+    first_item["items"].as_array_mut().unwrap().truncate(1);
+    let facts = [
+        event(1, T::CartStarted, anonymous(first_item), 0),
+        event(
+            2,
+            T::CartUpdated,
+            anonymous(fixture("store-api-cart.json")),
+            3,
+        ),
+        event(
+            3,
+            T::CheckoutStarted,
+            shopper("john.doe@example.com", fixture("store-api-cart.json")),
+            7,
+        ),
+    ];
+    let (_dir, store) = project_both_ways(&facts, &[2, 1, 0]);
+    let conn = store.connect().unwrap();
+    let tags = subscriber_tags::get(&conn, COMPANY, "john.doe@example.com")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        tags.tags,
+        vec![subscriber_tags::IN_CART, subscriber_tags::IN_CHECKOUT]
+    );
+    let stitched: Vec<(&str, bool, i64)> = tags
+        .history
+        .iter()
+        .map(|w| {
+            (
+                w.tag,
+                w.stitched,
+                (w.at - super::support::BASE).whole_minutes(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        stitched,
+        [
+            (subscriber_tags::IN_CART, true, 0),
+            (subscriber_tags::IN_CART, true, 3),
+            (subscriber_tags::IN_CHECKOUT, false, 7),
+        ],
+        "in cart since the anonymous cart's first item"
+    );
+    let since = |tag| tags.since(tag).map(|w| (w.at, w.stitched));
+    assert_eq!(
+        since(subscriber_tags::IN_CART),
+        Some((super::support::BASE, true))
+    );
+    assert_eq!(
+        since(subscriber_tags::IN_CHECKOUT),
+        Some((super::support::minutes(7), false))
+    );
+    let cart = tags.cart.expect("the checkout's cart");
+    assert_eq!(cart.items.len(), 2);
+    // Nobody else got the anonymous cart, and it made no subscriber of its own.
+    assert_eq!(
+        subscribers::emails(&conn, COMPANY, "", "", 10).unwrap(),
+        ["john.doe@example.com"]
+    );
+}
+
+#[test]
+fn an_anonymous_cart_of_another_session_or_long_before_stays_apart() {
+    let other_session = {
+        let mut data = anonymous(fixture("store-api-cart.json"));
+        data["session_key"] = json!("t_0000000000000000000000000000ff");
+        data["cart_token"] = json!("ct-other");
+        data
+    };
+    // Two hours past the window (48 hours, WooCommerce's session lifetime).
+    let identified_at = super::support::BASE
+        + time::Duration::milliseconds(subscriber_tags::STITCH_WINDOW_MS)
+        + time::Duration::hours(2);
+    let facts = [
+        event(1, T::CartStarted, other_session, 0),
+        // Same session, but longer before the shopper identified than a session lives.
+        event(
+            2,
+            T::CartStarted,
+            anonymous(fixture("store-api-cart.json")),
+            0,
+        ),
+        Fact {
+            occurred_at: identified_at,
+            ..event(
+                3,
+                T::CartUpdated,
+                shopper("john.doe@example.com", fixture("store-api-cart.json")),
+                0,
+            )
+        },
+    ];
+    let (_dir, store) = project_both_ways(&facts, &[2, 0, 1]);
+    let conn = store.connect().unwrap();
+    let tags = subscriber_tags::get(&conn, COMPANY, "john.doe@example.com")
+        .unwrap()
+        .unwrap();
+    assert!(
+        tags.history
+            .iter()
+            .all(|w| !w.stitched && w.at == identified_at),
+        "{:?}",
+        tags.history
+    );
+}
+
+#[test]
+fn a_cart_begun_as_a_guest_joins_the_customer_after_they_sign_in() {
+    // WooCommerce moves a guest's session to the user id on sign-in; the plugin's next cart
+    // event names the guest session it replaced. Customer 25 is john.doe (customer.json).
+    let guest = "t_5a8bc0c3e8c64ad2b8e0b2d5bd3c5e";
+    let mut before = anonymous(fixture("store-api-cart.json"));
+    before["cart_token"] = json!("");
+    let mut signed_in = shopper("john.doe@example.com", fixture("store-api-cart.json"));
+    signed_in["customer_id"] = json!(25);
+    signed_in["session_key"] = json!("25");
+    signed_in["cart_token"] = json!("");
+    signed_in["previous_session_key"] = json!(guest);
+    let facts = [
+        event(1, T::CartStarted, before, 0),
+        event(2, T::CartUpdated, signed_in, 4),
+    ];
+    let (_dir, store) = project_both_ways(&facts, &[1, 0]);
+    let conn = store.connect().unwrap();
+    let tags = subscriber_tags::get(&conn, COMPANY, "john.doe@example.com")
+        .unwrap()
+        .unwrap();
+    let since = tags.since(subscriber_tags::IN_CART).expect("in cart");
+    assert_eq!(
+        (since.at, since.stitched, since.event_type.as_str()),
+        (super::support::BASE, true, "ecommerce.cart_started")
     );
 }

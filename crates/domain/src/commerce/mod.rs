@@ -117,12 +117,17 @@ pub fn check(resource: Resource, data: &RawValue) -> Result<(), Rejection> {
         }
         Resource::Shopper => {
             let activity = read::<ShopperActivity>(data)?;
+            let keyed = [&activity.session_key, &activity.cart_token]
+                .iter()
+                .any(|key| !key.trim().is_empty());
             match Email::parse(&activity.email) {
                 Ok(_) => Ok(()),
+                // An anonymous cart: kept until an event names both its key and an email.
+                Err(_) if activity.email.trim().is_empty() && keyed => Ok(()),
                 Err(_) if activity.email.trim().is_empty() => Err(Rejection::new(
                     "unknown_shopper",
                     "email",
-                    "cart and checkout events need the shopper's email; anonymous carts cannot be recovered",
+                    "cart and checkout events need the shopper's email, or the session_key or cart_token of a cart whose shopper is not known yet",
                 )),
                 Err(reason) => Err(Rejection::new("invalid_email", "email", reason)),
             }
@@ -214,6 +219,18 @@ mod tests {
         let cart_without_email =
             check(Resource::Shopper, &raw(r#"{"cart": {"items": []}}"#)).unwrap_err();
         assert_eq!(cart_without_email.code, "unknown_shopper");
+        let blank_keys = r#"{"email": " ", "session_key": " ", "cart_token": null, "cart": {}}"#;
+        assert_eq!(
+            check(Resource::Shopper, &raw(blank_keys)).unwrap_err().code,
+            "unknown_shopper"
+        );
+        let anonymous = r#"{"session_key": "t_5a8bc0c3e8c64ad2b8e0b2d5bd3c5e", "cart": {}}"#;
+        assert_eq!(check(Resource::Shopper, &raw(anonymous)), Ok(()));
+        let bad_email = r#"{"email": "nobody", "cart_token": "ct-1", "cart": {}}"#;
+        assert_eq!(
+            check(Resource::Shopper, &raw(bad_email)).unwrap_err().code,
+            "invalid_email"
+        );
         let bad_total = check(Resource::Order, &raw(r#"{"id": 1, "total": "lots"}"#)).unwrap_err();
         assert_eq!(
             (bad_total.code, bad_total.path.as_str()),

@@ -533,6 +533,12 @@ pub struct ShopperActivity {
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
     #[serde(deserialize_with = "text")]
     pub cart_token: String,
+    /// The guest session key this session replaced when the shopper signed in (WooCommerce hands
+    /// it to `woocommerce_guest_session_to_user_id`): the anonymous cart kept under it joins
+    /// this shopper.
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::LenientText"))]
+    #[serde(deserialize_with = "text")]
+    pub previous_session_key: String,
     #[cfg_attr(
         feature = "schemars",
         schemars(with = "crate::schema::ObjectOrEmpty<Cart>")

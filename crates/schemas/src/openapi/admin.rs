@@ -39,8 +39,25 @@ pub(super) fn schemas() -> Map<String, Value> {
             "cart": {
                 "anyOf": [row("The current cart: items, value, currency, token, checkout URL."), { "type": "null" }],
             },
+            "tag_history": {
+                "type": "array",
+                "description": "Why the subscriber holds each tag or not: the latest events that set or cleared it (at most 8 per tag), per tag, oldest first.",
+                "items": object(
+                    "One event that set or cleared a tag.",
+                    json!({
+                        "tag": { "enum": ["ecommerce.in_cart", "ecommerce.in_checkout"] },
+                        "set": { "type": "boolean", "description": "true when the event set the tag, false when it cleared it" },
+                        "at": { "type": "string", "format": "date-time" },
+                        "event_type": { "type": "string" },
+                        "event_id": { "type": "string", "format": "uuid" },
+                        "order_number": { "type": ["string", "null"], "description": "The order's number when an order decided the tag." },
+                        "stitched": { "type": "boolean", "description": "true for an anonymous cart's event, joined to the shopper once they identified with its session key or cart token" },
+                    }),
+                    &["tag", "set", "at", "event_type", "event_id", "order_number", "stitched"],
+                ),
+            },
         }),
-        &["email", "tags", "cart"],
+        &["email", "tags", "cart", "tag_history"],
     );
     let next_cursor = json!({ "type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on the last." });
     Map::from_iter([
@@ -89,8 +106,9 @@ pub(super) fn schemas() -> Map<String, Value> {
                 json!({
                     "subscribers": { "type": "array", "items": { "$ref": "#/components/schemas/Subscriber" } },
                     "next_cursor": next_cursor.clone(),
+                    "prev_cursor": { "type": ["string", "null"], "description": "Pass as `before` for the page before; null on the first." },
                 }),
-                &["subscribers", "next_cursor"],
+                &["subscribers", "next_cursor", "prev_cursor"],
             ),
         ),
         (
@@ -177,12 +195,13 @@ pub(super) fn operations() -> Vec<(&'static str, &'static str, Operation)> {
                 .path_parameter("company_id", company)
                 .error(404, "not_found")),
         ("/companies/{company_id}/subscribers", "get",
-            Operation::new("A company's subscribers: all, those holding a tag, or those whose email starts with `email`", Auth::Admin,
+            Operation::new("A company's subscribers: all, narrowed to those holding a tag and to those whose email starts with `email`", Auth::Admin,
                 (200, "A page of subscribers.", component("Subscribers")))
                 .path_parameter("company_id", company)
                 .query("tag", json!({ "enum": ["ecommerce.in_cart", "ecommerce.in_checkout"] }), "Only subscribers holding this tag.")
                 .query("email", json!({ "type": "string" }), "Only emails starting with this.")
                 .query("cursor", json!({ "type": "string" }), "`next_cursor` of the previous page.")
+                .query("before", json!({ "type": "string" }), "`prev_cursor` of the next page: the page before it.")
                 .query("limit", limit.clone(), "Page size.")
                 .error(400, "invalid_query")
                 .error(404, "not_found")),

@@ -117,7 +117,12 @@ pub(super) async fn sync_section(
         .await?
         .map(|sync| sync.sync_id);
     let now = state.now();
-    let view = runs.first().map(|run| SyncView { run, active, now });
+    let view = runs.first().map(|run| SyncView {
+        run,
+        active,
+        now,
+        stall_after: state.sync_stall_after,
+    });
     let sync_state = view.as_ref().map(SyncView::state);
     let live = sync_state.is_some_and(State::is_live);
     let last_completed = runs

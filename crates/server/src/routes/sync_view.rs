@@ -14,10 +14,6 @@ use crate::routes::pages::view::ago;
 /// The order the plugin syncs resources in (DESIGN §1): the bars read top to bottom.
 const SYNC_ORDER: [&str; 4] = ["products", "customers", "guests", "orders"];
 
-/// A sync with no new batch for this long is stalled: its plugin most likely died, and the
-/// merchant is offered Cancel. Batches of a live plugin arrive seconds apart.
-pub(crate) const STALL_AFTER: Duration = Duration::minutes(10);
-
 /// A sync run as the pages show it.
 pub(crate) struct SyncView<'a> {
     pub run: &'a SyncRun,
@@ -25,6 +21,9 @@ pub(crate) struct SyncView<'a> {
     /// read model shows as running that is not this one was cancelled.
     pub active: Option<SyncId>,
     pub now: OffsetDateTime,
+    /// A sync with no new batch for this long is stalled: its plugin most likely died, and the
+    /// merchant is offered Cancel (`--sync-stall-after-s`, ten minutes by default).
+    pub stall_after: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,7 +66,7 @@ impl SyncView<'_> {
             "failed" => State::Failed,
             "cancelled" => State::Cancelled,
             _ if self.active != Some(self.run.sync_id) => State::Cancelled,
-            _ if self.now - self.last_progress() > STALL_AFTER => State::Stalled,
+            _ if self.now - self.last_progress() > self.stall_after => State::Stalled,
             "running" => State::Running,
             _ => State::Waiting,
         }
@@ -175,7 +174,7 @@ mod tests {
     #[test]
     fn a_sync_is_stalled_only_when_no_batch_came_for_a_while_and_cancelled_once_inactive() {
         let now = datetime!(2026-11-27 09:30 UTC);
-        let state = |active: bool, last_progress_at| {
+        let stalled_after = |minutes: i64, active: bool, last_progress_at| {
             let running = SyncRun {
                 last_progress_at,
                 ..run("running")
@@ -185,9 +184,11 @@ mod tests {
                 run: &running,
                 active,
                 now,
+                stall_after: Duration::minutes(minutes),
             }
             .state()
         };
+        let state = |active: bool, last_progress_at| stalled_after(10, active, last_progress_at);
         assert_eq!(
             state(true, Some(datetime!(2026-11-27 09:28 UTC))),
             State::Running
@@ -198,11 +199,17 @@ mod tests {
         );
         assert_eq!(state(true, None), State::Stalled);
         assert_eq!(state(false, None), State::Cancelled);
+        assert_eq!(
+            stalled_after(1, true, Some(datetime!(2026-11-27 09:28 UTC))),
+            State::Stalled,
+            "a shorter configured stall time"
+        );
         let done = run("completed");
         let view = SyncView {
             run: &done,
             active: None,
             now,
+            stall_after: Duration::minutes(10),
         };
         assert_eq!(view.state(), State::Completed);
     }
@@ -214,6 +221,7 @@ mod tests {
             run: &running,
             active: Some(running.sync_id),
             now: datetime!(2026-11-27 09:02 UTC),
+            stall_after: Duration::minutes(10),
         };
         assert_eq!(view.resources(), ["products", "orders"]);
         let page = view.markup().into_string();

@@ -22,6 +22,8 @@ pub(super) struct SubscriberQuery {
     tag: Option<String>,
     email: Option<String>,
     cursor: Option<String>,
+    /// `prev_cursor` of a page: answers the page before it.
+    before: Option<String>,
     limit: Option<usize>,
 }
 
@@ -29,7 +31,7 @@ fn page_size(limit: Option<usize>) -> usize {
     limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE)
 }
 
-/// One subscriber with their tags and current cart. A value that cannot be shown fails the
+/// One subscriber with their tags, current cart, and the events that set or cleared each tag. A value that cannot be shown fails the
 /// answer (logged with its cause) rather than answering an empty subscriber.
 fn subscriber_view(
     subscriber: &subscribers::Subscriber,
@@ -37,15 +39,18 @@ fn subscriber_view(
 ) -> Result<serde_json::Value, ApiError> {
     let shown = |e: serde_json::Error| ApiError::internal(&e);
     let mut value = serde_json::to_value(subscriber).map_err(shown)?;
-    let (tags, cart) = tags.map(|t| (t.tags, t.cart)).unwrap_or_default();
+    let (tags, cart, history) = tags
+        .map(|t| (t.tags, t.cart, t.history))
+        .unwrap_or_default();
     value["tags"] = serde_json::to_value(tags).map_err(shown)?;
     value["cart"] = serde_json::to_value(cart).map_err(shown)?;
+    value["tag_history"] = serde_json::to_value(history).map_err(shown)?;
     Ok(value)
 }
 
-/// A company's subscribers in email order: all of them, those holding `tag`
-/// (`ecommerce.in_cart`, `ecommerce.in_checkout`), or those whose email starts with `email`.
-/// `next_cursor` pages on.
+/// A company's subscribers in email order: all of them, narrowed to those holding `tag`
+/// (`ecommerce.in_cart`, `ecommerce.in_checkout`) and to those whose email starts with `email`.
+/// `next_cursor` pages on, `prev_cursor` (as `before`) back.
 pub(super) async fn list_subscribers(
     state: web::Data<AppState>,
     AdminUser(user): AdminUser,
@@ -71,34 +76,39 @@ pub(super) async fn list_subscribers(
         )
         .at("tag"));
     }
-    let prefix = query
-        .email
-        .map(|e| e.trim().to_lowercase())
-        .unwrap_or_default();
-    let tag = query.tag;
-    let (page, next_cursor) = state
+    let filter = subscribers::Filter {
+        prefix: query
+            .email
+            .map(|e| e.trim().to_lowercase())
+            .unwrap_or_default(),
+        tag: query.tag,
+    };
+    let keyset = match (after.as_str(), query.before.filter(|b| !b.is_empty())) {
+        ("", Some(before)) => subscribers::Keyset::Before(before),
+        ("", None) => subscribers::Keyset::First,
+        _ => subscribers::Keyset::After(after),
+    };
+    let (page, next_cursor, prev_cursor) = state
         .read_model(move |conn| {
-            let emails = match &tag {
-                Some(tag) => {
-                    subscriber_tags::emails_with_tag(conn, company, tag, &after, limit + 1)?
-                }
-                None => subscribers::emails(conn, company, &prefix, &after, limit + 1)?,
-            };
-            let more = emails.len() > limit;
+            let listing = subscribers::page(conn, company, &filter, &keyset, limit)?;
             let mut page = Vec::new();
-            for email in emails.iter().take(limit) {
+            for email in &listing.emails {
                 if let Some(subscriber) = subscribers::get(conn, company, email)? {
                     page.push((subscriber, subscriber_tags::get(conn, company, email)?));
                 }
             }
-            Ok((page, more.then(|| emails[limit - 1].clone())))
+            Ok((page, listing.after, listing.before))
         })
         .await?;
     let page = page
         .into_iter()
         .map(|(subscriber, tags)| subscriber_view(&subscriber, tags))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(json!({ "subscribers": page, "next_cursor": next_cursor })))
+    Ok(HttpResponse::Ok().json(json!({
+        "subscribers": page,
+        "next_cursor": next_cursor,
+        "prev_cursor": prev_cursor,
+    })))
 }
 
 pub(super) async fn get_subscriber(

@@ -1,6 +1,6 @@
 //! `/carts`: who sits in a cart or a checkout right now, per company, with what and for how much,
 //! since when, and the link that brings them back to their checkout; the view a merchant opens
-//! to see abandoned carts. Sortable by value and by age.
+//! to see abandoned carts. Grouped per store, sortable by value and by age.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use woo_domain::CompanyId;
 use woo_projections::subscriber_tags::{self, CurrentCart, IN_CART, IN_CHECKOUT};
-use woo_projections::subscribers;
+use woo_projections::{connection_health, subscribers};
 
 use crate::accounts::Session;
 use crate::auth::session;
@@ -33,6 +33,9 @@ struct Shopper {
     name: Option<String>,
     in_checkout: bool,
     cart: Option<CurrentCart>,
+    /// When the shopper entered the flow they are in: the checkout's start, or the cart's first
+    /// item (an anonymous cart's, when it joined them later).
+    since: Option<OffsetDateTime>,
 }
 
 impl Shopper {
@@ -45,8 +48,57 @@ impl Shopper {
     }
 
     fn since(&self) -> Option<OffsetDateTime> {
-        self.cart.as_ref().map(|c| c.updated_at)
+        self.since.or(self.cart.as_ref().map(|c| c.updated_at))
     }
+}
+
+/// The shoppers of one store; `store` is `None` for carts whose store is no longer listed.
+struct StoreCarts {
+    store: Option<(String, String)>,
+    shoppers: Vec<Shopper>,
+}
+
+/// A company's shoppers in a flow, per store in the order the stores are listed, sorted by `sort`.
+fn per_store(
+    conn: &rusqlite::Connection,
+    company: CompanyId,
+    sort: &str,
+) -> rusqlite::Result<Vec<StoreCarts>> {
+    let mut found = shoppers(conn, company)?;
+    if sort == "value" {
+        found.sort_by(|a, b| b.value().total_cmp(&a.value()));
+    } else {
+        found.sort_by_key(|s| s.since());
+    }
+    let mut groups: Vec<StoreCarts> = connection_health::for_company(conn, company)?
+        .into_iter()
+        .map(|store| StoreCarts {
+            store: Some((store.integration_id.to_string(), store.site_name)),
+            shoppers: Vec::new(),
+        })
+        .collect();
+    let mut unlisted = Vec::new();
+    for shopper in found {
+        let store = shopper
+            .cart
+            .as_ref()
+            .and_then(|c| c.integration_id.as_deref());
+        match groups
+            .iter_mut()
+            .find(|g| g.store.as_ref().map(|(id, _)| id.as_str()) == store)
+        {
+            Some(group) => group.shoppers.push(shopper),
+            None => unlisted.push(shopper),
+        }
+    }
+    groups.retain(|g| !g.shoppers.is_empty());
+    if !unlisted.is_empty() {
+        groups.push(StoreCarts {
+            store: None,
+            shoppers: unlisted,
+        });
+    }
+    Ok(groups)
 }
 
 fn shoppers(conn: &rusqlite::Connection, company: CompanyId) -> rusqlite::Result<Vec<Shopper>> {
@@ -74,14 +126,27 @@ fn shoppers(conn: &rusqlite::Connection, company: CompanyId) -> rusqlite::Result
                 .join(" ");
             Some(name).filter(|n| !n.trim().is_empty())
         });
+        let in_checkout = tags.tags.contains(&IN_CHECKOUT);
+        let since = tags
+            .since(if in_checkout { IN_CHECKOUT } else { IN_CART })
+            .map(|w| w.at);
         found.push(Shopper {
-            in_checkout: tags.tags.contains(&IN_CHECKOUT),
+            in_checkout,
+            since,
             cart: tags.cart,
             name,
             email,
         });
     }
     Ok(found)
+}
+
+fn store_name(group: &StoreCarts) -> &str {
+    match &group.store {
+        Some((_, name)) if !name.trim().is_empty() => name,
+        Some(_) => "Unnamed store",
+        None => "A store no longer connected",
+    }
 }
 
 fn sort_link(label: &str, key: &str, current: &str) -> Markup {
@@ -138,14 +203,9 @@ pub(super) async fn carts_page(
     let mut sections = Vec::new();
     for membership in memberships(&state, &session).await? {
         let company = membership.company_id;
-        let mut found = state
-            .read_model(move |conn| shoppers(conn, company))
+        let found = state
+            .read_model(move |conn| per_store(conn, company, sort))
             .await?;
-        if sort == "value" {
-            found.sort_by(|a, b| b.value().total_cmp(&a.value()));
-        } else {
-            found.sort_by_key(|s| s.since());
-        }
         sections.push((membership, found));
     }
     let now = state.now();
@@ -157,7 +217,7 @@ pub(super) async fn carts_page(
 
 fn carts_markup(
     session: &Session,
-    sections: &[(crate::accounts::Membership, Vec<Shopper>)],
+    sections: &[(crate::accounts::Membership, Vec<StoreCarts>)],
     sort: &str,
     now: OffsetDateTime,
 ) -> Markup {
@@ -168,16 +228,26 @@ fn carts_markup(
             (sort_link("Oldest first", "age", sort))
             (sort_link("Highest value first", "value", sort))
         }
-        @for (membership, shoppers) in sections {
+        @for (membership, stores) in sections {
             div.card data-testid="company-carts" {
-                h2 { (membership.company_name) span.muted { " · " (shoppers.len()) " shoppers" } }
-                @if shoppers.is_empty() {
+                h2 { (membership.company_name) span.muted { " · " (stores.iter().map(|s| s.shoppers.len()).sum::<usize>()) " shoppers" } }
+                @if stores.is_empty() {
                     p.muted { "Nobody is in a cart or in checkout right now." }
-                } @else {
-                    div.table-wrap {
-                        table.stack {
-                            thead { tr { th { "Shopper" } th { "Stage" } th { "Items" } th.num { "Value" } th { "Since" } th { "Recovery" } } }
-                            tbody { @for shopper in shoppers { (shopper_row(shopper, now)) } }
+                }
+                @for group in stores {
+                    section data-testid="store-carts" aria-label={ "Carts in " (store_name(group)) } {
+                        h3 {
+                            @match &group.store {
+                                Some((id, _)) => { a href={ "/settings/integrations/" (id) } { (store_name(group)) } }
+                                None => { (store_name(group)) }
+                            }
+                            span.muted { " · " (group.shoppers.len()) " shoppers" }
+                        }
+                        div.table-wrap {
+                            table.stack {
+                                thead { tr { th { "Shopper" } th { "Stage" } th { "Items" } th.num { "Value" } th { "Since" } th { "Recovery" } } }
+                                tbody { @for shopper in &group.shoppers { (shopper_row(shopper, now)) } }
+                            }
                         }
                     }
                 }

@@ -20,6 +20,7 @@ mod carts;
 mod login;
 mod subscribers;
 pub(crate) mod view;
+mod why;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))

@@ -8,10 +8,9 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use woo_domain::CompanyId;
 use woo_domain::values::Email;
-use woo_projections::connection_health;
-use woo_projections::orders::{self, OrderRow};
+use woo_projections::orders::{self, EmailCursor, EmailOrder};
 use woo_projections::subscriber_tags::{self, IN_CART, IN_CHECKOUT, Tags};
-use woo_projections::subscribers::{self, Subscriber};
+use woo_projections::subscribers::{self, Keyset, Listing, Subscriber};
 
 use crate::accounts::Membership;
 use crate::auth::session;
@@ -20,41 +19,53 @@ use crate::{ApiError, AppState};
 
 use super::to_login;
 use super::view::{ago, memberships, money, subscriber_link};
+use super::why::why;
 
 /// Subscribers one company lists at a time.
-const LIST: usize = 100;
-/// Orders of a store looked through for one shopper's.
-const ORDERS_SCANNED: usize = 1000;
+const LIST: usize = 50;
+/// Orders of one shopper a page shows at a time.
+const ORDERS_PAGE: usize = 25;
 
 #[derive(Deserialize)]
 pub(super) struct ListQuery {
     email: Option<String>,
     tag: Option<String>,
+    /// The last email of the page before: this page holds the emails after it.
+    after: Option<String>,
+    /// The first email of the page after: this page holds the emails before it.
+    before: Option<String>,
 }
 
 type Listed = (Subscriber, Option<Tags>);
 
+/// A page of a company's subscribers with their tags, and the cursors around it.
 fn list(
     conn: &rusqlite::Connection,
     company: CompanyId,
-    prefix: &str,
-    tag: Option<&str>,
-) -> rusqlite::Result<Vec<Listed>> {
-    let emails = match tag {
-        Some(tag) => subscriber_tags::emails_with_tag(conn, company, tag, "", LIST * 4)?
-            .into_iter()
-            .filter(|e| e.starts_with(prefix))
-            .take(LIST)
-            .collect(),
-        None => subscribers::emails(conn, company, prefix, "", LIST)?,
-    };
+    filter: &subscribers::Filter,
+    keyset: &Keyset,
+) -> rusqlite::Result<(Vec<Listed>, Listing)> {
+    let listing = subscribers::page(conn, company, filter, keyset, LIST)?;
     let mut found = Vec::new();
-    for email in emails {
-        if let Some(subscriber) = subscribers::get(conn, company, &email)? {
-            found.push((subscriber, subscriber_tags::get(conn, company, &email)?));
+    for email in &listing.emails {
+        if let Some(subscriber) = subscribers::get(conn, company, email)? {
+            found.push((subscriber, subscriber_tags::get(conn, company, email)?));
         }
     }
-    Ok(found)
+    Ok((found, listing))
+}
+
+/// `/subscribers` with the search kept and the page moved to `cursor`.
+fn list_link(filter: &subscribers::Filter, cursor: (&str, &str)) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if !filter.prefix.is_empty() {
+        query.append_pair("email", &filter.prefix);
+    }
+    if let Some(tag) = &filter.tag {
+        query.append_pair("tag", tag);
+    }
+    query.append_pair(cursor.0, cursor.1);
+    format!("/subscribers?{}", query.finish())
 }
 
 fn name(subscriber: &Subscriber) -> Option<String> {
@@ -97,25 +108,33 @@ pub(super) async fn list_page(
     let Some(session) = session(&req, &state).await? else {
         return Ok(to_login(&req));
     };
-    let prefix = query
-        .email
-        .as_deref()
-        .unwrap_or_default()
-        .trim()
-        .to_lowercase();
-    let tag = query
-        .tag
-        .as_deref()
-        .filter(|t| [IN_CART, IN_CHECKOUT].contains(t))
-        .map(str::to_owned);
+    let filter = subscribers::Filter {
+        prefix: query
+            .email
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .to_lowercase(),
+        tag: query
+            .tag
+            .as_deref()
+            .filter(|t| [IN_CART, IN_CHECKOUT].contains(t))
+            .map(str::to_owned),
+    };
+    let keyset = match (query.after.as_deref(), query.before.as_deref()) {
+        (Some(after), _) if !after.is_empty() => Keyset::After(after.to_owned()),
+        (_, Some(before)) if !before.is_empty() => Keyset::Before(before.to_owned()),
+        _ => Keyset::First,
+    };
     let mut sections = Vec::new();
     for membership in memberships(&state, &session).await? {
-        let (company, prefix, tag) = (membership.company_id, prefix.clone(), tag.clone());
+        let (company, filter, keyset) = (membership.company_id, filter.clone(), keyset.clone());
         let found = state
-            .read_model(move |conn| list(conn, company, &prefix, tag.as_deref()))
+            .read_model(move |conn| list(conn, company, &filter, &keyset))
             .await?;
         sections.push((membership, found));
     }
+    let (prefix, tag) = (&filter.prefix, &filter.tag);
     let now = state.now();
     let body = html! {
         h1 { "Subscribers" }
@@ -130,8 +149,8 @@ pub(super) async fn list_page(
             }
             button.secondary type="submit" { "Search" }
         }
-        @for (membership, found) in &sections {
-            div.card {
+        @for (membership, (found, listing)) in &sections {
+            div.card data-testid="company-subscribers" {
                 h2 { (membership.company_name) span.muted { " · " (found.len()) " shown" } }
                 @if found.is_empty() {
                     p.muted { "No subscriber matches." }
@@ -154,6 +173,17 @@ pub(super) async fn list_page(
                         }
                     } }
                 }
+                @if listing.before.is_some() || listing.after.is_some() {
+                    nav.pager aria-label={ "Pages of " (membership.company_name) "'s subscribers" } {
+                        @match &listing.before {
+                            Some(first) => { a href=(list_link(&filter, ("before", first))) rel="prev" { "← Previous" } }
+                            None => { span {} }
+                        }
+                        @if let Some(last) = &listing.after {
+                            a href=(list_link(&filter, ("after", last))) rel="next" { "Next →" }
+                        }
+                    }
+                }
             }
         }
     };
@@ -173,33 +203,37 @@ struct Known {
     membership: Membership,
     subscriber: Subscriber,
     tags: Option<Tags>,
-    orders: Vec<OrderRow>,
+    /// A page of their orders, newest first, and whether older ones follow.
+    orders: Vec<EmailOrder>,
+    more: bool,
 }
 
-/// A subscriber, their tags and cart, and their orders, newest first.
-type Record = (Subscriber, Option<Tags>, Vec<OrderRow>);
+/// A subscriber, their tags and cart, a page of their orders, and whether more follow.
+type Record = (Subscriber, Option<Tags>, Vec<EmailOrder>, bool);
+
+#[derive(Deserialize)]
+pub(super) struct DetailQuery {
+    /// The cursor of the last order shown: the page shows the orders before it.
+    orders_after: Option<String>,
+}
 
 fn known(
     conn: &rusqlite::Connection,
     company: CompanyId,
     email: &str,
+    after: Option<&EmailCursor>,
 ) -> rusqlite::Result<Option<Record>> {
     let Some(subscriber) = subscribers::get(conn, company, email)? else {
         return Ok(None);
     };
-    let mut found = Vec::new();
-    for store in connection_health::for_company(conn, company)? {
-        found.extend(
-            orders::for_store(conn, store.integration_id, ORDERS_SCANNED)?
-                .into_iter()
-                .filter(|o| o.email.as_deref() == Some(email)),
-        );
-    }
-    found.sort_by_key(|o| std::cmp::Reverse(o.date_created));
+    let mut found = orders::for_email(conn, company, email, after, ORDERS_PAGE + 1)?;
+    let more = found.len() > ORDERS_PAGE;
+    found.truncate(ORDERS_PAGE);
     Ok(Some((
         subscriber,
         subscriber_tags::get(conn, company, email)?,
         found,
+        more,
     )))
 }
 
@@ -207,9 +241,24 @@ pub(super) async fn detail_page(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    query: web::Query<DetailQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let Some(session) = session(&req, &state).await? else {
         return Ok(to_login(&req));
+    };
+    let after = match query.orders_after.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(cursor) => match EmailCursor::parse(cursor) {
+            Some(cursor) => Some(cursor),
+            None => {
+                return Ok(message_page(
+                    StatusCode::BAD_REQUEST,
+                    "Bad page link",
+                    "bad",
+                    "This link to older orders is not one this page made. Open the subscriber again.",
+                ));
+            }
+        },
     };
     let not_found = || {
         message_page(
@@ -224,9 +273,9 @@ pub(super) async fn detail_page(
     };
     let mut found = Vec::new();
     for membership in memberships(&state, &session).await? {
-        let (company, email) = (membership.company_id, email.to_string());
-        if let Some((subscriber, tags, orders)) = state
-            .read_model(move |conn| known(conn, company, &email))
+        let (company, email, after) = (membership.company_id, email.to_string(), after.clone());
+        if let Some((subscriber, tags, orders, more)) = state
+            .read_model(move |conn| known(conn, company, &email, after.as_ref()))
             .await?
         {
             found.push(Known {
@@ -234,6 +283,7 @@ pub(super) async fn detail_page(
                 subscriber,
                 tags,
                 orders,
+                more,
             });
         }
     }
@@ -244,7 +294,7 @@ pub(super) async fn detail_page(
     let body = html! {
         p { a href="/subscribers" { "← Subscribers" } }
         h1 { (email.as_str()) }
-        @for known in &found { (known_card(known, now)) }
+        @for known in &found { (known_card(known, &email, after.is_some(), now)) }
     };
     Ok(respond(
         StatusCode::OK,
@@ -257,7 +307,7 @@ pub(super) async fn detail_page(
     ))
 }
 
-fn known_card(known: &Known, now: OffsetDateTime) -> Markup {
+fn known_card(known: &Known, email: &Email, paged: bool, now: OffsetDateTime) -> Markup {
     let subscriber = &known.subscriber;
     let cart = known.tags.as_ref().and_then(|t| t.cart.as_ref());
     html! {
@@ -269,13 +319,14 @@ fn known_card(known: &Known, now: OffsetDateTime) -> Markup {
                 dt { "Orders" } dd { (subscriber.orders_count) " placed · " (spent(subscriber)) " spent" }
                 dt { "Tags" } dd data-testid="tags" {
                     @match known.tags.as_ref().filter(|t| !t.tags.is_empty()) {
-                        Some(tags) => {
-                            (tag_pills(Some(tags)))
-                            @if let Some(cart) = cart { " " span.muted { "since the cart changed " (ago(Some(cart.updated_at), now)) } }
-                        }
+                        Some(tags) => { (tag_pills(Some(tags))) }
                         None => { span.muted { "Not in a cart or checkout" } }
                     }
                 }
+            }
+            @if let Some(tags) = known.tags.as_ref().filter(|t| !t.history.is_empty()) {
+                h3 { "Why" }
+                @for tag in [IN_CHECKOUT, IN_CART] { (why(tag, tags, now)) }
             }
         }
         div.card {
@@ -298,7 +349,7 @@ fn known_card(known: &Known, now: OffsetDateTime) -> Markup {
                 div.table-wrap { table.stack {
                     thead { tr { th { "Order" } th { "Status" } th.num { "Items" } th.num { "Total" } th.num { "Refunded" } th { "Placed" } } }
                     tbody {
-                        @for order in &known.orders {
+                        @for EmailOrder { order, .. } in &known.orders {
                             tr data-testid="order" {
                                 td data-label="Order" { "#" (order.number) }
                                 td data-label="Status" { (order.status) }
@@ -313,6 +364,14 @@ fn known_card(known: &Known, now: OffsetDateTime) -> Markup {
                         }
                     }
                 } }
+            }
+            @if paged || known.more {
+                nav.pager aria-label="Orders pages" {
+                    @if paged { a href=(subscriber_link(email.as_str())) { "← Newest orders" } } @else { span {} }
+                    @if let Some(last) = known.orders.last().filter(|_| known.more) {
+                        a href={ (subscriber_link(email.as_str())) "?orders_after=" (last.cursor()) } { "Older orders →" }
+                    }
+                }
             }
         }
         @if known.tags.is_none() && known.orders.is_empty() { (notice("warn", "Nothing from a cart, checkout or order yet.")) }

@@ -1,0 +1,192 @@
+//! Anonymous carts (issue 14 item 2): a cart that begins before the shopper is known carries only
+//! the shopper's WooCommerce session key (`t_…`, or the user id once signed in) or Store API cart
+//! token. Such events are kept per store; when an event with an email carries the same key
+//! (the shopper signed in or typed their email at checkout), the kept events are applied to that
+//! email as if they had named it, so the tags start from the first item added.
+//!
+//! Order-independence: an anonymous event applies to every email that some identified event of
+//! the same key names, when it lies within `WINDOW` of that email's first or last identified
+//! event. That is a property of the set of events, not of their order, and applying an event
+//! twice is a no-op for the last-writer-wins registers, so it does not matter which side arrives
+//! first. The bounds (`RETAIN` behind the store's newest anonymous event, `PER_KEY` and
+//! `PER_STORE` newest) forget what no identification arrived for; an identifying event arriving
+//! later than those bounds no longer finds the cart.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use woo_domain::CompanyId;
+use woo_domain::commerce::resources::ShopperActivity;
+use woo_domain::values::Email;
+
+/// How far apart an anonymous event and the identified events of its key may lie: WooCommerce
+/// keeps a session 48 hours.
+pub const WINDOW_MS: i64 = 48 * 3_600_000;
+/// Anonymous events older than this behind the store's newest one are forgotten.
+const RETAIN_MS: i64 = 7 * 24 * 3_600_000;
+/// Anonymous events kept per key (one shopper's session) and per store.
+const PER_KEY: i64 = 32;
+const PER_STORE: i64 = 10_000;
+
+/// The keys an event names its cart by, each marked with its kind so a session key can never
+/// equal a cart token: `session:t_5a8b…`, `token:eyJ0…`. A signed-in shopper's event also names
+/// the guest session it replaced, so the cart begun before signing in joins them.
+pub(super) fn keys(activity: &ShopperActivity) -> Vec<String> {
+    [
+        ("session", &activity.session_key),
+        ("token", &activity.cart_token),
+        ("session", &activity.previous_session_key),
+    ]
+    .into_iter()
+    .filter(|(_, key)| !key.trim().is_empty())
+    .map(|(kind, key)| format!("{kind}:{}", key.trim()))
+    .collect::<std::collections::BTreeSet<_>>()
+    .into_iter()
+    .collect()
+}
+
+/// An anonymous event as kept.
+pub(super) struct Anonymous {
+    pub at: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub data: String,
+}
+
+/// One store's key.
+pub(super) struct Key<'a> {
+    pub company: CompanyId,
+    pub integration: &'a str,
+    pub key: &'a str,
+}
+
+/// Keeps an anonymous event under `key`, then forgets what falls outside the bounds. Returns
+/// whether the event is still kept (an event older than the bounds is not).
+pub(super) fn remember(
+    tx: &Transaction<'_>,
+    key: &Key<'_>,
+    event: &Anonymous,
+) -> rusqlite::Result<bool> {
+    let company = key.company.to_string();
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO anonymous_carts
+             (company_id, integration_id, cart_key, at, event_id, event_type, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        company,
+        key.integration,
+        key.key,
+        event.at,
+        event.event_id,
+        event.event_type,
+        event.data
+    ])?;
+    tx.prepare_cached(
+        "DELETE FROM anonymous_carts WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
+           AND (at, event_id) <= (SELECT at, event_id FROM anonymous_carts
+                                  WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
+                                  ORDER BY at DESC, event_id DESC LIMIT 1 OFFSET ?4)",
+    )?
+    .execute(params![company, key.integration, key.key, PER_KEY])?;
+    tx.prepare_cached(
+        "DELETE FROM anonymous_carts WHERE integration_id = ?1
+           AND at < (SELECT MAX(at) FROM anonymous_carts WHERE integration_id = ?1) - ?2",
+    )?
+    .execute(params![key.integration, RETAIN_MS])?;
+    tx.prepare_cached(
+        "DELETE FROM anonymous_carts WHERE integration_id = ?1
+           AND (at, event_id) <= (SELECT at, event_id FROM anonymous_carts WHERE integration_id = ?1
+                                  ORDER BY at DESC, event_id DESC LIMIT 1 OFFSET ?2)",
+    )?
+    .execute(params![key.integration, PER_STORE])?;
+    tx.prepare_cached(
+        "SELECT 1 FROM anonymous_carts WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
+           AND at = ?4 AND event_id = ?5",
+    )?
+    .query_row(
+        params![company, key.integration, key.key, event.at, event.event_id],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|kept| kept.is_some())
+}
+
+/// Records that an event at `at` named `email` with `key`: the link's span grows to include it.
+pub(super) fn link(
+    tx: &Transaction<'_>,
+    key: &Key<'_>,
+    email: &Email,
+    at: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO cart_links (company_id, integration_id, cart_key, email, first_at, last_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+         ON CONFLICT (company_id, integration_id, cart_key, email) DO UPDATE SET
+             first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at)",
+    )?
+    .execute(params![
+        key.company.to_string(),
+        key.integration,
+        key.key,
+        email.as_str(),
+        at
+    ])?;
+    Ok(())
+}
+
+/// The kept anonymous events of `key` that belong to `email`: within `WINDOW_MS` of its link.
+pub(super) fn for_email(
+    tx: &Transaction<'_>,
+    key: &Key<'_>,
+    email: &Email,
+) -> rusqlite::Result<Vec<Anonymous>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT a.at, a.event_id, a.event_type, a.data FROM anonymous_carts a
+         JOIN cart_links l ON l.company_id = a.company_id AND l.integration_id = a.integration_id
+                          AND l.cart_key = a.cart_key
+         WHERE a.company_id = ?1 AND a.integration_id = ?2 AND a.cart_key = ?3 AND l.email = ?4
+           AND a.at BETWEEN l.first_at - ?5 AND l.last_at + ?5
+         ORDER BY a.at, a.event_id",
+    )?;
+    stmt.query_map(
+        params![
+            key.company.to_string(),
+            key.integration,
+            key.key,
+            email.as_str(),
+            WINDOW_MS
+        ],
+        |row| {
+            Ok(Anonymous {
+                at: row.get(0)?,
+                event_id: row.get(1)?,
+                event_type: row.get(2)?,
+                data: row.get(3)?,
+            })
+        },
+    )?
+    .collect()
+}
+
+/// The emails an anonymous event at `at` under `key` belongs to.
+pub(super) fn emails_for(
+    tx: &Transaction<'_>,
+    key: &Key<'_>,
+    at: i64,
+) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT email FROM cart_links WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
+           AND ?4 BETWEEN first_at - ?5 AND last_at + ?5
+         ORDER BY email",
+    )?;
+    stmt.query_map(
+        params![
+            key.company.to_string(),
+            key.integration,
+            key.key,
+            at,
+            WINDOW_MS
+        ],
+        |row| row.get(0),
+    )?
+    .collect()
+}
