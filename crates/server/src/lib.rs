@@ -16,6 +16,7 @@ mod openapi;
 mod routes;
 mod secrets;
 mod security;
+pub mod shared;
 mod startup;
 
 pub use config::{ConfigError, EventLogUrl, Redacted, Settings, SettingsLayer};

@@ -1,6 +1,12 @@
 //! Building the application from settings: open the event log and the accounts, start the
 //! projectors, bind the listener. `serve` runs it until stopped; tests build it on port 0 with a
 //! manual clock.
+//!
+//! With a `postgres://` event log, everything that decides who may do what (accounts, sessions,
+//! installation tokens, the admin-token key) is opened from PostgreSQL too, so that any number
+//! of nodes are one service ([`open_authority`]); the read models stay in each node's data
+//! directory, projected from the shared log: they are rebuildable, each node answers reads from
+//! its own copy, and nodes never contend for their writes.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -10,19 +16,21 @@ use actix_web::{App, HttpServer, web};
 use rusqlite::Connection;
 use time::OffsetDateTime;
 use woo_domain::{Clock, SystemClock};
-use woo_eventlog::{EventLog, SqliteEventLog, SqliteOptions, StorageError};
+use woo_eventlog::{EventLog, PostgresEventLog, SqliteEventLog, SqliteOptions, StorageError};
 use woo_projector::{Projector, ProjectorSet, ReadModelStore};
 
 use crate::accounts::{AccountError, Accounts};
 use crate::app::restore_links::RestoreLinks;
 use crate::app::webhook_secrets::WebhookSecrets;
 use crate::app::{
-    Backpressure, Leases, Limits, PollGate, ReadPool, ServiceError, Services, TokenStore,
-    backpressure,
+    Backpressure, InstallationTokens, Leases, Limits, PollGate, ReadPool, ServiceError, Services,
+    SharedTokens, TokenStore, backpressure,
 };
 use crate::auth::JwtKeys;
 use crate::diagnostics::Diagnostics;
 use crate::json::{BodyBudget, DEFAULT_BODY_BUDGET};
+use crate::shared::accounts::SharedAccounts;
+use crate::shared::{SharedDb, SharedError};
 use crate::{ApiError, EventLogUrl, Settings};
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +54,8 @@ pub enum StartupError {
         path: String,
         source: rusqlite::Error,
     },
+    #[error("cannot open the state shared with the other nodes: {0}")]
+    Shared(#[from] SharedError),
     #[error("cannot bring the installation tokens in line with the event log: {0}")]
     TokensReconcile(#[source] ServiceError),
     #[error("cannot limit SQLite's memory: {source}")]
@@ -188,8 +198,9 @@ fn private_file(path: &std::path::Path) -> Result<(), StartupError> {
     Ok(())
 }
 
-/// Opens the event log the settings name, creating the data directory if needed.
-pub fn open_event_log(
+/// Opens the event log the settings name, creating the data directory if needed. A PostgreSQL
+/// log is shared: `ReadOnly` only means this process does not append to it.
+pub async fn open_event_log(
     settings: &Settings,
     access: Access,
 ) -> Result<(Arc<dyn EventLog>, &'static str), StartupError> {
@@ -207,6 +218,9 @@ pub fn open_event_log(
                 Access::ReadOnly => SqliteEventLog::open_read_only(path, SqliteOptions::default())?,
             };
             Ok((Arc::new(log), "sqlite"))
+        }
+        EventLogUrl::Postgres(url) => {
+            Ok((Arc::new(PostgresEventLog::connect(url).await?), "postgres"))
         }
         EventLogUrl::KurrentDb(_) => Err(StartupError::BackendNotBuilt),
     }
@@ -231,8 +245,16 @@ pub fn read_model_store(settings: &Settings) -> ReadModelStore {
     ReadModelStore::new(settings.data_dir.join("readmodels.db"))
 }
 
-/// The accounts database of a data directory.
+/// The accounts: the shared ones when the log is PostgreSQL, else the data directory's. Called
+/// from synchronous code (`accounts add-user`); with PostgreSQL, from a multi-threaded runtime.
 pub fn open_accounts(settings: &Settings) -> Result<Accounts, StartupError> {
+    if let EventLogUrl::Postgres(url) = &settings.event_log {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|e| {
+            SharedError::Unavailable(format!("no async runtime to reach PostgreSQL from: {e}"))
+        })?;
+        let db = tokio::task::block_in_place(|| runtime.block_on(SharedDb::connect(url)))?;
+        return Ok(Accounts::over(Arc::new(SharedAccounts::new(db))));
+    }
     create_data_dir(&settings.data_dir)?;
     let path = settings.data_dir.join("accounts.db");
     private_file(&path)?;
@@ -247,6 +269,71 @@ pub fn projectors(log: &Arc<dyn EventLog>, store: &ReadModelStore) -> Vec<Projec
         .collect()
 }
 
+/// The event log and what decides who may do what.
+struct Authority {
+    log: Arc<dyn EventLog>,
+    backend: &'static str,
+    accounts: Accounts,
+    tokens: Box<dyn InstallationTokens>,
+    jwt: JwtKeys,
+}
+
+/// On a single node: the log, accounts, tokens and key in the data directory. With a PostgreSQL
+/// log: all of them in PostgreSQL, shared by every node (a configured admin-token key still wins).
+async fn open_authority(settings: &Settings) -> Result<Authority, StartupError> {
+    let (log, backend) = open_event_log(settings, Access::Write).await?;
+    let configured_key = settings
+        .admin_token_key
+        .as_ref()
+        .map(|key| JwtKeys::from_secret(key.expose().as_bytes()));
+    if let EventLogUrl::Postgres(url) = &settings.event_log {
+        let db = SharedDb::connect(url).await?;
+        let tokens = SharedTokens::new(db.clone());
+        tokens
+            .reconcile(log.as_ref())
+            .await
+            .map_err(StartupError::TokensReconcile)?;
+        let jwt = match configured_key {
+            Some(jwt) => jwt,
+            None => JwtKeys::from_secret(db.admin_token_key().await?.as_bytes()),
+        };
+        return Ok(Authority {
+            log,
+            backend,
+            accounts: Accounts::over(Arc::new(SharedAccounts::new(db))),
+            tokens: Box::new(tokens),
+            jwt,
+        });
+    }
+    let accounts = open_accounts(settings)?;
+    let jwt = match configured_key {
+        Some(jwt) => jwt,
+        None => {
+            let key_path = settings.data_dir.join("admin-token.key");
+            JwtKeys::load_or_create(&key_path).map_err(|source| StartupError::JwtKey {
+                path: key_path.display().to_string(),
+                source,
+            })?
+        }
+    };
+    let tokens_path = settings.data_dir.join("accounts.db");
+    let tokens = TokenStore::open(&tokens_path).map_err(|source| StartupError::Tokens {
+        path: tokens_path.display().to_string(),
+        source,
+    })?;
+    tokens
+        .reconcile(log.as_ref())
+        .await
+        .map_err(StartupError::TokensReconcile)?;
+    Ok(Authority {
+        log,
+        backend,
+        accounts,
+        tokens: Box::new(tokens),
+        jwt,
+    })
+}
+
 impl Application {
     /// Opens everything, starts the projectors and binds the listener; call from a tokio runtime.
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
@@ -258,18 +345,13 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> Result<Application, StartupError> {
         limit_sqlite_memory()?;
-        let (log, backend) = open_event_log(&settings, Access::Write)?;
-        let accounts = open_accounts(&settings)?;
-        let jwt = match &settings.admin_token_key {
-            Some(key) => JwtKeys::from_secret(key.expose().as_bytes()),
-            None => {
-                let key_path = settings.data_dir.join("admin-token.key");
-                JwtKeys::load_or_create(&key_path).map_err(|source| StartupError::JwtKey {
-                    path: key_path.display().to_string(),
-                    source,
-                })?
-            }
-        };
+        let Authority {
+            log,
+            backend,
+            accounts,
+            tokens,
+            jwt,
+        } = open_authority(&settings).await?;
         let diagnostics_path = settings.data_dir.join("diagnostics.db");
         private_file(&diagnostics_path)?;
         private_file(&settings.data_dir.join("readmodels.db"))?;
@@ -278,15 +360,6 @@ impl Application {
                 path: diagnostics_path.display().to_string(),
                 source,
             })?;
-        let tokens_path = settings.data_dir.join("accounts.db");
-        let tokens = TokenStore::open(&tokens_path).map_err(|source| StartupError::Tokens {
-            path: tokens_path.display().to_string(),
-            source,
-        })?;
-        tokens
-            .reconcile(log.as_ref())
-            .await
-            .map_err(StartupError::TokensReconcile)?;
         let read_models = read_model_store(&settings);
         let projectors = ProjectorSet::start(projectors(&log, &read_models), log.clone());
         let listener = TcpListener::bind(&settings.addr).map_err(|source| StartupError::Bind {
@@ -311,7 +384,7 @@ impl Application {
                 limits: Limits::default(),
                 polls: PollGate::default(),
                 leases: Leases::default(),
-                tokens: Box::new(tokens),
+                tokens,
                 backpressure: Backpressure::new(settings.max_projection_lag),
                 reads: Arc::new(ReadPool::new(read_models)),
                 public_url,
@@ -354,6 +427,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Stops the server when asked: a test takes one node of several away with it.
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     pub fn public_url(&self) -> &str {
