@@ -3,7 +3,8 @@
 //! manual clock.
 //!
 //! With a `postgres://` event log, everything that decides who may do what (accounts, sessions,
-//! installation tokens, the admin-token key) is opened from PostgreSQL too, so that any number
+//! installation tokens, the admin-token key, command leases, failure limits) is opened from
+//! PostgreSQL too, so that any number
 //! of nodes are one service ([`open_authority`]); the read models stay in each node's data
 //! directory, projected from the shared log: they are rebuildable, each node answers reads from
 //! its own copy, and nodes never contend for their writes.
@@ -276,10 +277,12 @@ struct Authority {
     accounts: Accounts,
     tokens: Box<dyn InstallationTokens>,
     jwt: JwtKeys,
+    leases: Leases,
+    limits: Limits,
 }
 
-/// On a single node: the log, accounts, tokens and key in the data directory. With a PostgreSQL
-/// log: all of them in PostgreSQL, shared by every node (a configured admin-token key still wins).
+/// On a single node: the log, accounts, tokens and key in the data directory, leases and limits
+/// in memory. With a PostgreSQL log: all of them in PostgreSQL, shared by every node (a configured admin-token key still wins).
 async fn open_authority(settings: &Settings) -> Result<Authority, StartupError> {
     let (log, backend) = open_event_log(settings, Access::Write).await?;
     let configured_key = settings
@@ -300,9 +303,11 @@ async fn open_authority(settings: &Settings) -> Result<Authority, StartupError> 
         return Ok(Authority {
             log,
             backend,
-            accounts: Accounts::over(Arc::new(SharedAccounts::new(db))),
+            accounts: Accounts::over(Arc::new(SharedAccounts::new(db.clone()))),
             tokens: Box::new(tokens),
             jwt,
+            leases: Leases::Shared(db.clone()),
+            limits: Limits::shared(&db),
         });
     }
     let accounts = open_accounts(settings)?;
@@ -331,6 +336,8 @@ async fn open_authority(settings: &Settings) -> Result<Authority, StartupError> 
         accounts,
         tokens: Box::new(tokens),
         jwt,
+        leases: Leases::default(),
+        limits: Limits::default(),
     })
 }
 
@@ -351,6 +358,8 @@ impl Application {
             accounts,
             tokens,
             jwt,
+            leases,
+            limits,
         } = open_authority(&settings).await?;
         let diagnostics_path = settings.data_dir.join("diagnostics.db");
         private_file(&diagnostics_path)?;
@@ -381,9 +390,9 @@ impl Application {
                 projectors,
                 accounts,
                 diagnostics,
-                limits: Limits::default(),
+                limits,
                 polls: PollGate::default(),
-                leases: Leases::default(),
+                leases,
                 tokens,
                 backpressure: Backpressure::new(settings.max_projection_lag),
                 reads: Arc::new(ReadPool::new(read_models)),

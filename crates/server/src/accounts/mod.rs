@@ -303,150 +303,171 @@ impl Accounts {
 mod tests {
     use time::macros::datetime;
 
+    use woo_eventlog::pg_harness::PgCluster;
+
     use super::*;
+    use crate::shared::SharedDb;
+    use crate::shared::accounts::SharedAccounts;
 
     const T0: OffsetDateTime = datetime!(2026-11-27 10:00 UTC);
 
-    fn accounts() -> (Accounts, tempfile::TempDir) {
+    /// The accounts of a single node (SQLite) and the shared ones (PostgreSQL, a fresh schema):
+    /// every test runs on both.
+    async fn stores() -> Vec<(Accounts, tempfile::TempDir)> {
         let dir = tempfile::tempdir().unwrap();
-        (Accounts::open(dir.path().join("accounts.db")).unwrap(), dir)
+        let local = Accounts::open(dir.path().join("accounts.db")).unwrap();
+        let db = SharedDb::connect(&PgCluster::shared().fresh_schema_url())
+            .await
+            .expect("the shared tables open");
+        let shared = Accounts::over(std::sync::Arc::new(SharedAccounts::new(db)));
+        vec![(local, dir), (shared, tempfile::tempdir().unwrap())]
     }
 
     fn email(s: &str) -> Email {
         Email::parse(s).unwrap()
     }
 
-    #[test]
-    fn add_user_is_repeatable_and_authenticates_with_the_latest_password() {
-        let (accounts, _dir) = accounts();
-        let (user, company) = accounts
-            .add_user(
-                &email("Ada@Example.com"),
-                "first password",
-                "Acme",
-                Role::Owner,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn add_user_is_repeatable_and_authenticates_with_the_latest_password() {
+        for (accounts, _dir) in stores().await {
+            let (user, company) = accounts
+                .add_user(
+                    &email("Ada@Example.com"),
+                    "first password",
+                    "Acme",
+                    Role::Owner,
+                    T0,
+                )
+                .unwrap();
+            let (again, same_company) = accounts
+                .add_user(
+                    &email("ada@example.com"),
+                    "second password",
+                    "Acme",
+                    Role::Admin,
+                    T0,
+                )
+                .unwrap();
+
+            assert_eq!((user, company), (again, same_company));
+            assert!(
+                accounts
+                    .authenticate(&email("ada@example.com"), "first password")
+                    .unwrap()
+                    .is_none()
+            );
+            assert_eq!(
+                accounts
+                    .authenticate(&email("ada@example.com"), "second password")
+                    .unwrap()
+                    .unwrap()
+                    .id,
+                user
+            );
+            assert!(
+                accounts
+                    .authenticate(&email("bob@example.com"), "second password")
+                    .unwrap()
+                    .is_none()
+            );
+            let memberships = accounts.memberships(user).unwrap();
+            assert_eq!(
+                memberships,
+                vec![Membership {
+                    company_id: company,
+                    company_name: "Acme".into(),
+                    role: Role::Admin
+                }]
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn weak_passwords_and_empty_company_names_are_refused() {
+        for (accounts, _dir) in stores().await {
+            assert!(matches!(
+                accounts.add_user(&email("a@b.c"), "short", "Acme", Role::Owner, T0),
+                Err(AccountError::WeakPassword)
+            ));
+            assert!(matches!(
+                accounts.add_user(&email("a@b.c"), "long enough!", " ", Role::Owner, T0),
+                Err(AccountError::CompanyName)
+            ));
+            assert!(!accounts.has_users().unwrap());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sessions_expire_and_end() {
+        for (accounts, _dir) in stores().await {
+            let (user, _) = accounts
+                .add_user(&email("a@b.c"), "long enough!", "Acme", Role::Owner, T0)
+                .unwrap();
+            let token = accounts.create_session(user, T0).unwrap();
+
+            let session = accounts.session(token.expose(), T0).unwrap().unwrap();
+            assert_eq!(session.user.id, user);
+            assert!(!session.csrf.is_empty());
+            assert!(
+                accounts
+                    .session(token.expose(), T0 + SESSION_LIFETIME)
+                    .unwrap()
+                    .is_none()
+            );
+            accounts.end_session(token.expose()).unwrap();
+            assert!(accounts.session(token.expose(), T0).unwrap().is_none());
+            assert!(accounts.session("wss_guess", T0).unwrap().is_none());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_first_run_form_leaves_the_link_working() {
+        for (accounts, _dir) in stores().await {
+            let token = accounts.create_bootstrap_token(T0).unwrap().unwrap();
+
+            let blank = accounts.use_bootstrap_token(
+                token.expose(),
+                &email("a@b.c"),
+                "long enough!",
+                " ",
                 T0,
-            )
-            .unwrap();
-        let (again, same_company) = accounts
-            .add_user(
-                &email("ada@example.com"),
-                "second password",
-                "Acme",
-                Role::Admin,
+            );
+            let weak =
+                accounts.use_bootstrap_token(token.expose(), &email("a@b.c"), "short", "Acme", T0);
+
+            assert!(matches!(blank, Err(AccountError::CompanyName)));
+            assert!(matches!(weak, Err(AccountError::WeakPassword)));
+            assert!(accounts.bootstrap_token_is_valid(token.expose()).unwrap());
+            assert!(!accounts.has_users().unwrap());
+            let user = accounts
+                .use_bootstrap_token(token.expose(), &email("a@b.c"), "long enough!", "Acme", T0)
+                .unwrap();
+            assert_eq!(accounts.memberships(user).unwrap()[0].company_name, "Acme");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_bootstrap_link_creates_the_first_owner_once() {
+        for (accounts, _dir) in stores().await {
+            let token = accounts.create_bootstrap_token(T0).unwrap().unwrap();
+
+            let user = accounts
+                .use_bootstrap_token(token.expose(), &email("a@b.c"), "long enough!", "Acme", T0)
+                .unwrap();
+
+            assert_eq!(accounts.memberships(user).unwrap()[0].role, Role::Owner);
+            let again = accounts.use_bootstrap_token(
+                token.expose(),
+                &email("x@b.c"),
+                "long enough!",
+                "Evil",
                 T0,
-            )
-            .unwrap();
-
-        assert_eq!((user, company), (again, same_company));
-        assert!(
-            accounts
-                .authenticate(&email("ada@example.com"), "first password")
-                .unwrap()
-                .is_none()
-        );
-        assert_eq!(
-            accounts
-                .authenticate(&email("ada@example.com"), "second password")
-                .unwrap()
-                .unwrap()
-                .id,
-            user
-        );
-        assert!(
-            accounts
-                .authenticate(&email("bob@example.com"), "second password")
-                .unwrap()
-                .is_none()
-        );
-        let memberships = accounts.memberships(user).unwrap();
-        assert_eq!(
-            memberships,
-            vec![Membership {
-                company_id: company,
-                company_name: "Acme".into(),
-                role: Role::Admin
-            }]
-        );
-    }
-
-    #[test]
-    fn weak_passwords_and_empty_company_names_are_refused() {
-        let (accounts, _dir) = accounts();
-        assert!(matches!(
-            accounts.add_user(&email("a@b.c"), "short", "Acme", Role::Owner, T0),
-            Err(AccountError::WeakPassword)
-        ));
-        assert!(matches!(
-            accounts.add_user(&email("a@b.c"), "long enough!", " ", Role::Owner, T0),
-            Err(AccountError::CompanyName)
-        ));
-        assert!(!accounts.has_users().unwrap());
-    }
-
-    #[test]
-    fn sessions_expire_and_end() {
-        let (accounts, _dir) = accounts();
-        let (user, _) = accounts
-            .add_user(&email("a@b.c"), "long enough!", "Acme", Role::Owner, T0)
-            .unwrap();
-        let token = accounts.create_session(user, T0).unwrap();
-
-        let session = accounts.session(token.expose(), T0).unwrap().unwrap();
-        assert_eq!(session.user.id, user);
-        assert!(!session.csrf.is_empty());
-        assert!(
-            accounts
-                .session(token.expose(), T0 + SESSION_LIFETIME)
-                .unwrap()
-                .is_none()
-        );
-        accounts.end_session(token.expose()).unwrap();
-        assert!(accounts.session(token.expose(), T0).unwrap().is_none());
-        assert!(accounts.session("wss_guess", T0).unwrap().is_none());
-    }
-
-    #[test]
-    fn a_refused_first_run_form_leaves_the_link_working() {
-        let (accounts, _dir) = accounts();
-        let token = accounts.create_bootstrap_token(T0).unwrap().unwrap();
-
-        let blank =
-            accounts.use_bootstrap_token(token.expose(), &email("a@b.c"), "long enough!", " ", T0);
-        let weak =
-            accounts.use_bootstrap_token(token.expose(), &email("a@b.c"), "short", "Acme", T0);
-
-        assert!(matches!(blank, Err(AccountError::CompanyName)));
-        assert!(matches!(weak, Err(AccountError::WeakPassword)));
-        assert!(accounts.bootstrap_token_is_valid(token.expose()).unwrap());
-        assert!(!accounts.has_users().unwrap());
-        let user = accounts
-            .use_bootstrap_token(token.expose(), &email("a@b.c"), "long enough!", "Acme", T0)
-            .unwrap();
-        assert_eq!(accounts.memberships(user).unwrap()[0].company_name, "Acme");
-    }
-
-    #[test]
-    fn the_bootstrap_link_creates_the_first_owner_once() {
-        let (accounts, _dir) = accounts();
-        let token = accounts.create_bootstrap_token(T0).unwrap().unwrap();
-
-        let user = accounts
-            .use_bootstrap_token(token.expose(), &email("a@b.c"), "long enough!", "Acme", T0)
-            .unwrap();
-
-        assert_eq!(accounts.memberships(user).unwrap()[0].role, Role::Owner);
-        let again = accounts.use_bootstrap_token(
-            token.expose(),
-            &email("x@b.c"),
-            "long enough!",
-            "Evil",
-            T0,
-        );
-        assert!(matches!(again, Err(AccountError::BootstrapUsed)));
-        assert!(
-            accounts.create_bootstrap_token(T0).unwrap().is_none(),
-            "no new link once an account exists"
-        );
+            );
+            assert!(matches!(again, Err(AccountError::BootstrapUsed)));
+            assert!(
+                accounts.create_bootstrap_token(T0).unwrap().is_none(),
+                "no new link once an account exists"
+            );
+        }
     }
 }

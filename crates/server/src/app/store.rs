@@ -47,6 +47,8 @@ pub enum ServiceError {
     Diagnostics(#[source] rusqlite::Error),
     #[error(transparent)]
     Tokens(#[from] super::tokens::TokenCheckError),
+    #[error("the command leases failed: {0}")]
+    Leases(String),
     #[error("a decision was refused where none can be: {0}")]
     Invariant(String),
 }

@@ -1,5 +1,5 @@
 -- What every node of one service shares: accounts, sessions, installation tokens, the admin
--- token key and command leases. Created in the service's own schema (see `SharedDb::connect`).
+-- token key, command leases and failure limits. Created in the service's own schema (see `SharedDb::connect`).
 -- Times are unix milliseconds unless named otherwise.
 CREATE TABLE IF NOT EXISTS users (
     id            TEXT PRIMARY KEY,
@@ -45,4 +45,12 @@ CREATE TABLE IF NOT EXISTS settings (
 CREATE TABLE IF NOT EXISTS command_leases (
     sync_id  TEXT PRIMARY KEY,
     until_ms BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS limit_failures (
+    limiter         TEXT    NOT NULL,
+    key             TEXT    NOT NULL,
+    first_ms        BIGINT  NOT NULL,
+    count           INTEGER NOT NULL,
+    locked_until_ms BIGINT,
+    PRIMARY KEY (limiter, key)
 );
