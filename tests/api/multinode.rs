@@ -116,7 +116,34 @@ async fn a_store_paired_on_one_node_and_approved_on_the_other_is_one_store_on_bo
     on_a.send(vec![cart_started(1, "john@example.com")]).await;
     on_b.send(vec![cart_started(2, "jane@example.com")]).await;
 
-    // Assert: both nodes show both shoppers' tags; A accepts the admin token B issued.
+    let refused = json!({"event_id": "0193c5a0-0000-7000-8000-0000000000b2", "type": "ecommerce.order_placed",
+        "occurred_at": "2026-11-27T09:00:00Z", "data": {"status": "processing"}});
+    let answer = on_a.send(vec![refused]).await;
+    assert_eq!(woo_e2e::statuses(&answer), ["rejected"], "{answer}");
+
+    // Assert: both nodes show both shoppers' tags; A accepts the admin token B issued; B lists
+    // the rejection A received (A's diagnostics reach the shared tables within a flush).
+    let diagnostics = format!("/integrations/{}/diagnostics", on_a.integration_id);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, body) = b.app.admin_json(&on_b.jwt, &diagnostics).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if body["recent_rejections"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+        {
+            assert_eq!(
+                body["recent_rejections"][0]["item"], "0193c5a0-0000-7000-8000-0000000000b2",
+                "{body}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "B never listed A's rejection: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     for (node, store) in [(&a.app, &on_a), (&b.app, &on_b)] {
         for email in ["john@example.com", "jane@example.com"] {
             let subscriber = node

@@ -3,8 +3,8 @@
 //! manual clock.
 //!
 //! With a `postgres://` event log, everything that decides who may do what (accounts, sessions,
-//! installation tokens, the admin-token key, command leases, failure limits) is opened from
-//! PostgreSQL too, so that any number
+//! installation tokens, the admin-token key, command leases, failure limits) and the delivery
+//! diagnostics are opened from PostgreSQL too, so that any number
 //! of nodes are one service ([`open_authority`]); the read models stay in each node's data
 //! directory, projected from the shared log: they are rebuildable, each node answers reads from
 //! its own copy, and nodes never contend for their writes.
@@ -50,6 +50,8 @@ pub enum StartupError {
         path: String,
         source: rusqlite::Error,
     },
+    #[error("cannot start the delivery diagnostics' flusher: {0}")]
+    DiagnosticsThread(#[source] std::io::Error),
     #[error("cannot open the installation tokens {path}: {source}")]
     Tokens {
         path: String,
@@ -279,10 +281,11 @@ struct Authority {
     jwt: JwtKeys,
     leases: Leases,
     limits: Limits,
+    diagnostics: Diagnostics,
 }
 
-/// On a single node: the log, accounts, tokens and key in the data directory, leases and limits
-/// in memory. With a PostgreSQL log: all of them in PostgreSQL, shared by every node (a configured admin-token key still wins).
+/// On a single node: the log, accounts, tokens, key and diagnostics in the data directory, leases
+/// and limits in memory. With a PostgreSQL log: all of them in PostgreSQL, shared by every node (a configured admin-token key still wins).
 async fn open_authority(settings: &Settings) -> Result<Authority, StartupError> {
     let (log, backend) = open_event_log(settings, Access::Write).await?;
     let configured_key = settings
@@ -308,9 +311,17 @@ async fn open_authority(settings: &Settings) -> Result<Authority, StartupError> 
             jwt,
             leases: Leases::Shared(db.clone()),
             limits: Limits::shared(&db),
+            diagnostics: Diagnostics::shared(db).map_err(StartupError::DiagnosticsThread)?,
         });
     }
     let accounts = open_accounts(settings)?;
+    let diagnostics_path = settings.data_dir.join("diagnostics.db");
+    private_file(&diagnostics_path)?;
+    let diagnostics =
+        Diagnostics::open(&diagnostics_path).map_err(|source| StartupError::Diagnostics {
+            path: diagnostics_path.display().to_string(),
+            source,
+        })?;
     let jwt = match configured_key {
         Some(jwt) => jwt,
         None => {
@@ -338,6 +349,7 @@ async fn open_authority(settings: &Settings) -> Result<Authority, StartupError> 
         jwt,
         leases: Leases::default(),
         limits: Limits::default(),
+        diagnostics,
     })
 }
 
@@ -360,15 +372,9 @@ impl Application {
             jwt,
             leases,
             limits,
+            diagnostics,
         } = open_authority(&settings).await?;
-        let diagnostics_path = settings.data_dir.join("diagnostics.db");
-        private_file(&diagnostics_path)?;
         private_file(&settings.data_dir.join("readmodels.db"))?;
-        let diagnostics =
-            Diagnostics::open(&diagnostics_path).map_err(|source| StartupError::Diagnostics {
-                path: diagnostics_path.display().to_string(),
-                source,
-            })?;
         let read_models = read_model_store(&settings);
         let projectors = ProjectorSet::start(projectors(&log, &read_models), log.clone());
         let listener = TcpListener::bind(&settings.addr).map_err(|source| StartupError::Bind {

@@ -1,5 +1,5 @@
 -- What every node of one service shares: accounts, sessions, installation tokens, the admin
--- token key, command leases and failure limits. Created in the service's own schema (see `SharedDb::connect`).
+-- token key, command leases, failure limits and delivery diagnostics. Created in the service's own schema (see `SharedDb::connect`).
 -- Times are unix milliseconds unless named otherwise.
 CREATE TABLE IF NOT EXISTS users (
     id            TEXT PRIMARY KEY,
@@ -54,3 +54,23 @@ CREATE TABLE IF NOT EXISTS limit_failures (
     locked_until_ms BIGINT,
     PRIMARY KEY (limiter, key)
 );
+-- Delivery diagnostics (see `diagnostics`): counts per store and status, the last rejections.
+CREATE TABLE IF NOT EXISTS delivery_counts (
+    integration_id TEXT   NOT NULL,
+    status         TEXT   NOT NULL CHECK (status IN ('accepted', 'duplicate', 'rejected')),
+    items          BIGINT NOT NULL,
+    PRIMARY KEY (integration_id, status)
+);
+CREATE TABLE IF NOT EXISTS delivery_rejections (
+    id             BIGSERIAL PRIMARY KEY,
+    integration_id TEXT   NOT NULL,
+    received_at    BIGINT NOT NULL,
+    endpoint       TEXT   NOT NULL,
+    item           TEXT,
+    event_type     TEXT,
+    code           TEXT   NOT NULL,
+    message        TEXT   NOT NULL,
+    path           TEXT,
+    excerpt        TEXT
+);
+CREATE INDEX IF NOT EXISTS delivery_rejections_store ON delivery_rejections (integration_id, id);
