@@ -199,7 +199,7 @@ fn flags_win_over_environment_and_environment_over_the_config_file() {
 fn bad_configuration_fails_with_the_cause_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let output = woo_ingest()
-        .args(["replay", "--all", "--event-log", "postgres://db"])
+        .args(["replay", "--all", "--event-log", "mysql://db"])
         .arg("--data-dir")
         .arg(dir.path())
         .output()
@@ -207,7 +207,7 @@ fn bad_configuration_fails_with_the_cause_and_the_fix() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("postgres://db") && stderr.contains("use sqlite://PATH"),
+        stderr.contains("mysql://db") && stderr.contains("use sqlite://PATH"),
         "{stderr}"
     );
 
