@@ -220,3 +220,45 @@ async fn a_session_from_one_node_works_on_the_other_which_keeps_serving_when_it_
         .unwrap();
     assert_eq!(subscriber["tags"], json!([IN_CART]), "{subscriber}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_secret_set_through_one_node_verifies_deliveries_to_the_other() {
+    // Arrange: the secret the WooCommerce fixtures are signed with, set through A.
+    let (a, b) = two_nodes().await;
+    let on_a = a.app.connected_store(1, OWNER, "Acme").await;
+    let set = a
+        .app
+        .http
+        .post(format!(
+            "{}/api/admin/v1/integrations/{}/webhook-secret",
+            a.app.address, on_a.integration_id
+        ))
+        .bearer_auth(&on_a.jwt)
+        .json(&json!({"secret": "wc-shared-fixture-secret"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), StatusCode::CREATED);
+    b.app.caught_up().await;
+    let headers = woo_e2e::fixture("webhook-order-created.headers.json");
+
+    // Act: WooCommerce delivers to B.
+    let mut delivery = b.app.http.post(format!(
+        "{}/api/woocommerce/v1/webhooks/{}",
+        b.app.address, on_a.integration_id
+    ));
+    for (name, value) in headers.as_object().unwrap() {
+        delivery = delivery.header(name, value.as_str().unwrap());
+    }
+    let answer = delivery
+        .body(woo_e2e::fixture_text("webhook-order-created.json"))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    let status = answer.status();
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "accepted", "{body}");
+}

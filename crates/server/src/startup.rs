@@ -3,8 +3,8 @@
 //! manual clock.
 //!
 //! With a `postgres://` event log, everything that decides who may do what (accounts, sessions,
-//! installation tokens, the admin-token key, command leases, failure limits) and the delivery
-//! diagnostics are opened from PostgreSQL too, so that any number
+//! installation tokens, the admin-token key, command leases, failure limits, webhook secrets and
+//! the restore-link key) and the delivery diagnostics are opened from PostgreSQL too, so that any number
 //! of nodes are one service ([`open_authority`]); the read models stay in each node's data
 //! directory, projected from the shared log: they are rebuildable, each node answers reads from
 //! its own copy, and nodes never contend for their writes.
@@ -282,10 +282,12 @@ struct Authority {
     leases: Leases,
     limits: Limits,
     diagnostics: Diagnostics,
+    webhook_secrets: WebhookSecrets,
+    restore_links: RestoreLinks,
 }
 
-/// On a single node: the log, accounts, tokens, key and diagnostics in the data directory, leases
-/// and limits in memory. With a PostgreSQL log: all of them in PostgreSQL, shared by every node (a configured admin-token key still wins).
+/// On a single node: the log, accounts, tokens, keys, webhook secrets and diagnostics in the data
+/// directory, leases and limits in memory. With a PostgreSQL log: all of them in PostgreSQL, shared by every node (a configured admin-token key still wins).
 async fn open_authority(settings: &Settings) -> Result<Authority, StartupError> {
     let (log, backend) = open_event_log(settings, Access::Write).await?;
     let configured_key = settings
@@ -311,6 +313,8 @@ async fn open_authority(settings: &Settings) -> Result<Authority, StartupError> 
             jwt,
             leases: Leases::Shared(db.clone()),
             limits: Limits::shared(&db),
+            restore_links: RestoreLinks::with_key(db.restore_link_key().await?),
+            webhook_secrets: WebhookSecrets::Shared(db.clone()),
             diagnostics: Diagnostics::shared(db).map_err(StartupError::DiagnosticsThread)?,
         });
     }
@@ -350,6 +354,8 @@ async fn open_authority(settings: &Settings) -> Result<Authority, StartupError> 
         leases: Leases::default(),
         limits: Limits::default(),
         diagnostics,
+        webhook_secrets: WebhookSecrets::in_data_dir(&settings.data_dir),
+        restore_links: RestoreLinks::in_data_dir(&settings.data_dir),
     })
 }
 
@@ -373,6 +379,8 @@ impl Application {
             leases,
             limits,
             diagnostics,
+            webhook_secrets,
+            restore_links,
         } = open_authority(&settings).await?;
         private_file(&settings.data_dir.join("readmodels.db"))?;
         let read_models = read_model_store(&settings);
@@ -413,8 +421,8 @@ impl Application {
             |s: &AppState| &s.app,
         );
         let app_state = state.clone();
-        let webhook_secrets = web::Data::new(WebhookSecrets::in_data_dir(&settings.data_dir));
-        let restore_links = web::Data::new(RestoreLinks::in_data_dir(&settings.data_dir));
+        let webhook_secrets = web::Data::new(webhook_secrets);
+        let restore_links = web::Data::new(restore_links);
         let trusted = crate::client::TrustedProxies(settings.trusted_proxies.clone());
         let public_url = state.app.public_url.clone();
         let server = HttpServer::new(move || {

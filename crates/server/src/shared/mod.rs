@@ -11,6 +11,7 @@ pub mod accounts;
 use std::future::Future;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use sha2::Digest;
 use tokio::runtime::Handle;
 use tokio_postgres::{Config, NoTls};
 
@@ -155,19 +156,26 @@ impl SharedDb {
     /// The admin-token key all nodes sign with: created by the first node that asks, read by
     /// the others.
     pub async fn admin_token_key(&self) -> Result<String, SharedError> {
+        self.secret_setting("admin_token_key").await
+    }
+
+    /// The key restore links are signed with, the same on every node.
+    pub async fn restore_link_key(&self) -> Result<[u8; 32], SharedError> {
+        let secret = self.secret_setting("restore_link_key").await?;
+        Ok(sha2::Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// A random secret stored under `name`: made by the first node that asks, the same for all.
+    async fn secret_setting(&self, name: &str) -> Result<String, SharedError> {
         let client = self.client().await?;
         client
             .execute(
-                "INSERT INTO settings (name, value) VALUES ('admin_token_key', $1)
-                 ON CONFLICT (name) DO NOTHING",
-                &[&Secret::generate("").expose()],
+                "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                &[&name, &Secret::generate("").expose()],
             )
             .await?;
         Ok(client
-            .query_one(
-                "SELECT value FROM settings WHERE name = 'admin_token_key'",
-                &[],
-            )
+            .query_one("SELECT value FROM settings WHERE name = $1", &[&name])
             .await?
             .get(0))
     }
@@ -191,6 +199,31 @@ fn shared_schema(log_schema: &str) -> Result<String, SharedError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn every_node_of_a_service_gets_the_same_keys_and_another_service_its_own() {
+        let cluster = woo_eventlog::pg_harness::PgCluster::shared();
+        let url = cluster.fresh_schema_url();
+        let (a, b) = (
+            SharedDb::connect(&url).await.unwrap(),
+            SharedDb::connect(&url).await.unwrap(),
+        );
+        let other = SharedDb::connect(&cluster.fresh_schema_url())
+            .await
+            .unwrap();
+
+        let key = a.admin_token_key().await.unwrap();
+        assert!(key.len() >= crate::config::MIN_ADMIN_TOKEN_KEY_BYTES);
+        assert_eq!(b.admin_token_key().await.unwrap(), key);
+        assert_ne!(other.admin_token_key().await.unwrap(), key);
+        let link_key = a.restore_link_key().await.unwrap();
+        assert_eq!(b.restore_link_key().await.unwrap(), link_key);
+        assert_ne!(other.restore_link_key().await.unwrap(), link_key);
+        assert!(
+            a.tokens_created() && !b.tokens_created(),
+            "the first start made the tables"
+        );
+    }
 
     #[test]
     fn the_shared_schema_follows_the_log_schema() {

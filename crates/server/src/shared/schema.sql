@@ -1,5 +1,6 @@
 -- What every node of one service shares: accounts, sessions, installation tokens, the admin
--- token key, command leases, failure limits and delivery diagnostics. Created in the service's own schema (see `SharedDb::connect`).
+-- token key and other keys, command leases, failure limits, delivery diagnostics and webhook
+-- secrets. Created in the service's own schema (see `SharedDb::connect`).
 -- Times are unix milliseconds unless named otherwise.
 CREATE TABLE IF NOT EXISTS users (
     id            TEXT PRIMARY KEY,
@@ -74,3 +75,10 @@ CREATE TABLE IF NOT EXISTS delivery_rejections (
     excerpt        TEXT
 );
 CREATE INDEX IF NOT EXISTS delivery_rejections_store ON delivery_rejections (integration_id, id);
+-- WooCommerce webhook secrets, kept as given (an HMAC needs the secret itself).
+CREATE TABLE IF NOT EXISTS webhook_secrets (
+    integration_id TEXT PRIMARY KEY,
+    secret         TEXT NOT NULL,
+    set_at         TEXT NOT NULL,
+    set_by         TEXT NOT NULL
+);
