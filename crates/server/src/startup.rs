@@ -21,18 +21,15 @@ use woo_eventlog::{EventLog, PostgresEventLog, SqliteEventLog, SqliteOptions, St
 use woo_projector::{Projector, ProjectorSet, ReadModelStore};
 
 use crate::accounts::{AccountError, Accounts};
-use crate::app::restore_links::RestoreLinks;
-use crate::app::webhook_secrets::WebhookSecrets;
-use crate::app::{
-    Backpressure, InstallationTokens, Leases, Limits, PollGate, ReadPool, ServiceError, Services,
-    SharedTokens, TokenStore, backpressure,
-};
+use crate::app::{Backpressure, PollGate, ReadPool, ServiceError, Services, backpressure};
 use crate::auth::JwtKeys;
-use crate::diagnostics::Diagnostics;
 use crate::json::{BodyBudget, DEFAULT_BODY_BUDGET};
 use crate::shared::accounts::SharedAccounts;
 use crate::shared::{SharedDb, SharedError};
 use crate::{ApiError, EventLogUrl, Settings};
+
+mod authority;
+use authority::{Authority, open_authority};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -270,93 +267,6 @@ pub fn projectors(log: &Arc<dyn EventLog>, store: &ReadModelStore) -> Vec<Projec
         .into_iter()
         .map(|projection| Projector::new(projection, log.clone(), store.clone()))
         .collect()
-}
-
-/// The event log and what decides who may do what.
-struct Authority {
-    log: Arc<dyn EventLog>,
-    backend: &'static str,
-    accounts: Accounts,
-    tokens: Box<dyn InstallationTokens>,
-    jwt: JwtKeys,
-    leases: Leases,
-    limits: Limits,
-    diagnostics: Diagnostics,
-    webhook_secrets: WebhookSecrets,
-    restore_links: RestoreLinks,
-}
-
-/// On a single node: the log, accounts, tokens, keys, webhook secrets and diagnostics in the data
-/// directory, leases and limits in memory. With a PostgreSQL log: all of them in PostgreSQL, shared by every node (a configured admin-token key still wins).
-async fn open_authority(settings: &Settings) -> Result<Authority, StartupError> {
-    let (log, backend) = open_event_log(settings, Access::Write).await?;
-    let configured_key = settings
-        .admin_token_key
-        .as_ref()
-        .map(|key| JwtKeys::from_secret(key.expose().as_bytes()));
-    if let EventLogUrl::Postgres(url) = &settings.event_log {
-        let db = SharedDb::connect(url).await?;
-        let tokens = SharedTokens::new(db.clone());
-        tokens
-            .reconcile(log.as_ref())
-            .await
-            .map_err(StartupError::TokensReconcile)?;
-        let jwt = match configured_key {
-            Some(jwt) => jwt,
-            None => JwtKeys::from_secret(db.admin_token_key().await?.as_bytes()),
-        };
-        return Ok(Authority {
-            log,
-            backend,
-            accounts: Accounts::over(Arc::new(SharedAccounts::new(db.clone()))),
-            tokens: Box::new(tokens),
-            jwt,
-            leases: Leases::Shared(db.clone()),
-            limits: Limits::shared(&db),
-            restore_links: RestoreLinks::with_key(db.restore_link_key().await?),
-            webhook_secrets: WebhookSecrets::Shared(db.clone()),
-            diagnostics: Diagnostics::shared(db).map_err(StartupError::DiagnosticsThread)?,
-        });
-    }
-    let accounts = open_accounts(settings)?;
-    let diagnostics_path = settings.data_dir.join("diagnostics.db");
-    private_file(&diagnostics_path)?;
-    let diagnostics =
-        Diagnostics::open(&diagnostics_path).map_err(|source| StartupError::Diagnostics {
-            path: diagnostics_path.display().to_string(),
-            source,
-        })?;
-    let jwt = match configured_key {
-        Some(jwt) => jwt,
-        None => {
-            let key_path = settings.data_dir.join("admin-token.key");
-            JwtKeys::load_or_create(&key_path).map_err(|source| StartupError::JwtKey {
-                path: key_path.display().to_string(),
-                source,
-            })?
-        }
-    };
-    let tokens_path = settings.data_dir.join("accounts.db");
-    let tokens = TokenStore::open(&tokens_path).map_err(|source| StartupError::Tokens {
-        path: tokens_path.display().to_string(),
-        source,
-    })?;
-    tokens
-        .reconcile(log.as_ref())
-        .await
-        .map_err(StartupError::TokensReconcile)?;
-    Ok(Authority {
-        log,
-        backend,
-        accounts,
-        tokens: Box::new(tokens),
-        jwt,
-        leases: Leases::default(),
-        limits: Limits::default(),
-        diagnostics,
-        webhook_secrets: WebhookSecrets::in_data_dir(&settings.data_dir),
-        restore_links: RestoreLinks::in_data_dir(&settings.data_dir),
-    })
 }
 
 impl Application {
