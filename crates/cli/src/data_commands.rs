@@ -33,7 +33,7 @@ fn require_event_log(settings: &Settings) -> Result<(), CliError> {
 
 pub async fn project(settings: Settings) -> Result<(), CliError> {
     require_event_log(&settings)?;
-    let (log, _) = open_event_log(&settings, Access::ReadOnly)?;
+    let (log, _) = open_event_log(&settings, Access::ReadOnly).await?;
     let store = read_model_store(&settings);
     let set = ProjectorSet::start(woo_server::projectors(&log, &store), log);
     tracing::info!(projections = ?set.names(), "projectors running; Ctrl-C stops them");
@@ -65,7 +65,7 @@ pub async fn rebuild_read_models(settings: Settings, name: Option<String>) -> Re
         })?],
     };
     require_event_log(&settings)?;
-    let (log, _) = open_event_log(&settings, Access::ReadOnly)?;
+    let (log, _) = open_event_log(&settings, Access::ReadOnly).await?;
     let store = read_model_store(&settings);
     let projectors: Vec<Projector> = projections
         .into_iter()
@@ -112,7 +112,7 @@ pub async fn replay(
     limit: Option<u64>,
 ) -> Result<(), CliError> {
     require_event_log(&settings)?;
-    let (log, _) = open_event_log(&settings, Access::ReadOnly)?;
+    let (log, _) = open_event_log(&settings, Access::ReadOnly).await?;
     if let Some(stream) = &stream
         && read_page(log.as_ref(), Some(stream), 0, 1)
             .await?

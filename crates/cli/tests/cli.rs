@@ -199,7 +199,7 @@ fn flags_win_over_environment_and_environment_over_the_config_file() {
 fn bad_configuration_fails_with_the_cause_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let output = woo_ingest()
-        .args(["replay", "--all", "--event-log", "postgres://db"])
+        .args(["replay", "--all", "--event-log", "mysql://db"])
         .arg("--data-dir")
         .arg(dir.path())
         .output()
@@ -207,7 +207,7 @@ fn bad_configuration_fails_with_the_cause_and_the_fix() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("postgres://db") && stderr.contains("use sqlite://PATH"),
+        stderr.contains("mysql://db") && stderr.contains("use sqlite://PATH"),
         "{stderr}"
     );
 
@@ -1084,4 +1084,67 @@ fn loadgen_ends_early_when_the_service_goes_away() {
     assert!(stderr.contains("stopped answering"), "{stderr}");
     let summary = String::from_utf8_lossy(&output.stdout);
     assert!(number_after(&summary, "failed: ") >= 50, "{summary}");
+}
+
+/// Two `serve` processes on one PostgreSQL: a store paired through A keeps sending through B after
+/// A is killed with SIGKILL, and every event of both runs is in the shared log.
+#[test]
+fn a_node_killed_with_sigkill_leaves_the_other_serving_the_same_store() {
+    let url = woo_eventlog::pg_harness::PgCluster::shared().fresh_schema_url();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run(woo_ingest()
+        .args(["accounts", "add-user", "--email", "owner@example.com"])
+        .args(["--company", "Acme", "--role", "owner", "--event-log", &url])
+        .env("WOO_INGEST_PASSWORD", "correct horse battery")
+        .arg("--data-dir")
+        .arg(dir_a.path()));
+    let node_a = serve(
+        woo_ingest()
+            .args(["--event-log", &url])
+            .arg("--data-dir")
+            .arg(dir_a.path()),
+    );
+    let node_b = serve(
+        woo_ingest()
+            .args(["--event-log", &url])
+            .arg("--data-dir")
+            .arg(dir_b.path()),
+    );
+    let through_a = run(woo_ingest()
+        .args([
+            "loadgen",
+            "--server",
+            &node_a.url,
+            "--email",
+            "owner@example.com",
+        ])
+        .args(["--requests", "20", "--concurrency", "4"])
+        .env("WOO_INGEST_PASSWORD", "correct horse battery"));
+    let said = String::from_utf8_lossy(&through_a.stderr);
+    let token = said
+        .split("--token ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no token in {said}"))
+        .to_owned();
+
+    drop(node_a);
+    let through_b = run(woo_ingest()
+        .args(["loadgen", "--server", &node_b.url, "--token", &token])
+        .args(["--requests", "20", "--concurrency", "4"]));
+
+    let summary = String::from_utf8_lossy(&through_b.stdout);
+    assert!(summary.contains("non-2xx: 0, failed: 0"), "{summary}");
+    assert_eq!(number_after(&summary, "events: 20 sent, "), 20, "{summary}");
+    let replay = run(woo_ingest()
+        .args(["replay", "--all", "--event-log", &url])
+        .arg("--data-dir")
+        .arg(dir_b.path()));
+    let store_events = String::from_utf8(replay.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["type"].as_str().unwrap().starts_with("ecommerce."))
+        .count();
+    assert_eq!(store_events, 40, "both nodes' events are in the shared log");
 }

@@ -1,10 +1,8 @@
 //! Who is asking: installation tokens for the plugin API, JWTs for the admin API, session cookies
 //! for the pages, and the rate limits that keep guessing expensive.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::{Mutex, PoisonError};
 
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
@@ -238,94 +236,6 @@ pub async fn session(req: &HttpRequest, state: &AppState) -> Result<Option<Sessi
     state.accounts(move |a| a.session(&token, now)).await
 }
 
-/// Failures counted per key (an account, a client address) in a sliding window; past `max`
-/// failures the key is locked for `lock`.
-pub struct RateLimiter {
-    max: u32,
-    window: Duration,
-    lock: Duration,
-    entries: Mutex<HashMap<String, Failures>>,
-}
-
-struct Failures {
-    first: OffsetDateTime,
-    count: u32,
-    locked_until: Option<OffsetDateTime>,
-}
-
-const MAX_TRACKED_KEYS: usize = 100_000;
-
-impl Failures {
-    fn fresh(now: OffsetDateTime) -> Self {
-        Failures {
-            first: now,
-            count: 0,
-            locked_until: None,
-        }
-    }
-}
-
-impl RateLimiter {
-    pub fn new(max: u32, window: Duration, lock: Duration) -> Self {
-        RateLimiter {
-            max,
-            window,
-            lock,
-            entries: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Takes one attempt for `key` before it is made: `Err(seconds to wait)` while the key is
-    /// locked. The attempt counts as a failure until [`refund`](Self::refund) or
-    /// [`succeed`](Self::succeed) says otherwise, so a burst of concurrent attempts cannot all
-    /// pass a check before any of them is recorded: at most `max` are ever in flight or failed.
-    pub fn reserve(&self, key: &str, now: OffsetDateTime) -> Result<(), u32> {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= MAX_TRACKED_KEYS {
-            let (window, lock) = (self.window, self.lock);
-            entries.retain(|_, f| {
-                now - f.first < window || f.locked_until.is_some_and(|u| u > now - lock)
-            });
-        }
-        let failures = entries
-            .entry(key.to_owned())
-            .or_insert_with(|| Failures::fresh(now));
-        match failures.locked_until {
-            Some(until) if until > now => {
-                return Err(u32::try_from((until - now).whole_seconds())
-                    .unwrap_or(u32::MAX)
-                    .max(1));
-            }
-            Some(_) => *failures = Failures::fresh(now),
-            None if now - failures.first >= self.window => *failures = Failures::fresh(now),
-            None => {}
-        }
-        failures.count += 1;
-        if failures.count >= self.max {
-            failures.locked_until = Some(now + self.lock);
-        }
-        Ok(())
-    }
-
-    /// Gives back an attempt that turned out not to be a failure.
-    pub fn refund(&self, key: &str) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(failures) = entries.get_mut(key) {
-            failures.count = failures.count.saturating_sub(1);
-            if failures.count < self.max {
-                failures.locked_until = None;
-            }
-        }
-    }
-
-    pub fn succeed(&self, key: &str) {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(key);
-    }
-}
-
 /// The address a request came from, as the limits key it (see `crate::client`).
 pub fn client_key(req: &HttpRequest) -> String {
     crate::client::key(req)
@@ -348,60 +258,6 @@ mod tests {
     use super::*;
 
     const T0: OffsetDateTime = datetime!(2026-11-27 10:00 UTC);
-
-    #[test]
-    fn a_key_takes_max_attempts_then_is_locked_until_later() {
-        let limiter = RateLimiter::new(5, Duration::minutes(15), Duration::minutes(15));
-        for _ in 0..5 {
-            assert_eq!(limiter.reserve("ip", T0), Ok(()));
-        }
-        assert_eq!(limiter.reserve("ip", T0), Err(900));
-        assert_eq!(limiter.reserve("other", T0), Ok(()));
-        assert_eq!(limiter.reserve("ip", T0 + Duration::minutes(15)), Ok(()));
-    }
-
-    #[test]
-    fn attempts_in_flight_count_so_a_burst_gets_max_tries() {
-        let limiter = std::sync::Arc::new(RateLimiter::new(
-            5,
-            Duration::minutes(15),
-            Duration::minutes(15),
-        ));
-        let threads: Vec<_> = (0..64)
-            .map(|_| {
-                let limiter = limiter.clone();
-                std::thread::spawn(move || limiter.reserve("account", T0).is_ok())
-            })
-            .collect();
-        let passed = threads
-            .into_iter()
-            .map(|t| t.join().unwrap())
-            .filter(|ok| *ok)
-            .count();
-        assert_eq!(passed, 5);
-    }
-
-    #[test]
-    fn refunds_and_successes_give_attempts_back_and_old_ones_expire() {
-        let limiter = RateLimiter::new(3, Duration::minutes(15), Duration::minutes(15));
-        for _ in 0..3 {
-            limiter.reserve("a", T0).unwrap();
-        }
-        assert!(limiter.reserve("a", T0).is_err());
-        limiter.refund("a");
-        assert_eq!(limiter.reserve("a", T0), Ok(()), "a refund unlocks");
-        limiter.reserve("b", T0).unwrap();
-        limiter.reserve("b", T0).unwrap();
-        limiter.succeed("b");
-        for _ in 0..3 {
-            assert_eq!(limiter.reserve("b", T0), Ok(()));
-        }
-        limiter.reserve("c", T0).unwrap();
-        limiter.reserve("c", T0).unwrap();
-        for _ in 0..2 {
-            assert_eq!(limiter.reserve("c", T0 + Duration::minutes(16)), Ok(()));
-        }
-    }
 
     #[test]
     fn a_key_file_is_made_whole_and_private_and_a_short_one_is_refused() {

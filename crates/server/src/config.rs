@@ -97,7 +97,7 @@ pub enum ConfigError {
     #[error("address {0:?} is not HOST:PORT: expected HOST:PORT, e.g. 127.0.0.1:8080")]
     Addr(String),
     #[error(
-        "event log URL {0:?} is not understood: use sqlite://PATH (e.g. sqlite://./data/events.db) or kurrentdb://HOST:PORT?tls=false"
+        "event log URL {0:?} is not understood: use sqlite://PATH (e.g. sqlite://./data/events.db), postgres://USER@HOST:PORT[,HOST2:PORT2]/DB?target_session_attrs=read-write or kurrentdb://HOST:PORT?tls=false"
     )]
     EventLogUrl(String),
     #[error("public URL {0:?} must start with http:// or https://")]
@@ -233,11 +233,15 @@ impl Settings {
     }
 }
 
-/// Which event-log backend to use and where it is.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Which event-log backend to use and where it is. `Debug` and `Display` hide a password in the
+/// URL, since settings are logged.
+#[derive(Clone, PartialEq, Eq)]
 pub enum EventLogUrl {
     /// `sqlite://PATH`: the embedded default, one file.
     Sqlite(PathBuf),
+    /// `postgres://…` or `postgresql://…` in libpq's form (several hosts allowed): the log and
+    /// the service's shared state, for several nodes.
+    Postgres(String),
     /// `kurrentdb://…` (also `esdb://`, `kurrent://`): an EventStoreDB / KurrentDB cluster.
     KurrentDb(String),
 }
@@ -251,6 +255,9 @@ impl FromStr for EventLogUrl {
                 return Err(ConfigError::EventLogUrl(url.to_owned()));
             }
             return Ok(EventLogUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(EventLogUrl::Postgres(url.to_owned()));
         }
         let cluster = [
             "kurrentdb://",
@@ -270,8 +277,32 @@ impl fmt::Display for EventLogUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EventLogUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
-            EventLogUrl::KurrentDb(url) => f.write_str(url),
+            EventLogUrl::Postgres(url) | EventLogUrl::KurrentDb(url) => {
+                f.write_str(&without_password(url))
+            }
         }
+    }
+}
+
+impl fmt::Debug for EventLogUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EventLogUrl({self})")
+    }
+}
+
+/// `scheme://user:secret@host…` as `scheme://user:[redacted]@host…`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((user_info, hosts)) if user_info.contains(':') && !user_info.contains('/') => {
+            let user = user_info
+                .split_once(':')
+                .map_or(user_info, |(user, _)| user);
+            format!("{scheme}://{user}:[redacted]@{hosts}")
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -337,11 +368,29 @@ mod tests {
             "kurrentdb://127.0.0.1:2113?tls=false".parse(),
             Ok(EventLogUrl::KurrentDb(_))
         ));
-        let error = "postgres://x"
-            .parse::<EventLogUrl>()
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("sqlite://PATH"), "{error}");
+        assert_eq!(
+            "postgresql://woo@10.0.0.1:5432,10.0.0.2:5432/woo?target_session_attrs=read-write"
+                .parse::<EventLogUrl>()
+                .unwrap(),
+            EventLogUrl::Postgres(
+                "postgresql://woo@10.0.0.1:5432,10.0.0.2:5432/woo?target_session_attrs=read-write"
+                    .into()
+            )
+        );
+        assert!(matches!(
+            "postgres://woo@db/woo".parse(),
+            Ok(EventLogUrl::Postgres(_))
+        ));
+        let with_password: EventLogUrl = "postgres://woo:s3cret@db:5432/woo".parse().unwrap();
+        assert_eq!(
+            format!("{with_password} {with_password:?}"),
+            "postgres://woo:[redacted]@db:5432/woo EventLogUrl(postgres://woo:[redacted]@db:5432/woo)"
+        );
+        let error = "mysql://x".parse::<EventLogUrl>().unwrap_err().to_string();
+        assert!(
+            error.contains("sqlite://PATH") && error.contains("postgres://"),
+            "{error}"
+        );
         assert!("sqlite://".parse::<EventLogUrl>().is_err());
     }
 

@@ -12,10 +12,12 @@ mod error;
 mod html;
 mod http_error;
 mod json;
+mod limits;
 mod openapi;
 mod routes;
 mod secrets;
 mod security;
+pub mod shared;
 mod startup;
 
 pub use config::{ConfigError, EventLogUrl, Redacted, Settings, SettingsLayer};

@@ -1,6 +1,13 @@
 //! Building the application from settings: open the event log and the accounts, start the
 //! projectors, bind the listener. `serve` runs it until stopped; tests build it on port 0 with a
 //! manual clock.
+//!
+//! With a `postgres://` event log, everything that decides who may do what (accounts, sessions,
+//! installation tokens, the admin-token key, command leases, failure limits, webhook secrets and
+//! the restore-link key) and the delivery diagnostics are opened from PostgreSQL too, so that any number
+//! of nodes are one service ([`open_authority`]); the read models stay in each node's data
+//! directory, projected from the shared log: they are rebuildable, each node answers reads from
+//! its own copy, and nodes never contend for their writes.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -10,20 +17,19 @@ use actix_web::{App, HttpServer, web};
 use rusqlite::Connection;
 use time::OffsetDateTime;
 use woo_domain::{Clock, SystemClock};
-use woo_eventlog::{EventLog, SqliteEventLog, SqliteOptions, StorageError};
+use woo_eventlog::{EventLog, PostgresEventLog, SqliteEventLog, SqliteOptions, StorageError};
 use woo_projector::{Projector, ProjectorSet, ReadModelStore};
 
 use crate::accounts::{AccountError, Accounts};
-use crate::app::restore_links::RestoreLinks;
-use crate::app::webhook_secrets::WebhookSecrets;
-use crate::app::{
-    Backpressure, Leases, Limits, PollGate, ReadPool, ServiceError, Services, TokenStore,
-    backpressure,
-};
+use crate::app::{Backpressure, PollGate, ReadPool, ServiceError, Services, backpressure};
 use crate::auth::JwtKeys;
-use crate::diagnostics::Diagnostics;
 use crate::json::{BodyBudget, DEFAULT_BODY_BUDGET};
+use crate::shared::accounts::SharedAccounts;
+use crate::shared::{SharedDb, SharedError};
 use crate::{ApiError, EventLogUrl, Settings};
+
+mod authority;
+use authority::{Authority, open_authority};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -41,11 +47,15 @@ pub enum StartupError {
         path: String,
         source: rusqlite::Error,
     },
+    #[error("cannot start the delivery diagnostics' flusher: {0}")]
+    DiagnosticsThread(#[source] std::io::Error),
     #[error("cannot open the installation tokens {path}: {source}")]
     Tokens {
         path: String,
         source: rusqlite::Error,
     },
+    #[error("cannot open the state shared with the other nodes: {0}")]
+    Shared(#[from] SharedError),
     #[error("cannot bring the installation tokens in line with the event log: {0}")]
     TokensReconcile(#[source] ServiceError),
     #[error("cannot limit SQLite's memory: {source}")]
@@ -190,8 +200,9 @@ fn private_file(path: &std::path::Path) -> Result<(), StartupError> {
     Ok(())
 }
 
-/// Opens the event log the settings name, creating the data directory if needed.
-pub fn open_event_log(
+/// Opens the event log the settings name, creating the data directory if needed. A PostgreSQL
+/// log is shared: `ReadOnly` only means this process does not append to it.
+pub async fn open_event_log(
     settings: &Settings,
     access: Access,
 ) -> Result<(Arc<dyn EventLog>, &'static str), StartupError> {
@@ -209,6 +220,9 @@ pub fn open_event_log(
                 Access::ReadOnly => SqliteEventLog::open_read_only(path, SqliteOptions::default())?,
             };
             Ok((Arc::new(log), "sqlite"))
+        }
+        EventLogUrl::Postgres(url) => {
+            Ok((Arc::new(PostgresEventLog::connect(url).await?), "postgres"))
         }
         EventLogUrl::KurrentDb(_) => Err(StartupError::BackendNotBuilt),
     }
@@ -233,8 +247,16 @@ pub fn read_model_store(settings: &Settings) -> ReadModelStore {
     ReadModelStore::new(settings.data_dir.join("readmodels.db"))
 }
 
-/// The accounts database of a data directory.
+/// The accounts: the shared ones when the log is PostgreSQL, else the data directory's. Called
+/// from synchronous code (`accounts add-user`); with PostgreSQL, from a multi-threaded runtime.
 pub fn open_accounts(settings: &Settings) -> Result<Accounts, StartupError> {
+    if let EventLogUrl::Postgres(url) = &settings.event_log {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|e| {
+            SharedError::Unavailable(format!("no async runtime to reach PostgreSQL from: {e}"))
+        })?;
+        let db = tokio::task::block_in_place(|| runtime.block_on(SharedDb::connect(url)))?;
+        return Ok(Accounts::over(Arc::new(SharedAccounts::new(db))));
+    }
     create_data_dir(&settings.data_dir)?;
     let path = settings.data_dir.join("accounts.db");
     private_file(&path)?;
@@ -260,35 +282,19 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> Result<Application, StartupError> {
         limit_sqlite_memory()?;
-        let (log, backend) = open_event_log(&settings, Access::Write)?;
-        let accounts = open_accounts(&settings)?;
-        let jwt = match &settings.admin_token_key {
-            Some(key) => JwtKeys::from_secret(key.expose().as_bytes()),
-            None => {
-                let key_path = settings.data_dir.join("admin-token.key");
-                JwtKeys::load_or_create(&key_path).map_err(|source| StartupError::JwtKey {
-                    path: key_path.display().to_string(),
-                    source,
-                })?
-            }
-        };
-        let diagnostics_path = settings.data_dir.join("diagnostics.db");
-        private_file(&diagnostics_path)?;
+        let Authority {
+            log,
+            backend,
+            accounts,
+            tokens,
+            jwt,
+            leases,
+            limits,
+            diagnostics,
+            webhook_secrets,
+            restore_links,
+        } = open_authority(&settings).await?;
         private_file(&settings.data_dir.join("readmodels.db"))?;
-        let diagnostics =
-            Diagnostics::open(&diagnostics_path).map_err(|source| StartupError::Diagnostics {
-                path: diagnostics_path.display().to_string(),
-                source,
-            })?;
-        let tokens_path = settings.data_dir.join("accounts.db");
-        let tokens = TokenStore::open(&tokens_path).map_err(|source| StartupError::Tokens {
-            path: tokens_path.display().to_string(),
-            source,
-        })?;
-        tokens
-            .reconcile(log.as_ref())
-            .await
-            .map_err(StartupError::TokensReconcile)?;
         let read_models = read_model_store(&settings);
         let projectors = ProjectorSet::start(projectors(&log, &read_models), log.clone());
         let listener = TcpListener::bind(&settings.addr).map_err(|source| StartupError::Bind {
@@ -310,10 +316,10 @@ impl Application {
                 projectors,
                 accounts,
                 diagnostics,
-                limits: Limits::default(),
+                limits,
                 polls: PollGate::default(),
-                leases: Leases::default(),
-                tokens: Box::new(tokens),
+                leases,
+                tokens,
                 backpressure: Backpressure::new(settings.max_projection_lag),
                 reads: Arc::new(ReadPool::new(read_models)),
                 public_url,
@@ -329,8 +335,8 @@ impl Application {
             |s: &AppState| &s.app,
         );
         let app_state = state.clone();
-        let webhook_secrets = web::Data::new(WebhookSecrets::in_data_dir(&settings.data_dir));
-        let restore_links = web::Data::new(RestoreLinks::in_data_dir(&settings.data_dir));
+        let webhook_secrets = web::Data::new(webhook_secrets);
+        let restore_links = web::Data::new(restore_links);
         let trusted = crate::client::TrustedProxies(settings.trusted_proxies.clone());
         let public_url = state.app.public_url.clone();
         let server = HttpServer::new(move || {
@@ -358,6 +364,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Stops the server when asked: a test takes one node of several away with it.
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     pub fn public_url(&self) -> &str {

@@ -1,19 +1,25 @@
-//! Local accounts in `accounts.db`: users with argon2 password hashes, companies, memberships
-//! with roles, browser sessions and the one-time bootstrap link of a fresh install.
+//! Accounts: users with argon2 password hashes, companies, memberships with roles, browser
+//! sessions and the one-time bootstrap link of a fresh install.
 //!
 //! Accounts are plain tables, not events: they are the service's own configuration, not facts
-//! about stores, and nothing is projected from them.
+//! about stores, and nothing is projected from them. [`Accounts`] checks input and hashes
+//! passwords; where the rows live is an [`AccountStore`]: `accounts.db` in the data directory on
+//! a single node ([`sqlite::SqliteAccounts`]), PostgreSQL when several nodes share the service
+//! (`crate::shared`), so a session started on one node is valid on every other.
 
-use std::path::{Path, PathBuf};
+pub mod sqlite;
+
+use std::fmt::Debug;
+use std::path::Path;
+use std::sync::Arc;
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::{Duration, OffsetDateTime};
 use woo_domain::pairing::Role;
 use woo_domain::values::Email;
-use woo_domain::{CompanyId, UserId, unix_millis};
+use woo_domain::{CompanyId, UserId};
 
 use crate::secrets::{self, Secret};
 
@@ -24,6 +30,8 @@ pub const SESSION_LIFETIME: Duration = Duration::days(7);
 pub enum AccountError {
     #[error("account storage failed: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("shared account storage failed: {0}")]
+    Shared(String),
     #[error("a password has at least {MIN_PASSWORD_CHARS} characters")]
     WeakPassword,
     #[error("a company name has 1 to 200 characters")]
@@ -55,20 +63,62 @@ pub struct Session {
     pub csrf: String,
 }
 
-/// Handle on `accounts.db`. Every call opens its own connection: account traffic is a person's
-/// clicks, and this keeps the handle `Send + Sync` without a pool.
-#[derive(Clone, Debug)]
-pub struct Accounts {
-    path: PathBuf,
+/// A new member as the store writes it: the input checked, the password hashed.
+pub struct NewMember<'a> {
+    pub email: &'a Email,
+    pub password_hash: &'a str,
+    pub company: &'a str,
+    pub role: Role,
+    pub now: OffsetDateTime,
 }
 
-fn parse_id<T: std::str::FromStr<Err = uuid::Error>>(
-    text: String,
-    column: usize,
-) -> rusqlite::Result<T> {
-    text.parse().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
-    })
+/// Where the account rows live. Calls block (they run on blocking threads); secrets arrive
+/// hashed. Every implementation passes the same tests (`accounts::tests` for SQLite, the shared
+/// suite for PostgreSQL).
+pub trait AccountStore: Send + Sync + Debug {
+    fn has_users(&self) -> Result<bool, AccountError>;
+    /// Creates the user (or sets the password of the existing one), creates the company if no
+    /// company has that name, and gives the user the role in it, in one transaction.
+    fn add_member(&self, member: &NewMember<'_>) -> Result<(UserId, CompanyId), AccountError>;
+    /// The id and password hash of the user with this email.
+    fn credentials(&self, email: &Email) -> Result<Option<(UserId, String)>, AccountError>;
+    fn email(&self, user: UserId) -> Result<Option<String>, AccountError>;
+    /// The companies a user belongs to, by name.
+    fn memberships(&self, user: UserId) -> Result<Vec<Membership>, AccountError>;
+    /// Stores a session (and drops the expired ones).
+    fn add_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        csrf: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), AccountError>;
+    fn session(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, AccountError>;
+    fn end_session(&self, token_hash: &str) -> Result<(), AccountError>;
+    /// Replaces the first-run link's token, unless an account exists (then `false`).
+    fn replace_bootstrap_token(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, AccountError>;
+    fn bootstrap_token_is_valid(&self, token_hash: &str) -> Result<bool, AccountError>;
+    /// Spends the first-run token and adds the member in one transaction; `BootstrapUsed` when
+    /// the token is gone or an account exists.
+    fn use_bootstrap_token(
+        &self,
+        token_hash: &str,
+        member: &NewMember<'_>,
+    ) -> Result<UserId, AccountError>;
+}
+
+/// The accounts of the service, over whichever store holds them. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Accounts {
+    store: Arc<dyn AccountStore>,
 }
 
 /// The trimmed company name, once the password and the name are acceptable.
@@ -81,52 +131,6 @@ fn checked_company<'a>(password: &str, company: &'a str) -> Result<&'a str, Acco
         return Err(AccountError::CompanyName);
     }
     Ok(company)
-}
-
-/// Creates the user (or sets the password of the existing one), creates the company if no
-/// company has that name, and gives the user `role` in it, inside `tx`.
-fn insert_member(
-    tx: &rusqlite::Transaction<'_>,
-    email: &Email,
-    password_hash: &str,
-    company: &str,
-    role: Role,
-    now: OffsetDateTime,
-) -> Result<(UserId, CompanyId), AccountError> {
-    tx.execute(
-        "INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash",
-        params![
-            UserId::generate().to_string(),
-            email.as_str(),
-            password_hash,
-            unix_millis(now)
-        ],
-    )?;
-    let user: UserId = parse_id(
-        tx.query_row(
-            "SELECT id FROM users WHERE email = ?1",
-            [email.as_str()],
-            |r| r.get(0),
-        )?,
-        0,
-    )?;
-    tx.execute(
-        "INSERT INTO companies (id, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
-        params![CompanyId::generate().to_string(), company, unix_millis(now)],
-    )?;
-    let company_id: CompanyId = parse_id(
-        tx.query_row("SELECT id FROM companies WHERE name = ?1", [company], |r| {
-            r.get(0)
-        })?,
-        0,
-    )?;
-    tx.execute(
-        "INSERT INTO memberships (user_id, company_id, role) VALUES (?1, ?2, ?3)
-         ON CONFLICT (user_id, company_id) DO UPDATE SET role = excluded.role",
-        params![user.to_string(), company_id.to_string(), role.as_str()],
-    )?;
-    Ok((user, company_id))
 }
 
 /// Hashes a password with argon2id and a fresh salt.
@@ -147,28 +151,19 @@ fn password_matches(password: &str, stored: &str) -> bool {
 }
 
 impl Accounts {
+    /// The accounts in an SQLite file (`DATA_DIR/accounts.db`), created if missing.
     pub fn open(path: impl AsRef<Path>) -> Result<Accounts, AccountError> {
-        let accounts = Accounts {
-            path: path.as_ref().to_path_buf(),
-        };
-        accounts
-            .connect()?
-            .execute_batch(include_str!("schema.sql"))?;
-        Ok(accounts)
+        Ok(Accounts::over(Arc::new(sqlite::SqliteAccounts::open(
+            path,
+        )?)))
     }
 
-    fn connect(&self) -> Result<Connection, AccountError> {
-        let conn = Connection::open(&self.path)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-        )?;
-        Ok(conn)
+    pub fn over(store: Arc<dyn AccountStore>) -> Accounts {
+        Accounts { store }
     }
 
     pub fn has_users(&self) -> Result<bool, AccountError> {
-        Ok(self
-            .connect()?
-            .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |row| row.get(0))?)
+        self.store.has_users()
     }
 
     /// Creates the user (or sets the password of the existing one), creates the company if no
@@ -183,11 +178,13 @@ impl Accounts {
     ) -> Result<(UserId, CompanyId), AccountError> {
         let company = checked_company(password, company)?;
         let password_hash = hash_password(password)?;
-        let mut conn = self.connect()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let added = insert_member(&tx, email, &password_hash, company, role, now)?;
-        tx.commit()?;
-        Ok(added)
+        self.store.add_member(&NewMember {
+            email,
+            password_hash: &password_hash,
+            company,
+            role,
+            now,
+        })
     }
 
     /// The user with this email and password. An unknown email costs the same hashing time as a
@@ -197,17 +194,9 @@ impl Accounts {
         email: &Email,
         password: &str,
     ) -> Result<Option<User>, AccountError> {
-        let stored: Option<(String, String)> = self
-            .connect()?
-            .query_row(
-                "SELECT id, password_hash FROM users WHERE email = ?1",
-                [email.as_str()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        match stored {
+        match self.store.credentials(email)? {
             Some((id, hash)) if password_matches(password, &hash) => Ok(Some(User {
-                id: parse_id(id, 0)?,
+                id,
                 email: email.as_str().to_owned(),
             })),
             Some(_) => Ok(None),
@@ -220,40 +209,12 @@ impl Accounts {
     }
 
     pub fn user(&self, id: UserId) -> Result<Option<User>, AccountError> {
-        let email: Option<String> = self
-            .connect()?
-            .query_row(
-                "SELECT email FROM users WHERE id = ?1",
-                [id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(email.map(|email| User { id, email }))
+        Ok(self.store.email(id)?.map(|email| User { id, email }))
     }
 
     /// The companies a user belongs to, by name.
     pub fn memberships(&self, user: UserId) -> Result<Vec<Membership>, AccountError> {
-        let conn = self.connect()?;
-        let mut stmt = conn.prepare(
-            "SELECT c.id, c.name, m.role FROM memberships m JOIN companies c ON c.id = m.company_id
-             WHERE m.user_id = ?1 ORDER BY c.name",
-        )?;
-        let rows = stmt.query_map([user.to_string()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?))
-        })?;
-        let mut memberships = Vec::new();
-        for row in rows {
-            let (id, company_name, role) = row?;
-            let role = role.parse().map_err(|e: String| {
-                rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e.into())
-            })?;
-            memberships.push(Membership {
-                company_id: parse_id(id, 0)?,
-                company_name,
-                role,
-            });
-        }
-        Ok(memberships)
+        self.store.memberships(user)
     }
 
     /// The user's membership in one company, `None` when they do not belong to it.
@@ -276,20 +237,8 @@ impl Accounts {
     ) -> Result<Secret, AccountError> {
         let token = Secret::generate("wss_");
         let csrf = Secret::generate("");
-        let conn = self.connect()?;
-        conn.execute(
-            "DELETE FROM sessions WHERE expires_at <= ?1",
-            [unix_millis(now)],
-        )?;
-        conn.execute(
-            "INSERT INTO sessions (token_hash, user_id, csrf, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                token.hash(),
-                user.to_string(),
-                csrf.expose(),
-                unix_millis(now + SESSION_LIFETIME)
-            ],
-        )?;
+        self.store
+            .add_session(&token.hash(), user, csrf.expose(), now)?;
         Ok(token)
     }
 
@@ -298,33 +247,11 @@ impl Accounts {
         token: &str,
         now: OffsetDateTime,
     ) -> Result<Option<Session>, AccountError> {
-        let row: Option<(String, String, String)> = self
-            .connect()?
-            .query_row(
-                "SELECT s.user_id, u.email, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = ?1 AND s.expires_at > ?2",
-                params![secrets::hash(token), unix_millis(now)],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        row.map(|(id, email, csrf)| {
-            Ok(Session {
-                user: User {
-                    id: parse_id(id, 0)?,
-                    email,
-                },
-                csrf,
-            })
-        })
-        .transpose()
+        self.store.session(&secrets::hash(token), now)
     }
 
     pub fn end_session(&self, token: &str) -> Result<(), AccountError> {
-        self.connect()?.execute(
-            "DELETE FROM sessions WHERE token_hash = ?1",
-            [secrets::hash(token)],
-        )?;
-        Ok(())
+        self.store.end_session(&secrets::hash(token))
     }
 
     /// A new first-run link token, replacing any earlier one; only while no account exists.
@@ -332,30 +259,15 @@ impl Accounts {
         &self,
         now: OffsetDateTime,
     ) -> Result<Option<Secret>, AccountError> {
-        let mut conn = self.connect()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let has_users: bool =
-            tx.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
-        if has_users {
-            return Ok(None);
-        }
         let token = Secret::generate("wbt_");
-        tx.execute("DELETE FROM bootstrap_tokens", [])?;
-        tx.execute(
-            "INSERT INTO bootstrap_tokens (token_hash, created_at) VALUES (?1, ?2)",
-            params![token.hash(), unix_millis(now)],
-        )?;
-        tx.commit()?;
-        Ok(Some(token))
+        Ok(self
+            .store
+            .replace_bootstrap_token(&token.hash(), now)?
+            .then_some(token))
     }
 
     pub fn bootstrap_token_is_valid(&self, token: &str) -> Result<bool, AccountError> {
-        Ok(self.connect()?.query_row(
-            "SELECT EXISTS (SELECT 1 FROM bootstrap_tokens WHERE token_hash = ?1)
-                AND NOT EXISTS (SELECT 1 FROM users)",
-            [secrets::hash(token)],
-            |r| r.get(0),
-        )?)
+        self.store.bootstrap_token_is_valid(&secrets::hash(token))
     }
 
     /// Uses the first-run link: creates the first account as owner of its company, once.
@@ -374,20 +286,16 @@ impl Accounts {
         // transaction that creates the account: a refused form leaves the link working.
         let company = checked_company(password, company)?;
         let password_hash = hash_password(password)?;
-        let mut conn = self.connect()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let has_users: bool =
-            tx.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
-        let deleted = tx.execute(
-            "DELETE FROM bootstrap_tokens WHERE token_hash = ?1",
-            [secrets::hash(token)],
-        )?;
-        if has_users || deleted == 0 {
-            return Err(AccountError::BootstrapUsed);
-        }
-        let (user, _) = insert_member(&tx, email, &password_hash, company, Role::Owner, now)?;
-        tx.commit()?;
-        Ok(user)
+        self.store.use_bootstrap_token(
+            &secrets::hash(token),
+            &NewMember {
+                email,
+                password_hash: &password_hash,
+                company,
+                role: Role::Owner,
+                now,
+            },
+        )
     }
 }
 
@@ -395,150 +303,171 @@ impl Accounts {
 mod tests {
     use time::macros::datetime;
 
+    use woo_eventlog::pg_harness::PgCluster;
+
     use super::*;
+    use crate::shared::SharedDb;
+    use crate::shared::accounts::SharedAccounts;
 
     const T0: OffsetDateTime = datetime!(2026-11-27 10:00 UTC);
 
-    fn accounts() -> (Accounts, tempfile::TempDir) {
+    /// The accounts of a single node (SQLite) and the shared ones (PostgreSQL, a fresh schema):
+    /// every test runs on both.
+    async fn stores() -> Vec<(Accounts, tempfile::TempDir)> {
         let dir = tempfile::tempdir().unwrap();
-        (Accounts::open(dir.path().join("accounts.db")).unwrap(), dir)
+        let local = Accounts::open(dir.path().join("accounts.db")).unwrap();
+        let db = SharedDb::connect(&PgCluster::shared().fresh_schema_url())
+            .await
+            .expect("the shared tables open");
+        let shared = Accounts::over(std::sync::Arc::new(SharedAccounts::new(db)));
+        vec![(local, dir), (shared, tempfile::tempdir().unwrap())]
     }
 
     fn email(s: &str) -> Email {
         Email::parse(s).unwrap()
     }
 
-    #[test]
-    fn add_user_is_repeatable_and_authenticates_with_the_latest_password() {
-        let (accounts, _dir) = accounts();
-        let (user, company) = accounts
-            .add_user(
-                &email("Ada@Example.com"),
-                "first password",
-                "Acme",
-                Role::Owner,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn add_user_is_repeatable_and_authenticates_with_the_latest_password() {
+        for (accounts, _dir) in stores().await {
+            let (user, company) = accounts
+                .add_user(
+                    &email("Ada@Example.com"),
+                    "first password",
+                    "Acme",
+                    Role::Owner,
+                    T0,
+                )
+                .unwrap();
+            let (again, same_company) = accounts
+                .add_user(
+                    &email("ada@example.com"),
+                    "second password",
+                    "Acme",
+                    Role::Admin,
+                    T0,
+                )
+                .unwrap();
+
+            assert_eq!((user, company), (again, same_company));
+            assert!(
+                accounts
+                    .authenticate(&email("ada@example.com"), "first password")
+                    .unwrap()
+                    .is_none()
+            );
+            assert_eq!(
+                accounts
+                    .authenticate(&email("ada@example.com"), "second password")
+                    .unwrap()
+                    .unwrap()
+                    .id,
+                user
+            );
+            assert!(
+                accounts
+                    .authenticate(&email("bob@example.com"), "second password")
+                    .unwrap()
+                    .is_none()
+            );
+            let memberships = accounts.memberships(user).unwrap();
+            assert_eq!(
+                memberships,
+                vec![Membership {
+                    company_id: company,
+                    company_name: "Acme".into(),
+                    role: Role::Admin
+                }]
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn weak_passwords_and_empty_company_names_are_refused() {
+        for (accounts, _dir) in stores().await {
+            assert!(matches!(
+                accounts.add_user(&email("a@b.c"), "short", "Acme", Role::Owner, T0),
+                Err(AccountError::WeakPassword)
+            ));
+            assert!(matches!(
+                accounts.add_user(&email("a@b.c"), "long enough!", " ", Role::Owner, T0),
+                Err(AccountError::CompanyName)
+            ));
+            assert!(!accounts.has_users().unwrap());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sessions_expire_and_end() {
+        for (accounts, _dir) in stores().await {
+            let (user, _) = accounts
+                .add_user(&email("a@b.c"), "long enough!", "Acme", Role::Owner, T0)
+                .unwrap();
+            let token = accounts.create_session(user, T0).unwrap();
+
+            let session = accounts.session(token.expose(), T0).unwrap().unwrap();
+            assert_eq!(session.user.id, user);
+            assert!(!session.csrf.is_empty());
+            assert!(
+                accounts
+                    .session(token.expose(), T0 + SESSION_LIFETIME)
+                    .unwrap()
+                    .is_none()
+            );
+            accounts.end_session(token.expose()).unwrap();
+            assert!(accounts.session(token.expose(), T0).unwrap().is_none());
+            assert!(accounts.session("wss_guess", T0).unwrap().is_none());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_first_run_form_leaves_the_link_working() {
+        for (accounts, _dir) in stores().await {
+            let token = accounts.create_bootstrap_token(T0).unwrap().unwrap();
+
+            let blank = accounts.use_bootstrap_token(
+                token.expose(),
+                &email("a@b.c"),
+                "long enough!",
+                " ",
                 T0,
-            )
-            .unwrap();
-        let (again, same_company) = accounts
-            .add_user(
-                &email("ada@example.com"),
-                "second password",
-                "Acme",
-                Role::Admin,
+            );
+            let weak =
+                accounts.use_bootstrap_token(token.expose(), &email("a@b.c"), "short", "Acme", T0);
+
+            assert!(matches!(blank, Err(AccountError::CompanyName)));
+            assert!(matches!(weak, Err(AccountError::WeakPassword)));
+            assert!(accounts.bootstrap_token_is_valid(token.expose()).unwrap());
+            assert!(!accounts.has_users().unwrap());
+            let user = accounts
+                .use_bootstrap_token(token.expose(), &email("a@b.c"), "long enough!", "Acme", T0)
+                .unwrap();
+            assert_eq!(accounts.memberships(user).unwrap()[0].company_name, "Acme");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_bootstrap_link_creates_the_first_owner_once() {
+        for (accounts, _dir) in stores().await {
+            let token = accounts.create_bootstrap_token(T0).unwrap().unwrap();
+
+            let user = accounts
+                .use_bootstrap_token(token.expose(), &email("a@b.c"), "long enough!", "Acme", T0)
+                .unwrap();
+
+            assert_eq!(accounts.memberships(user).unwrap()[0].role, Role::Owner);
+            let again = accounts.use_bootstrap_token(
+                token.expose(),
+                &email("x@b.c"),
+                "long enough!",
+                "Evil",
                 T0,
-            )
-            .unwrap();
-
-        assert_eq!((user, company), (again, same_company));
-        assert!(
-            accounts
-                .authenticate(&email("ada@example.com"), "first password")
-                .unwrap()
-                .is_none()
-        );
-        assert_eq!(
-            accounts
-                .authenticate(&email("ada@example.com"), "second password")
-                .unwrap()
-                .unwrap()
-                .id,
-            user
-        );
-        assert!(
-            accounts
-                .authenticate(&email("bob@example.com"), "second password")
-                .unwrap()
-                .is_none()
-        );
-        let memberships = accounts.memberships(user).unwrap();
-        assert_eq!(
-            memberships,
-            vec![Membership {
-                company_id: company,
-                company_name: "Acme".into(),
-                role: Role::Admin
-            }]
-        );
-    }
-
-    #[test]
-    fn weak_passwords_and_empty_company_names_are_refused() {
-        let (accounts, _dir) = accounts();
-        assert!(matches!(
-            accounts.add_user(&email("a@b.c"), "short", "Acme", Role::Owner, T0),
-            Err(AccountError::WeakPassword)
-        ));
-        assert!(matches!(
-            accounts.add_user(&email("a@b.c"), "long enough!", " ", Role::Owner, T0),
-            Err(AccountError::CompanyName)
-        ));
-        assert!(!accounts.has_users().unwrap());
-    }
-
-    #[test]
-    fn sessions_expire_and_end() {
-        let (accounts, _dir) = accounts();
-        let (user, _) = accounts
-            .add_user(&email("a@b.c"), "long enough!", "Acme", Role::Owner, T0)
-            .unwrap();
-        let token = accounts.create_session(user, T0).unwrap();
-
-        let session = accounts.session(token.expose(), T0).unwrap().unwrap();
-        assert_eq!(session.user.id, user);
-        assert!(!session.csrf.is_empty());
-        assert!(
-            accounts
-                .session(token.expose(), T0 + SESSION_LIFETIME)
-                .unwrap()
-                .is_none()
-        );
-        accounts.end_session(token.expose()).unwrap();
-        assert!(accounts.session(token.expose(), T0).unwrap().is_none());
-        assert!(accounts.session("wss_guess", T0).unwrap().is_none());
-    }
-
-    #[test]
-    fn a_refused_first_run_form_leaves_the_link_working() {
-        let (accounts, _dir) = accounts();
-        let token = accounts.create_bootstrap_token(T0).unwrap().unwrap();
-
-        let blank =
-            accounts.use_bootstrap_token(token.expose(), &email("a@b.c"), "long enough!", " ", T0);
-        let weak =
-            accounts.use_bootstrap_token(token.expose(), &email("a@b.c"), "short", "Acme", T0);
-
-        assert!(matches!(blank, Err(AccountError::CompanyName)));
-        assert!(matches!(weak, Err(AccountError::WeakPassword)));
-        assert!(accounts.bootstrap_token_is_valid(token.expose()).unwrap());
-        assert!(!accounts.has_users().unwrap());
-        let user = accounts
-            .use_bootstrap_token(token.expose(), &email("a@b.c"), "long enough!", "Acme", T0)
-            .unwrap();
-        assert_eq!(accounts.memberships(user).unwrap()[0].company_name, "Acme");
-    }
-
-    #[test]
-    fn the_bootstrap_link_creates_the_first_owner_once() {
-        let (accounts, _dir) = accounts();
-        let token = accounts.create_bootstrap_token(T0).unwrap().unwrap();
-
-        let user = accounts
-            .use_bootstrap_token(token.expose(), &email("a@b.c"), "long enough!", "Acme", T0)
-            .unwrap();
-
-        assert_eq!(accounts.memberships(user).unwrap()[0].role, Role::Owner);
-        let again = accounts.use_bootstrap_token(
-            token.expose(),
-            &email("x@b.c"),
-            "long enough!",
-            "Evil",
-            T0,
-        );
-        assert!(matches!(again, Err(AccountError::BootstrapUsed)));
-        assert!(
-            accounts.create_bootstrap_token(T0).unwrap().is_none(),
-            "no new link once an account exists"
-        );
+            );
+            assert!(matches!(again, Err(AccountError::BootstrapUsed)));
+            assert!(
+                accounts.create_bootstrap_token(T0).unwrap().is_none(),
+                "no new link once an account exists"
+            );
+        }
     }
 }

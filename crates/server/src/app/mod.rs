@@ -12,6 +12,7 @@ mod pairing;
 mod polls;
 mod read_pool;
 pub mod restore_links;
+mod shared_tokens;
 mod sign_in;
 mod store;
 mod sync;
@@ -31,8 +32,9 @@ pub use woo_projections::names::ReadModel;
 use woo_projector::{ProjectorSet, WaitError};
 
 use crate::accounts::{AccountError, Accounts};
-use crate::auth::RateLimiter;
 use crate::diagnostics::Diagnostics;
+use crate::limits::RateLimiter;
+use crate::shared::SharedDb;
 
 pub use backpressure::Backpressure;
 pub use connection::DisconnectError;
@@ -42,6 +44,7 @@ pub use leases::{COMMAND_LEASE, Leases};
 pub use pairing::{ClaimError, Claimed, DecideError, PairError, Paired};
 pub use polls::PollGate;
 pub use read_pool::ReadPool;
+pub use shared_tokens::SharedTokens;
 pub use sign_in::SignInError;
 pub use store::ServiceError;
 pub use sync::{AckError, CancelError, SyncError};
@@ -64,6 +67,24 @@ pub struct Limits {
     /// Pairing requests per client address: each writes a permanent event, unauthenticated.
     pub pairs_by_client: RateLimiter,
     pub hashing: HashingPool,
+}
+
+impl Limits {
+    /// The same limits, counted in PostgreSQL for every node of the service at once.
+    pub fn shared(db: &SharedDb) -> Limits {
+        let local = Limits::default();
+        Limits {
+            login_by_account: local
+                .login_by_account
+                .shared("login_by_account", db.clone()),
+            login_by_client: local.login_by_client.shared("login_by_client", db.clone()),
+            user_codes_by_client: local
+                .user_codes_by_client
+                .shared("user_codes_by_client", db.clone()),
+            pairs_by_client: local.pairs_by_client.shared("pairs_by_client", db.clone()),
+            hashing: local.hashing,
+        }
+    }
 }
 
 impl Default for Limits {

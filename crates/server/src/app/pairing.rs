@@ -58,6 +58,7 @@ impl Services {
         self.limits
             .pairs_by_client
             .reserve(client, now)
+            .await
             .map_err(|retry_after| PairError::RateLimited { retry_after })?;
         let request_id = RequestId::generate();
         let device_code = Secret::generate("wdc_");

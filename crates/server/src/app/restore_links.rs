@@ -76,6 +76,14 @@ impl RestoreLinks {
         }
     }
 
+    /// Links signed with `key` (the shared key of a multi-node service); no file is read.
+    pub fn with_key(key: [u8; 32]) -> Self {
+        RestoreLinks {
+            path: PathBuf::new(),
+            key: OnceLock::from(key),
+        }
+    }
+
     fn key(&self) -> Result<&[u8; 32], ServiceError> {
         if let Some(key) = self.key.get() {
             return Ok(key);

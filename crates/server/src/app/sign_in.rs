@@ -31,9 +31,10 @@ impl Services {
         self.limits
             .login_by_client
             .reserve(client, now)
+            .await
             .map_err(|retry_after| SignInError::RateLimited { retry_after })?;
-        if let Err(retry_after) = self.limits.login_by_account.reserve(&account, now) {
-            self.limits.login_by_client.refund(client);
+        if let Err(retry_after) = self.limits.login_by_account.reserve(&account, now).await {
+            self.limits.login_by_client.refund(client).await;
             return Err(SignInError::RateLimited { retry_after });
         }
         let user = match Email::parse(email) {
@@ -51,8 +52,8 @@ impl Services {
         };
         match user {
             Some(user) => {
-                self.limits.login_by_account.succeed(&account);
-                self.limits.login_by_client.refund(client);
+                self.limits.login_by_account.succeed(&account).await;
+                self.limits.login_by_client.refund(client).await;
                 Ok(user)
             }
             None => Err(SignInError::WrongCredentials),

@@ -44,9 +44,11 @@ pub enum ServiceError {
     #[error("a blocking task failed: {0}")]
     Blocking(String),
     #[error("the delivery diagnostics failed: {0}")]
-    Diagnostics(#[source] rusqlite::Error),
+    Diagnostics(#[source] crate::diagnostics::DiagnosticsError),
     #[error(transparent)]
     Tokens(#[from] super::tokens::TokenCheckError),
+    #[error("the command leases failed: {0}")]
+    Leases(String),
     #[error("a decision was refused where none can be: {0}")]
     Invariant(String),
 }

@@ -76,7 +76,7 @@ impl Services {
             execute::<Integration>(self.log.as_ref(), integration_id, &metadata, &command, now)
                 .await?
                 .map_err(CancelError::Refused)?;
-        self.leases.release(sync_id);
+        self.leases.release(sync_id).await;
         self.settle(ReadModel::SyncStatus, decided.outcome.as_ref())
             .await?;
         Ok(())
@@ -109,7 +109,7 @@ impl Services {
         let now = self.now();
         let mut commands = Vec::new();
         if let Some(sync) = self.waiting_sync(integration).await?
-            && let Some(lease_expires_at) = self.leases.take(sync.sync_id, now)
+            && let Some(lease_expires_at) = self.leases.take(sync.sync_id, now).await?
         {
             commands.push(Command {
                 command_id: sync.sync_id,
@@ -147,7 +147,7 @@ impl Services {
         .await?
         .map_err(AckError::Refused)?;
         if finished {
-            self.leases.release(sync_id);
+            self.leases.release(sync_id).await;
         }
         self.settle(ReadModel::SyncStatus, decided.outcome.as_ref())
             .await?;

@@ -36,6 +36,12 @@ use crate::secrets;
 #[error("the installation tokens failed: {0}")]
 pub struct TokenCheckError(String);
 
+impl TokenCheckError {
+    pub(super) fn new(message: impl Into<String>) -> Self {
+        TokenCheckError(message.into())
+    }
+}
+
 impl From<rusqlite::Error> for TokenCheckError {
     fn from(error: rusqlite::Error) -> Self {
         TokenCheckError(error.to_string())

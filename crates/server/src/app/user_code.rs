@@ -28,6 +28,7 @@ impl Services {
         // recorded, so "at most 5 wrong codes" holds under a burst too.
         limiter
             .reserve(client, now)
+            .await
             .map_err(|retry_after| CodeError::RateLimited { retry_after })?;
         let found = match UserCode::parse(code) {
             Ok(code) => {
@@ -37,7 +38,7 @@ impl Services {
             Err(_) => None,
         };
         if found.is_some() {
-            limiter.refund(client);
+            limiter.refund(client).await;
         }
         found.ok_or(CodeError::NoSuchCode)
     }

@@ -8,6 +8,11 @@
 //! memory and a flusher thread writes them every [`FLUSH_EVERY`] in one transaction on one
 //! long-lived connection. Reads flush first, so they see every recorded request. A crash loses at
 //! most the last interval of counts, which diagnostics can afford.
+//!
+//! When several nodes share the service the same tables live in PostgreSQL (`shared`), so the
+//! admin sees every node's deliveries whichever node answers.
+
+mod shared;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -18,6 +23,8 @@ use rusqlite::{Connection, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 use woo_domain::{IntegrationId, from_unix_millis, unix_millis};
+
+use crate::shared::SharedDb;
 
 /// Rejections kept per store; older ones are dropped.
 pub const KEPT_PER_STORE: i64 = 100;
@@ -32,8 +39,23 @@ pub struct Diagnostics {
 }
 
 struct Inner {
-    conn: Mutex<Connection>,
+    store: Store,
     pending: Mutex<Pending>,
+}
+
+/// Where flushed outcomes go. Each flush holds its store's lock while it takes the pending batch
+/// and writes it, so two flushes write in the order they took their batches.
+enum Store {
+    Sqlite(Mutex<Connection>),
+    Shared { db: SharedDb, order: Mutex<()> },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiagnosticsError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the shared delivery diagnostics failed: {0}")]
+    Shared(String),
 }
 
 /// Recorded and not yet written: counts per store and status, the last rejections per store.
@@ -125,15 +147,27 @@ impl Diagnostics {
         if !has_excerpt {
             conn.execute_batch("ALTER TABLE delivery_rejections ADD COLUMN excerpt TEXT")?;
         }
+        Self::start(Store::Sqlite(Mutex::new(conn)))
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+    }
+
+    /// The diagnostics in the tables every node shares, with this node's flusher.
+    pub fn shared(db: SharedDb) -> std::io::Result<Diagnostics> {
+        Self::start(Store::Shared {
+            db,
+            order: Mutex::new(()),
+        })
+    }
+
+    fn start(store: Store) -> std::io::Result<Diagnostics> {
         let inner = Arc::new(Inner {
-            conn: Mutex::new(conn),
+            store,
             pending: Mutex::new(Pending::default()),
         });
         let weak = Arc::downgrade(&inner);
         std::thread::Builder::new()
             .name("diagnostics-flush".into())
-            .spawn(move || flush_until_dropped(&weak))
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            .spawn(move || flush_until_dropped(&weak))?;
         Ok(Diagnostics { inner })
     }
 
@@ -167,13 +201,16 @@ impl Diagnostics {
     }
 
     /// Writes what was recorded since the last flush.
-    pub fn flush(&self) -> rusqlite::Result<()> {
+    pub fn flush(&self) -> Result<(), DiagnosticsError> {
         self.inner.flush()
     }
 
-    pub fn counts(&self, integration: IntegrationId) -> rusqlite::Result<Counts> {
+    pub fn counts(&self, integration: IntegrationId) -> Result<Counts, DiagnosticsError> {
         self.flush()?;
-        let conn = lock(&self.inner.conn);
+        let conn = match &self.inner.store {
+            Store::Sqlite(conn) => lock(conn),
+            Store::Shared { db, .. } => return shared::counts(db, integration),
+        };
         let mut stmt = conn.prepare_cached(
             "SELECT status, items FROM delivery_counts WHERE integration_id = ?1",
         )?;
@@ -197,9 +234,12 @@ impl Diagnostics {
         &self,
         integration: IntegrationId,
         limit: usize,
-    ) -> rusqlite::Result<Vec<Rejection>> {
+    ) -> Result<Vec<Rejection>, DiagnosticsError> {
         self.flush()?;
-        let conn = lock(&self.inner.conn);
+        let conn = match &self.inner.store {
+            Store::Sqlite(conn) => lock(conn),
+            Store::Shared { db, .. } => return shared::recent(db, integration, limit),
+        };
         let mut stmt = conn.prepare_cached(
             "SELECT received_at, endpoint, item, event_type, code, message, path, excerpt FROM delivery_rejections
              WHERE integration_id = ?1 ORDER BY id DESC LIMIT ?2",
@@ -222,7 +262,8 @@ impl Diagnostics {
                 })
             },
         )?
-        .collect()
+        .collect::<rusqlite::Result<_>>()
+        .map_err(DiagnosticsError::from)
     }
 }
 
@@ -242,8 +283,14 @@ fn flush_until_dropped(inner: &Weak<Inner>) {
     }
 }
 
+/// The last handle flushes what is left. Not to the shared tables: the last handle may go on an
+/// async worker thread, which must not block on PostgreSQL; there, as after a crash, at most the
+/// last [`FLUSH_EVERY`] of counts is lost.
 impl Drop for Inner {
     fn drop(&mut self) {
+        if matches!(self.store, Store::Shared { .. }) {
+            return;
+        }
         if let Err(error) = self.flush() {
             tracing::warn!(%error, "delivery diagnostics not recorded");
         }
@@ -251,13 +298,26 @@ impl Drop for Inner {
 }
 
 impl Inner {
-    fn flush(&self) -> rusqlite::Result<()> {
-        // The connection is taken first, so two flushes write in the order they took the batch.
-        let mut conn = lock(&self.conn);
+    fn flush(&self) -> Result<(), DiagnosticsError> {
+        let mut conn = match &self.store {
+            Store::Sqlite(conn) => lock(conn),
+            Store::Shared { db, order } => {
+                let _order = lock(order);
+                let pending = std::mem::take(&mut *lock(&self.pending));
+                if pending.counts.is_empty() {
+                    return Ok(());
+                }
+                return shared::flush(db, &pending);
+            }
+        };
         let pending = std::mem::take(&mut *lock(&self.pending));
         if pending.counts.is_empty() {
             return Ok(());
         }
+        Ok(Self::flush_sqlite(&mut conn, &pending)?)
+    }
+
+    fn flush_sqlite(conn: &mut Connection, pending: &Pending) -> rusqlite::Result<()> {
         let tx = conn.transaction()?;
         {
             let mut count = tx.prepare_cached(
@@ -309,6 +369,7 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
+    use woo_eventlog::pg_harness::PgCluster;
 
     use super::*;
 
@@ -324,50 +385,65 @@ mod tests {
         }
     }
 
-    #[test]
-    fn outcomes_are_counted_and_only_the_last_rejections_are_kept() {
+    /// This node's diagnostics in SQLite, and two nodes' over one shared database.
+    async fn stores() -> (tempfile::TempDir, Diagnostics, Diagnostics, Diagnostics) {
         let dir = tempfile::tempdir().unwrap();
-        let diagnostics = Diagnostics::open(dir.path().join("diagnostics.db")).unwrap();
-        let store = IntegrationId::generate();
-        let t0 = datetime!(2026-11-27 10:00 UTC);
-        let accepted = Outcome::counted("accepted");
+        let local = Diagnostics::open(dir.path().join("diagnostics.db")).unwrap();
+        let db = SharedDb::connect(&PgCluster::shared().fresh_schema_url())
+            .await
+            .expect("the shared tables open");
+        let node_a = Diagnostics::shared(db.clone()).unwrap();
+        let node_b = Diagnostics::shared(db).unwrap();
+        (dir, local, node_a, node_b)
+    }
 
-        diagnostics.record(store, "events", vec![accepted], t0);
-        diagnostics.flush().unwrap();
-        diagnostics.record(store, "events", (0..150).map(rejected).collect(), t0);
-        diagnostics.record(store, "sync batch", vec![rejected(999)], t0);
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn outcomes_are_counted_and_only_the_last_rejections_are_kept() {
+        let (_dir, local, node_a, node_b) = stores().await;
+        // On one node the same handle writes and reads; shared, node B reads what A recorded.
+        for (diagnostics, reader) in [(&local, &local), (&node_a, &node_b)] {
+            let store = IntegrationId::generate();
+            let t0 = datetime!(2026-11-27 10:00 UTC);
+            let accepted = Outcome::counted("accepted");
 
-        assert_eq!(
-            diagnostics.counts(store).unwrap(),
-            Counts {
-                accepted: 1,
-                duplicate: 0,
-                rejected: 151
-            }
-        );
-        let recent = diagnostics.recent(store, 1000).unwrap();
-        assert_eq!(recent.len(), KEPT_PER_STORE as usize);
-        assert_eq!(
-            (recent[0].item.as_deref(), recent[0].endpoint.as_str()),
-            (Some("999"), "sync batch")
-        );
-        assert_eq!(
-            recent.last().unwrap().item.as_deref(),
-            Some("51"),
-            "the oldest kept"
-        );
-        let kept = recent[0].excerpt.as_deref().unwrap();
-        assert!(
-            kept.len() <= EXCERPT_BYTES + '…'.len_utf8() && kept.starts_with("xxx"),
-            "a bounded excerpt: {} bytes",
-            kept.len()
-        );
-        assert!(
-            diagnostics
-                .recent(IntegrationId::generate(), 10)
-                .unwrap()
-                .is_empty(),
-            "stores apart"
-        );
+            diagnostics.record(store, "events", vec![accepted], t0);
+            diagnostics.flush().unwrap();
+            diagnostics.record(store, "events", (0..150).map(rejected).collect(), t0);
+            diagnostics.record(store, "sync batch", vec![rejected(999)], t0);
+            diagnostics.flush().unwrap();
+
+            assert_eq!(
+                reader.counts(store).unwrap(),
+                Counts {
+                    accepted: 1,
+                    duplicate: 0,
+                    rejected: 151
+                }
+            );
+            let recent = reader.recent(store, 1000).unwrap();
+            assert_eq!(recent.len(), KEPT_PER_STORE as usize);
+            assert_eq!(
+                (recent[0].item.as_deref(), recent[0].endpoint.as_str()),
+                (Some("999"), "sync batch")
+            );
+            assert_eq!(
+                recent.last().unwrap().item.as_deref(),
+                Some("51"),
+                "the oldest kept"
+            );
+            let kept = recent[0].excerpt.as_deref().unwrap();
+            assert!(
+                kept.len() <= EXCERPT_BYTES + '…'.len_utf8() && kept.starts_with("xxx"),
+                "a bounded excerpt: {} bytes",
+                kept.len()
+            );
+            assert!(
+                diagnostics
+                    .recent(IntegrationId::generate(), 10)
+                    .unwrap()
+                    .is_empty(),
+                "stores apart"
+            );
+        }
     }
 }

@@ -281,7 +281,7 @@ impl Services {
     > {
         let diagnostics = self.diagnostics.clone();
         tokio::task::spawn_blocking(move || {
-            Ok::<_, rusqlite::Error>((
+            Ok::<_, crate::diagnostics::DiagnosticsError>((
                 diagnostics.counts(integration)?,
                 diagnostics.recent(integration, 50)?,
             ))
