@@ -12,6 +12,7 @@ mod error;
 mod html;
 mod http_error;
 mod json;
+pub mod metrics;
 mod openapi;
 mod routes;
 mod secrets;

@@ -59,6 +59,8 @@ pub enum StartupError {
         "the kurrentdb event-log backend is not built yet; use the embedded default (sqlite://PATH) for now"
     )]
     BackendNotBuilt,
+    #[error("cannot register the metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
     #[error(
         "cannot listen on {addr}: {source} (is another process using it? pick one with --addr HOST:PORT)"
     )]
@@ -259,6 +261,10 @@ impl Application {
     ) -> Result<Application, StartupError> {
         limit_sqlite_memory()?;
         let (log, backend) = open_event_log(&settings, Access::Write)?;
+        // Metrics: every append of the service is timed (crate::metrics).
+        let metrics = Arc::new(crate::metrics::Metrics::new()?);
+        let log: Arc<dyn EventLog> =
+            Arc::new(crate::metrics::MeteredLog::new(log, metrics.clone()));
         let accounts = open_accounts(&settings)?;
         let jwt = match &settings.admin_token_key {
             Some(key) => JwtKeys::from_secret(key.expose().as_bytes()),
@@ -315,6 +321,7 @@ impl Application {
                 backpressure: Backpressure::new(settings.max_projection_lag),
                 reads: Arc::new(ReadPool::new(read_models)),
                 public_url,
+                metrics,
             },
             backend,
             jwt,
@@ -331,11 +338,13 @@ impl Application {
         let public_url = state.app.public_url.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(crate::metrics::track))
                 .wrap(crate::security::headers(&public_url))
                 .app_data(app_state.clone())
                 .app_data(webhook_secrets.clone())
                 .app_data(restore_links.clone())
                 .app_data(trusted.clone())
+                .route("/metrics", web::get().to(crate::metrics::scrape))
                 .configure(crate::routes::configure)
                 .configure(crate::openapi::configure)
         })

@@ -33,6 +33,7 @@ use woo_projector::{ProjectorSet, WaitError};
 use crate::accounts::{AccountError, Accounts};
 use crate::auth::RateLimiter;
 use crate::diagnostics::Diagnostics;
+use crate::metrics::Metrics;
 
 pub use backpressure::Backpressure;
 pub use connection::DisconnectError;
@@ -102,6 +103,8 @@ pub struct Services {
     pub reads: Arc<ReadPool>,
     /// Where people open the pages, for the links handed to the plugin.
     pub public_url: String,
+    /// What `/metrics` shows; the use cases count what each store delivered.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Services {
@@ -189,6 +192,7 @@ pub(crate) mod testing {
             reads: Arc::new(ReadPool::new(store)),
             backpressure: Backpressure::new(StdDuration::from_secs(30)),
             public_url: "http://127.0.0.1:8080".into(),
+            metrics: Arc::new(Metrics::new().expect("the metrics register")),
         }
     }
 }

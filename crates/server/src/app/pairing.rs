@@ -58,7 +58,14 @@ impl Services {
         self.limits
             .pairs_by_client
             .reserve(client, now)
-            .map_err(|retry_after| PairError::RateLimited { retry_after })?;
+            .map_err(|retry_after| {
+                tracing::warn!(
+                    client,
+                    retry_after,
+                    "pairing request refused: too many from this address"
+                );
+                PairError::RateLimited { retry_after }
+            })?;
         let request_id = RequestId::generate();
         let device_code = Secret::generate("wdc_");
         let requested = PairingRequested {
@@ -71,10 +78,12 @@ impl Services {
             interval_s: pairing::POLL_INTERVAL_S,
         };
         let metadata = EventMetadata::new(Source::Live, now, Uuid::now_v7());
+        let store_url = requested.store.store_url.to_string();
         let command = PairingCommand::Request(requested.clone());
         let decided = execute::<Pairing>(self.log.as_ref(), request_id, &metadata, &command, now)
             .await?
             .map_err(PairError::Refused)?;
+        tracing::info!(%request_id, %store_url, client, "pairing requested");
         // The merchant may type the user code at once: let the code lookup see this request first.
         self.settle(ReadModel::Pairings, decided.outcome.as_ref())
             .await?;
@@ -111,7 +120,9 @@ impl Services {
             role: membership.role,
             user,
         };
-        self.decide_on_request(request_id, command).await
+        self.decide_on_request(request_id, command).await?;
+        tracing::info!(%request_id, %user, %company, "pairing approved");
+        Ok(())
     }
 
     /// Those of `companies` where `store` is connected now: approving its request there connects
@@ -144,7 +155,9 @@ impl Services {
             .find(|r| r.manages_integrations())
             .unwrap_or(Role::Member);
         self.decide_on_request(request_id, PairingCommand::Deny { user, role })
-            .await
+            .await?;
+        tracing::info!(%request_id, %user, "pairing denied");
+        Ok(())
     }
 
     async fn decide_on_request(
@@ -222,6 +235,12 @@ impl Services {
             .activate(token.hash(), approval.integration_id)
             .await
             .map_err(ServiceError::from)?;
+        tracing::info!(
+            %request_id,
+            integration = %approval.integration_id,
+            company = %approval.company_id,
+            "installation token claimed"
+        );
         Ok(ClaimTokenResponse {
             integration_id: approval.integration_id,
             installation_token: token.expose().to_owned(),
