@@ -69,6 +69,15 @@ enum Command {
             value_delimiter = ','
         )]
         trusted_proxy: Vec<std::net::IpAddr>,
+        /// How log lines are written to stderr: `text` for people, `json` (one object a line)
+        /// for a log collector
+        #[arg(
+            long,
+            env = "WOO_INGEST_LOG_FORMAT",
+            value_enum,
+            default_value_t = LogFormat::Text
+        )]
+        log_format: LogFormat,
     },
     /// Run only the projectors, keeping this data directory's read models up to date.
     Project,
@@ -132,6 +141,12 @@ enum Command {
         #[arg(long, value_name = "N")]
         limit: Option<u64>,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -198,14 +213,21 @@ fn main() -> ExitCode {
         cli.command,
         Command::Replay { .. } | Command::Simulate { .. } | Command::Loadgen(_)
     );
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| if quiet { "warn".into() } else { "info".into() }),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| if quiet { "warn".into() } else { "info".into() });
+    let log_format = match cli.command {
+        Command::Serve { log_format, .. } => log_format,
+        _ => LogFormat::Text,
+    };
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        // The event's fields at the top level, beside level, target and timestamp, so that a
+        // collector filters on `integration` or `request_id` without unpacking anything.
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -255,6 +277,7 @@ fn settings(cli: &Cli) -> Result<Settings, CliError> {
                 admin_token_key,
                 max_projection_lag_s,
                 trusted_proxy,
+                ..
             } => (
                 addr.clone(),
                 public_url.clone(),
@@ -373,7 +396,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     {
         tracing::warn!(error = %e, "could not print the start-up banner");
     }
-    app.run_until_stopped().await?;
+    app.run_until_signalled().await?;
     Ok(())
 }
 
