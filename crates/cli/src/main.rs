@@ -32,7 +32,7 @@ struct Cli {
     /// Event-log backend URL [default: sqlite://DATA_DIR/events.db]
     #[arg(long, global = true, env = "WOO_INGEST_EVENT_LOG", value_name = "URL")]
     event_log: Option<String>,
-    /// TOML config file with data_dir, addr, public_url, event_log, admin_token_key, trusted_proxy, max_projection_lag_s [default: ./woo-ingest.toml if present]
+    /// TOML config file with data_dir, addr, public_url, event_log, admin_token_key, trusted_proxy, max_projection_lag_s, pair_requests_per_minute [default: ./woo-ingest.toml if present]
     #[arg(long, global = true, env = "WOO_INGEST_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -69,6 +69,9 @@ enum Command {
             value_delimiter = ','
         )]
         trusted_proxy: Vec<std::net::IpAddr>,
+        /// Pairing requests taken per minute from all clients together; past it they get 429 [default: 120]
+        #[arg(long, env = "WOO_INGEST_PAIR_REQUESTS_PER_MINUTE", value_name = "N")]
+        pair_requests_per_minute: Option<u32>,
         /// How log lines are written to stderr: `text` for people, `json` (one object a line)
         /// for a log collector
         #[arg(
@@ -269,33 +272,28 @@ fn server_url(text: &str) -> Result<String, String> {
 }
 
 fn settings(cli: &Cli) -> Result<Settings, CliError> {
-    let (addr, public_url, admin_token_key, max_projection_lag_s, trusted_proxy) =
-        match &cli.command {
-            Command::Serve {
-                addr,
-                public_url,
-                admin_token_key,
-                max_projection_lag_s,
-                trusted_proxy,
-                ..
-            } => (
-                addr.clone(),
-                public_url.clone(),
-                admin_token_key.clone().map(Redacted::new),
-                *max_projection_lag_s,
-                Some(trusted_proxy.clone()).filter(|p| !p.is_empty()),
-            ),
-            _ => (None, None, None, None, None),
-        };
-    let flags = SettingsLayer {
+    let mut flags = SettingsLayer {
         data_dir: cli.data_dir.clone(),
+        event_log: cli.event_log.clone(),
+        ..SettingsLayer::default()
+    };
+    if let Command::Serve {
         addr,
         public_url,
-        event_log: cli.event_log.clone(),
         admin_token_key,
         max_projection_lag_s,
         trusted_proxy,
-    };
+        pair_requests_per_minute,
+        ..
+    } = &cli.command
+    {
+        flags.addr.clone_from(addr);
+        flags.public_url.clone_from(public_url);
+        flags.admin_token_key = admin_token_key.clone().map(Redacted::new);
+        flags.max_projection_lag_s = *max_projection_lag_s;
+        flags.trusted_proxy = Some(trusted_proxy.clone()).filter(|p| !p.is_empty());
+        flags.pair_requests_per_minute = *pair_requests_per_minute;
+    }
     let file = match &cli.config {
         Some(path) => SettingsLayer::from_file(path)?,
         None if Path::new(DEFAULT_CONFIG_FILE).exists() => {

@@ -12,6 +12,8 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// How far (seconds) the slowest projection may fall behind before sync batches are deferred.
 pub const DEFAULT_MAX_PROJECTION_LAG_S: u64 = 30;
+/// Unauthenticated pairing requests the service takes in a minute, from all clients together.
+pub const DEFAULT_PAIR_REQUESTS_PER_MINUTE: u32 = 120;
 
 /// The resolved settings of one process.
 #[derive(Clone, Debug)]
@@ -33,6 +35,9 @@ pub struct Settings {
     /// Reverse proxies whose `X-Forwarded-For` names the client that limits count against;
     /// empty: every request counts against the address it came from.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Pairing requests taken per minute from everyone together (each writes an event without a
+    /// credential); past it they answer 429 `too_many_pair_requests` with `Retry-After`.
+    pub pair_requests_per_minute: u32,
 }
 
 /// A secret setting: `Debug` never prints it.
@@ -71,6 +76,8 @@ pub struct SettingsLayer {
     /// Seconds; see [`Settings::max_projection_lag`].
     pub max_projection_lag_s: Option<u64>,
     pub trusted_proxy: Option<Vec<IpAddr>>,
+    /// See [`Settings::pair_requests_per_minute`].
+    pub pair_requests_per_minute: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +134,9 @@ impl SettingsLayer {
             admin_token_key: self.admin_token_key.or(below.admin_token_key),
             max_projection_lag_s: self.max_projection_lag_s.or(below.max_projection_lag_s),
             trusted_proxy: self.trusted_proxy.or(below.trusted_proxy),
+            pair_requests_per_minute: self
+                .pair_requests_per_minute
+                .or(below.pair_requests_per_minute),
         }
     }
 
@@ -165,6 +175,9 @@ impl SettingsLayer {
                     .unwrap_or(DEFAULT_MAX_PROJECTION_LAG_S),
             ),
             trusted_proxies: self.trusted_proxy.unwrap_or_default(),
+            pair_requests_per_minute: self
+                .pair_requests_per_minute
+                .unwrap_or(DEFAULT_PAIR_REQUESTS_PER_MINUTE),
         })
     }
 }
@@ -211,6 +224,7 @@ impl Settings {
             admin_token_key: None,
             max_projection_lag: std::time::Duration::from_secs(DEFAULT_MAX_PROJECTION_LAG_S),
             trusted_proxies: Vec::new(),
+            pair_requests_per_minute: DEFAULT_PAIR_REQUESTS_PER_MINUTE,
         }
     }
 }
@@ -270,6 +284,7 @@ mod tests {
             admin_token_key: None,
             max_projection_lag_s: None,
             trusted_proxy: None,
+            pair_requests_per_minute: None,
         }
     }
 

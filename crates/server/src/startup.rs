@@ -314,7 +314,8 @@ impl Application {
                 projectors,
                 accounts,
                 diagnostics,
-                limits: Limits::default(),
+                limits: Limits::default()
+                    .with_pair_requests_per_minute(settings.pair_requests_per_minute),
                 polls: PollGate::default(),
                 leases: Leases::default(),
                 tokens: Box::new(tokens),

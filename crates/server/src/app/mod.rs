@@ -64,6 +64,9 @@ pub struct Limits {
     pub user_codes_by_client: RateLimiter,
     /// Pairing requests per client address: each writes a permanent event, unauthenticated.
     pub pairs_by_client: RateLimiter,
+    /// Pairing requests from everyone together, per minute: addresses are cheap (IPv6, botnets),
+    /// so the per-client quota alone does not bound what is written without a credential.
+    pub pairs_overall: RateLimiter,
     pub hashing: HashingPool,
 }
 
@@ -78,9 +81,29 @@ impl Default for Limits {
             // A store pairs once and asks again when a request expires (15 min): 30 leaves room
             // for many stores behind one address, and bounds what one address can write.
             pairs_by_client: RateLimiter::new(30, quarter, quarter),
+            pairs_overall: pairs_per_minute(crate::config::DEFAULT_PAIR_REQUESTS_PER_MINUTE),
             hashing: HashingPool::new(HASHING_THREADS),
         }
     }
+}
+
+impl Limits {
+    /// The defaults, with `per_minute` pairing requests taken from everyone together.
+    pub fn with_pair_requests_per_minute(self, per_minute: u32) -> Self {
+        Limits {
+            pairs_overall: pairs_per_minute(per_minute),
+            ..self
+        }
+    }
+}
+
+/// A quota of `per_minute` (at least one) that refuses the rest of the minute once spent.
+fn pairs_per_minute(per_minute: u32) -> RateLimiter {
+    RateLimiter::new(
+        per_minute.max(1),
+        Duration::minutes(1),
+        Duration::minutes(1),
+    )
 }
 
 /// What the use cases work with: the log and its projectors, the accounts, the in-memory gates,

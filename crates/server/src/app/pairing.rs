@@ -19,6 +19,8 @@ use crate::secrets::{self, Secret};
 pub enum PairError {
     #[error("too many pairing requests from this address; try again in {retry_after} s")]
     RateLimited { retry_after: u32 },
+    #[error("the service takes no more pairing requests this minute; try again in {retry_after} s")]
+    TooManyOverall { retry_after: u32 },
     #[error(transparent)]
     Refused(PairingError),
     #[error(transparent)]
@@ -65,6 +67,19 @@ impl Services {
                     "pairing request refused: too many from this address"
                 );
                 PairError::RateLimited { retry_after }
+            })?;
+        // One key for everyone: checked after the client's own quota, so that one address
+        // spends its quota before it spends everyone's.
+        self.limits
+            .pairs_overall
+            .reserve("", now)
+            .map_err(|retry_after| {
+                tracing::warn!(
+                    client,
+                    retry_after,
+                    "pairing request refused: the quota for all clients is spent"
+                );
+                PairError::TooManyOverall { retry_after }
             })?;
         let request_id = RequestId::generate();
         let device_code = Secret::generate("wdc_");
