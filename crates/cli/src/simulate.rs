@@ -17,6 +17,8 @@ use woo_domain::api::{
     PairStoreRequest,
 };
 
+use crate::progress::Progress;
+
 /// What to simulate.
 pub struct Simulation {
     pub server: String,
@@ -43,6 +45,8 @@ pub enum SimulationError {
 }
 
 const PAGE: u64 = 100;
+/// Without a terminal, how often the sync's progress goes to stderr as a line.
+const PROGRESS_LINE_EVERY: Duration = Duration::from_secs(5);
 
 fn say(line: &str) {
     let mut out = std::io::stdout().lock();
@@ -185,6 +189,10 @@ async fn run_sync(
         ("orders", simulation.orders),
     ];
     let mut counts = BTreeMap::new();
+    // A bar over the whole sync on a terminal; the per-batch lines on stdout stay for scripts.
+    let all_items: u64 = plan.iter().map(|(_, total)| total).sum();
+    let mut progress = Progress::new(all_items, PROGRESS_LINE_EVERY);
+    let mut done = 0;
     for (resource, total) in plan {
         let mut sent = 0;
         while sent < total {
@@ -217,16 +225,21 @@ async fn run_sync(
             };
             plugin.post_sync_batch(command.sync_id, &batch).await?;
             sent += size;
-            say(&format!("sync: {resource} {sent}/{total}"));
+            done += size;
+            progress.suspend(|| say(&format!("sync: {resource} {sent}/{total}")));
+            progress.update(done, || {
+                format!("sync: {done}/{all_items} items ({resource} {sent}/{total})")
+            });
         }
         counts.insert(resource.to_owned(), total);
     }
-    let done = AckRequest {
+    let completed = AckRequest {
         status: AckStatus::Completed,
         counts: Some(counts),
         error: None,
     };
-    plugin.ack(command.command_id, &done).await?;
+    progress.finish();
+    plugin.ack(command.command_id, &completed).await?;
     say(&format!("sync {} completed", command.sync_id));
     Ok(())
 }
