@@ -217,13 +217,10 @@ pub async fn scrape(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             .projection_lag_events
             .with_label_values(&[status.name])
             .set(lag);
-        // Milliseconds to seconds: exact for any lag a person would wait for.
-        #[allow(clippy::cast_precision_loss)]
-        let seconds = status.lag_ms as f64 / 1000.0;
         metrics
             .projection_lag_seconds
             .with_label_values(&[status.name])
-            .set(seconds);
+            .set(std::time::Duration::from_millis(status.lag_ms).as_secs_f64());
         metrics
             .projection_parked
             .with_label_values(&[status.name])
