@@ -21,7 +21,7 @@ use prometheus::{
     Registry, TextEncoder,
 };
 use woo_domain::IntegrationId;
-use woo_domain::api::ItemResult;
+use woo_domain::api::{ItemResult, ItemStatus};
 use woo_eventlog::{
     AppendError, AppendOutcome, Direction, EventLog, ExpectedRevision, NewEvent, Position,
     ReadFrom, RecordedEvent, StorageError, Subscription,
@@ -132,13 +132,21 @@ impl Metrics {
         })
     }
 
-    /// Counts what one request of `integration` delivered, item by item.
+    /// Counts what one request of `integration` delivered: one counter update per outcome, not
+    /// per item (a sync batch carries up to 1,000).
     pub fn delivered(&self, integration: IntegrationId, results: &[ItemResult]) {
         let integration = integration.to_string();
-        for result in results {
-            self.items
-                .with_label_values(&[integration.as_str(), result.status.as_str()])
-                .inc();
+        for status in [
+            ItemStatus::Accepted,
+            ItemStatus::Duplicate,
+            ItemStatus::Rejected,
+        ] {
+            let count = results.iter().filter(|r| r.status == status).count();
+            if count > 0 {
+                self.items
+                    .with_label_values(&[integration.as_str(), status.as_str()])
+                    .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
+            }
         }
     }
 
