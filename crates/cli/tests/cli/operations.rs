@@ -49,17 +49,17 @@ impl JsonServe {
         JsonServe { child, url, stderr }
     }
 
-    /// Sends SIGTERM and waits (at most 60 s) for the process to end; its exit code.
-    fn terminate(&mut self) -> Option<i32> {
+    /// Sends `signal` and waits (at most 60 s) for the process to end; its exit code.
+    fn stop(&mut self, signal: libc::c_int) -> Option<i32> {
         let pid = libc::pid_t::try_from(self.child.id()).unwrap();
         // SAFETY: kill only sends a signal to the child this test started and still owns.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status.code();
             }
-            assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+            assert!(Instant::now() < deadline, "serve did not stop on {signal}");
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -154,7 +154,7 @@ async fn json_logs_say_what_happened_to_a_store_and_sigterm_keeps_every_acknowle
         acknowledged
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let code = tokio::task::block_in_place(|| served.terminate());
+    let code = tokio::task::block_in_place(|| served.stop(libc::SIGTERM));
     let acknowledged = sender.await.unwrap();
     let lines = served.json_lines();
 
@@ -210,5 +210,16 @@ async fn json_logs_say_what_happened_to_a_store_and_sigterm_keeps_every_acknowle
         .await
         .unwrap();
     assert_eq!(health["status"], "ok");
-    assert_eq!(again.terminate(), Some(0));
+    assert_eq!(
+        again.stop(libc::SIGINT),
+        Some(0),
+        "Ctrl-C stops it as cleanly"
+    );
+    let stopping = message(
+        &again.json_lines(),
+        "stopping: no new connections, finishing the requests in flight",
+    )
+    .cloned()
+    .expect("the stop is logged");
+    assert_eq!(stopping["signal"], "SIGINT");
 }
