@@ -37,7 +37,9 @@ pub(crate) struct Operation {
     summary: &'static str,
     auth: Auth,
     parameters: Vec<Value>,
-    request: Option<(Value, bool)>,
+    request: Option<Value>,
+    /// The body may be left out.
+    request_optional: bool,
     success: (u16, &'static str, Value),
     errors: Vec<(u16, &'static str)>,
 }
@@ -53,22 +55,14 @@ impl Operation {
             auth,
             parameters: Vec::new(),
             request: None,
+            request_optional: false,
             success,
             errors: Vec::new(),
         }
     }
 
-    pub(crate) fn request(self, schema: Value) -> Self {
-        self.body(schema, true)
-    }
-
-    /// A body that may be left out.
-    pub(crate) fn optional_request(self, schema: Value) -> Self {
-        self.body(schema, false)
-    }
-
-    fn body(mut self, schema: Value, required: bool) -> Self {
-        self.request = Some((schema, required));
+    pub(crate) fn request(mut self, schema: Value) -> Self {
+        self.request = Some(schema);
         // A body that is not JSON, not the shape, or too big, wherever a body is read.
         self.errors.push((400, "invalid_json, invalid_body"));
         self.errors.push((413, "payload_too_large"));
@@ -81,6 +75,14 @@ impl Operation {
             "schema": { "type": "string" },
         }));
         self
+    }
+
+    /// A body the caller may leave out.
+    pub(crate) fn optional_request(self, schema: Value) -> Self {
+        Operation {
+            request_optional: true,
+            ..self.request(schema)
+        }
     }
 
     pub(crate) fn header(mut self, name: &'static str, description: &'static str) -> Self {
@@ -160,9 +162,8 @@ impl Operation {
         if !self.parameters.is_empty() {
             operation["parameters"] = Value::Array(self.parameters.clone());
         }
-        if let Some((schema, required)) = &self.request {
-            operation["requestBody"] =
-                json!({ "required": required, "content": { JSON: { "schema": schema } } });
+        if let Some(schema) = &self.request {
+            operation["requestBody"] = json!({ "required": !self.request_optional, "content": { JSON: { "schema": schema } } });
         }
         operation
     }
