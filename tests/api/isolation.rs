@@ -279,6 +279,57 @@ async fn unauthenticated_pair_requests_are_limited_per_address_and_write_nothing
 }
 
 #[tokio::test]
+async fn pair_requests_from_every_address_together_have_a_quota_per_minute() {
+    // Arrange: three a minute, clients told apart by a trusted proxy.
+    let app = woo_e2e::spawn_app_with(|s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        s.pair_requests_per_minute = 3;
+    })
+    .await;
+    let pair = |n: u32| {
+        app.http
+            .post(format!("{}{PAIR}", app.address))
+            .header("x-forwarded-for", format!("198.51.100.{n}"))
+            .json(&store(n))
+            .send()
+    };
+    for n in 0..3 {
+        assert_eq!(pair(n).await.unwrap().status(), StatusCode::CREATED);
+    }
+    let head = app.head().await;
+
+    // Act: a fourth client, then the same one a minute later.
+    let refused = error_answer(pair(3).await.unwrap()).await;
+    app.clock.advance(time::Duration::seconds(61));
+    let later = pair(3).await.unwrap();
+
+    // Assert
+    assert_eq!(
+        (refused.status, refused.code.as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_pair_requests")
+    );
+    assert!(
+        refused
+            .retry_after
+            .as_deref()
+            .and_then(|s| s.parse::<u32>().ok())
+            .is_some_and(|s| (1..=60).contains(&s)),
+        "{:?}",
+        refused.retry_after
+    );
+    assert_eq!(
+        later.status(),
+        StatusCode::CREATED,
+        "the next minute takes requests again"
+    );
+    assert_eq!(
+        app.head().await.0,
+        head.0 + 1,
+        "only the later request wrote"
+    );
+}
+
+#[tokio::test]
 async fn the_data_directory_and_its_files_are_the_service_users_alone() {
     use std::os::unix::fs::PermissionsExt;
     // Arrange: one directory left open by an operator, one the service creates.

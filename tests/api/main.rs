@@ -14,6 +14,7 @@ mod isolation;
 mod lifecycle;
 mod live;
 mod merchant_pages;
+mod metrics;
 mod multinode;
 mod openapi;
 mod pairing;

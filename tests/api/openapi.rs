@@ -234,3 +234,120 @@ async fn a_connected_store_and_its_admin_get_the_answers_the_document_describes(
         );
     }
 }
+
+#[tokio::test]
+async fn the_store_detail_webhook_and_restore_link_routes_answer_as_documented() {
+    let app = spawn_app().await;
+    let document: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let shop = app.connected_store(1, "owner@example.com", "Acme").await;
+    let order = woo_e2e::fixture("order-guest.json");
+    let order_id = order["id"].as_u64().unwrap();
+    shop.send(vec![woo_e2e::live(
+        &woo_e2e::event_id(1),
+        "ecommerce.order_placed",
+        "2026-11-27T10:00:00Z",
+        order,
+    )])
+    .await;
+    app.caught_up().await;
+    let (company, integration) = (shop.company, shop.integration_id);
+    let admin = "/api/admin/v1";
+
+    for (path, template) in [
+        (
+            format!("/integrations/{integration}/orders/{order_id}"),
+            "/integrations/{integration_id}/orders/{order_id}",
+        ),
+        (
+            format!("/integrations/{integration}/events?limit=5"),
+            "/integrations/{integration_id}/events",
+        ),
+        (
+            format!("/integrations/{integration}/events?before=abc"),
+            "/integrations/{integration_id}/events",
+        ),
+        (
+            format!("/companies/{company}/subscribers/nobody@example.com/restore-link"),
+            "/companies/{company_id}/subscribers/{email}/restore-link",
+        ),
+    ] {
+        let (status, body) = app.admin_json(&shop.jwt, &path).await;
+        assert_documented(
+            &document,
+            "get",
+            &format!("{admin}{template}"),
+            status.as_u16(),
+            &body,
+        );
+    }
+    for (path, template, expected) in [
+        (
+            "sync/cancel",
+            "/integrations/{integration_id}/sync/cancel",
+            200,
+        ),
+        (
+            "sync/cancel",
+            "/integrations/{integration_id}/sync/cancel",
+            409,
+        ),
+        (
+            "webhook-secret",
+            "/integrations/{integration_id}/webhook-secret",
+            201,
+        ),
+    ] {
+        let response = app
+            .admin_post(&shop.jwt, &format!("/integrations/{integration}/{path}"))
+            .await;
+        let status = response.status().as_u16();
+        assert_eq!(status, expected, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_documented(
+            &document,
+            "post",
+            &format!("{admin}{template}"),
+            status,
+            &body,
+        );
+    }
+    let removed = app
+        .http
+        .delete(format!(
+            "{}{admin}/integrations/{integration}/webhook-secret",
+            app.address
+        ))
+        .bearer_auth(&shop.jwt)
+        .send()
+        .await
+        .unwrap();
+    let documented = &document["paths"]["/api/admin/v1/integrations/{integration_id}/webhook-secret"]
+        ["delete"]["responses"];
+    assert!(
+        documented[removed.status().as_str()].is_object(),
+        "{}",
+        removed.status()
+    );
+
+    let unsigned = app
+        .http
+        .post(format!(
+            "{}/api/woocommerce/v1/webhooks/{integration}",
+            app.address
+        ))
+        .header("x-wc-webhook-topic", "order.updated")
+        .json(&woo_e2e::fixture("order-guest.json"))
+        .send()
+        .await
+        .unwrap();
+    let status = unsigned.status().as_u16();
+    assert_eq!(status, 401);
+    let body: Value = unsigned.json().await.unwrap();
+    assert_documented(
+        &document,
+        "post",
+        "/api/woocommerce/v1/webhooks/{integration_id}",
+        status,
+        &body,
+    );
+}

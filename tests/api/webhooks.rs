@@ -277,6 +277,59 @@ async fn deliveries_to_a_disconnected_store_and_oversized_bodies_are_refused() {
     assert!(app.stream(store.stream()).await.is_empty());
 }
 
+/// Whether a store is connected is the token store's word, not a read model's: a read model
+/// emptied for a rebuild neither refuses a connected store's deliveries nor lets a disconnected
+/// one's through.
+#[tokio::test]
+async fn deliveries_follow_the_token_store_while_the_read_models_are_rebuilt() {
+    // Arrange: the connection_health rows gone, as while `rebuild` runs beside the service.
+    let app = spawn_app().await;
+    let (store, url) = store_with_fixture_secret(&app, 1).await;
+    let (body, headers) = delivery("webhook-order-created");
+    let readmodels = rusqlite::Connection::open(app.data_dir.path().join("readmodels.db")).unwrap();
+    readmodels
+        .execute("DELETE FROM connection_health", [])
+        .unwrap();
+
+    // Act
+    let delivered = post(&app, &url, body.clone(), &headers).await;
+    let disconnect = app
+        .admin_post(
+            &store.jwt,
+            &format!("/integrations/{}/disconnect", store.integration_id),
+        )
+        .await;
+    let head = app.head().await;
+    let after = post(&app, &url, body, &headers).await;
+
+    // Assert
+    assert_eq!(delivered.status(), StatusCode::OK);
+    assert_eq!(
+        disconnect.status(),
+        StatusCode::NOT_FOUND,
+        "the admin API reads the emptied model"
+    );
+    assert_eq!(
+        after.status(),
+        StatusCode::OK,
+        "still connected: the disconnect did not happen"
+    );
+    assert_eq!(app.head().await, head, "a redelivery writes nothing");
+    app.plugin
+        .with_token(&store.installation_token)
+        .disconnect()
+        .await
+        .expect("the plugin disconnects");
+    let (body, headers) = delivery("webhook-order-updated");
+    let head = app.head().await;
+    let refused = post(&app, &url, body, &headers).await;
+    // The emptied read model does not know the store: unknown rather than disconnected, refused
+    // either way.
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_answer(refused).await.code, "unknown_integration");
+    assert_eq!(app.head().await, head, "the refused delivery wrote nothing");
+}
+
 #[tokio::test]
 async fn a_product_deletion_is_stored_by_its_delivery_id_and_needs_one() {
     // Arrange

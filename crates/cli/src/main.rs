@@ -32,7 +32,7 @@ struct Cli {
     /// Event-log backend URL [default: sqlite://DATA_DIR/events.db]
     #[arg(long, global = true, env = "WOO_INGEST_EVENT_LOG", value_name = "URL")]
     event_log: Option<String>,
-    /// TOML config file with data_dir, addr, public_url, event_log, admin_token_key, trusted_proxy, max_projection_lag_s, sync_stall_after_s [default: ./woo-ingest.toml if present]
+    /// TOML config file with data_dir, addr, public_url, event_log, admin_token_key, trusted_proxy, max_projection_lag_s, sync_stall_after_s, pair_requests_per_minute [default: ./woo-ingest.toml if present]
     #[arg(long, global = true, env = "WOO_INGEST_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -72,6 +72,18 @@ enum Command {
         /// A sync with no batch for this long (seconds) shows as stalled, with Cancel [default: 600]
         #[arg(long, env = "WOO_INGEST_SYNC_STALL_AFTER_S", value_name = "SECONDS")]
         sync_stall_after_s: Option<u64>,
+        /// Pairing requests taken per minute from all clients together; past it they get 429 [default: 120]
+        #[arg(long, env = "WOO_INGEST_PAIR_REQUESTS_PER_MINUTE", value_name = "N")]
+        pair_requests_per_minute: Option<u32>,
+        /// How log lines are written to stderr: `text` for people, `json` (one object a line)
+        /// for a log collector
+        #[arg(
+            long,
+            env = "WOO_INGEST_LOG_FORMAT",
+            value_enum,
+            default_value_t = LogFormat::Text
+        )]
+        log_format: LogFormat,
     },
     /// Run only the projectors, keeping this data directory's read models up to date.
     Project,
@@ -135,6 +147,12 @@ enum Command {
         #[arg(long, value_name = "N")]
         limit: Option<u64>,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -201,14 +219,21 @@ fn main() -> ExitCode {
         cli.command,
         Command::Replay { .. } | Command::Simulate { .. } | Command::Loadgen(_)
     );
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| if quiet { "warn".into() } else { "info".into() }),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| if quiet { "warn".into() } else { "info".into() });
+    let log_format = match cli.command {
+        Command::Serve { log_format, .. } => log_format,
+        _ => LogFormat::Text,
+    };
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        // The event's fields at the top level, beside level, target and timestamp, so that a
+        // collector filters on `integration` or `request_id` without unpacking anything.
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -250,40 +275,30 @@ fn server_url(text: &str) -> Result<String, String> {
 }
 
 fn settings(cli: &Cli) -> Result<Settings, CliError> {
-    let (addr, public_url, admin_token_key, max_projection_lag_s, trusted_proxy) =
-        match &cli.command {
-            Command::Serve {
-                addr,
-                public_url,
-                admin_token_key,
-                max_projection_lag_s,
-                trusted_proxy,
-                ..
-            } => (
-                addr.clone(),
-                public_url.clone(),
-                admin_token_key.clone().map(Redacted::new),
-                *max_projection_lag_s,
-                Some(trusted_proxy.clone()).filter(|p| !p.is_empty()),
-            ),
-            _ => (None, None, None, None, None),
-        };
-    let sync_stall_after_s = match &cli.command {
-        Command::Serve {
-            sync_stall_after_s, ..
-        } => *sync_stall_after_s,
-        _ => None,
-    };
-    let flags = SettingsLayer {
+    let mut flags = SettingsLayer {
         data_dir: cli.data_dir.clone(),
+        event_log: cli.event_log.clone(),
+        ..SettingsLayer::default()
+    };
+    if let Command::Serve {
         addr,
         public_url,
-        event_log: cli.event_log.clone(),
         admin_token_key,
         max_projection_lag_s,
         trusted_proxy,
         sync_stall_after_s,
-    };
+        pair_requests_per_minute,
+        ..
+    } = &cli.command
+    {
+        flags.addr.clone_from(addr);
+        flags.public_url.clone_from(public_url);
+        flags.admin_token_key = admin_token_key.clone().map(Redacted::new);
+        flags.max_projection_lag_s = *max_projection_lag_s;
+        flags.trusted_proxy = Some(trusted_proxy.clone()).filter(|p| !p.is_empty());
+        flags.sync_stall_after_s = *sync_stall_after_s;
+        flags.pair_requests_per_minute = *pair_requests_per_minute;
+    }
     let file = match &cli.config {
         Some(path) => SettingsLayer::from_file(path)?,
         None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
@@ -384,7 +399,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     {
         tracing::warn!(error = %e, "could not print the start-up banner");
     }
-    app.run_until_stopped().await?;
+    app.run_until_signalled().await?;
     Ok(())
 }
 

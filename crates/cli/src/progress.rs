@@ -45,6 +45,14 @@ impl Progress {
         }
     }
 
+    /// Runs `write` with the bar hidden, so that a line printed meanwhile does not tear it.
+    pub fn suspend<T>(&self, write: impl FnOnce() -> T) -> T {
+        match &self.bar {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
+    }
+
     /// Removes the bar, leaving the terminal for the summary.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {

@@ -19,6 +19,8 @@ use woo_domain::api::{
 };
 use woo_domain::integration::SyncResource;
 
+use crate::progress::Progress;
+
 /// What to simulate.
 pub struct Simulation {
     pub server: String,
@@ -45,6 +47,8 @@ pub enum SimulationError {
 }
 
 const PAGE: u64 = 100;
+/// Without a terminal, how often the sync's progress goes to stderr as a line.
+const PROGRESS_LINE_EVERY: Duration = Duration::from_secs(5);
 
 fn say(line: &str) {
     let mut out = std::io::stdout().lock();
@@ -217,15 +221,26 @@ async fn run_sync(
         (SyncResource::Orders, simulation.orders),
     ];
     let mut counts = BTreeMap::new();
-    for (kind, all) in plan.into_iter().filter(|(r, _)| command.scope.covers(*r)) {
+    let selections: Vec<(SyncResource, Vec<u64>)> = plan
+        .into_iter()
+        .filter(|(r, _)| command.scope.covers(*r))
+        .map(|(kind, all)| {
+            let selected = (0..all)
+                .filter(|n| {
+                    command
+                        .scope
+                        .selects(kind, woo_id(kind, *n), Some(modified(*n)))
+                })
+                .collect();
+            (kind, selected)
+        })
+        .collect();
+    // A bar over the whole sync on a terminal; the per-batch lines on stdout stay for scripts.
+    let all_items: u64 = selections.iter().map(|(_, s)| s.len() as u64).sum();
+    let mut progress = Progress::new(all_items, PROGRESS_LINE_EVERY);
+    let mut done = 0;
+    for (kind, selected) in selections {
         let resource = kind.as_str();
-        let selected: Vec<u64> = (0..all)
-            .filter(|n| {
-                command
-                    .scope
-                    .selects(kind, woo_id(kind, *n), Some(modified(*n)))
-            })
-            .collect();
         let total = selected.len() as u64;
         let mut sent = 0;
         for page in selected.chunks(PAGE as usize) {
@@ -259,16 +274,21 @@ async fn run_sync(
             };
             plugin.post_sync_batch(command.sync_id, &batch).await?;
             sent += size;
-            say(&format!("sync: {resource} {sent}/{total}"));
+            done += size;
+            progress.suspend(|| say(&format!("sync: {resource} {sent}/{total}")));
+            progress.update(done, || {
+                format!("sync: {done}/{all_items} items ({resource} {sent}/{total})")
+            });
         }
         counts.insert(resource.to_owned(), total);
     }
-    let done = AckRequest {
+    let completed = AckRequest {
         status: AckStatus::Completed,
         counts: Some(counts),
         error: None,
     };
-    plugin.ack(command.command_id, &done).await?;
+    progress.finish();
+    plugin.ack(command.command_id, &completed).await?;
     say(&format!("sync {} completed", command.sync_id));
     Ok(())
 }

@@ -10,6 +10,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use woo_eventlog::{EventLog, ExpectedRevision, NewEvent, SqliteEventLog};
 
+#[path = "cli/operations.rs"]
+mod operations;
+
 fn woo_ingest() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_woo-ingest"));
     for var in [

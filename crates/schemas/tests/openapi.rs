@@ -67,3 +67,79 @@ fn every_operation_answers_errors_with_the_error_body_and_names_its_auth() {
         }
     }
 }
+
+/// The routes the server registers, read from its route modules: `(method, full path)` of every
+/// `.route("PATH", web::METHOD()…)`. actix-web keeps its route table private, so the source is
+/// the table; paths in the plugin or admin scope are written relative to it in these files.
+fn served_api_routes() -> Vec<(String, String)> {
+    let routes = woo_schemas::repository_root().join("crates/server/src/routes");
+    let scoped = [
+        ("plugin.rs", PLUGIN),
+        ("ingest.rs", PLUGIN),
+        ("admin/mod.rs", ADMIN),
+    ];
+    let mut files = vec![routes.join("webhooks.rs"), routes.join("restore.rs")];
+    files.extend(scoped.iter().map(|(file, _)| routes.join(file)));
+    let mut served = Vec::new();
+    for file in files {
+        let source = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file:?}: {e}"));
+        let base = scoped
+            .iter()
+            .find(|(name, _)| file.ends_with(name))
+            .map(|(_, base)| *base);
+        for call in source.split(".route(").skip(1) {
+            let Some(path) = call.split('"').nth(1) else {
+                continue;
+            };
+            let method = call
+                .split("web::")
+                .nth(1)
+                .and_then(|rest| rest.split("()").next())
+                .unwrap_or_else(|| panic!("no method for {path} in {file:?}"));
+            let full = match base {
+                Some(base) if !path.starts_with("/api/") => format!("{base}{path}"),
+                _ => path.to_owned(),
+            };
+            if full.starts_with("/api/") {
+                served.push((method.to_owned(), full));
+            }
+        }
+    }
+    served
+}
+
+#[test]
+fn every_api_route_the_server_registers_is_documented() {
+    let document = openapi::document();
+    let served = served_api_routes();
+
+    assert!(
+        served.len() >= 25,
+        "the route modules were read: {served:?}"
+    );
+    let undocumented: Vec<String> = served
+        .iter()
+        .filter(|(method, path)| !document["paths"][path][method].is_object())
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "served but missing from the OpenAPI document (crates/schemas/src/openapi): {undocumented:#?}"
+    );
+    let documented = document["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| (m, path)))
+        .filter(|(method, path)| {
+            !served
+                .iter()
+                .any(|(m, p)| &m.as_str() == method && &p.as_str() == path)
+        })
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect::<Vec<_>>();
+    assert!(
+        documented.is_empty(),
+        "documented but not served: {documented:#?}"
+    );
+}

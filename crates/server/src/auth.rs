@@ -83,9 +83,12 @@ impl FromRequest for InstallationAuth {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req).map(str::to_owned);
         let state = state(req);
+        let path = req.match_pattern().unwrap_or_default();
         Box::pin(async move {
             let state = state?;
+            // The log line names the route and the reason, never the token.
             let token = token.ok_or_else(|| {
+                tracing::warn!(route = %path, reason = "missing", "installation token refused");
                 ApiError::unauthorized(
                     "send the installation token as `Authorization: Bearer <token>`",
                 )
@@ -97,6 +100,7 @@ impl FromRequest for InstallationAuth {
                 .await?
                 .map(InstallationAuth)
                 .ok_or_else(|| {
+                    tracing::warn!(route = %path, reason = "unknown_or_revoked", "installation token refused");
                     ApiError::unauthorized(
                         "the installation token is unknown or revoked; connect the store again",
                     )

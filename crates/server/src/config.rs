@@ -14,6 +14,8 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_PROJECTION_LAG_S: u64 = 30;
 /// How long (seconds) a sync may go without a batch before the pages call it stalled.
 pub const DEFAULT_SYNC_STALL_AFTER_S: u64 = 600;
+/// Unauthenticated pairing requests the service takes in a minute, from all clients together.
+pub const DEFAULT_PAIR_REQUESTS_PER_MINUTE: u32 = 120;
 
 /// The resolved settings of one process.
 #[derive(Clone, Debug)]
@@ -38,6 +40,9 @@ pub struct Settings {
     /// A sync with no batch for this long shows as stalled, with Cancel (its plugin most likely
     /// died; a live plugin's batches arrive seconds apart).
     pub sync_stall_after: std::time::Duration,
+    /// Pairing requests taken per minute from everyone together (each writes an event without a
+    /// credential); past it they answer 429 `too_many_pair_requests` with `Retry-After`.
+    pub pair_requests_per_minute: u32,
 }
 
 /// A secret setting: `Debug` never prints it.
@@ -78,6 +83,8 @@ pub struct SettingsLayer {
     pub trusted_proxy: Option<Vec<IpAddr>>,
     /// Seconds, at least 1; see [`Settings::sync_stall_after`].
     pub sync_stall_after_s: Option<u64>,
+    /// See [`Settings::pair_requests_per_minute`].
+    pub pair_requests_per_minute: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +144,9 @@ impl SettingsLayer {
             max_projection_lag_s: self.max_projection_lag_s.or(below.max_projection_lag_s),
             trusted_proxy: self.trusted_proxy.or(below.trusted_proxy),
             sync_stall_after_s: self.sync_stall_after_s.or(below.sync_stall_after_s),
+            pair_requests_per_minute: self
+                .pair_requests_per_minute
+                .or(below.pair_requests_per_minute),
         }
     }
 
@@ -182,6 +192,9 @@ impl SettingsLayer {
                 self.sync_stall_after_s
                     .unwrap_or(DEFAULT_SYNC_STALL_AFTER_S),
             ),
+            pair_requests_per_minute: self
+                .pair_requests_per_minute
+                .unwrap_or(DEFAULT_PAIR_REQUESTS_PER_MINUTE),
         })
     }
 }
@@ -229,6 +242,7 @@ impl Settings {
             max_projection_lag: std::time::Duration::from_secs(DEFAULT_MAX_PROJECTION_LAG_S),
             trusted_proxies: Vec::new(),
             sync_stall_after: std::time::Duration::from_secs(DEFAULT_SYNC_STALL_AFTER_S),
+            pair_requests_per_minute: DEFAULT_PAIR_REQUESTS_PER_MINUTE,
         }
     }
 }
@@ -320,6 +334,7 @@ mod tests {
             max_projection_lag_s: None,
             trusted_proxy: None,
             sync_stall_after_s: None,
+            pair_requests_per_minute: None,
         }
     }
 

@@ -84,6 +84,12 @@ impl From<PairError> for ApiError {
             PairError::RateLimited { retry_after } => {
                 too_many("pairing requests from this address", retry_after)
             }
+            PairError::TooManyOverall { retry_after } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_pair_requests",
+                error.to_string(),
+            )
+            .retry_after(retry_after),
             PairError::Refused(refusal) => pairing_refusal(refusal),
             PairError::Service(service) => service.into(),
         }
@@ -329,6 +335,11 @@ mod tests {
                 PairError::RateLimited { retry_after: 60 }.into(),
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
+            ),
+            (
+                PairError::TooManyOverall { retry_after: 60 }.into(),
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_pair_requests",
             ),
             (
                 PairError::Refused(PairingError::AlreadyRequested).into(),

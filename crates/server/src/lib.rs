@@ -13,6 +13,7 @@ mod html;
 mod http_error;
 mod json;
 mod limits;
+pub mod metrics;
 mod openapi;
 mod routes;
 mod secrets;

@@ -30,6 +30,8 @@ use crate::{ApiError, EventLogUrl, Settings};
 
 mod authority;
 use authority::{Authority, open_authority};
+mod shutdown;
+use shutdown::SHUTDOWN_GRACE_S;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -69,6 +71,8 @@ pub enum StartupError {
         "the kurrentdb event-log backend is not built yet; use the embedded default (sqlite://PATH) for now"
     )]
     BackendNotBuilt,
+    #[error("cannot register the metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
     #[error(
         "cannot listen on {addr}: {source} (is another process using it? pick one with --addr HOST:PORT)"
     )]
@@ -294,6 +298,10 @@ impl Application {
             webhook_secrets,
             restore_links,
         } = open_authority(&settings).await?;
+        // Metrics: every append of the service is timed (crate::metrics).
+        let metrics = Arc::new(crate::metrics::Metrics::new()?);
+        let log: Arc<dyn EventLog> =
+            Arc::new(crate::metrics::MeteredLog::new(log, metrics.clone()));
         private_file(&settings.data_dir.join("readmodels.db"))?;
         let read_models = read_model_store(&settings);
         let projectors = ProjectorSet::start(projectors(&log, &read_models), log.clone());
@@ -323,6 +331,7 @@ impl Application {
                 backpressure: Backpressure::new(settings.max_projection_lag),
                 reads: Arc::new(ReadPool::new(read_models)),
                 public_url,
+                metrics,
             },
             backend,
             jwt,
@@ -341,14 +350,20 @@ impl Application {
         let public_url = state.app.public_url.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(crate::metrics::track))
                 .wrap(crate::security::headers(&public_url))
                 .app_data(app_state.clone())
                 .app_data(webhook_secrets.clone())
                 .app_data(restore_links.clone())
                 .app_data(trusted.clone())
+                .route("/metrics", web::get().to(crate::metrics::scrape))
                 .configure(crate::routes::configure)
                 .configure(crate::openapi::configure)
         })
+        // SIGINT and SIGTERM are handled by `run_until_signalled`: actix would stop at once on
+        // SIGINT, dropping requests in flight.
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_GRACE_S)
         .listen(listener)
         .map_err(|source| StartupError::Bind {
             addr: settings.addr.clone(),

@@ -5,6 +5,7 @@
 //! Status codes and error codes follow `crates/server/src/http_error.rs`.
 
 mod admin;
+mod peers;
 
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value, json};
@@ -27,6 +28,8 @@ pub(crate) enum Auth {
     None,
     Installation,
     Admin,
+    /// WooCommerce's HMAC signature of the body with the integration's webhook secret.
+    WebhookSignature,
 }
 
 /// One operation: its answers and the error codes it can give, by status.
@@ -100,6 +103,14 @@ impl Operation {
         self
     }
 
+    pub(crate) fn header(mut self, name: &'static str, description: &'static str) -> Self {
+        self.parameters.push(json!({
+            "name": name, "in": "header", "required": true, "description": description,
+            "schema": { "type": "string" },
+        }));
+        self
+    }
+
     pub(crate) fn query(
         mut self,
         name: &'static str,
@@ -127,6 +138,7 @@ impl Operation {
                 "invalid_token: missing, unknown or revoked installation token",
             )),
             Auth::Admin => errors.push((401, "invalid_token: missing or expired admin token")),
+            Auth::WebhookSignature => {}
         }
         // Every operation may find the event log unavailable or the service busy.
         errors.push((503, "storage_unavailable, busy (with Retry-After)"));
@@ -136,10 +148,13 @@ impl Operation {
         }
         let mut responses = Map::new();
         let (status, description, schema) = &self.success;
-        responses.insert(
-            status.to_string(),
-            json!({ "description": description, "content": { JSON: { "schema": schema } } }),
-        );
+        // A null schema is an answer without a body (204).
+        let success = if schema.is_null() {
+            json!({ "description": description })
+        } else {
+            json!({ "description": description, "content": { JSON: { "schema": schema } } })
+        };
+        responses.insert(status.to_string(), success);
         for (status, codes) in by_status {
             let mut response = json!({
                 "description": format!("Error codes: {}", codes.join("; ")),
@@ -160,6 +175,7 @@ impl Operation {
             Auth::None => operation["security"] = json!([]),
             Auth::Installation => operation["security"] = json!([{ "installationToken": [] }]),
             Auth::Admin => operation["security"] = json!([{ "adminToken": [] }]),
+            Auth::WebhookSignature => operation["security"] = json!([{ "webhookSignature": [] }]),
         }
         if !self.parameters.is_empty() {
             operation["parameters"] = Value::Array(self.parameters.clone());
@@ -251,6 +267,7 @@ pub fn plugin_paths() -> Vec<String> {
     let mut generator = crate::generator("/components/schemas");
     plugin_operations(&mut generator)
         .into_iter()
+        .chain(peers::plugin_operations())
         .map(|(path, _, _)| format!("{PLUGIN}{path}"))
         .collect()
 }
@@ -264,15 +281,22 @@ pub fn document() -> Value {
             .or_insert_with(|| json!({}));
         item[method] = operation.to_value();
     };
-    for operation in plugin_operations(&mut generator) {
+    for operation in plugin_operations(&mut generator)
+        .into_iter()
+        .chain(peers::plugin_operations())
+    {
         add(PLUGIN, operation);
     }
-    for operation in admin::operations() {
+    for operation in admin::operations()
+        .into_iter()
+        .chain(peers::admin_operations())
+    {
         add(ADMIN, operation);
     }
     generator.subschema_for::<ErrorBody>();
     let mut schemas = generator.take_definitions(true);
     schemas.extend(admin::schemas());
+    schemas.extend(peers::schemas());
     json!({
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
@@ -292,6 +316,10 @@ pub fn document() -> Value {
                 "adminToken": {
                     "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                     "description": "The token from POST /api/admin/v1/auth/token.",
+                },
+                "webhookSignature": {
+                    "type": "apiKey", "in": "header", "name": "X-WC-Webhook-Signature",
+                    "description": "Base64 HMAC-SHA256 of the raw body with the integration's webhook secret (POST /api/admin/v1/integrations/{integration_id}/webhook-secret).",
                 },
             },
         },

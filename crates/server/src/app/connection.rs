@@ -72,6 +72,9 @@ impl Services {
             execute::<Integration>(self.log.as_ref(), integration_id, &metadata, &command, now)
                 .await?
                 .map_err(DisconnectError::Refused)?;
+        if decided.outcome.is_some() {
+            tracing::info!(integration = %integration_id, company = %company_id, ?by, "store disconnected");
+        }
         self.settle(ReadModel::ConnectionHealth, decided.outcome.as_ref())
             .await?;
         Ok(())

@@ -34,6 +34,7 @@ use woo_projector::{ProjectorSet, WaitError};
 use crate::accounts::{AccountError, Accounts};
 use crate::diagnostics::Diagnostics;
 use crate::limits::RateLimiter;
+use crate::metrics::Metrics;
 use crate::shared::SharedDb;
 
 pub use backpressure::Backpressure;
@@ -66,23 +67,24 @@ pub struct Limits {
     pub user_codes_by_client: RateLimiter,
     /// Pairing requests per client address: each writes a permanent event, unauthenticated.
     pub pairs_by_client: RateLimiter,
+    /// Pairing requests from everyone together, per minute: addresses are cheap (IPv6, botnets),
+    /// so the per-client quota alone does not bound what is written without a credential.
+    pub pairs_overall: RateLimiter,
     pub hashing: HashingPool,
 }
 
 impl Limits {
     /// The same limits, counted in PostgreSQL for every node of the service at once.
-    pub fn shared(db: &SharedDb) -> Limits {
-        let local = Limits::default();
+    pub fn shared(self, db: &SharedDb) -> Limits {
         Limits {
-            login_by_account: local
-                .login_by_account
-                .shared("login_by_account", db.clone()),
-            login_by_client: local.login_by_client.shared("login_by_client", db.clone()),
-            user_codes_by_client: local
+            login_by_account: self.login_by_account.shared("login_by_account", db.clone()),
+            login_by_client: self.login_by_client.shared("login_by_client", db.clone()),
+            user_codes_by_client: self
                 .user_codes_by_client
                 .shared("user_codes_by_client", db.clone()),
-            pairs_by_client: local.pairs_by_client.shared("pairs_by_client", db.clone()),
-            hashing: local.hashing,
+            pairs_by_client: self.pairs_by_client.shared("pairs_by_client", db.clone()),
+            pairs_overall: self.pairs_overall.shared("pairs_overall", db.clone()),
+            hashing: self.hashing,
         }
     }
 }
@@ -98,9 +100,29 @@ impl Default for Limits {
             // A store pairs once and asks again when a request expires (15 min): 30 leaves room
             // for many stores behind one address, and bounds what one address can write.
             pairs_by_client: RateLimiter::new(30, quarter, quarter),
+            pairs_overall: pairs_per_minute(crate::config::DEFAULT_PAIR_REQUESTS_PER_MINUTE),
             hashing: HashingPool::new(HASHING_THREADS),
         }
     }
+}
+
+impl Limits {
+    /// The defaults, with `per_minute` pairing requests taken from everyone together.
+    pub fn with_pair_requests_per_minute(self, per_minute: u32) -> Self {
+        Limits {
+            pairs_overall: pairs_per_minute(per_minute),
+            ..self
+        }
+    }
+}
+
+/// A quota of `per_minute` (at least one) that refuses the rest of the minute once spent.
+fn pairs_per_minute(per_minute: u32) -> RateLimiter {
+    RateLimiter::new(
+        per_minute.max(1),
+        Duration::minutes(1),
+        Duration::minutes(1),
+    )
 }
 
 /// What the use cases work with: the log and its projectors, the accounts, the in-memory gates,
@@ -123,6 +145,8 @@ pub struct Services {
     pub reads: Arc<ReadPool>,
     /// Where people open the pages, for the links handed to the plugin.
     pub public_url: String,
+    /// What `/metrics` shows; the use cases count what each store delivered.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Services {
@@ -210,6 +234,7 @@ pub(crate) mod testing {
             reads: Arc::new(ReadPool::new(store)),
             backpressure: Backpressure::new(StdDuration::from_secs(30)),
             public_url: "http://127.0.0.1:8080".into(),
+            metrics: Arc::new(Metrics::new().expect("the metrics register")),
         }
     }
 }

@@ -19,6 +19,8 @@ use crate::secrets::{self, Secret};
 pub enum PairError {
     #[error("too many pairing requests from this address; try again in {retry_after} s")]
     RateLimited { retry_after: u32 },
+    #[error("the service takes no more pairing requests this minute; try again in {retry_after} s")]
+    TooManyOverall { retry_after: u32 },
     #[error(transparent)]
     Refused(PairingError),
     #[error(transparent)]
@@ -59,7 +61,28 @@ impl Services {
             .pairs_by_client
             .reserve(client, now)
             .await
-            .map_err(|retry_after| PairError::RateLimited { retry_after })?;
+            .map_err(|retry_after| {
+                tracing::warn!(
+                    client,
+                    retry_after,
+                    "pairing request refused: too many from this address"
+                );
+                PairError::RateLimited { retry_after }
+            })?;
+        // One key for everyone: checked after the client's own quota, so that one address
+        // spends its quota before it spends everyone's.
+        self.limits
+            .pairs_overall
+            .reserve("", now)
+            .await
+            .map_err(|retry_after| {
+                tracing::warn!(
+                    client,
+                    retry_after,
+                    "pairing request refused: the quota for all clients is spent"
+                );
+                PairError::TooManyOverall { retry_after }
+            })?;
         let request_id = RequestId::generate();
         let device_code = Secret::generate("wdc_");
         let requested = PairingRequested {
@@ -72,10 +95,12 @@ impl Services {
             interval_s: pairing::POLL_INTERVAL_S,
         };
         let metadata = EventMetadata::new(Source::Live, now, Uuid::now_v7());
+        let store_url = requested.store.store_url.to_string();
         let command = PairingCommand::Request(requested.clone());
         let decided = execute::<Pairing>(self.log.as_ref(), request_id, &metadata, &command, now)
             .await?
             .map_err(PairError::Refused)?;
+        tracing::info!(%request_id, %store_url, client, "pairing requested");
         // The merchant may type the user code at once: let the code lookup see this request first.
         self.settle(ReadModel::Pairings, decided.outcome.as_ref())
             .await?;
@@ -112,7 +137,9 @@ impl Services {
             role: membership.role,
             user,
         };
-        self.decide_on_request(request_id, command).await
+        self.decide_on_request(request_id, command).await?;
+        tracing::info!(%request_id, %user, %company, "pairing approved");
+        Ok(())
     }
 
     /// Those of `companies` where `store` is connected now: approving its request there connects
@@ -145,7 +172,9 @@ impl Services {
             .find(|r| r.manages_integrations())
             .unwrap_or(Role::Member);
         self.decide_on_request(request_id, PairingCommand::Deny { user, role })
-            .await
+            .await?;
+        tracing::info!(%request_id, %user, "pairing denied");
+        Ok(())
     }
 
     async fn decide_on_request(
@@ -223,6 +252,12 @@ impl Services {
             .activate(token.hash(), approval.integration_id)
             .await
             .map_err(ServiceError::from)?;
+        tracing::info!(
+            %request_id,
+            integration = %approval.integration_id,
+            company = %approval.company_id,
+            "installation token claimed"
+        );
         Ok(ClaimTokenResponse {
             integration_id: approval.integration_id,
             installation_token: token.expose().to_owned(),

@@ -99,16 +99,36 @@ impl SharedTokens {
     }
 
     async fn lookup(&self, token_hash: String) -> Result<Option<Installation>, TokenCheckError> {
+        self.active_row(
+            "SELECT integration_id, company_id FROM installation_tokens
+             WHERE token_hash = $1 AND status = 'active'",
+            token_hash,
+        )
+        .await
+    }
+
+    async fn connected_installation(
+        &self,
+        integration: IntegrationId,
+    ) -> Result<Option<Installation>, TokenCheckError> {
+        self.active_row(
+            "SELECT integration_id, company_id FROM installation_tokens
+             WHERE integration_id = $1 AND status = 'active' LIMIT 1",
+            integration.to_string(),
+        )
+        .await
+    }
+
+    /// The installation of the one active token `query` finds by `key`.
+    async fn active_row(
+        &self,
+        query: &str,
+        key: String,
+    ) -> Result<Option<Installation>, TokenCheckError> {
         let client = self.db.client().await.map_err(unavailable)?;
-        let statement = client
-            .prepare_cached(
-                "SELECT integration_id, company_id FROM installation_tokens
-                 WHERE token_hash = $1 AND status = 'active'",
-            )
-            .await
-            .map_err(failed)?;
+        let statement = client.prepare_cached(query).await.map_err(failed)?;
         let Some(row) = client
-            .query_opt(&statement, &[&token_hash])
+            .query_opt(&statement, &[&key])
             .await
             .map_err(failed)?
         else {
@@ -204,5 +224,9 @@ impl InstallationTokens for SharedTokens {
 
     fn revoke(&self, integration: IntegrationId) -> TokenWrite<'_> {
         Box::pin(self.write_revoke(integration))
+    }
+
+    fn connected(&self, integration: IntegrationId) -> TokenCheck<'_> {
+        Box::pin(self.connected_installation(integration))
     }
 }

@@ -35,6 +35,14 @@ pub enum AckError {
     Service(#[from] ServiceError),
 }
 
+/// What an acknowledgement says, kept for its log line.
+enum Ack {
+    Started,
+    /// The items the plugin counted.
+    Completed(u64),
+    Failed(String),
+}
+
 impl Services {
     /// Sync Store: asks the plugin for a sync of `scope` (the whole store when it is full);
     /// refused while one is waiting or running.
@@ -54,6 +62,7 @@ impl Services {
             execute::<Integration>(self.log.as_ref(), integration_id, &metadata, &command, now)
                 .await?
                 .map_err(SyncError::Refused)?;
+        tracing::info!(integration = %integration_id, sync = %sync_id, %by, "sync requested");
         self.settle(ReadModel::SyncStatus, decided.outcome.as_ref())
             .await?;
         Ok(sync_id)
@@ -76,6 +85,9 @@ impl Services {
             execute::<Integration>(self.log.as_ref(), integration_id, &metadata, &command, now)
                 .await?
                 .map_err(CancelError::Refused)?;
+        if decided.outcome.is_some() {
+            tracing::info!(integration = %integration_id, sync = %sync_id, %by, "sync cancelled");
+        }
         self.leases.release(sync_id).await;
         self.settle(ReadModel::SyncStatus, decided.outcome.as_ref())
             .await?;
@@ -133,6 +145,13 @@ impl Services {
         ack: SyncAck,
     ) -> Result<(), AckError> {
         let finished = !matches!(ack, SyncAck::Started);
+        let integration = installation.integration_id;
+        // Said once the log has it, and only the first time: a repeated acknowledgement changes nothing.
+        let said = match &ack {
+            SyncAck::Started => Ack::Started,
+            SyncAck::Completed { counts } => Ack::Completed(counts.values().sum()),
+            SyncAck::Failed { error } => Ack::Failed(error.clone()),
+        };
         let now = self.now();
         let metadata = EventMetadata::new(Source::Live, now, sync_id.0)
             .integration(installation.integration_id, installation.company_id);
@@ -146,6 +165,17 @@ impl Services {
         )
         .await?
         .map_err(AckError::Refused)?;
+        if decided.outcome.is_some() {
+            match said {
+                Ack::Started => tracing::info!(%integration, sync = %sync_id, "sync started"),
+                Ack::Completed(items) => {
+                    tracing::info!(%integration, sync = %sync_id, items, "sync completed");
+                }
+                Ack::Failed(error) => {
+                    tracing::warn!(%integration, sync = %sync_id, %error, "sync failed");
+                }
+            }
+        }
         if finished {
             self.leases.release(sync_id).await;
         }

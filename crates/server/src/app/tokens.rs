@@ -63,6 +63,9 @@ pub trait InstallationTokens: Send + Sync {
     fn activate(&self, token_hash: String, integration: IntegrationId) -> TokenWrite<'_>;
     /// Before the log records a disconnect: every token of the integration stops working.
     fn revoke(&self, integration: IntegrationId) -> TokenWrite<'_>;
+    /// The integration's installation while it has an active token, i.e. while it is connected:
+    /// what paths that carry no installation token (webhooks) check instead.
+    fn connected(&self, integration: IntegrationId) -> TokenCheck<'_>;
 }
 
 /// Tokens in an SQLite table written synchronously (`synchronous = FULL`), with an in-memory
@@ -306,6 +309,18 @@ impl TokenStore {
             .retain(|_, i| i.integration_id != integration);
     }
 
+    /// A scan of the active index, one entry per connected store: only the webhook fallback
+    /// asks, and a scan of memory costs less than the table lookup a second index would save.
+    fn active_installation(&self, integration: IntegrationId) -> Option<Installation> {
+        self.inner
+            .active
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .find(|i| i.integration_id == integration)
+            .copied()
+    }
+
     fn lookup(&self, token_hash: &str) -> Option<Installation> {
         self.inner
             .active
@@ -357,6 +372,12 @@ impl InstallationTokens for TokenStore {
     fn revoke(&self, integration: IntegrationId) -> TokenWrite<'_> {
         let store = self.clone();
         Box::pin(write(move || store.write_revoke(integration)))
+    }
+
+    fn connected(&self, integration: IntegrationId) -> TokenCheck<'_> {
+        Box::pin(std::future::ready(
+            Ok(self.active_installation(integration)),
+        ))
     }
 }
 
@@ -447,6 +468,13 @@ mod tests {
             check(&tokens, "a2").await,
             Some(a),
             "other stores untouched"
+        );
+
+        assert_eq!(tokens.connected(a.integration_id).await.unwrap(), Some(a));
+        assert_eq!(
+            tokens.connected(b.integration_id).await.unwrap(),
+            None,
+            "a revoked store is not connected"
         );
 
         let reopened = TokenStore::open(dir.path().join("accounts.db")).unwrap();

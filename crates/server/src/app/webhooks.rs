@@ -2,12 +2,14 @@
 //! orders, customers and products through WooCommerce → Settings → Advanced → Webhooks.
 //!
 //! A delivery is checked in this order, and anything refused writes nothing:
-//! 1. the integration exists (else `unknown_integration`);
+//! 1. the integration exists (else `unknown_integration`): it has an active installation token
+//!    in the authoritative token store, or else the read models know it;
 //! 2. WooCommerce's activation ping (`webhook_id=N`, unsigned) is answered 200 and writes nothing;
 //! 3. `X-WC-Webhook-Signature` is base64 HMAC-SHA256 of the raw body with the integration's
 //!    secret, checked on the bytes before anything parses them (`missing_signature`,
 //!    `no_webhook_secret`, `bad_signature`);
-//! 4. the integration is still connected (`integration_disconnected`);
+//! 4. the integration is still connected (`integration_disconnected`), by the token store: a
+//!    disconnect refuses its next delivery, and a read-model rebuild refuses none;
 //! 5. the topic is one we map (`unsupported_topic`) and its headers agree (`topic_mismatch`).
 //!
 //! "Stale": WooCommerce signs no timestamp, so a delivery cannot be dated. A replayed or retried
@@ -178,10 +180,21 @@ impl Services {
         delivery: Delivery<'_>,
     ) -> Result<Received, WebhookError> {
         let integration = delivery.integration;
-        let health = self
-            .read_model(move |conn| connection_health::get(conn, integration))
-            .await?
-            .ok_or(WebhookError::UnknownIntegration)?;
+        let connected = self
+            .tokens
+            .connected(integration)
+            .await
+            .map_err(ServiceError::from)?;
+        // Only a store without an active token is looked for in the read models, to tell an
+        // unknown integration (404) from a disconnected one.
+        if connected.is_none()
+            && self
+                .read_model(move |conn| connection_health::get(conn, integration))
+                .await?
+                .is_none()
+        {
+            return Err(WebhookError::UnknownIntegration);
+        }
         if is_ping(&delivery) {
             return Ok(Received::Ping);
         }
@@ -195,9 +208,9 @@ impl Services {
         if !signature_matches(secret.expose().as_bytes(), delivery.body, signature) {
             return Err(WebhookError::BadSignature);
         }
-        if !health.connected {
+        let Some(installation) = connected else {
             return Err(WebhookError::Disconnected);
-        }
+        };
         let topic = delivery.topic.unwrap_or_default();
         let kind = event_type(topic).ok_or_else(|| WebhookError::UnsupportedTopic(topic.into()))?;
         let (resource, event) = topic.split_once('.').unwrap_or_default();
@@ -206,7 +219,7 @@ impl Services {
         {
             return Err(WebhookError::TopicMismatch);
         }
-        self.store_delivery(&delivery, health.company_id, topic, kind)
+        self.store_delivery(&delivery, installation.company_id, topic, kind)
             .await
     }
 

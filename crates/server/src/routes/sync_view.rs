@@ -245,6 +245,7 @@ mod tests {
             run: &waiting,
             active: Some(waiting.sync_id),
             now: datetime!(2026-11-27 09:02 UTC),
+            stall_after: Duration::minutes(10),
         };
         assert_eq!(
             view.resources(),

@@ -57,7 +57,9 @@ pub(super) async fn open_authority(settings: &Settings) -> Result<Authority, Sta
             tokens: Box::new(tokens),
             jwt,
             leases: Leases::Shared(db.clone()),
-            limits: Limits::shared(&db),
+            limits: Limits::default()
+                .with_pair_requests_per_minute(settings.pair_requests_per_minute)
+                .shared(&db),
             restore_links: RestoreLinks::with_key(db.restore_link_key().await?),
             webhook_secrets: WebhookSecrets::Shared(db.clone()),
             diagnostics: Diagnostics::shared(db).map_err(StartupError::DiagnosticsThread)?,
@@ -97,7 +99,7 @@ pub(super) async fn open_authority(settings: &Settings) -> Result<Authority, Sta
         tokens: Box::new(tokens),
         jwt,
         leases: Leases::default(),
-        limits: Limits::default(),
+        limits: Limits::default().with_pair_requests_per_minute(settings.pair_requests_per_minute),
         diagnostics,
         webhook_secrets: WebhookSecrets::in_data_dir(&settings.data_dir),
         restore_links: RestoreLinks::in_data_dir(&settings.data_dir),

@@ -243,6 +243,7 @@ impl Services {
         inputs: &[Box<RawValue>],
         event_type: impl Fn(usize) -> Option<String>,
     ) {
+        self.metrics.delivered(integration, results);
         // Only a rejection keeps more than its status.
         let outcomes: Vec<Outcome> = results
             .iter()
