@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use serde_json::Value;
 
-use super::{Plan, health};
+use super::{Plan, Target, health};
 use crate::progress::Progress;
 
 /// The largest projection lag seen while the run lasted.
@@ -56,10 +56,11 @@ pub async fn sample_lag(plan: Arc<Plan>, http: reqwest::Client, server: String) 
         };
         progress.update(position, || {
             format!(
-                "{done} requests ({:.0}/s), {} events ({:.0}/s), non-2xx {}, failed {}, lag {} events",
+                "{done} requests ({:.0}/s), {} events ({:.0}/s), deferred {}, non-2xx {}, failed {}, lag {} events",
                 done as f64 / seconds,
                 counters.accepted.load(Relaxed),
                 counters.accepted.load(Relaxed) as f64 / seconds,
+                counters.deferred.load(Relaxed),
                 counters.non_2xx.load(Relaxed),
                 counters.failed.load(Relaxed),
                 lag.max_events
@@ -113,9 +114,10 @@ pub fn print_summary(
         c.non_2xx.load(Relaxed),
         c.failed.load(Relaxed)
     );
+    let given_up = c.given_up.load(Relaxed);
     println!(
         "events: {} sent, {accepted} accepted ({:.1}/s), {} duplicate, {} rejected",
-        done * plan.batch as u64,
+        (done - given_up) * plan.batch as u64,
         accepted as f64 / seconds,
         c.duplicate.load(Relaxed),
         c.rejected.load(Relaxed)
@@ -127,6 +129,13 @@ pub fn print_summary(
         ms(0.99),
         latency.max() as f64 / 1000.0
     );
+    if let Target::Sync { .. } = plan.target {
+        println!(
+            "backpressure: {} answers 429 projections_behind, retried after their Retry-After ({:.1} s waited in all); {given_up} batch(es) still deferred at the run's end",
+            c.deferred.load(Relaxed),
+            c.deferred_wait_ms.load(Relaxed) as f64 / 1000.0,
+        );
+    }
     println!(
         "projection lag during the run: max {} events, max {} ms behind ({} samples)",
         lag.max_events, lag.max_ms, lag.samples
