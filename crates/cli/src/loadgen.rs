@@ -173,7 +173,7 @@ pub async fn run(args: Args) -> Result<(), LoadgenError> {
     let batch = match args.mode {
         Mode::Single if args.batch.is_some() => {
             return Err(LoadgenError::Input(
-                "--batch sets the events of a bulk request: add --mode bulk".into(),
+                "--batch sets the events of a bulk request or the items of a sync batch: add --mode bulk (or --mode sync)".into(),
             ));
         }
         Mode::Single => 1,

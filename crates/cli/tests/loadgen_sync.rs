@@ -219,6 +219,9 @@ fn deferred_batches_wait_and_go_again_without_writing_anything_twice() {
     );
     assert!(summary.contains("0 batch(es) still deferred"), "{summary}");
     let deferred = number_after(&summary, "backpressure: ");
+    // Each batch leaves the projections behind for a while, longer than the lag's 250 ms sampling
+    // in a debug build, so the batches after it meet the bound.
+    assert!(deferred >= 1, "{summary}");
     let waited: f64 = word_after(&summary, "Retry-After (").parse().unwrap();
     assert!(
         waited >= deferred as f64,

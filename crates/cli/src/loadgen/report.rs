@@ -114,10 +114,9 @@ pub fn print_summary(
         c.non_2xx.load(Relaxed),
         c.failed.load(Relaxed)
     );
-    let given_up = c.given_up.load(Relaxed);
     println!(
         "events: {} sent, {accepted} accepted ({:.1}/s), {} duplicate, {} rejected",
-        (done - given_up) * plan.batch as u64,
+        done * plan.batch as u64,
         accepted as f64 / seconds,
         c.duplicate.load(Relaxed),
         c.rejected.load(Relaxed)
@@ -131,9 +130,10 @@ pub fn print_summary(
     );
     if let Target::Sync { .. } = plan.target {
         println!(
-            "backpressure: {} answers 429 projections_behind, retried after their Retry-After ({:.1} s waited in all); {given_up} batch(es) still deferred at the run's end",
+            "backpressure: {} answers 429 projections_behind, retried after their Retry-After ({:.1} s waited in all); {} batch(es) still deferred at the run's end (left unsent)",
             c.deferred.load(Relaxed),
             c.deferred_wait_ms.load(Relaxed) as f64 / 1000.0,
+            c.given_up.load(Relaxed),
         );
     }
     println!(

@@ -69,21 +69,24 @@ pub async fn worker(plan: Arc<Plan>, http: reqwest::Client, n: u64) -> WorkerRes
                 );
             }
         }
-        send(&plan, &http, body, resource, &mut result).await;
+        if !send(&plan, &http, body, resource, &mut result).await {
+            // Deferred past the run's end: every batch after it would be too.
+            break;
+        }
         counters.done.fetch_add(1, Relaxed);
     }
     result
 }
 
-/// Sends one request until it has an answer that is not a deferral (or the run ends while it
-/// waits), and counts that answer.
+/// Sends one request until it has an answer that is not a deferral, and counts that answer;
+/// `false` when the wait a deferral asks for ends after the run (the request is left unsent).
 async fn send(
     plan: &Plan,
     http: &reqwest::Client,
     body: Vec<u8>,
     resource: Option<usize>,
     result: &mut WorkerResult,
-) {
+) -> bool {
     let counters = &plan.counters;
     loop {
         let sent = Instant::now();
@@ -116,7 +119,7 @@ async fn send(
                 let wait = retry_after.unwrap_or(DEFAULT_RETRY_AFTER);
                 if plan.ends.is_some_and(|end| Instant::now() + wait >= end) {
                     counters.given_up.fetch_add(1, Relaxed);
-                    return;
+                    return false;
                 }
                 counters
                     .deferred_wait_ms
@@ -144,7 +147,7 @@ async fn send(
                 if result.first_failure.is_none() && text.contains("\"status\":\"rejected\"") {
                     result.first_failure = Some(format!("an item was rejected: {text:.400}"));
                 }
-                return;
+                return true;
             }
             Ok((status, _, body)) => {
                 let _ = result.latency_us.record(took.max(1));
@@ -152,13 +155,13 @@ async fn send(
                 result.first_failure.get_or_insert_with(|| {
                     format!("{status}: {:.400}", String::from_utf8_lossy(&body))
                 });
-                return;
+                return true;
             }
             Err(e) => {
                 counters.failed.fetch_add(1, Relaxed);
                 counters.failed_in_a_row.fetch_add(1, Relaxed);
                 result.first_failure.get_or_insert_with(|| chain(&e));
-                return;
+                return true;
             }
         }
     }
