@@ -32,11 +32,11 @@ T0=$(ticks)
 $BIN loadgen --server http://127.0.0.1:18090 --token "$TOKEN" --mode bulk --batch 500 --concurrency 8 --duration "$SECS" > $D/bulk.out 2>&1 & L=$!
 peak $L; wait $L || true; cpu_per_event "$T0" "$(ticks)" $D/bulk.out; grep -v '^\s*$' $D/bulk.out | tail -12
 [ "$MIXED" = mixed ] || exit 0
-echo "== mixed: sync batches of 500 at 8 connections beside live cart/checkout events at 200/s over 16 connections, --max-projection-lag-s 1, ${SECS} s"
+echo "== mixed: sync batches of 1000 at 16 connections beside live cart/checkout events at 200/s over 16 connections, --max-projection-lag-s 1, ${SECS} s"
 kill $P; wait $P 2>/dev/null || true
 $BIN serve --addr 127.0.0.1:18090 --data-dir $D/data --max-projection-lag-s 1 > $D/serve.out 2> $D/serve.err & P=$!
 until curl -sf -o /dev/null http://127.0.0.1:18090/healthz; do sleep 0.05; done
-$BIN loadgen --server http://127.0.0.1:18090 --email o@example.com --mode sync --batch 500 --concurrency 8 --duration "$SECS" > $D/sync.out 2>&1 & S=$!
+$BIN loadgen --server http://127.0.0.1:18090 --email o@example.com --mode sync --batch 1000 --concurrency 16 --duration "$SECS" > $D/sync.out 2>&1 & S=$!
 $BIN loadgen --server http://127.0.0.1:18090 --token "$TOKEN" --mix cart=80,checkout=20 --rate 200 --concurrency 16 --duration "$SECS" > $D/live.out 2>&1 & L=$!
 wait $S || true; wait $L || true
 echo "-- sync run"; grep -v '^\s*$' $D/sync.out | tail -10
