@@ -175,6 +175,29 @@ fn a_sync_run_sends_every_resource_and_ends_with_a_completed_sync() {
     let manual = word_after(&summary, "sync ");
     assert_ne!(initial, manual);
 
+    // Without an account to ask with, a run finds no sync waiting and says what to do.
+    let nothing_waiting = woo_ingest()
+        .args(["loadgen", "--server", &served.url, "--mode", "sync"])
+        .args(["--token", token, "--requests", "1"])
+        .output()
+        .unwrap();
+    assert!(!nothing_waiting.status.success());
+    let stderr = String::from_utf8_lossy(&nothing_waiting.stderr);
+    assert!(
+        stderr.contains("no sync is waiting for this store") && stderr.contains("--email"),
+        "{stderr}"
+    );
+    // --email beside --token only makes sense in sync mode.
+    let both = woo_ingest()
+        .args(["loadgen", "--server", &served.url, "--token", token])
+        .args(["--email", "owner@example.com", "--requests", "1"])
+        .env("WOO_INGEST_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(!both.status.success());
+    let stderr = String::from_utf8_lossy(&both.stderr);
+    assert!(stderr.contains("--mode sync"), "{stderr}");
+
     let events = replay_all(dir.path());
     let synced: Vec<&Value> = events
         .iter()

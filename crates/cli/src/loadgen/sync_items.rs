@@ -76,7 +76,7 @@ fn customer(variant: u64) -> Value {
         "last_name": "Lovelace", "role": "customer", "username": "customer@@SHOPPER@@",
         "billing": {"first_name": "Ada", "last_name": "Lovelace", "email": "customer@@SHOPPER@@@example.com",
             "country": COUNTRIES[variant as usize % 4], "city": "Berlin", "postcode": "10115"},
-        "is_paying_customer": variant % 2 == 0,
+        "is_paying_customer": variant.is_multiple_of(2),
         "date_created_gmt": "2025-06-01T08:00:00", "date_modified_gmt": "2026-10-20T12:30:00"})
 }
 
