@@ -1,6 +1,7 @@
-//! `woo-ingest loadgen`: drives `POST /events` of a running service as many stores' plugins would,
-//! over a pool of keep-alive connections, and reports requests/s, events/s, latency percentiles
-//! (HDR histogram), non-2xx answers and the projection lag read from `/healthz` during the run and
+//! `woo-ingest loadgen`: drives `POST /events` of a running service as many stores' plugins would
+//! (or, in sync mode, the batches of a sync: see `sync`), over a pool of keep-alive connections,
+//! and reports requests/s, events/s, latency percentiles (HDR histogram), non-2xx answers, sync
+//! batches deferred by backpressure, and the projection lag read from `/healthz` during the run and
 //! until the projections drain after it. Everything goes over HTTP, pairing included.
 
 mod pairing;
