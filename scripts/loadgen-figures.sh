@@ -2,11 +2,15 @@
 # HTTP ingestion figures of DESIGN §8 (issue 9): a release `serve` on a throwaway data directory,
 # `woo-ingest loadgen` single-event and bulk runs against it (with its lag sampling and drain),
 # the RSS peak of `serve`, and the raw event log's bench right after, as the same-minutes baseline.
-# Run: cargo build --release -p woo-ingest && scripts/loadgen-figures.sh [SECONDS]
+# Run: cargo build --release -p woo-ingest && scripts/loadgen-figures.sh [SECONDS] [mixed]
+# With `mixed`, a third part restarts `serve` with a 1 s projection-lag bound and runs a full-speed
+# sync (`loadgen --mode sync`) beside paced live cart and checkout events: the sync meets 429
+# `projections_behind` once the lag passes the bound, the live events are all taken (issue 9 item 4).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${WOO_INGEST_BIN:-$ROOT/target/release/woo-ingest}
 SECS=${1:-15}
+MIXED=${2:-}
 D=/tmp/woo-loadgen; rm -rf $D; mkdir -p $D
 export WOO_INGEST_PASSWORD='correct horse battery'
 $BIN accounts add-user --email o@example.com --company Acme --role owner --data-dir $D/data > /dev/null
@@ -27,3 +31,14 @@ echo "== bulk, 500 events a request, 8 connections, ${SECS} s"
 T0=$(ticks)
 $BIN loadgen --server http://127.0.0.1:18090 --token "$TOKEN" --mode bulk --batch 500 --concurrency 8 --duration "$SECS" > $D/bulk.out 2>&1 & L=$!
 peak $L; wait $L || true; cpu_per_event "$T0" "$(ticks)" $D/bulk.out; grep -v '^\s*$' $D/bulk.out | tail -12
+[ "$MIXED" = mixed ] || exit 0
+echo "== mixed: sync batches of 1000 at 16 connections beside live cart/checkout events at 200/s over 16 connections, --max-projection-lag-s 1, ${SECS} s"
+kill $P; wait $P 2>/dev/null || true
+$BIN serve --addr 127.0.0.1:18090 --data-dir $D/data --max-projection-lag-s 1 > $D/serve.out 2> $D/serve.err & P=$!
+until curl -sf -o /dev/null http://127.0.0.1:18090/healthz; do sleep 0.05; done
+$BIN loadgen --server http://127.0.0.1:18090 --email o@example.com --mode sync --batch 1000 --concurrency 16 --duration "$SECS" > $D/sync.out 2>&1 & S=$!
+$BIN loadgen --server http://127.0.0.1:18090 --token "$TOKEN" --mix cart=80,checkout=20 --rate 200 --concurrency 16 --duration "$SECS" > $D/live.out 2>&1 & L=$!
+wait $S || true; wait $L || true
+echo "-- sync run"; grep -v '^\s*$' $D/sync.out | tail -10
+echo "-- live run"; grep -v '^\s*$' $D/live.out | tail -8
+echo "-- why (serve's log: $(grep -c "deferring sync batches" $D/serve.err) deferral episodes; the first)"; grep -m2 -E "deferring sync batches|caught up" $D/serve.err || true

@@ -1,11 +1,15 @@
-//! `woo-ingest loadgen`: drives `POST /events` of a running service as many stores' plugins would,
-//! over a pool of keep-alive connections, and reports requests/s, events/s, latency percentiles
-//! (HDR histogram), non-2xx answers and the projection lag read from `/healthz` during the run and
+//! `woo-ingest loadgen`: drives `POST /events` of a running service as many stores' plugins would
+//! (or, in sync mode, the batches of a sync: see `sync`), over a pool of keep-alive connections,
+//! and reports requests/s, events/s, latency percentiles (HDR histogram), non-2xx answers, sync
+//! batches deferred by backpressure, and the projection lag read from `/healthz` during the run and
 //! until the projections drain after it. Everything goes over HTTP, pairing included.
 
 mod pairing;
 mod payload;
 mod report;
+mod sync;
+mod sync_items;
+mod worker;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -13,12 +17,13 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use serde_json::Value;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use tokio::sync::Notify;
+use woo_client::PluginClient;
+use woo_domain::integration::SyncResource;
 
 use pairing::Approver;
-use payload::{Mix, Payloads, Rng};
+use payload::{Mix, Payloads};
+use sync_items::SyncItems;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
@@ -26,6 +31,9 @@ pub enum Mode {
     Single,
     /// `--batch` events per request.
     Bulk,
+    /// Sync batches of `--batch` products, customers, guest buyers and orders (in turn) of a
+    /// sync the store is asked for, acknowledged as the plugin does.
+    Sync,
 }
 
 #[derive(clap::Args)]
@@ -34,17 +42,15 @@ pub struct Args {
     #[arg(long, value_name = "URL", value_parser = crate::server_url)]
     pub server: String,
     /// An installation token of a paired store; without it the load generator pairs one.
-    #[arg(
-        long,
-        env = "WOO_INGEST_LOADGEN_TOKEN",
-        hide_env_values = true,
-        conflicts_with = "email"
-    )]
+    #[arg(long, env = "WOO_INGEST_LOADGEN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// Approve the pairing as this account (signs in over HTTP as a browser does); without it,
-    /// a person opens the printed link.
+    /// a person opens the printed link. In sync mode, also ask for the sync as this account.
     #[arg(long, requires = "password")]
     pub email: Option<String>,
+    /// The integration of --token, for sync mode to ask for a sync of it (pairing prints it).
+    #[arg(long, value_name = "ID", requires = "token")]
+    pub integration: Option<String>,
     /// The account's password. Prefer WOO_INGEST_PASSWORD: flags show in `ps`.
     #[arg(long, env = "WOO_INGEST_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
@@ -65,7 +71,8 @@ pub struct Args {
     pub rate: Option<f64>,
     #[arg(long, value_enum, default_value_t = Mode::Single)]
     pub mode: Mode,
-    /// Events per request in bulk mode (at most 1000, the service's limit) [default: 500]
+    /// Events per request in bulk mode, items per batch in sync mode (at most 1000, the
+    /// service's limit) [default: 500]
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub batch: Option<u64>,
     /// Shares of the event kinds: cart (Store API cart started or updated), checkout (checkout
@@ -114,6 +121,13 @@ struct Counters {
     accepted: AtomicU64,
     duplicate: AtomicU64,
     rejected: AtomicU64,
+    /// Sync batches answered 429 `projections_behind` (each retried after its Retry-After).
+    deferred: AtomicU64,
+    deferred_wait_ms: AtomicU64,
+    /// Deferred batches whose wait would have ended after the run.
+    given_up: AtomicU64,
+    /// Items taken (accepted or duplicate) per resource of `Target::Sync`, by index.
+    synced: [AtomicU64; 4],
     non_2xx: AtomicU64,
     failed: AtomicU64,
     /// Requests that failed without an answer since the last answer of any worker.
@@ -123,6 +137,16 @@ struct Counters {
 /// A service that stopped answering ends the run instead of failing every request until its end.
 const GIVE_UP_AFTER_FAILURES: u64 = 50;
 
+/// What the requests carry.
+enum Target {
+    Events(Payloads),
+    /// Batches of one sync: `run` makes this run's batch ids its own.
+    Sync {
+        run: String,
+        resources: Vec<SyncItems>,
+    },
+}
+
 struct Plan {
     url: String,
     auth: String,
@@ -131,15 +155,10 @@ struct Plan {
     ends: Option<Instant>,
     rate: Option<f64>,
     started: Instant,
-    payloads: Payloads,
+    target: Target,
     counters: Counters,
     /// Told when the last worker is done, so the lag sampler stops at once.
     stopped: Notify,
-}
-
-struct WorkerResult {
-    latency_us: Histogram<u64>,
-    first_failure: Option<String>,
 }
 
 pub async fn run(args: Args) -> Result<(), LoadgenError> {
@@ -155,12 +174,17 @@ pub async fn run(args: Args) -> Result<(), LoadgenError> {
     let batch = match args.mode {
         Mode::Single if args.batch.is_some() => {
             return Err(LoadgenError::Input(
-                "--batch sets the events of a bulk request: add --mode bulk".into(),
+                "--batch sets the events of a bulk request or the items of a sync batch: add --mode bulk (or --mode sync)".into(),
             ));
         }
         Mode::Single => 1,
-        Mode::Bulk => args.batch.unwrap_or(500) as usize,
+        Mode::Bulk | Mode::Sync => args.batch.unwrap_or(500) as usize,
     };
+    if args.token.is_some() && args.email.is_some() && args.mode != Mode::Sync {
+        return Err(LoadgenError::Input(
+            "--email approves the pairing of a new store, and --token names a paired one: give one of them (both only in --mode sync, where --email asks for the sync)".into(),
+        ));
+    }
     let duration = match (args.requests, args.duration) {
         (Some(_), _) => None,
         (None, Some(seconds)) => Some(
@@ -176,27 +200,66 @@ pub async fn run(args: Args) -> Result<(), LoadgenError> {
         (None, None) => Some(Duration::from_secs(10)),
     };
     let before = health(&http, &server).await?;
-    let token = match args.token {
-        Some(token) => token,
+    let approver = args.email.map(|email| Approver {
+        email,
+        password: args.password.unwrap_or_default(),
+        company: args.company,
+    });
+    let (token, integration) = match args.token {
+        Some(token) => (token, args.integration),
         None => {
-            let approver = args.email.map(|email| Approver {
-                email,
-                password: args.password.unwrap_or_default(),
-                company: args.company,
-            });
-            pairing::pair(&server, approver.as_ref()).await?
+            let paired = pairing::pair(&server, approver.as_ref()).await?;
+            (paired.token, Some(paired.integration_id))
+        }
+    };
+    let plugin = PluginClient::new(&server).with_token(&token);
+    let (url, target, command) = match args.mode {
+        Mode::Single | Mode::Bulk => (
+            format!("{server}/api/woocommerce/v1/events"),
+            Target::Events(Payloads::new(&args.mix, args.shoppers)),
+            None,
+        ),
+        Mode::Sync => {
+            let command = sync::begin(
+                &http,
+                &server,
+                &plugin,
+                approver.as_ref(),
+                integration.as_deref(),
+            )
+            .await?;
+            eprintln!(
+                "sync {} ({}) started",
+                command.sync_id,
+                command.scope.describe()
+            );
+            let id = command.sync_id.to_string();
+            let target = Target::Sync {
+                run: id[id.len().saturating_sub(12)..].to_owned(),
+                resources: command
+                    .scope
+                    .resources()
+                    .into_iter()
+                    .map(SyncItems::new)
+                    .collect(),
+            };
+            let url = format!(
+                "{server}/api/woocommerce/v1/sync/{}/batches",
+                command.sync_id
+            );
+            (url, target, Some(command))
         }
     };
     let started = Instant::now();
     let plan = Arc::new(Plan {
-        url: format!("{server}/api/woocommerce/v1/events"),
+        url,
         auth: format!("Bearer {token}"),
         batch,
         requests: args.requests,
         ends: duration.map(|d| started + d),
         rate: args.rate,
         started,
-        payloads: Payloads::new(&args.mix, args.shoppers),
+        target,
         counters: Counters::default(),
         stopped: Notify::new(),
     });
@@ -206,6 +269,7 @@ pub async fn run(args: Args) -> Result<(), LoadgenError> {
         match args.mode {
             Mode::Single => "single",
             Mode::Bulk => "bulk",
+            Mode::Sync => "sync",
         },
         args.concurrency,
         match args.requests {
@@ -214,7 +278,7 @@ pub async fn run(args: Args) -> Result<(), LoadgenError> {
         },
     );
     let workers: Vec<_> = (0..args.concurrency)
-        .map(|n| tokio::spawn(worker(plan.clone(), http.clone(), n)))
+        .map(|n| tokio::spawn(worker::worker(plan.clone(), http.clone(), n)))
         .collect();
     let sampler = tokio::spawn(report::sample_lag(
         plan.clone(),
@@ -240,6 +304,22 @@ pub async fn run(args: Args) -> Result<(), LoadgenError> {
     let drained = report::drain(&http, &server, started + elapsed).await;
     report::print_summary(&plan, &latency, elapsed, &lag, drained);
     let counters = &plan.counters;
+    if let (Some(command), Target::Sync { resources, .. }) = (command, &plan.target) {
+        let sent: Vec<(SyncResource, u64)> = resources
+            .iter()
+            .zip(&counters.synced)
+            .map(|(items, n)| (items.resource, n.load(Relaxed)))
+            .collect();
+        sync::complete(&plugin, &command, &sent).await?;
+        println!(
+            "sync {} completed: {}",
+            command.sync_id,
+            sent.iter()
+                .map(|(r, n)| format!("{n} {}", r.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     if counters.failed_in_a_row.load(Relaxed) >= GIVE_UP_AFTER_FAILURES {
         return Err(LoadgenError::Failed(format!(
             "the service at {server} stopped answering ({GIVE_UP_AFTER_FAILURES} requests in a row failed), so the run ended early: {}",
@@ -277,83 +357,4 @@ async fn health(http: &reqwest::Client, server: &str) -> Result<Value, LoadgenEr
         .ok()
         .filter(|_| status.is_success())
         .ok_or_else(|| unreachable(format!("/healthz answered {status}: {body}")))
-}
-
-async fn worker(plan: Arc<Plan>, http: reqwest::Client, n: u64) -> WorkerResult {
-    let mut result = WorkerResult {
-        latency_us: Histogram::new(3).expect("3 significant digits are supported"),
-        first_failure: None,
-    };
-    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15 ^ (n + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9));
-    let counters = &plan.counters;
-    while counters.failed_in_a_row.load(Relaxed) < GIVE_UP_AFTER_FAILURES {
-        let i = counters.issued.fetch_add(1, Relaxed);
-        if plan.requests.is_some_and(|limit| i >= limit) {
-            break;
-        }
-        if let Some(rate) = plan.rate {
-            let due = plan.started + Duration::from_secs_f64(i as f64 / rate);
-            if plan.ends.is_some_and(|end| due >= end) {
-                break;
-            }
-            tokio::time::sleep_until(due.into()).await;
-        }
-        if plan.ends.is_some_and(|end| Instant::now() >= end) {
-            break;
-        }
-        let at = OffsetDateTime::now_utc()
-            .format(&Rfc3339)
-            .unwrap_or_default();
-        let mut body = Vec::with_capacity(plan.batch * 1100 + 16);
-        let serial = i * plan.batch as u64;
-        plan.payloads
-            .body(&mut body, plan.batch, serial, &at, &mut rng);
-        let sent = Instant::now();
-        let answer = async {
-            let response = http
-                .post(&plan.url)
-                .header(reqwest::header::AUTHORIZATION, &plan.auth)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body)
-                .send()
-                .await?;
-            let status = response.status();
-            Ok::<_, reqwest::Error>((status, response.bytes().await?))
-        }
-        .await;
-        let took = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
-        if answer.is_ok() {
-            counters.failed_in_a_row.store(0, Relaxed);
-        }
-        match answer {
-            Ok((status, body)) if status.is_success() => {
-                let _ = result.latency_us.record(took.max(1));
-                let text = String::from_utf8_lossy(&body);
-                for (needle, counter) in [
-                    ("\"status\":\"accepted\"", &counters.accepted),
-                    ("\"status\":\"duplicate\"", &counters.duplicate),
-                    ("\"status\":\"rejected\"", &counters.rejected),
-                ] {
-                    counter.fetch_add(text.matches(needle).count() as u64, Relaxed);
-                }
-                if result.first_failure.is_none() && text.contains("\"status\":\"rejected\"") {
-                    result.first_failure = Some(format!("an event was rejected: {text:.400}"));
-                }
-            }
-            Ok((status, body)) => {
-                let _ = result.latency_us.record(took.max(1));
-                counters.non_2xx.fetch_add(1, Relaxed);
-                result.first_failure.get_or_insert_with(|| {
-                    format!("{status}: {:.400}", String::from_utf8_lossy(&body))
-                });
-            }
-            Err(e) => {
-                counters.failed.fetch_add(1, Relaxed);
-                counters.failed_in_a_row.fetch_add(1, Relaxed);
-                result.first_failure.get_or_insert_with(|| chain(&e));
-            }
-        }
-        counters.done.fetch_add(1, Relaxed);
-    }
-    result
 }

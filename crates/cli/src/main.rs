@@ -124,8 +124,9 @@ enum Command {
         #[arg(long, value_name = "SECONDS")]
         duration: Option<u64>,
     },
-    /// Send realistic store events to a running service as fast as it takes them (or at --rate),
-    /// then print requests/s, events/s, latency percentiles and the projection lag.
+    /// Send realistic store events (or, with --mode sync, a sync's batches) to a running service as
+    /// fast as it takes them (or at --rate), then print requests/s, events/s, latency percentiles,
+    /// deferred batches and the projection lag.
     Loadgen(loadgen::Args),
     /// Manage local accounts.
     Accounts {

@@ -18,8 +18,14 @@ pub struct Approver {
     pub company: Option<String>,
 }
 
+/// A store paired by this run.
+pub struct Paired {
+    pub token: String,
+    pub integration_id: String,
+}
+
 /// Pairs a store named after this run and returns its installation token.
-pub async fn pair(server: &str, approver: Option<&Approver>) -> Result<String, LoadgenError> {
+pub async fn pair(server: &str, approver: Option<&Approver>) -> Result<Paired, LoadgenError> {
     let client = PluginClient::new(server);
     let install = Uuid::now_v7().simple().to_string();
     let store = PairStoreRequest {
@@ -55,7 +61,10 @@ pub async fn pair(server: &str, approver: Option<&Approver>) -> Result<String, L
                     "paired with {} as integration {}; reuse it with --token {}",
                     claim.company.name, claim.integration_id, claim.installation_token
                 );
-                return Ok(claim.installation_token);
+                return Ok(Paired {
+                    token: claim.installation_token,
+                    integration_id: claim.integration_id.to_string(),
+                });
             }
             Err(e) if e.code() == Some("authorization_pending") => {}
             Err(e) if e.code() == Some("slow_down") => interval += Duration::from_secs(5),

@@ -86,14 +86,14 @@ const MARKERS: [(&str, Slot); 5] = [
 
 /// One event as literal bytes around its slots: `literals.len() == slots.len() + 1`.
 #[derive(Debug)]
-struct Template {
+pub(super) struct Template {
     literals: Vec<Vec<u8>>,
     slots: Vec<Slot>,
 }
 
 impl Template {
     /// Numbers are written as the strings `"@@SERIAL@@"` into the JSON value; their quotes go here.
-    fn new(event: &Value) -> Template {
+    pub(super) fn new(event: &Value) -> Template {
         let mut text = event.to_string();
         for (marker, slot) in MARKERS {
             if slot != Slot::EventId && slot != Slot::OccurredAt {
@@ -144,7 +144,7 @@ pub struct Payloads {
 type EventOf = fn(u64) -> Value;
 
 const CATALOG: u64 = 500;
-const VARIANTS: u64 = 8;
+pub(super) const VARIANTS: u64 = 8;
 
 impl Payloads {
     pub fn new(mix: &Mix, shoppers: u64) -> Payloads {
@@ -191,9 +191,15 @@ impl Payloads {
     }
 
     fn write_event(&self, out: &mut Vec<u8>, index: usize, shopper: u64, serial: u64, at: &str) {
-        let template = &self.templates[index];
+        self.templates[index].write(out, shopper, serial, at);
+    }
+}
+
+impl Template {
+    /// Appends the template with its slots filled.
+    pub(super) fn write(&self, out: &mut Vec<u8>, shopper: u64, serial: u64, at: &str) {
         let mut number = String::with_capacity(20);
-        for (literal, slot) in template.literals.iter().zip(&template.slots) {
+        for (literal, slot) in self.literals.iter().zip(&self.slots) {
             out.extend_from_slice(literal);
             match slot {
                 Slot::EventId => {
@@ -207,7 +213,7 @@ impl Payloads {
                 Slot::Product => write_number(out, &mut number, 1000 + shopper % CATALOG),
             }
         }
-        if let Some(last) = template.literals.last() {
+        if let Some(last) = self.literals.last() {
             out.extend_from_slice(last);
         }
     }
@@ -223,7 +229,7 @@ fn envelope(event_type: &str, data: Value) -> Value {
     json!({"event_id": "@@ID@@", "type": event_type, "occurred_at": "@@AT@@", "data": data})
 }
 
-const PRODUCTS: [(&str, &str, u64); 8] = [
+pub(super) const PRODUCTS: [(&str, &str, u64); 8] = [
     ("Beanie with Logo", "Woo-beanie-logo", 1800),
     ("Belt", "woo-belt", 5500),
     ("Cap", "woo-cap", 1600),

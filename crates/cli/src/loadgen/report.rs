@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use serde_json::Value;
 
-use super::{Plan, health};
+use super::{Plan, Target, health};
 use crate::progress::Progress;
 
 /// The largest projection lag seen while the run lasted.
@@ -56,10 +56,11 @@ pub async fn sample_lag(plan: Arc<Plan>, http: reqwest::Client, server: String) 
         };
         progress.update(position, || {
             format!(
-                "{done} requests ({:.0}/s), {} events ({:.0}/s), non-2xx {}, failed {}, lag {} events",
+                "{done} requests ({:.0}/s), {} events ({:.0}/s), deferred {}, non-2xx {}, failed {}, lag {} events",
                 done as f64 / seconds,
                 counters.accepted.load(Relaxed),
                 counters.accepted.load(Relaxed) as f64 / seconds,
+                counters.deferred.load(Relaxed),
                 counters.non_2xx.load(Relaxed),
                 counters.failed.load(Relaxed),
                 lag.max_events
@@ -127,6 +128,14 @@ pub fn print_summary(
         ms(0.99),
         latency.max() as f64 / 1000.0
     );
+    if let Target::Sync { .. } = plan.target {
+        println!(
+            "backpressure: {} answers 429 projections_behind, retried after their Retry-After ({:.1} s waited in all); {} batch(es) still deferred at the run's end (left unsent)",
+            c.deferred.load(Relaxed),
+            c.deferred_wait_ms.load(Relaxed) as f64 / 1000.0,
+            c.given_up.load(Relaxed),
+        );
+    }
     println!(
         "projection lag during the run: max {} events, max {} ms behind ({} samples)",
         lag.max_events, lag.max_ms, lag.samples
