@@ -332,6 +332,7 @@ impl Application {
                 reads: Arc::new(ReadPool::new(read_models)),
                 public_url,
                 metrics,
+                paired_urls: Default::default(),
             },
             backend,
             jwt,

@@ -147,6 +147,8 @@ pub struct Services {
     pub public_url: String,
     /// What `/metrics` shows; the use cases count what each store delivered.
     pub metrics: Arc<Metrics>,
+    /// The paired URL of each integration read so far, for placing requests that name theirs.
+    pub paired_urls: ingest::quarantine::PairedUrls,
 }
 
 impl Services {
@@ -235,6 +237,7 @@ pub(crate) mod testing {
             backpressure: Backpressure::new(StdDuration::from_secs(30)),
             public_url: "http://127.0.0.1:8080".into(),
             metrics: Arc::new(Metrics::new().expect("the metrics register")),
+            paired_urls: Default::default(),
         }
     }
 }

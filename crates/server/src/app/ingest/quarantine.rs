@@ -5,10 +5,12 @@
 //! kept in `quarantine-{id}` under `quarantined.`-prefixed types, which no commerce projection
 //! reads. A copy told to pair as a store of its own is refused with `pair_again`.
 //!
-//! Only a request naming a URL reads the integration's stream to place it; one naming none
-//! costs nothing more than before.
+//! Only a request naming a URL other than the paired one reads the integration's stream to place
+//! it; one naming none, or the paired URL once this process has read it, costs a map lookup.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
 
 use uuid::Uuid;
 use woo_domain::integration::{
@@ -23,6 +25,31 @@ use woo_projections::installations::Installation;
 
 use crate::app::store::{execute, load};
 use crate::app::{ReadModel, ServiceError, Services};
+
+/// How many integrations' paired URLs a process keeps in memory before it starts again empty.
+const PAIRED_URLS_MAX: usize = 100_000;
+
+/// The URL each integration was paired from, as far as this process has read it. It never
+/// changes (the integration id is derived from it), so it needs no invalidation, not even across
+/// nodes: a plugin that names it on every request is placed with the store without a read of the
+/// log.
+#[derive(Default)]
+pub struct PairedUrls(RwLock<HashMap<IntegrationId, StoreUrl>>);
+
+impl PairedUrls {
+    fn is_paired(&self, integration: IntegrationId, url: &StoreUrl) -> bool {
+        let known = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        known.get(&integration) == Some(url)
+    }
+
+    fn remember(&self, integration: IntegrationId, url: &StoreUrl) {
+        let mut known = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        if known.len() >= PAIRED_URLS_MAX && !known.contains_key(&integration) {
+            known.clear();
+        }
+        known.insert(integration, url.clone());
+    }
+}
 
 /// Where a plugin request counts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,8 +110,15 @@ impl Services {
         let Some(url) = url else {
             return Ok(Placement::Store);
         };
+        if self.paired_urls.is_paired(installation.integration_id, url) {
+            return Ok(Placement::Store);
+        }
         let (integration, _) =
             load::<Integration>(self.log.as_ref(), installation.integration_id).await?;
+        if let Some(paired) = &integration.clones.paired_url {
+            self.paired_urls
+                .remember(installation.integration_id, paired);
+        }
         match integration.clones.origin(Some(url)) {
             Origin::Store => Ok(Placement::Store),
             Origin::PairAgain { seen_url } => Err(OriginError::PairAgain {
@@ -169,5 +203,31 @@ impl Services {
         self.settle(ReadModel::ConnectionHealth, decided.outcome.as_ref())
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(text: &str) -> StoreUrl {
+        StoreUrl::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_paired_url_places_only_its_own_integration_and_the_map_stays_bounded() {
+        let urls = PairedUrls::default();
+        let shop = IntegrationId::generate();
+        let other = IntegrationId::generate();
+        urls.remember(shop, &url("https://shop.example.org"));
+        assert!(urls.is_paired(shop, &url("https://shop.example.org/")));
+        assert!(!urls.is_paired(shop, &url("https://staging.shop.example.org")));
+        assert!(!urls.is_paired(other, &url("https://shop.example.org")));
+
+        for _ in 0..PAIRED_URLS_MAX {
+            urls.remember(IntegrationId::generate(), &url("https://x.example.org"));
+        }
+        let known = urls.0.read().unwrap().len();
+        assert!(known <= PAIRED_URLS_MAX, "{known}");
     }
 }
