@@ -50,6 +50,31 @@ async fn wait_for(browser: &Client, css: &str, what: &str) -> Element {
     }
 }
 
+/// Waits (bounded) for a `.notice.ok` that starts with `expected`. The page a
+/// click leaves may still show an older notice, or be replaced while it is read (a stale
+/// element): both are waited out rather than read.
+async fn wait_for_notice(browser: &Client, expected: &str, what: &str) {
+    let deadline = std::time::Instant::now() + PAGE_TIMEOUT;
+    loop {
+        if let Ok(notices) = browser.find_all(Locator::Css(".notice.ok")).await {
+            for notice in notices {
+                if notice
+                    .text()
+                    .await
+                    .is_ok_and(|text| text.starts_with(expected))
+                {
+                    return;
+                }
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            let source = browser.source().await.unwrap_or_default();
+            panic!("{what}: no notice starting {expected:?} within {PAGE_TIMEOUT:?}:\n{source}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// `target/screenshots/` of the workspace (or of `CARGO_TARGET_DIR`), created if needed.
 fn screenshot_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -221,10 +246,8 @@ async fn an_owner_signs_in_and_approves_a_store_in_a_real_browser() {
         .await
         .expect("Approve is pressed");
 
-    let confirmation = wait_for(&browser, ".notice.ok", "confirmation after Approve").await;
-    let text = confirmation.text().await.unwrap();
     let expected = format!("Approved: {} is connected to Globex.", store.site_name);
-    assert!(text.starts_with(&expected), "{text:?}");
+    wait_for_notice(&browser, &expected, "confirmation after Approve").await;
     assert!(
         browser
             .find_all(Locator::Css(
@@ -369,8 +392,7 @@ async fn an_owner_presses_sync_store_sees_the_sync_complete_and_a_rejected_deliv
     .await;
     assert_eq!(health.text().await.unwrap(), "healthy");
     click(&browser, "form[action$='/sync'] button", "Sync Store").await;
-    let notice = wait_for(&browser, ".notice.ok", "the Sync Store notice").await;
-    assert!(notice.text().await.unwrap().starts_with("Sync requested"));
+    wait_for_notice(&browser, "Sync requested", "the Sync Store notice").await;
     let status = wait_for(&browser, "[data-testid=sync-status]", "the sync status").await;
     assert_eq!(status.text().await.unwrap(), "waiting");
 

@@ -8,7 +8,7 @@ use woo_domain::api::{AckRequest, AckStatus};
 use woo_e2e::{batch_request, event_id, fixture, live, spawn_app_with};
 
 use super::merchant::sign_in;
-use super::{click, screenshot, wait_for};
+use super::{click, screenshot, wait_for, wait_for_notice};
 use crate::driver::ChromeDriver;
 
 const OWNER: &str = "owner@example.com";
@@ -110,8 +110,7 @@ async fn a_stalled_sync_is_cancelled_and_the_store_events_read_as_a_merchant_rea
         "Cancel sync",
     )
     .await;
-    let notice = wait_for(&browser, ".notice.ok", "the cancel notice").await;
-    assert!(notice.text().await.unwrap().starts_with("Sync cancelled"));
+    wait_for_notice(&browser, "Sync cancelled", "the cancel notice").await;
     assert_eq!(
         text(&browser, "[data-testid=sync-status]").await,
         "cancelled"
@@ -125,9 +124,7 @@ async fn a_stalled_sync_is_cancelled_and_the_store_events_read_as_a_merchant_rea
         "the new sync waiting",
     )
     .await;
-    let notice = wait_for(&browser, ".notice.ok", "the sync notice").await;
-    let said = notice.text().await.unwrap();
-    assert!(said.starts_with("Sync requested"), "{said}");
+    wait_for_notice(&browser, "Sync requested", "the sync notice").await;
     assert_eq!(text(&browser, "[data-testid=sync-status]").await, "waiting");
 
     // The store page: readable rows, newest first, 50 to a page.

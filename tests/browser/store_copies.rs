@@ -7,7 +7,7 @@ use serde_json::json;
 use woo_e2e::{ConnectedStore, TestApp, heartbeat, spawn_app};
 
 use super::merchant::sign_in;
-use super::{click, screenshot, wait_for};
+use super::{click, screenshot, wait_for, wait_for_notice};
 use crate::driver::ChromeDriver;
 
 const OWNER: &str = "owner@example.com";
@@ -78,8 +78,7 @@ async fn an_owner_ignores_a_staging_copy_and_pairs_a_clone_as_a_store_of_its_own
         "Ignore",
     )
     .await;
-    let notice = wait_for(&browser, ".notice.ok", "the Ignore notice").await;
-    assert!(notice.text().await.unwrap().starts_with("Ignored"));
+    wait_for_notice(&browser, "Ignored", "the Ignore notice").await;
     assert_eq!(banners(&browser).await, ["clone.shop1.example.com"]);
     assert_eq!(beat_from(&app, &store, STAGING).await.1["status"], "ok");
 
@@ -90,14 +89,12 @@ async fn an_owner_ignores_a_staging_copy_and_pairs_a_clone_as_a_store_of_its_own
         "Pair as new store",
     )
     .await;
-    let notice = wait_for(&browser, ".notice.ok", "the Pair as new notice").await;
-    assert!(
-        notice
-            .text()
-            .await
-            .unwrap()
-            .starts_with("The copy is told to pair as a store of its own")
-    );
+    wait_for_notice(
+        &browser,
+        "The copy is told to pair as a store of its own",
+        "the Pair as new notice",
+    )
+    .await;
     assert!(banners(&browser).await.is_empty());
     screenshot(&browser, "41-store-copies-decided").await;
     let (status, answer) = beat_from(&app, &store, CLONE).await;

@@ -10,7 +10,7 @@ use woo_domain::integration::SyncResource;
 use woo_e2e::spawn_app;
 
 use super::merchant::sign_in;
-use super::{click, screenshot, wait_for};
+use super::{click, screenshot, wait_for, wait_for_notice};
 use crate::driver::ChromeDriver;
 
 const OWNER: &str = "owner@example.com";
@@ -90,8 +90,7 @@ async fn an_owner_syncs_two_orders_changed_since_a_date_from_the_integrations_pa
     screenshot(&browser, "30-targeted-sync-form").await;
     click(&browser, "[data-testid=scope-form] button", "Sync selected").await;
 
-    let notice = wait_for(&browser, ".notice.ok", "the sync notice").await;
-    assert!(notice.text().await.unwrap().starts_with("Sync requested"));
+    wait_for_notice(&browser, "Sync requested", "the sync notice").await;
     let scope = wait_for(&browser, "[data-testid=sync-scope]", "the sync's scope").await;
     assert_eq!(
         scope.text().await.unwrap(),
