@@ -23,14 +23,14 @@ mod read;
 mod stitching;
 
 use rusqlite::{Transaction, params};
+use woo_domain::CompanyId;
 use woo_domain::commerce::resources::{OrderHead, ShopperActivity};
 use woo_domain::commerce::{CommerceEventType, Subject};
 use woo_domain::values::Email;
-use woo_domain::{CompanyId, EventMetadata};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{cart_value, integration, millis, read_data, read_metadata};
+use crate::decode::{cart_value, integration, millis, read_data, read_head};
 use crate::names::ReadModel;
 use woo_domain::commerce::lenient::text;
 use woo_domain::streams::Category;
@@ -97,7 +97,7 @@ impl Projection for SubscriberTags {
         if kind.is_synced() || !matches!(kind.subject(), Subject::Shopper | Subject::Order) {
             return Ok(());
         }
-        let metadata: EventMetadata = read_metadata(recorded)?;
+        let metadata = read_head(recorded)?;
         let Some(company) = metadata.company_id else {
             return Ok(());
         };

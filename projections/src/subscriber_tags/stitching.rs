@@ -12,6 +12,8 @@
 //! `PER_STORE` newest) forget what no identification arrived for; an identifying event arriving
 //! later than those bounds no longer finds the cart.
 
+use std::sync::LazyLock;
+
 use rusqlite::{OptionalExtension, Transaction, params};
 use woo_domain::CompanyId;
 use woo_domain::commerce::resources::ShopperActivity;
@@ -42,6 +44,49 @@ pub(super) fn keys(activity: &ShopperActivity) -> Vec<String> {
     .into_iter()
     .collect()
 }
+
+/// The statements whose bounds are the constants above, written into the SQL rather than bound,
+/// and the reads of every identified cart event without an ORDER BY (their rows are sorted here):
+/// SQLite (3.54) re-prepares a statement at every execution when it has a bound parameter and an
+/// ORDER BY or a bound LIMIT, and that re-parse was about a third of a rebuild's CPU.
+struct Statements {
+    trim_key: String,
+    expire: String,
+    trim_store: String,
+    /// A link's span, then the kept events within the window of it: two reads, since SQLite
+    /// re-prepares their join at every execution as well.
+    span: &'static str,
+    kept_between: &'static str,
+    emails_for: String,
+}
+
+static SQL: LazyLock<Statements> = LazyLock::new(|| {
+    Statements {
+    trim_key: format!(
+        "DELETE FROM anonymous_carts WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
+           AND (at, event_id) <= (SELECT at, event_id FROM anonymous_carts
+                                  WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
+                                  ORDER BY at DESC, event_id DESC LIMIT 1 OFFSET {PER_KEY})"
+    ),
+    expire: format!(
+        "DELETE FROM anonymous_carts WHERE integration_id = ?1
+           AND at < (SELECT MAX(at) FROM anonymous_carts WHERE integration_id = ?1) - {RETAIN_MS}"
+    ),
+    trim_store: format!(
+        "DELETE FROM anonymous_carts WHERE integration_id = ?1
+           AND (at, event_id) <= (SELECT at, event_id FROM anonymous_carts WHERE integration_id = ?1
+                                  ORDER BY at DESC, event_id DESC LIMIT 1 OFFSET {PER_STORE})"
+    ),
+    span: "SELECT first_at, last_at FROM cart_links
+           WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3 AND email = ?4",
+    kept_between: "SELECT at, event_id, event_type, data FROM anonymous_carts
+                   WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3 AND at BETWEEN ?4 AND ?5",
+    emails_for: format!(
+        "SELECT email FROM cart_links WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
+           AND ?4 BETWEEN first_at - {WINDOW_MS} AND last_at + {WINDOW_MS}"
+    ),
+}
+});
 
 /// An anonymous event as kept.
 pub(super) struct Anonymous {
@@ -80,24 +125,12 @@ pub(super) fn remember(
         event.event_type,
         event.data
     ])?;
-    tx.prepare_cached(
-        "DELETE FROM anonymous_carts WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
-           AND (at, event_id) <= (SELECT at, event_id FROM anonymous_carts
-                                  WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
-                                  ORDER BY at DESC, event_id DESC LIMIT 1 OFFSET ?4)",
-    )?
-    .execute(params![company, key.integration, key.key, PER_KEY])?;
-    tx.prepare_cached(
-        "DELETE FROM anonymous_carts WHERE integration_id = ?1
-           AND at < (SELECT MAX(at) FROM anonymous_carts WHERE integration_id = ?1) - ?2",
-    )?
-    .execute(params![key.integration, RETAIN_MS])?;
-    tx.prepare_cached(
-        "DELETE FROM anonymous_carts WHERE integration_id = ?1
-           AND (at, event_id) <= (SELECT at, event_id FROM anonymous_carts WHERE integration_id = ?1
-                                  ORDER BY at DESC, event_id DESC LIMIT 1 OFFSET ?2)",
-    )?
-    .execute(params![key.integration, PER_STORE])?;
+    tx.prepare_cached(&SQL.trim_key)?
+        .execute(params![company, key.integration, key.key])?;
+    tx.prepare_cached(&SQL.expire)?
+        .execute(params![key.integration])?;
+    tx.prepare_cached(&SQL.trim_store)?
+        .execute(params![key.integration])?;
     tx.prepare_cached(
         "SELECT 1 FROM anonymous_carts WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
            AND at = ?4 AND event_id = ?5",
@@ -139,32 +172,39 @@ pub(super) fn for_email(
     key: &Key<'_>,
     email: &Email,
 ) -> rusqlite::Result<Vec<Anonymous>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT a.at, a.event_id, a.event_type, a.data FROM anonymous_carts a
-         JOIN cart_links l ON l.company_id = a.company_id AND l.integration_id = a.integration_id
-                          AND l.cart_key = a.cart_key
-         WHERE a.company_id = ?1 AND a.integration_id = ?2 AND a.cart_key = ?3 AND l.email = ?4
-           AND a.at BETWEEN l.first_at - ?5 AND l.last_at + ?5
-         ORDER BY a.at, a.event_id",
-    )?;
-    stmt.query_map(
-        params![
-            key.company.to_string(),
-            key.integration,
-            key.key,
-            email.as_str(),
-            WINDOW_MS
-        ],
-        |row| {
-            Ok(Anonymous {
-                at: row.get(0)?,
-                event_id: row.get(1)?,
-                event_type: row.get(2)?,
-                data: row.get(3)?,
-            })
-        },
-    )?
-    .collect()
+    let company = key.company.to_string();
+    let span: Option<(i64, i64)> = tx
+        .prepare_cached(SQL.span)?
+        .query_row(
+            params![company, key.integration, key.key, email.as_str()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((first, last)) = span else {
+        return Ok(Vec::new());
+    };
+    let mut kept: Vec<Anonymous> = tx
+        .prepare_cached(SQL.kept_between)?
+        .query_map(
+            params![
+                company,
+                key.integration,
+                key.key,
+                first.saturating_sub(WINDOW_MS),
+                last.saturating_add(WINDOW_MS)
+            ],
+            |row| {
+                Ok(Anonymous {
+                    at: row.get(0)?,
+                    event_id: row.get(1)?,
+                    event_type: row.get(2)?,
+                    data: row.get(3)?,
+                })
+            },
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    kept.sort_unstable_by(|a, b| (a.at, &a.event_id).cmp(&(b.at, &b.event_id)));
+    Ok(kept)
 }
 
 /// The emails an anonymous event at `at` under `key` belongs to.
@@ -173,20 +213,13 @@ pub(super) fn emails_for(
     key: &Key<'_>,
     at: i64,
 ) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT email FROM cart_links WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
-           AND ?4 BETWEEN first_at - ?5 AND last_at + ?5
-         ORDER BY email",
-    )?;
-    stmt.query_map(
-        params![
-            key.company.to_string(),
-            key.integration,
-            key.key,
-            at,
-            WINDOW_MS
-        ],
-        |row| row.get(0),
-    )?
-    .collect()
+    let mut stmt = tx.prepare_cached(&SQL.emails_for)?;
+    let mut emails: Vec<String> = stmt
+        .query_map(
+            params![key.company.to_string(), key.integration, key.key, at],
+            |row| row.get(0),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    emails.sort_unstable();
+    Ok(emails)
 }

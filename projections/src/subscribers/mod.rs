@@ -21,11 +21,11 @@ use woo_domain::commerce::lenient::{Money, WooId};
 use woo_domain::commerce::resources::{Customer, Deletion, GuestBuyer, ShopperActivity, only_id};
 use woo_domain::commerce::{CommerceEventType, Subject};
 use woo_domain::values::Email;
-use woo_domain::{CompanyId, EventMetadata, IntegrationId};
+use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{from_millis, integration, millis, read_data, read_metadata};
+use crate::decode::{from_millis, integration, millis, read_data, read_head};
 use crate::names::ReadModel;
 use crate::order_book::{NOT_PLACED, OrderFact, SUBSCRIBER_ORDERS, order_fact, refunded};
 use woo_domain::streams::Category;
@@ -81,7 +81,7 @@ impl Projection for Subscribers {
         if kind.subject() == Subject::Product {
             return Ok(());
         }
-        let metadata: EventMetadata = read_metadata(recorded)?;
+        let metadata = read_head(recorded)?;
         let Some(company) = metadata.company_id else {
             return Ok(());
         };
