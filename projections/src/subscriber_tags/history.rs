@@ -6,8 +6,6 @@
 //! `(at, event_id)` stay: that set depends on which events arrived, never on their order or how
 //! often they repeat, so rebuilds and out-of-order deliveries leave the same rows.
 
-use std::sync::LazyLock;
-
 use rusqlite::{Connection, Transaction, params};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -72,24 +70,31 @@ pub(super) fn record(
         cause.order_number,
         cause.stitched
     ])?;
-    tx.prepare_cached(&TRIM)?
-        .execute(params![company, email.as_str(), tag])?;
+    // SQLite (3.54) re-prepares a statement at every execution when it has an ORDER BY, a bound
+    // LIMIT or a subquery beside bound parameters, and that re-parse was about a third of a
+    // rebuild's CPU; so the at most `KEPT + 1` writes are read unordered and sorted here, and
+    // what falls beyond the `KEPT` newest is deleted by its bound.
+    let mut kept: Vec<(i64, String)> = tx
+        .prepare_cached(
+            "SELECT at, event_id FROM subscriber_tag_history
+             WHERE company_id = ?1 AND email = ?2 AND tag = ?3",
+        )?
+        .query_map(params![company, email.as_str(), tag], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    if kept.len() <= KEPT {
+        return Ok(());
+    }
+    kept.sort_unstable_by(|a, b| b.cmp(a));
+    let (at, event_id) = &kept[KEPT];
+    tx.prepare_cached(
+        "DELETE FROM subscriber_tag_history
+         WHERE company_id = ?1 AND email = ?2 AND tag = ?3 AND (at, event_id) <= (?4, ?5)",
+    )?
+    .execute(params![company, email.as_str(), tag, at, event_id])?;
     Ok(())
 }
-
-/// Drops a tag's writes beyond the `KEPT` newest: those with `KEPT` or more newer writes of the
-/// same tag. Counted rather than found with `ORDER BY … LIMIT 1 OFFSET KEPT`: SQLite (3.54)
-/// re-prepares a statement at every execution when it has an ORDER BY (or a LIMIT) and a bound
-/// parameter, and that re-parse was about a third of a rebuild's CPU.
-static TRIM: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "DELETE FROM subscriber_tag_history AS h
-         WHERE company_id = ?1 AND email = ?2 AND tag = ?3
-           AND (SELECT count(*) FROM subscriber_tag_history x
-                WHERE x.company_id = h.company_id AND x.email = h.email AND x.tag = h.tag
-                  AND (x.at, x.event_id) > (h.at, h.event_id)) >= {KEPT}"
-    )
-});
 
 /// A subscriber's kept tag writes, per tag, oldest first.
 pub(super) fn read(
