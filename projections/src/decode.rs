@@ -55,9 +55,9 @@ pub fn read_data<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// The two metadata fields the commerce projections read. Decoding only these (not the whole
-/// `EventMetadata`, whose other timestamps and ids each cost a parse) is a measurable share of a
-/// rebuild, since every projection reads them for every commerce event.
+/// The two metadata fields the commerce projections read, decoded without the rest of
+/// `EventMetadata` (whose other timestamps and ids each cost a parse), since every commerce
+/// projection reads them for every commerce event.
 #[derive(serde::Deserialize)]
 pub struct Head {
     pub company_id: Option<woo_domain::CompanyId>,
