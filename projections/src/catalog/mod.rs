@@ -6,11 +6,11 @@ use rusqlite::{Connection, Row, Transaction, params};
 use serde::Serialize;
 use woo_domain::commerce::resources::{Deletion, Product, only_id};
 use woo_domain::commerce::{CommerceEventType, Subject};
-use woo_domain::{CompanyId, EventMetadata, IntegrationId};
+use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{integration, millis, read_data, read_metadata};
+use crate::decode::{integration, millis, read_data, read_head};
 use crate::names::ReadModel;
 use woo_domain::streams::Category;
 
@@ -41,7 +41,7 @@ impl Projection for Catalog {
             return Ok(());
         }
         let integration: IntegrationId = integration(recorded, Category::Store)?;
-        let metadata: EventMetadata = read_metadata(recorded)?;
+        let metadata = read_head(recorded)?;
         let Some(company) = metadata.company_id else {
             return Ok(());
         };

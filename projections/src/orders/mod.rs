@@ -5,11 +5,11 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 use time::OffsetDateTime;
-use woo_domain::{CompanyId, EventMetadata, IntegrationId};
+use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{from_millis, integration, read_metadata};
+use crate::decode::{from_millis, integration, read_head};
 use crate::names::ReadModel;
 use crate::order_book::{ORDERS, order_fact, refunded};
 use woo_domain::streams::Category;
@@ -40,7 +40,7 @@ impl Projection for Orders {
             return Ok(());
         };
         let integration: IntegrationId = integration(recorded, Category::Store)?;
-        let metadata: EventMetadata = read_metadata(recorded)?;
+        let metadata = read_head(recorded)?;
         let Some(company) = metadata.company_id else {
             return Ok(());
         };

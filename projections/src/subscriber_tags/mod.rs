@@ -23,14 +23,14 @@ mod read;
 mod stitching;
 
 use rusqlite::{Transaction, params};
+use woo_domain::CompanyId;
 use woo_domain::commerce::resources::{OrderHead, ShopperActivity};
 use woo_domain::commerce::{CommerceEventType, Subject};
 use woo_domain::values::Email;
-use woo_domain::{CompanyId, EventMetadata};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{cart_value, integration, millis, read_data, read_metadata};
+use crate::decode::{cart_value, integration, millis, read_data, read_head};
 use crate::names::ReadModel;
 use woo_domain::commerce::lenient::text;
 use woo_domain::streams::Category;
@@ -97,7 +97,7 @@ impl Projection for SubscriberTags {
         if kind.is_synced() || !matches!(kind.subject(), Subject::Shopper | Subject::Order) {
             return Ok(());
         }
-        let metadata: EventMetadata = read_metadata(recorded)?;
+        let metadata = read_head(recorded)?;
         let Some(company) = metadata.company_id else {
             return Ok(());
         };
@@ -133,7 +133,6 @@ impl Projection for SubscriberTags {
                 order_number: Some(number.as_str()).filter(|n| !n.is_empty()),
                 ..write
             };
-            ensure_row(tx, company, &email)?;
             set_tag(tx, company, &email, "in_cart", false, &write)?;
             if placed {
                 set_tag(tx, company, &email, "in_checkout", false, &write)?;
@@ -221,7 +220,6 @@ fn shopper(
     write: &Write<'_>,
     origin: &Origin<'_>,
 ) -> Result<(), ProjectionError> {
-    ensure_row(tx, company, email)?;
     if kind == CommerceEventType::CheckoutStarted {
         set_tag(tx, company, email, "in_checkout", true, write)?;
         if !activity.cart.items.is_empty() {
@@ -244,12 +242,6 @@ fn shopper(
     )
 }
 
-fn ensure_row(tx: &Transaction<'_>, company: CompanyId, email: &Email) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT OR IGNORE INTO subscriber_tags (company_id, email) VALUES (?1, ?2)")?
-        .execute(params![company.to_string(), email.as_str()])?;
-    Ok(())
-}
-
 /// Sets a tag if this write is newer than the one that decided it, and keeps the write in the
 /// tag's history either way.
 fn set_tag(
@@ -260,11 +252,16 @@ fn set_tag(
     on: bool,
     write: &Write<'_>,
 ) -> rusqlite::Result<()> {
-    // `tag` is one of two column names fixed in this module, never input.
+    // `tag` is one of two column names fixed in this module, never input. An upsert, so the
+    // subscriber's row is made by the first tag an event writes (every event writes one before
+    // its cart), without a statement of its own.
     let sql = format!(
-        "UPDATE subscriber_tags SET {tag} = ?3, {tag}_at = ?4, {tag}_event = ?5
-         WHERE company_id = ?1 AND email = ?2
-           AND ({tag}_at IS NULL OR {tag}_at < ?4 OR ({tag}_at = ?4 AND {tag}_event < ?5))"
+        "INSERT INTO subscriber_tags (company_id, email, {tag}, {tag}_at, {tag}_event)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (company_id, email) DO UPDATE SET
+             {tag} = excluded.{tag}, {tag}_at = excluded.{tag}_at, {tag}_event = excluded.{tag}_event
+         WHERE {tag}_at IS NULL OR {tag}_at < excluded.{tag}_at
+            OR ({tag}_at = excluded.{tag}_at AND {tag}_event < excluded.{tag}_event)"
     );
     tx.prepare_cached(&sql)?.execute(params![
         company.to_string(),
@@ -288,7 +285,8 @@ fn set_tag(
     history::record(tx, company, email, tag, on, &cause)
 }
 
-/// Records the current cart (or its absence) if this write is newer than the last.
+/// Records the current cart (or its absence) if this write is newer than the last. The row is
+/// there: every event writes a tag (`set_tag`) before its cart.
 fn set_cart(
     tx: &Transaction<'_>,
     company: CompanyId,

@@ -23,7 +23,7 @@ pub const WINDOW_MS: i64 = 48 * 3_600_000;
 /// Anonymous events older than this behind the store's newest one are forgotten.
 const RETAIN_MS: i64 = 7 * 24 * 3_600_000;
 /// Anonymous events kept per key (one shopper's session) and per store.
-const PER_KEY: i64 = 32;
+const PER_KEY: usize = 32;
 const PER_STORE: i64 = 10_000;
 
 /// The keys an event names its cart by, each marked with its kind so a session key can never
@@ -42,6 +42,35 @@ pub(super) fn keys(activity: &ShopperActivity) -> Vec<String> {
     .into_iter()
     .collect()
 }
+
+// SQLite (3.54) re-prepares a statement at every execution when it has an ORDER BY, a bound
+// LIMIT or a subquery beside bound parameters, and that re-parse was about a third of a rebuild's
+// CPU. So the statements below have none of these: rows are sorted here, and each bound is read
+// first and then bound.
+
+/// The kept events of one key, unordered (at most `PER_KEY + 1`).
+const KEY_EVENTS: &str = "SELECT at, event_id FROM anonymous_carts
+    WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3";
+/// Drops a key's events up to a bound.
+const TRIM_KEY: &str = "DELETE FROM anonymous_carts
+    WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3 AND (at, event_id) <= (?4, ?5)";
+/// A store's newest event and how many it keeps: the count also keeps SQLite from reading the
+/// maximum by its min/max optimisation, an ORDER BY in disguise that is re-prepared each time.
+const STORE: &str = "SELECT max(at), count(*) FROM anonymous_carts WHERE integration_id = ?1";
+const EXPIRE: &str = "DELETE FROM anonymous_carts WHERE integration_id = ?1 AND at < ?2";
+/// Only run when a store holds more than `PER_STORE` events, so its re-preparing is rare.
+const TRIM_STORE: &str = "DELETE FROM anonymous_carts WHERE integration_id = ?1
+    AND (at, event_id) <= (SELECT at, event_id FROM anonymous_carts WHERE integration_id = ?1
+                           ORDER BY at DESC, event_id DESC LIMIT 1 OFFSET ?2)";
+/// A link's span, then the kept events within the window of it: two reads, since SQLite
+/// re-prepares their join at every execution as well.
+const SPAN: &str = "SELECT first_at, last_at FROM cart_links
+    WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3 AND email = ?4";
+const KEPT_BETWEEN: &str = "SELECT at, event_id, event_type, data FROM anonymous_carts
+    WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3 AND at BETWEEN ?4 AND ?5";
+const EMAILS_FOR: &str = "SELECT email FROM cart_links
+    WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
+      AND ?4 BETWEEN first_at - ?5 AND last_at + ?5";
 
 /// An anonymous event as kept.
 pub(super) struct Anonymous {
@@ -80,24 +109,38 @@ pub(super) fn remember(
         event.event_type,
         event.data
     ])?;
-    tx.prepare_cached(
-        "DELETE FROM anonymous_carts WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
-           AND (at, event_id) <= (SELECT at, event_id FROM anonymous_carts
-                                  WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
-                                  ORDER BY at DESC, event_id DESC LIMIT 1 OFFSET ?4)",
-    )?
-    .execute(params![company, key.integration, key.key, PER_KEY])?;
-    tx.prepare_cached(
-        "DELETE FROM anonymous_carts WHERE integration_id = ?1
-           AND at < (SELECT MAX(at) FROM anonymous_carts WHERE integration_id = ?1) - ?2",
-    )?
-    .execute(params![key.integration, RETAIN_MS])?;
-    tx.prepare_cached(
-        "DELETE FROM anonymous_carts WHERE integration_id = ?1
-           AND (at, event_id) <= (SELECT at, event_id FROM anonymous_carts WHERE integration_id = ?1
-                                  ORDER BY at DESC, event_id DESC LIMIT 1 OFFSET ?2)",
-    )?
-    .execute(params![key.integration, PER_STORE])?;
+    let mut kept: Vec<(i64, String)> = tx
+        .prepare_cached(KEY_EVENTS)?
+        .query_map(params![company, key.integration, key.key], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    if kept.len() > PER_KEY {
+        kept.sort_unstable_by(|a, b| b.cmp(a));
+        let (at, event_id) = &kept[PER_KEY];
+        tx.prepare_cached(TRIM_KEY)?.execute(params![
+            company,
+            key.integration,
+            key.key,
+            at,
+            event_id
+        ])?;
+    }
+    let (newest, mut in_store): (Option<i64>, i64) = tx
+        .prepare_cached(STORE)?
+        .query_row(params![key.integration], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+    if let Some(newest) = newest {
+        let expired = tx
+            .prepare_cached(EXPIRE)?
+            .execute(params![key.integration, newest.saturating_sub(RETAIN_MS)])?;
+        in_store = in_store.saturating_sub(i64::try_from(expired).unwrap_or(i64::MAX));
+    }
+    if in_store > PER_STORE {
+        tx.prepare_cached(TRIM_STORE)?
+            .execute(params![key.integration, PER_STORE])?;
+    }
     tx.prepare_cached(
         "SELECT 1 FROM anonymous_carts WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
            AND at = ?4 AND event_id = ?5",
@@ -139,32 +182,39 @@ pub(super) fn for_email(
     key: &Key<'_>,
     email: &Email,
 ) -> rusqlite::Result<Vec<Anonymous>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT a.at, a.event_id, a.event_type, a.data FROM anonymous_carts a
-         JOIN cart_links l ON l.company_id = a.company_id AND l.integration_id = a.integration_id
-                          AND l.cart_key = a.cart_key
-         WHERE a.company_id = ?1 AND a.integration_id = ?2 AND a.cart_key = ?3 AND l.email = ?4
-           AND a.at BETWEEN l.first_at - ?5 AND l.last_at + ?5
-         ORDER BY a.at, a.event_id",
-    )?;
-    stmt.query_map(
-        params![
-            key.company.to_string(),
-            key.integration,
-            key.key,
-            email.as_str(),
-            WINDOW_MS
-        ],
-        |row| {
-            Ok(Anonymous {
-                at: row.get(0)?,
-                event_id: row.get(1)?,
-                event_type: row.get(2)?,
-                data: row.get(3)?,
-            })
-        },
-    )?
-    .collect()
+    let company = key.company.to_string();
+    let span: Option<(i64, i64)> = tx
+        .prepare_cached(SPAN)?
+        .query_row(
+            params![company, key.integration, key.key, email.as_str()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((first, last)) = span else {
+        return Ok(Vec::new());
+    };
+    let mut kept: Vec<Anonymous> = tx
+        .prepare_cached(KEPT_BETWEEN)?
+        .query_map(
+            params![
+                company,
+                key.integration,
+                key.key,
+                first.saturating_sub(WINDOW_MS),
+                last.saturating_add(WINDOW_MS)
+            ],
+            |row| {
+                Ok(Anonymous {
+                    at: row.get(0)?,
+                    event_id: row.get(1)?,
+                    event_type: row.get(2)?,
+                    data: row.get(3)?,
+                })
+            },
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    kept.sort_unstable_by(|a, b| (a.at, &a.event_id).cmp(&(b.at, &b.event_id)));
+    Ok(kept)
 }
 
 /// The emails an anonymous event at `at` under `key` belongs to.
@@ -173,20 +223,19 @@ pub(super) fn emails_for(
     key: &Key<'_>,
     at: i64,
 ) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT email FROM cart_links WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
-           AND ?4 BETWEEN first_at - ?5 AND last_at + ?5
-         ORDER BY email",
-    )?;
-    stmt.query_map(
-        params![
-            key.company.to_string(),
-            key.integration,
-            key.key,
-            at,
-            WINDOW_MS
-        ],
-        |row| row.get(0),
-    )?
-    .collect()
+    let mut stmt = tx.prepare_cached(EMAILS_FOR)?;
+    let mut emails: Vec<String> = stmt
+        .query_map(
+            params![
+                key.company.to_string(),
+                key.integration,
+                key.key,
+                at,
+                WINDOW_MS
+            ],
+            |row| row.get(0),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    emails.sort_unstable();
+    Ok(emails)
 }

@@ -21,11 +21,11 @@ use woo_domain::commerce::lenient::{Money, WooId};
 use woo_domain::commerce::resources::{Customer, Deletion, GuestBuyer, ShopperActivity, only_id};
 use woo_domain::commerce::{CommerceEventType, Subject};
 use woo_domain::values::Email;
-use woo_domain::{CompanyId, EventMetadata, IntegrationId};
+use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
 
-use crate::decode::{from_millis, integration, millis, read_data, read_metadata};
+use crate::decode::{from_millis, integration, millis, read_data, read_head};
 use crate::names::ReadModel;
 use crate::order_book::{NOT_PLACED, OrderFact, SUBSCRIBER_ORDERS, order_fact, refunded};
 use woo_domain::streams::Category;
@@ -81,7 +81,7 @@ impl Projection for Subscribers {
         if kind.subject() == Subject::Product {
             return Ok(());
         }
-        let metadata: EventMetadata = read_metadata(recorded)?;
+        let metadata = read_head(recorded)?;
         let Some(company) = metadata.company_id else {
             return Ok(());
         };
@@ -222,41 +222,30 @@ fn remember(
     at: i64,
     event: &str,
 ) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO subscribers (company_id, email, customer_id, contact) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (company_id, email) DO UPDATE SET customer_id = max(customer_id, excluded.customer_id),
-             contact = max(contact, excluded.contact)",
-    )?
-    .execute(params![
-        company.to_string(),
-        email.as_str(),
-        who.customer.0 as i64,
-        who.contact
-    ])?;
     // Each name is its own last-writer-wins register, written only by events that carry it: a
-    // cart that knows a first name only must not wipe the last name a customer record gave.
-    for (field, value) in [
-        ("first_name", who.first.trim()),
-        ("last_name", who.last.trim()),
-    ] {
-        if value.is_empty() {
-            continue;
-        }
-        // `field` is one of two column names fixed above, never input.
-        let sql = format!(
-            "UPDATE subscribers SET {field} = ?3, {field}_at = ?4, {field}_event = ?5
-             WHERE company_id = ?1 AND email = ?2
-               AND ({field}_at IS NULL OR {field}_at < ?4 OR ({field}_at = ?4 AND {field}_event < ?5))"
-        );
-        tx.prepare_cached(&sql)?.execute(params![
+    // cart that knows a first name only must not wipe the last name a customer record gave. One
+    // upsert does the row and both registers (SET reads the row as it was), where a statement
+    // per register cost two more executions for every order and customer event.
+    let (first, last) = (named(&who.first), named(&who.last));
+    tx.prepare_cached(include_str!("remember.sql"))?
+        .execute(params![
             company.to_string(),
             email.as_str(),
-            value,
-            at,
-            event
+            who.customer.0 as i64,
+            who.contact,
+            first,
+            first.as_ref().map(|_| at),
+            first.as_ref().map(|_| event),
+            last,
+            last.as_ref().map(|_| at),
+            last.as_ref().map(|_| event),
         ])?;
-    }
     Ok(())
+}
+
+/// A name as its register keeps it: `None` when the event carries none.
+fn named(value: &str) -> Option<&str> {
+    Some(value.trim()).filter(|v| !v.is_empty())
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -5,6 +5,7 @@
 mod extremes;
 mod properties;
 mod quarantine;
+mod statements;
 mod store_truth;
 mod support;
 mod sync_runs;
