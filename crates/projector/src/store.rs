@@ -32,6 +32,15 @@ impl ReadModelStore {
     /// checkpoint together, and the projector replays them.
     pub fn connect(&self) -> Result<Connection, ProjectionError> {
         let mut conn = Connection::open(&self.path)?;
+        // Plans that do not depend on bound values: otherwise the bundled SQLite (STAT4) compiles
+        // a statement with an ORDER BY, a bound LIMIT or a subquery again at every execution
+        // (projections/tests/readmodels/statements.rs), which the pages' paged queries all have.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
+        // A projection of the set uses up to ~17 statements; the default cache holds 16.
+        conn.set_prepared_statement_cache_capacity(64);
         conn.busy_timeout(BUSY_TIMEOUT)?;
         wal(&conn)?;
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;")?;
