@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,8 @@ struct JsonServe {
     child: Child,
     url: String,
     stderr: Arc<Mutex<Vec<String>>>,
+    /// Reads stderr until the process closes it.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl JsonServe {
@@ -36,7 +39,7 @@ impl JsonServe {
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let lines = stderr.clone();
         let pipe = BufReader::new(child.stderr.take().unwrap());
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in pipe.lines().map_while(Result::ok) {
                 lines.lock().unwrap().push(line);
             }
@@ -46,10 +49,16 @@ impl JsonServe {
             .find(|w| w.starts_with("http://"))
             .unwrap_or_else(|| panic!("no URL in {banner:?}"))
             .to_owned();
-        JsonServe { child, url, stderr }
+        JsonServe {
+            child,
+            url,
+            stderr,
+            reader: Some(reader),
+        }
     }
 
-    /// Sends `signal` and waits (at most 60 s) for the process to end; its exit code.
+    /// Sends `signal` and waits (at most 60 s) for the process to end and its stderr to be read;
+    /// its exit code.
     fn stop(&mut self, signal: libc::c_int) -> Option<i32> {
         let pid = libc::pid_t::try_from(self.child.id()).unwrap();
         // SAFETY: kill only sends a signal to the child this test started and still owns.
@@ -57,6 +66,11 @@ impl JsonServe {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                if let Some(reader) = self.reader.take() {
+                    reader
+                        .join()
+                        .expect("the stderr reader ends with the process");
+                }
                 return status.code();
             }
             assert!(Instant::now() < deadline, "serve did not stop on {signal}");
@@ -66,8 +80,6 @@ impl JsonServe {
 
     /// The stderr lines read as JSON (every one must be).
     fn json_lines(&self) -> Vec<Value> {
-        // The reader thread may still be draining the pipe of a process that just ended.
-        std::thread::sleep(Duration::from_millis(200));
         self.stderr
             .lock()
             .unwrap()
@@ -139,7 +151,9 @@ async fn json_logs_say_what_happened_to_a_store_and_sigterm_keeps_every_acknowle
         .await;
     assert!(refused.is_err(), "an unknown token is refused");
 
-    // Act: events sent back to back while SIGTERM arrives.
+    // Act: events sent back to back while SIGTERM arrives, once some are acknowledged.
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counted = sent.clone();
     let sender = tokio::spawn(async move {
         let mut acknowledged = Vec::new();
         for n in 1..=100_000 {
@@ -147,13 +161,18 @@ async fn json_logs_say_what_happened_to_a_store_and_sigterm_keeps_every_acknowle
                 Ok(answer) => {
                     assert_eq!(answer.results[0].status, ItemStatus::Accepted);
                     acknowledged.push(n);
+                    counted.store(acknowledged.len(), Ordering::SeqCst);
                 }
                 Err(_) => break,
             }
         }
         acknowledged
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sent.load(Ordering::SeqCst) < 20 {
+        assert!(Instant::now() < deadline, "no events acknowledged in 30 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let code = tokio::task::block_in_place(|| served.stop(libc::SIGTERM));
     let acknowledged = sender.await.unwrap();
     let lines = served.json_lines();
