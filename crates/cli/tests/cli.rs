@@ -10,8 +10,12 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use woo_eventlog::{EventLog, ExpectedRevision, NewEvent, SqliteEventLog};
 
+#[path = "cli/loadgen_sync.rs"]
+mod loadgen_sync;
 #[path = "cli/operations.rs"]
 mod operations;
+
+const PASSWORD: &str = "correct horse battery";
 
 fn woo_ingest() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_woo-ingest"));
@@ -22,6 +26,8 @@ fn woo_ingest() -> Command {
         "WOO_INGEST_CONFIG",
         "WOO_INGEST_PUBLIC_URL",
         "WOO_INGEST_ADMIN_TOKEN_KEY",
+        "WOO_INGEST_MAX_PROJECTION_LAG_S",
+        "WOO_INGEST_LOADGEN_TOKEN",
     ] {
         command.env_remove(var);
     }
@@ -505,7 +511,7 @@ async fn the_simulator_pairs_syncs_and_streams_like_a_store() {
             "--role",
             "owner",
         ])
-        .env("WOO_INGEST_PASSWORD", "correct horse battery")
+        .env("WOO_INGEST_PASSWORD", PASSWORD)
         .arg("--data-dir")
         .arg(dir.path()));
     let served = serve(woo_ingest().arg("--data-dir").arg(dir.path()));
@@ -556,7 +562,7 @@ async fn the_simulator_pairs_syncs_and_streams_like_a_store() {
 
     let token: Value = reqwest::Client::new()
         .post(format!("{}/api/admin/v1/auth/token", served.url))
-        .json(&json!({"email": "owner@example.com", "password": "correct horse battery"}))
+        .json(&json!({"email": "owner@example.com", "password": PASSWORD}))
         .send()
         .await
         .unwrap()
@@ -601,7 +607,7 @@ async fn the_simulator_pairs_syncs_and_streams_like_a_store() {
     assert_eq!(catalog["products"].as_array().unwrap().len(), 7);
 }
 
-/// Signs in as owner@example.com ("correct horse battery") the way a browser does, opens the
+/// Signs in as owner@example.com (PASSWORD) the way a browser does, opens the
 /// authorize `link` and approves it for the first company offered, which it returns.
 async fn approve_as_owner(url: &str, link: &str) -> String {
     let browser = reqwest::Client::builder()
@@ -620,7 +626,7 @@ async fn approve_as_owner(url: &str, link: &str) -> String {
     let csrf = attribute_after(&login, r#"name="csrf" value=""#).to_owned();
     let form = [
         ("email", "owner@example.com"),
-        ("password", "correct horse battery"),
+        ("password", PASSWORD),
         ("csrf", &csrf),
         ("next", "/"),
     ];
@@ -709,7 +715,7 @@ async fn the_simulator_runs_a_targeted_sync_of_only_the_orders_it_is_asked_for()
     let http = reqwest::Client::new();
     let token: Value = http
         .post(format!("{}/api/admin/v1/auth/token", served.url))
-        .json(&json!({"email": "owner@example.com", "password": "correct horse battery"}))
+        .json(&json!({"email": "owner@example.com", "password": PASSWORD}))
         .send()
         .await
         .unwrap()
@@ -799,7 +805,7 @@ fn add_owner(data_dir: &Path) {
     run(woo_ingest()
         .args(["accounts", "add-user", "--email", "owner@example.com"])
         .args(["--company", "Acme", "--role", "owner"])
-        .env("WOO_INGEST_PASSWORD", "correct horse battery")
+        .env("WOO_INGEST_PASSWORD", PASSWORD)
         .arg("--data-dir")
         .arg(data_dir));
 }
@@ -814,7 +820,7 @@ fn loadgen_pairs_over_http_and_every_event_it_counts_is_in_the_log() {
         .args(["loadgen", "--server", &served.url])
         .args(["--email", "owner@example.com"])
         .args(["--requests", "40", "--concurrency", "4"])
-        .env("WOO_INGEST_PASSWORD", "correct horse battery"));
+        .env("WOO_INGEST_PASSWORD", PASSWORD));
     let summary = String::from_utf8_lossy(&single.stdout);
     let said = String::from_utf8_lossy(&single.stderr);
     assert_eq!(number_after(&summary, "requests: "), 40, "{summary}");
@@ -1062,7 +1068,7 @@ fn loadgen_ends_early_when_the_service_goes_away() {
         .args(["loadgen", "--server", &served.url])
         .args(["--email", "owner@example.com", "--duration", "120"])
         .args(["--concurrency", "2", "--rate", "50"])
-        .env("WOO_INGEST_PASSWORD", "correct horse battery")
+        .env("WOO_INGEST_PASSWORD", PASSWORD)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -1098,7 +1104,7 @@ fn a_node_killed_with_sigkill_leaves_the_other_serving_the_same_store() {
     run(woo_ingest()
         .args(["accounts", "add-user", "--email", "owner@example.com"])
         .args(["--company", "Acme", "--role", "owner", "--event-log", &url])
-        .env("WOO_INGEST_PASSWORD", "correct horse battery")
+        .env("WOO_INGEST_PASSWORD", PASSWORD)
         .arg("--data-dir")
         .arg(dir_a.path()));
     let node_a = serve(
@@ -1122,7 +1128,7 @@ fn a_node_killed_with_sigkill_leaves_the_other_serving_the_same_store() {
             "owner@example.com",
         ])
         .args(["--requests", "20", "--concurrency", "4"])
-        .env("WOO_INGEST_PASSWORD", "correct horse battery"));
+        .env("WOO_INGEST_PASSWORD", PASSWORD));
     let said = String::from_utf8_lossy(&through_a.stderr);
     let token = said
         .split("--token ")

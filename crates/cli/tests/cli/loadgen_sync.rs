@@ -2,99 +2,20 @@
 //! as a separate process, and the event log read back with `replay`.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
-const PASSWORD: &str = "correct horse battery";
+use super::{PASSWORD, Served, add_owner, number_after, run, woo_ingest};
 
-fn woo_ingest() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_woo-ingest"));
-    for var in [
-        "WOO_INGEST_DATA_DIR",
-        "WOO_INGEST_ADDR",
-        "WOO_INGEST_EVENT_LOG",
-        "WOO_INGEST_CONFIG",
-        "WOO_INGEST_PUBLIC_URL",
-        "WOO_INGEST_ADMIN_TOKEN_KEY",
-        "WOO_INGEST_MAX_PROJECTION_LAG_S",
-        "WOO_INGEST_LOADGEN_TOKEN",
-    ] {
-        command.env_remove(var);
-    }
-    command
-}
-
-fn run(command: &mut Command) -> Output {
-    let output = command.output().expect("woo-ingest runs");
-    assert!(
-        output.status.success(),
-        "woo-ingest failed: {}\n{}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-/// A running `woo-ingest serve`, killed when dropped.
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(data_dir: &Path, args: &[&str]) -> Served {
-    let mut child = woo_ingest()
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("woo-ingest serve starts");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first_line = String::new();
-    stdout.read_line(&mut first_line).unwrap();
-    // Keep reading, so the server never writes into a closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let url = first_line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {first_line:?}"))
-        .to_owned();
-    Served { child, url }
-}
-
-fn add_owner(data_dir: &Path) {
-    run(woo_ingest()
-        .args(["accounts", "add-user", "--email", "owner@example.com"])
-        .args(["--company", "Acme", "--role", "owner"])
-        .env("WOO_INGEST_PASSWORD", PASSWORD)
-        .arg("--data-dir")
-        .arg(data_dir));
-}
-
-/// The number right after `label` in `text`.
-fn number_after(text: &str, label: &str) -> u64 {
-    let at = text
-        .find(label)
-        .unwrap_or_else(|| panic!("no {label:?} in {text}"));
-    text[at + label.len()..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .unwrap_or_else(|_| panic!("no number after {label:?} in {text}"))
+/// `serve` on `data_dir`, with `env` set.
+fn serve(data_dir: &Path, env: &[(&str, &str)]) -> Served {
+    super::serve(
+        woo_ingest()
+            .arg("--data-dir")
+            .arg(data_dir)
+            .envs(env.iter().copied()),
+    )
 }
 
 /// The word after `label` in `text`.
@@ -227,7 +148,7 @@ fn deferred_batches_wait_and_go_again_without_writing_anything_twice() {
     let dir = tempfile::tempdir().unwrap();
     add_owner(dir.path());
     // A bound of 0 s: any lag at all defers sync batches, so this run meets backpressure.
-    let served = serve(dir.path(), &["--max-projection-lag-s", "0"]);
+    let served = serve(dir.path(), &[("WOO_INGEST_MAX_PROJECTION_LAG_S", "0")]);
     let out = run(woo_ingest()
         .args(["loadgen", "--server", &served.url, "--mode", "sync"])
         .args(["--email", "owner@example.com"])
