@@ -63,39 +63,10 @@ async fn rebuild_together(
     let Some(first) = projectors.first() else {
         return Ok(report);
     };
-    // One connection per read-model file; a page is applied to its projections in one transaction.
-    let mut files: Vec<(Connection, Vec<(Projector, Position)>)> = Vec::new();
-    for projector in projectors {
-        let same_file = files.iter().position(|(_, members)| {
-            members
-                .first()
-                .is_some_and(|(p, _)| p.store.path() == projector.store.path())
-        });
-        let index = match same_file {
-            Some(index) => index,
-            None => {
-                let conn = projector.store.connect()?;
-                // A rebuild touches every row of its tables: a larger page cache for its
-                // connection only, and fewer, larger WAL checkpoints (a profile put half of each
-                // commit in checkpoints, copying the same pages again and again at SQLite's
-                // default of 1,000 pages).
-                conn.execute_batch(
-                    "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;",
-                )?;
-                files.push((conn, Vec::new()));
-                files.len() - 1
-            }
-        };
-        let (conn, members) = &mut files[index];
-        let (returned, ()) = projector
-            .blocking(
-                std::mem::replace(conn, Connection::open_in_memory()?),
-                |p, conn| p.reset(conn),
-            )
-            .await?;
-        *conn = returned;
-        members.push((projector.clone(), Position::START));
-    }
+    let owned = projectors.to_vec();
+    let mut files = tokio::task::spawn_blocking(move || open_files(&owned))
+        .await
+        .map_err(|e| ProjectionError::Task(e.to_string()))??;
     let log = first.log.clone();
     let page_size = projectors.iter().map(|p| p.batch_size).max().unwrap_or(1);
     report.target = log.head().await?;
@@ -157,3 +128,38 @@ async fn rebuild_together(
     report.elapsed = started.elapsed();
     Ok(report)
 }
+
+/// The projections of each read-model file with the file's one connection (a page is applied to
+/// them in one transaction), each projection reset to the start.
+fn open_files(projectors: &[Projector]) -> Result<Files, ProjectionError> {
+    let mut files: Files = Vec::new();
+    for projector in projectors {
+        let same_file = files.iter().position(|(_, members)| {
+            members
+                .first()
+                .is_some_and(|(p, _)| p.store.path() == projector.store.path())
+        });
+        let index = match same_file {
+            Some(index) => index,
+            None => {
+                let conn = projector.store.connect()?;
+                // A rebuild touches every row of its tables: a larger page cache for its
+                // connection only, and fewer, larger WAL checkpoints (a profile put half of each
+                // commit in checkpoints, copying the same pages again and again at SQLite's
+                // default of 1,000 pages).
+                conn.execute_batch(
+                    "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;",
+                )?;
+                files.push((conn, Vec::new()));
+                files.len() - 1
+            }
+        };
+        let (conn, members) = &mut files[index];
+        projector.reset(conn)?;
+        members.push((projector.clone(), Position::START));
+    }
+    Ok(files)
+}
+
+/// Each read-model file's connection and its projections with the position each has reached.
+type Files = Vec<(Connection, Vec<(Projector, Position)>)>;
