@@ -107,7 +107,10 @@ fn runs(case: &str) -> bool {
 fn projectors(log: &Arc<dyn EventLog>, store: &ReadModelStore, batch: usize) -> Vec<Projector> {
     woo_projections::all()
         .into_iter()
-        .map(|p| Projector::new(p, log.clone(), store.clone()).with_batch_size(batch))
+        .map(|p| {
+            let file = woo_projections::files::store_for(store, p.name());
+            Projector::new(p, log.clone(), file).with_batch_size(batch)
+        })
         .collect()
 }
 

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod connection_health;
 mod decode;
+pub mod files;
 pub mod installations;
 pub mod names;
 mod order_book;

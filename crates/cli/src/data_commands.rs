@@ -70,7 +70,8 @@ pub async fn rebuild_read_models(settings: Settings, name: Option<String>) -> Re
     let projectors: Vec<Projector> = projections
         .into_iter()
         .map(|projection| {
-            Projector::new(projection, log.clone(), store.clone()).with_batch_size(5000)
+            let file = woo_projections::files::store_for(&store, projection.name());
+            Projector::new(projection, log.clone(), file).with_batch_size(5000)
         })
         .collect();
     let names: Vec<&str> = projectors.iter().map(Projector::name).collect();

@@ -2,10 +2,11 @@
 //!
 //! Each projection used to follow the log on its own: nine projections read and decoded every
 //! event nine times and raced for the read-model file's one write lock. Here one subscription
-//! reads each batch once and a blocking thread applies it to every projection of a read-model file
-//! in one transaction, each under its own savepoint with its own checkpoint: one commit per batch,
-//! not one per projection, and a projection that fails is rolled back to its savepoint, set aside
-//! and retried on its own (reading again from its checkpoint) while the others carry on.
+//! reads each batch once and applies it to every projection of a read-model file in one
+//! transaction, each with its own checkpoint: one commit per batch, not one per projection, and a
+//! projection that fails is rolled back, set aside and retried on its own (reading again from its
+//! checkpoint) while the others carry on. Each read-model file applies the batch on a thread of
+//! its own, so two files use two cores.
 //!
 //! The read starts at the lowest checkpoint, so a projection rebuilt at start (a new version) is
 //! caught up before new events reach the others: they skip the batches they already hold, and
@@ -226,7 +227,7 @@ pub(crate) async fn run(members: Vec<Member>, log: Arc<dyn EventLog>) {
                 let started = Instant::now();
                 let full = events.len() >= batch_size;
                 lanes = on_blocking_thread(lanes, move |lanes| {
-                    lanes.iter_mut().for_each(|lane| lane.apply(&events));
+                    each_on_its_thread(lanes, |lane| lane.apply(&events));
                 })
                 .await
                 .0;
@@ -261,6 +262,32 @@ async fn next_batch(
     let events = current.next_batch(max).await?;
     *at = events.last().map_or(from, |e| e.position);
     Ok(events)
+}
+
+/// Runs `f` over every item at once, the first on this thread and each other on a thread of
+/// its own: read-model files are independent, so two of them apply a batch on two cores.
+pub(crate) fn each_on_its_thread<T: Send, R: Send>(
+    items: &mut [T],
+    f: impl Fn(&mut T) -> R + Sync,
+) -> Vec<R> {
+    let Some((first, rest)) = items.split_first_mut() else {
+        return Vec::new();
+    };
+    std::thread::scope(|scope| {
+        let f = &f;
+        let others: Vec<_> = rest
+            .iter_mut()
+            .map(|item| scope.spawn(move || f(item)))
+            .collect();
+        let mut results = vec![f(first)];
+        for other in others {
+            match other.join() {
+                Ok(result) => results.push(result),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        results
+    })
 }
 
 fn all_members(lanes: &[Lane]) -> impl Iterator<Item = &Member> {

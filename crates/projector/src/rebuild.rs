@@ -6,6 +6,7 @@ use woo_eventlog::{Direction, Position, ReadFrom};
 
 use rusqlite::Connection;
 
+use crate::group::each_on_its_thread;
 use crate::runner::{Batch, apply_together};
 use crate::{ProjectionError, Projector};
 
@@ -94,7 +95,8 @@ async fn rebuild_together(
         let count = events.len() as u64;
         next = read_page(last);
         files = tokio::task::spawn_blocking(move || {
-            for (conn, members) in &mut files {
+            // Each file on a core of its own.
+            each_on_its_thread(&mut files, |(conn, members)| {
                 let expected = members.iter().map(|(p, position)| (p, *position));
                 let outcomes = apply_together(conn, expected, &events)?;
                 for ((_, position), outcome) in members.iter_mut().zip(outcomes) {
@@ -105,7 +107,10 @@ async fn rebuild_together(
                         Batch::CheckpointMoved(stored) => stored,
                     };
                 }
-            }
+                Ok::<_, ProjectionError>(())
+            })
+            .into_iter()
+            .collect::<Result<(), _>>()?;
             Ok::<_, ProjectionError>(files)
         })
         .await

@@ -27,6 +27,16 @@ impl ReadModelStore {
         &self.path
     }
 
+    /// The file beside this one that keeps the read model `name` apart:
+    /// `data/readmodels.db` → `data/readmodels-subscriber_tags.db`.
+    pub fn beside(&self, name: &str) -> ReadModelStore {
+        let stem = self
+            .path
+            .file_stem()
+            .map_or_else(|| "readmodels".into(), |s| s.to_string_lossy());
+        ReadModelStore::new(self.path.with_file_name(format!("{stem}-{name}.db")))
+    }
+
     /// Opens a connection. Read models can always be rebuilt from the log, so commits are not
     /// fsynced (`synchronous = NORMAL`): a power cut may lose the last batches, read model and
     /// checkpoint together, and the projector replays them.

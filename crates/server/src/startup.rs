@@ -18,7 +18,7 @@ use rusqlite::Connection;
 use time::OffsetDateTime;
 use woo_domain::{Clock, SystemClock};
 use woo_eventlog::{EventLog, PostgresEventLog, SqliteEventLog, SqliteOptions, StorageError};
-use woo_projector::{Projector, ProjectorSet, ReadModelStore};
+use woo_projector::{ProjectionError, Projector, ProjectorSet, ReadModelStore};
 
 use crate::accounts::{AccountError, Accounts};
 use crate::app::{Backpressure, PollGate, ReadPool, ServiceError, Services, backpressure};
@@ -60,6 +60,13 @@ pub enum StartupError {
     Shared(#[from] SharedError),
     #[error("cannot bring the installation tokens in line with the event log: {0}")]
     TokensReconcile(#[source] ServiceError),
+    #[error(
+        "cannot move a read model into its own file in {path}: {source} (is another woo-ingest using this data directory?)"
+    )]
+    ReadModels {
+        path: String,
+        source: ProjectionError,
+    },
     #[error("cannot limit SQLite's memory: {source}")]
     SqliteMemory { source: rusqlite::Error },
     #[error("cannot read or create the admin token key {path}: {source}")]
@@ -267,11 +274,14 @@ pub fn open_accounts(settings: &Settings) -> Result<Accounts, StartupError> {
     Ok(Accounts::open(path)?)
 }
 
-/// A projector for every read model, over `log`.
+/// A projector for every read model, over `log`, each on its file (`woo_projections::files`).
 pub fn projectors(log: &Arc<dyn EventLog>, store: &ReadModelStore) -> Vec<Projector> {
     woo_projections::all()
         .into_iter()
-        .map(|projection| Projector::new(projection, log.clone(), store.clone()))
+        .map(|projection| {
+            let file = woo_projections::files::store_for(store, projection.name());
+            Projector::new(projection, log.clone(), file)
+        })
         .collect()
 }
 
@@ -302,8 +312,20 @@ impl Application {
         let metrics = Arc::new(crate::metrics::Metrics::new()?);
         let log: Arc<dyn EventLog> =
             Arc::new(crate::metrics::MeteredLog::new(log, metrics.clone()));
-        private_file(&settings.data_dir.join("readmodels.db"))?;
         let read_models = read_model_store(&settings);
+        private_file(read_models.path())?;
+        for file in woo_projections::files::apart(&read_models) {
+            private_file(file.path())?;
+        }
+        let main = read_models.clone();
+        let failed = |source| StartupError::ReadModels {
+            path: settings.data_dir.display().to_string(),
+            source,
+        };
+        tokio::task::spawn_blocking(move || woo_projections::files::move_apart(&main))
+            .await
+            .map_err(|e| failed(ProjectionError::Task(e.to_string())))?
+            .map_err(failed)?;
         let projectors = ProjectorSet::start(projectors(&log, &read_models), log.clone());
         let listener = TcpListener::bind(&settings.addr).map_err(|source| StartupError::Bind {
             addr: settings.addr.clone(),

@@ -41,6 +41,7 @@ impl ReadPool {
                 let conn = self.store.connect()?;
                 // 2 MiB instead of the projectors' 16: readers are many and short.
                 conn.execute_batch("PRAGMA cache_size = -2048;")?;
+                woo_projections::files::attach(&conn, &self.store)?;
                 conn
             }
         };
