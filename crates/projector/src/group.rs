@@ -226,11 +226,7 @@ pub(crate) async fn run(members: Vec<Member>, log: Arc<dyn EventLog>) {
                 log_delay = RETRY_FIRST;
                 let started = Instant::now();
                 let full = events.len() >= batch_size;
-                lanes = on_blocking_thread(lanes, move |lanes| {
-                    each_on_its_thread(lanes, |lane| lane.apply(&events));
-                })
-                .await
-                .0;
+                lanes = apply_everywhere(lanes, events).await;
                 publish(&lanes);
                 if !full {
                     // Events that keep coming one by one gather for the next batch meanwhile.
@@ -264,32 +260,6 @@ async fn next_batch(
     Ok(events)
 }
 
-/// Runs `f` over every item at once, the first on this thread and each other on a thread of
-/// its own: read-model files are independent, so two of them apply a batch on two cores.
-pub(crate) fn each_on_its_thread<T: Send, R: Send>(
-    items: &mut [T],
-    f: impl Fn(&mut T) -> R + Sync,
-) -> Vec<R> {
-    let Some((first, rest)) = items.split_first_mut() else {
-        return Vec::new();
-    };
-    std::thread::scope(|scope| {
-        let f = &f;
-        let others: Vec<_> = rest
-            .iter_mut()
-            .map(|item| scope.spawn(move || f(item)))
-            .collect();
-        let mut results = vec![f(first)];
-        for other in others {
-            match other.join() {
-                Ok(result) => results.push(result),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        results
-    })
-}
-
 fn all_members(lanes: &[Lane]) -> impl Iterator<Item = &Member> {
     lanes.iter().flat_map(|l| &l.members)
 }
@@ -304,18 +274,47 @@ fn publish(lanes: &[Lane]) {
     }
 }
 
-/// Runs `f` over the lanes on a blocking thread and hands them back. A panic there is a bug;
-/// it ends the task like a panic anywhere else in it; a runtime shutting down ends it quietly.
+/// Applies `events` to every lane at once, each on a blocking thread of its own: read-model
+/// files are independent, so two of them apply a batch on two cores. The lanes come back in
+/// order.
+async fn apply_everywhere(lanes: Vec<Lane>, events: Vec<RecordedEvent>) -> Vec<Lane> {
+    let events = Arc::new(events);
+    let tasks: Vec<_> = lanes
+        .into_iter()
+        .map(|mut lane| {
+            let events = events.clone();
+            tokio::task::spawn_blocking(move || {
+                lane.apply(&events);
+                lane
+            })
+        })
+        .collect();
+    let mut lanes = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        lanes.push(joined(task.await).await);
+    }
+    lanes
+}
+
+/// Runs `f` over the lanes on a blocking thread and hands them back.
 async fn on_blocking_thread<T: Send + 'static>(
     mut lanes: Vec<Lane>,
     f: impl FnOnce(&mut Vec<Lane>) -> T + Send + 'static,
 ) -> (Vec<Lane>, T) {
-    match tokio::task::spawn_blocking(move || {
-        let result = f(&mut lanes);
-        (lanes, result)
-    })
+    joined(
+        tokio::task::spawn_blocking(move || {
+            let result = f(&mut lanes);
+            (lanes, result)
+        })
+        .await,
+    )
     .await
-    {
+}
+
+/// What a blocking task gave back. A panic there is a bug; it ends the task like a panic
+/// anywhere else in it; a runtime shutting down ends it quietly.
+async fn joined<T>(outcome: Result<T, tokio::task::JoinError>) -> T {
+    match outcome {
         Ok(done) => done,
         Err(error) => match error.try_into_panic() {
             Ok(panic) => std::panic::resume_unwind(panic),

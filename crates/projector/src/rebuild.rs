@@ -6,7 +6,6 @@ use woo_eventlog::{Direction, Position, ReadFrom};
 
 use rusqlite::Connection;
 
-use crate::group::each_on_its_thread;
 use crate::runner::{Batch, apply_together};
 use crate::{ProjectionError, Projector};
 
@@ -164,6 +163,29 @@ fn open_files(projectors: &[Projector]) -> Result<Files, ProjectionError> {
         members.push((projector.clone(), Position::START));
     }
     Ok(files)
+}
+
+/// Runs `f` over every item at once, the first on this thread and each other on a thread of
+/// its own: read-model files are independent, so two of them apply a batch on two cores.
+fn each_on_its_thread<T: Send, R: Send>(items: &mut [T], f: impl Fn(&mut T) -> R + Sync) -> Vec<R> {
+    let Some((first, rest)) = items.split_first_mut() else {
+        return Vec::new();
+    };
+    std::thread::scope(|scope| {
+        let f = &f;
+        let others: Vec<_> = rest
+            .iter_mut()
+            .map(|item| scope.spawn(move || f(item)))
+            .collect();
+        let mut results = vec![f(first)];
+        for other in others {
+            match other.join() {
+                Ok(result) => results.push(result),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        results
+    })
 }
 
 /// Each read-model file's connection and its projections with the position each has reached.
