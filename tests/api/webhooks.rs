@@ -10,15 +10,26 @@ use woo_e2e::{
 };
 
 const FIXTURE_SECRET: &str = "wc-shared-fixture-secret";
+/// The site the tests' store 1 is paired as.
+const SITE: &str = "https://shop1.example.com/";
 
-/// The fixture's body bytes and headers, as WooCommerce sends them.
+/// The fixture's body bytes and headers, as WooCommerce sends them from `SITE`: the fixtures were
+/// recorded on a site at example.com, and `X-WC-Webhook-Source` is not part of the signature.
 fn delivery(name: &str) -> (String, Vec<(String, String)>) {
+    delivery_from(name, SITE)
+}
+
+/// The fixture's body and headers as the site at `source` sends them.
+fn delivery_from(name: &str, source: &str) -> (String, Vec<(String, String)>) {
     let headers = fixture(&format!("{name}.headers.json"));
     let headers = headers
         .as_object()
         .unwrap()
         .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .map(|(k, v)| match k.as_str() {
+            "X-WC-Webhook-Source" => (k.clone(), source.to_owned()),
+            _ => (k.clone(), v.as_str().unwrap().to_owned()),
+        })
         .collect();
     (fixture_text(&format!("{name}.json")), headers)
 }
@@ -460,6 +471,7 @@ fn signed(topic: &str, body: &str) -> Vec<(String, String)> {
             "X-WC-Webhook-Delivery-ID".into(),
             "0f4c8e2d5b7a4a1c9e3d6b8a2c4e6f80".into(),
         ),
+        ("X-WC-Webhook-Source".into(), SITE.into()),
     ]
 }
 
@@ -542,4 +554,68 @@ fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+#[tokio::test]
+async fn a_staging_copys_deliveries_are_kept_apart_and_one_told_to_pair_anew_is_refused() {
+    // Arrange: the store, and a staging copy of its site that kept its webhooks and secret.
+    let app = spawn_app().await;
+    let (store, url) = store_with_fixture_secret(&app, 1).await;
+    let staging = "https://staging.shop1.example.com/";
+    let (body, from_copy) = delivery_from("webhook-order-created", staging);
+    let (_, from_store) = delivery_from("webhook-order-created", SITE);
+    let (_, unreadable) = delivery_from("webhook-order-created", "not a site");
+
+    // Act
+    let copy = post(&app, &url, body.clone(), &from_copy).await;
+    let copy_status = copy.status();
+    let copy: Value = copy.json().await.unwrap();
+    let head = app.head().await;
+    let bad_source = post(&app, &url, body.clone(), &unreadable).await;
+    let bad_source_head = app.head().await;
+    let own: Value = post(&app, &url, body.clone(), &from_store)
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.caught_up().await;
+    let decided = app
+        .http
+        .post(format!(
+            "{}/api/admin/v1/integrations/{}/copies/pair-as-new",
+            app.address, store.integration_id
+        ))
+        .bearer_auth(&store.jwt)
+        .json(&json!({ "seen_url": "https://staging.shop1.example.com" }))
+        .send()
+        .await
+        .unwrap();
+    let after_decision = post(&app, &url, body, &from_copy).await;
+
+    // Assert
+    assert_eq!(copy_status, StatusCode::OK, "{copy}");
+    assert_eq!(copy["status"], "accepted");
+    assert_eq!(
+        app.types(woo_domain::StreamId::Quarantine(store.integration_id))
+            .await,
+        ["quarantined.ecommerce.order_placed"],
+        "the copy's order is kept apart"
+    );
+    assert_eq!(bad_source.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_answer(bad_source).await.code, "invalid_header");
+    assert_eq!(bad_source_head, head, "an unreadable source wrote nothing");
+    assert_eq!(own["status"], "accepted", "{own}");
+    assert_ne!(
+        own["event_id"], copy["event_id"],
+        "the store's delivery is its own fact"
+    );
+    assert_eq!(
+        app.types(store.stream()).await,
+        ["ecommerce.order_placed"],
+        "only the store's own delivery reaches its stream"
+    );
+    assert_eq!(app.orders(&store).await.len(), 1);
+    assert_eq!(decided.status(), StatusCode::OK);
+    assert_eq!(after_decision.status(), StatusCode::CONFLICT);
+    assert_eq!(error_answer(after_decision).await.code, "pair_again");
 }

@@ -291,6 +291,11 @@ impl From<crate::app::webhooks::WebhookError> for ApiError {
             E::TopicMismatch => (StatusCode::BAD_REQUEST, "topic_mismatch"),
             E::MissingDeliveryId => (StatusCode::BAD_REQUEST, "missing_delivery_id"),
             E::InvalidPayload(_) => (StatusCode::BAD_REQUEST, "invalid_data"),
+            E::InvalidSource => {
+                return ApiError::new(StatusCode::BAD_REQUEST, "invalid_header", message)
+                    .at("X-WC-Webhook-Source");
+            }
+            E::Origin(origin) => return origin.into(),
         };
         ApiError::new(status, code, message)
     }

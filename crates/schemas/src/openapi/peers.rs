@@ -131,10 +131,12 @@ pub(super) fn plugin_operations() -> Vec<(&'static str, &'static str, Operation)
         .header("X-WC-Webhook-Signature", "Base64 HMAC-SHA256 of the body with the webhook secret.")
         .header("X-WC-Webhook-Topic", "e.g. order.updated")
         .header("X-WC-Webhook-Delivery-ID", "WooCommerce's delivery id; a repeated one is a duplicate.")
+        .header("X-WC-Webhook-Source", "The sending site's URL: a URL other than the store's paired one is a copy of the site (staging), whose deliveries are kept apart.")
         .request(json!({ "type": "object", "description": "The WooCommerce REST resource (wp_api_v3) of the topic." }))
-        .error(400, "invalid_data, missing_id, invalid_occurred_at, unsupported_topic, topic_mismatch, missing_delivery_id, integration_disconnected")
+        .error(400, "invalid_data, missing_id, invalid_occurred_at, unsupported_topic, topic_mismatch, missing_delivery_id, integration_disconnected, invalid_header")
         .error(401, "missing_signature, no_webhook_secret, bad_signature")
-        .error(404, "unknown_integration"),
+        .error(404, "unknown_integration")
+        .error(409, "pair_again: a copy of the site told to pair as a store of its own"),
     )]
 }
 

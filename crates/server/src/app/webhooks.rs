@@ -10,7 +10,12 @@
 //!    `no_webhook_secret`, `bad_signature`);
 //! 4. the integration is still connected (`integration_disconnected`), by the token store: a
 //!    disconnect refuses its next delivery, and a read-model rebuild refuses none;
-//! 5. the topic is one we map (`unsupported_topic`) and its headers agree (`topic_mismatch`).
+//! 5. the topic is one we map (`unsupported_topic`) and its headers agree (`topic_mismatch`);
+//! 6. `X-WC-Webhook-Source` (the site's URL, which WooCommerce sends with every delivery) places
+//!    it like a plugin request's `X-Store-Url` (`ingest::quarantine`): a staging copy of the site,
+//!    which keeps the live site's webhooks and secret, is detected and kept apart, and one told to
+//!    pair as a store of its own is refused with `pair_again`. A source that is not an http(s)
+//!    URL is `invalid_header`.
 //!
 //! "Stale": WooCommerce signs no timestamp, so a delivery cannot be dated. A replayed or retried
 //! delivery gets the event id it had the first time (below) and is a duplicate; an old version of a
@@ -27,12 +32,14 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
+use woo_domain::IntegrationId;
 use woo_domain::api::{ItemError, ItemStatus};
 use woo_domain::commerce::{self, CommerceEventType, lenient::WooId};
-use woo_domain::{CompanyId, IntegrationId};
+use woo_domain::values::StoreUrl;
 use woo_projections::connection_health;
 use woo_projections::installations::Installation;
 
+use super::ingest::quarantine::{OriginError, Placement};
 use super::webhook_secrets::WebhookSecrets;
 use super::{EventsError, ServiceError, Services};
 
@@ -48,6 +55,8 @@ pub struct Delivery<'a> {
     pub event: Option<&'a str>,
     pub signature: Option<&'a str>,
     pub delivery_id: Option<&'a str>,
+    /// `X-WC-Webhook-Source`: the URL of the site that sent it.
+    pub source: Option<&'a str>,
     pub body: &'a [u8],
 }
 
@@ -84,6 +93,10 @@ pub enum WebhookError {
     MissingDeliveryId,
     #[error("the body is not a WooCommerce resource: {0}")]
     InvalidPayload(String),
+    #[error("X-WC-Webhook-Source is the http(s) URL of the site that sends the delivery")]
+    InvalidSource,
+    #[error(transparent)]
+    Origin(#[from] OriginError),
     #[error("{}", .0.message)]
     Rejected(ItemError),
     #[error(transparent)]
@@ -163,12 +176,19 @@ fn derived_id(
     id: WooId,
     version: &str,
     body: &[u8],
+    copy: Option<&StoreUrl>,
 ) -> Uuid {
     let body_hash: String = Sha256::digest(body)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let key = format!("{integration}\n{topic}\n{}\n{version}\n{body_hash}", id.0);
+    let mut key = format!("{integration}\n{topic}\n{}\n{version}\n{body_hash}", id.0);
+    // A copy's delivery of the same resource version is a fact of its own, kept apart: its id
+    // must not meet the store's (the log would answer it as the store's duplicate). The store's
+    // own ids stay what they always were.
+    if let Some(copy) = copy {
+        key.push_str(&format!("\ncopy {copy}"));
+    }
     Uuid::new_v5(&NAMESPACE, key.as_bytes())
 }
 
@@ -219,14 +239,20 @@ impl Services {
         {
             return Err(WebhookError::TopicMismatch);
         }
-        self.store_delivery(&delivery, installation.company_id, topic, kind)
+        let source = delivery
+            .source
+            .map(|s| StoreUrl::parse(s).map_err(|_| WebhookError::InvalidSource))
+            .transpose()?;
+        let placement = self.place(&installation, source.as_ref()).await?;
+        self.store_delivery(&delivery, &installation, &placement, topic, kind)
             .await
     }
 
     async fn store_delivery(
         &self,
         delivery: &Delivery<'_>,
-        company_id: CompanyId,
+        installation: &Installation,
+        placement: &Placement,
         topic: &str,
         kind: CommerceEventType,
     ) -> Result<Received, WebhookError> {
@@ -254,12 +280,17 @@ impl Services {
                 })?;
             (modified.clone(), modified)
         };
+        let copy = match placement {
+            Placement::Store => None,
+            Placement::Quarantined { seen_url } => Some(seen_url),
+        };
         let event_id = derived_id(
             delivery.integration,
             topic,
             version.id,
             &version_key,
             delivery.body,
+            copy,
         );
         let event = json!({
             "event_id": event_id,
@@ -269,11 +300,9 @@ impl Services {
         });
         let event = serde_json::value::to_raw_value(&event)
             .map_err(|e| ServiceError::Invariant(e.to_string()))?;
-        let installation = Installation {
-            integration_id: delivery.integration,
-            company_id,
-        };
-        let answer = self.ingest_events(&installation, &[event]).await?;
+        let answer = self
+            .ingest_events_from(installation, &[event], placement)
+            .await?;
         let result = answer
             .results
             .into_iter()
@@ -353,7 +382,7 @@ mod tests {
     fn derived_ids_name_the_content_and_nothing_else() {
         let integration = IntegrationId::generate();
         let id = |topic, version: &str, body: &[u8]| {
-            derived_id(integration, topic, WooId(727), version, body)
+            derived_id(integration, topic, WooId(727), version, body, None)
         };
         let a = id("order.updated", "2017-03-22T19:30:35", b"{}");
         assert_eq!(a, id("order.updated", "2017-03-22T19:30:35", b"{}"));
@@ -367,9 +396,20 @@ mod tests {
                 "order.updated",
                 WooId(727),
                 "2017-03-22T19:30:35",
-                b"{}"
+                b"{}",
+                None
             )
         );
+        let staging = StoreUrl::parse("https://staging.example.com").unwrap();
+        let from_copy = derived_id(
+            integration,
+            "order.updated",
+            WooId(727),
+            "2017-03-22T19:30:35",
+            b"{}",
+            Some(&staging),
+        );
+        assert_ne!(a, from_copy, "a copy's delivery is a fact of its own");
     }
 
     #[test]
@@ -381,6 +421,7 @@ mod tests {
             event: None,
             signature,
             delivery_id: None,
+            source: None,
             body,
         };
         assert!(is_ping(&delivery(b"webhook_id=142", None)));

@@ -114,6 +114,7 @@ async fn receive(
         event: header(&req, "x-wc-webhook-event"),
         signature: header(&req, "x-wc-webhook-signature"),
         delivery_id: header(&req, "x-wc-webhook-delivery-id"),
+        source: header(&req, "x-wc-webhook-source"),
         body: &body,
     };
     Ok(match state.app.receive_webhook(&secrets, delivery).await? {
