@@ -62,10 +62,14 @@ const EXPIRE: &str = "DELETE FROM anonymous_carts WHERE integration_id = ?1 AND 
 const TRIM_STORE: &str = "DELETE FROM anonymous_carts WHERE integration_id = ?1
     AND (at, event_id) <= (SELECT at, event_id FROM anonymous_carts WHERE integration_id = ?1
                            ORDER BY at DESC, event_id DESC LIMIT 1 OFFSET ?2)";
-/// A link's span, then the kept events within the window of it: two reads, since SQLite
-/// re-prepares their join at every execution as well.
-const SPAN: &str = "SELECT first_at, last_at FROM cart_links
-    WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3 AND email = ?4";
+/// A link made or grown, returning its span; then the kept events within the window of it: two
+/// statements, since SQLite re-prepares a join of them at every execution as well.
+const LINK: &str =
+    "INSERT INTO cart_links (company_id, integration_id, cart_key, email, first_at, last_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+    ON CONFLICT (company_id, integration_id, cart_key, email) DO UPDATE SET
+        first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at)
+    RETURNING first_at, last_at";
 const KEPT_BETWEEN: &str = "SELECT at, event_id, event_type, data FROM anonymous_carts
     WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3 AND at BETWEEN ?4 AND ?5";
 const EMAILS_FOR: &str = "SELECT email FROM cart_links
@@ -153,46 +157,20 @@ pub(super) fn remember(
     .map(|kept| kept.is_some())
 }
 
-/// Records that an event at `at` named `email` with `key`: the link's span grows to include it.
+/// Records that an event at `at` named `email` with `key` (the link's span grows to include it),
+/// and returns the kept anonymous events of `key` that belong to `email`: within `WINDOW_MS` of
+/// its link. The upsert returns the span, so the link costs no read of its own.
 pub(super) fn link(
     tx: &Transaction<'_>,
     key: &Key<'_>,
     email: &Email,
     at: i64,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO cart_links (company_id, integration_id, cart_key, email, first_at, last_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-         ON CONFLICT (company_id, integration_id, cart_key, email) DO UPDATE SET
-             first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at)",
-    )?
-    .execute(params![
-        key.company.to_string(),
-        key.integration,
-        key.key,
-        email.as_str(),
-        at
-    ])?;
-    Ok(())
-}
-
-/// The kept anonymous events of `key` that belong to `email`: within `WINDOW_MS` of its link.
-pub(super) fn for_email(
-    tx: &Transaction<'_>,
-    key: &Key<'_>,
-    email: &Email,
 ) -> rusqlite::Result<Vec<Anonymous>> {
     let company = key.company.to_string();
-    let span: Option<(i64, i64)> = tx
-        .prepare_cached(SPAN)?
-        .query_row(
-            params![company, key.integration, key.key, email.as_str()],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?;
-    let Some((first, last)) = span else {
-        return Ok(Vec::new());
-    };
+    let (first, last): (i64, i64) = tx.prepare_cached(LINK)?.query_row(
+        params![company, key.integration, key.key, email.as_str(), at],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
     let mut kept: Vec<Anonymous> = tx
         .prepare_cached(KEPT_BETWEEN)?
         .query_map(
