@@ -50,8 +50,9 @@ pub(super) struct Cart {
 pub(super) struct Row {
     company: String,
     email: String,
-    /// The row is in the table (an UPDATE writes it back, else an INSERT).
-    stored: bool,
+    /// The row's rowid when it is in the table (an UPDATE by rowid writes it back, without a
+    /// second search of the key's index), else an INSERT does.
+    rowid: Option<i64>,
     changed: bool,
     in_cart: Register,
     in_checkout: Register,
@@ -61,9 +62,8 @@ pub(super) struct Row {
     history: History,
 }
 
-const LOAD: &str =
-    "SELECT in_cart, in_cart_at, in_cart_event, in_checkout, in_checkout_at, in_checkout_event,
-        cart_at, cart_event, history
+const LOAD: &str = "SELECT rowid, in_cart, in_cart_at, in_cart_event, in_checkout, in_checkout_at,
+        in_checkout_event, cart_at, cart_event, history
     FROM subscriber_tags WHERE company_id = ?1 AND email = ?2";
 const INSERT: &str = "INSERT INTO subscriber_tags (company_id, email,
         in_cart, in_cart_at, in_cart_event, in_checkout, in_checkout_at, in_checkout_event,
@@ -71,17 +71,17 @@ const INSERT: &str = "INSERT INTO subscriber_tags (company_id, email,
         cart_items, cart_value, cart_currency, cart_token, checkout_url, integration_id)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
 const UPDATE: &str = "UPDATE subscriber_tags SET
-        in_cart = ?3, in_cart_at = ?4, in_cart_event = ?5,
-        in_checkout = ?6, in_checkout_at = ?7, in_checkout_event = ?8,
-        cart_at = ?9, cart_event = ?10, history = ?11
-    WHERE company_id = ?1 AND email = ?2";
+        in_cart = ?2, in_cart_at = ?3, in_cart_event = ?4,
+        in_checkout = ?5, in_checkout_at = ?6, in_checkout_event = ?7,
+        cart_at = ?8, cart_event = ?9, history = ?10
+    WHERE rowid = ?1";
 const UPDATE_WITH_CART: &str = "UPDATE subscriber_tags SET
-        in_cart = ?3, in_cart_at = ?4, in_cart_event = ?5,
-        in_checkout = ?6, in_checkout_at = ?7, in_checkout_event = ?8,
-        cart_at = ?9, cart_event = ?10, history = ?11,
-        cart_items = ?12, cart_value = ?13, cart_currency = ?14, cart_token = ?15,
-        checkout_url = ?16, integration_id = ?17
-    WHERE company_id = ?1 AND email = ?2";
+        in_cart = ?2, in_cart_at = ?3, in_cart_event = ?4,
+        in_checkout = ?5, in_checkout_at = ?6, in_checkout_event = ?7,
+        cart_at = ?8, cart_event = ?9, history = ?10,
+        cart_items = ?11, cart_value = ?12, cart_currency = ?13, cart_token = ?14,
+        checkout_url = ?15, integration_id = ?16
+    WHERE rowid = ?1";
 
 fn unreadable(column: usize, e: Unreadable) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Blob, Box::new(e))
@@ -111,25 +111,25 @@ impl Row {
                         event: event_id(row, event)?,
                     })
                 };
-                let history = row.get_ref(8)?.as_blob()?;
+                let history = row.get_ref(9)?.as_blob()?;
                 Ok((
-                    register(0, 1, 2)?,
-                    register(3, 4, 5)?,
+                    Some(row.get(0)?),
+                    register(1, 2, 3)?,
+                    register(4, 5, 6)?,
                     Register {
                         on: false,
-                        at: row.get(6)?,
-                        event: event_id(row, 7)?,
+                        at: row.get(7)?,
+                        event: event_id(row, 8)?,
                     },
-                    History::decode(history).map_err(|e| unreadable(8, e))?,
+                    History::decode(history).map_err(|e| unreadable(9, e))?,
                 ))
             })
             .optional()?;
-        let is_stored = stored.is_some();
-        let (in_cart, in_checkout, cart_register, history) = stored.unwrap_or_default();
+        let (rowid, in_cart, in_checkout, cart_register, history) = stored.unwrap_or_default();
         Ok(Self {
             company,
             email: email.as_str().to_owned(),
-            stored: is_stored,
+            rowid,
             changed: false,
             in_cart,
             in_checkout,
@@ -174,11 +174,6 @@ impl Row {
         if !self.changed {
             return Ok(());
         }
-        let sql = match (self.stored, &self.cart) {
-            (false, _) => INSERT,
-            (true, None) => UPDATE,
-            (true, Some(_)) => UPDATE_WITH_CART,
-        };
         let id = |register: &Register| register.event.map(|id| *id.as_bytes());
         let (in_cart_event, in_checkout_event, cart_event) = (
             id(&self.in_cart),
@@ -186,10 +181,20 @@ impl Row {
             id(&self.cart_register),
         );
         let history = self.history.encode();
-        let registers: [&dyn ToSql; 11] = [
-            &self.company,
-            &self.email,
-            &self.in_cart.on,
+        let cart = self.cart.as_ref();
+        let items = cart.and_then(|c| c.items.as_deref());
+        let value = cart.and_then(|c| c.value.as_deref());
+        let currency = cart.and_then(|c| c.currency.as_deref());
+        let token = cart.and_then(|c| c.token.as_deref());
+        let checkout_url = cart.and_then(|c| c.checkout_url.as_deref());
+        let integration = cart.map(|c| c.integration.as_str());
+        let (sql, mut params): (_, Vec<&dyn ToSql>) = match (&self.rowid, cart) {
+            (None, _) => (INSERT, vec![&self.company, &self.email]),
+            (Some(rowid), None) => (UPDATE, vec![rowid]),
+            (Some(rowid), Some(_)) => (UPDATE_WITH_CART, vec![rowid]),
+        };
+        params.extend([
+            &self.in_cart.on as &dyn ToSql,
             &self.in_cart.at,
             &in_cart_event,
             &self.in_checkout.on,
@@ -198,28 +203,18 @@ impl Row {
             &self.cart_register.at,
             &cart_event,
             &history,
-        ];
-        let mut stmt = tx.prepare_cached(sql)?;
-        if sql == UPDATE {
-            stmt.execute(&registers[..])?;
-            return Ok(());
+        ]);
+        if sql != UPDATE {
+            params.extend([
+                &items as &dyn ToSql,
+                &value,
+                &currency,
+                &token,
+                &checkout_url,
+                &integration,
+            ]);
         }
-        let cart = self.cart.as_ref();
-        let items = cart.and_then(|c| c.items.as_deref());
-        let value = cart.and_then(|c| c.value.as_deref());
-        let currency = cart.and_then(|c| c.currency.as_deref());
-        let token = cart.and_then(|c| c.token.as_deref());
-        let checkout_url = cart.and_then(|c| c.checkout_url.as_deref());
-        let integration = cart.map(|c| c.integration.as_str());
-        let carts: [&dyn ToSql; 6] = [
-            &items,
-            &value,
-            &currency,
-            &token,
-            &checkout_url,
-            &integration,
-        ];
-        stmt.execute(&[&registers[..], &carts[..]].concat()[..])?;
+        tx.prepare_cached(sql)?.execute(params.as_slice())?;
         Ok(())
     }
 }
