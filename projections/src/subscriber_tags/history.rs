@@ -9,8 +9,8 @@
 //! The writes live in the subscriber's own row as one compact blob (`history` of
 //! `subscriber_tags`), read and written with the registers: a separate table of one row per write
 //! cost five statements per tag and a B-tree five times the size of the tags', and the pages a
-//! batch dirties are what its commit costs. Each write takes 25 bytes and its order number, so
-//! the at most `2 × KEPT` writes keep the row well inside one page.
+//! batch dirties are what its commit costs. Each write takes about 20 bytes and its order number,
+//! so the at most `2 × KEPT` writes keep the row well inside one page.
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -160,8 +160,22 @@ impl History {
         Ok(at != first)
     }
 
+    /// Whether the newest write to `tag` set it: the value of its register, which the newest
+    /// write decides and which is always kept.
+    pub(super) fn holds(&self, tag: Tag) -> bool {
+        self.0
+            .iter()
+            .rev()
+            .find(|k| k.tag == tag)
+            .is_some_and(|k| k.set)
+    }
+
+    /// Each write: its flags, `at` as the zigzag varint of its difference from the previous
+    /// write's (a few bytes, where the time itself takes eight), the event id, and the order
+    /// number as a varint length and its bytes when there is one.
     pub(super) fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.0.len() * 28);
+        let mut out = Vec::with_capacity(self.0.len() * 24);
+        let mut previous = 0i64;
         for kept in &self.0 {
             let mut flags = kept.code & TYPE_BITS;
             for (on, bit) in [
@@ -175,16 +189,12 @@ impl History {
                 }
             }
             out.push(flags);
-            out.extend_from_slice(&kept.at.to_be_bytes());
+            let delta = kept.at.wrapping_sub(previous);
+            previous = kept.at;
+            put_varint(&mut out, ((delta << 1) ^ (delta >> 63)) as u64);
             out.extend_from_slice(kept.event_id.as_bytes());
             if let Some(number) = &kept.order_number {
-                let mut len = number.len();
-                // LEB128: seven bits a byte, the high bit says another follows.
-                while len >= 0x80 {
-                    out.push((len & 0x7f) as u8 | 0x80);
-                    len >>= 7;
-                }
-                out.push(len as u8);
+                put_varint(&mut out, number.len() as u64);
                 out.extend_from_slice(number.as_bytes());
             }
         }
@@ -193,31 +203,23 @@ impl History {
 
     pub(super) fn decode(mut bytes: &[u8]) -> Result<Self, Unreadable> {
         let mut kept = Vec::new();
+        let mut previous = 0i64;
         while let Some((&flags, rest)) = bytes.split_first() {
-            let (at, rest) = rest
-                .split_first_chunk::<8>()
-                .ok_or(Unreadable("cut short"))?;
-            let (id, mut rest) = rest
+            bytes = rest;
+            let zigzag = get_varint(&mut bytes)?;
+            let at = previous.wrapping_add(((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64));
+            previous = at;
+            let (id, rest) = bytes
                 .split_first_chunk::<16>()
                 .ok_or(Unreadable("cut short"))?;
+            bytes = rest;
             let order_number = if flags & NUMBER_BIT == 0 {
                 None
             } else {
-                let mut len = 0usize;
-                let mut shift = 0;
-                loop {
-                    let (&byte, tail) = rest.split_first().ok_or(Unreadable("cut short"))?;
-                    rest = tail;
-                    len |= usize::from(byte & 0x7f)
-                        .checked_shl(shift)
-                        .ok_or(Unreadable("a length overflows"))?;
-                    shift += 7;
-                    if byte & 0x80 == 0 {
-                        break;
-                    }
-                }
-                let (number, tail) = rest.split_at_checked(len).ok_or(Unreadable("cut short"))?;
-                rest = tail;
+                let len = usize::try_from(get_varint(&mut bytes)?)
+                    .map_err(|_| Unreadable("a length overflows"))?;
+                let (number, rest) = bytes.split_at_checked(len).ok_or(Unreadable("cut short"))?;
+                bytes = rest;
                 Some(
                     String::from_utf8(number.to_vec())
                         .map_err(|_| Unreadable("an order number is not UTF-8"))?,
@@ -229,14 +231,13 @@ impl History {
                 } else {
                     Tag::InCheckout
                 },
-                at: i64::from_be_bytes(*at),
+                at,
                 event_id: Uuid::from_bytes(*id),
                 code: flags & TYPE_BITS,
                 set: flags & SET_BIT != 0,
                 stitched: flags & STITCHED_BIT != 0,
                 order_number,
             });
-            bytes = rest;
         }
         Ok(Self(kept))
     }
@@ -261,6 +262,28 @@ impl History {
             })
             .collect()
     }
+}
+
+/// LEB128: seven bits a byte, low bits first, the high bit says another byte follows.
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value & 0x7f) as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn get_varint(bytes: &mut &[u8]) -> Result<u64, Unreadable> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&byte, rest) = bytes.split_first().ok_or(Unreadable("cut short"))?;
+        *bytes = rest;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    Err(Unreadable("a number overflows"))
 }
 
 #[cfg(test)]
@@ -347,6 +370,26 @@ mod tests {
             "a write older than the kept ones changes nothing"
         );
         assert!(!forwards.record(Tag::InCart, true, &writes[19]).unwrap());
+    }
+
+    #[test]
+    fn any_time_reads_back_and_the_newest_write_decides_the_tag() {
+        let mut history = History::default();
+        for (n, at) in [i64::MAX, i64::MIN, -1, 0, 1_780_000_000_000]
+            .into_iter()
+            .enumerate()
+        {
+            let w = write(at, 10 + n as u128, None);
+            history.record(Tag::InCart, n == 0, &w).unwrap();
+            history.record(Tag::InCheckout, n == 1, &w).unwrap();
+        }
+        let read = History::decode(&history.encode()).unwrap();
+        let times: Vec<i64> = read.0.iter().map(|k| k.at).collect();
+        let sorted = [i64::MIN, -1, 0, 1_780_000_000_000, i64::MAX];
+        assert_eq!(times, [sorted, sorted].concat());
+        assert!(read.holds(Tag::InCart), "the write at i64::MAX set in_cart");
+        assert!(!read.holds(Tag::InCheckout));
+        assert!(!History::default().holds(Tag::InCart));
     }
 
     #[test]

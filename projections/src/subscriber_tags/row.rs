@@ -10,29 +10,21 @@ use woo_domain::values::Email;
 
 use super::history::{History, Tag, Unreadable, Write};
 
-/// A last-writer-wins register: its value and the write that decided it.
+/// The write that decided the cart: the cart is a last-writer-wins register. The tags are too,
+/// but the newest write to a tag, which decides it, is always in its kept history.
 #[derive(Default)]
-struct Register {
-    on: bool,
+struct Decided {
     at: Option<i64>,
     event: Option<Uuid>,
 }
 
-impl Register {
+impl Decided {
     /// Whether `write` is newer than the write that decided the register, if any.
     fn loses_to(&self, write: &Write<'_>) -> bool {
         match self.at {
             None => true,
             Some(at) => (at, self.event) < (write.at, Some(write.event_id)),
         }
-    }
-
-    fn take(&mut self, on: bool, write: &Write<'_>) {
-        *self = Self {
-            on,
-            at: Some(write.at),
-            event: Some(write.event_id),
-        };
     }
 }
 
@@ -54,43 +46,29 @@ pub(super) struct Row {
     /// second search of the key's index), else an INSERT does.
     rowid: Option<i64>,
     changed: bool,
-    in_cart: Register,
-    in_checkout: Register,
-    /// Decides the cart; `cart` is the cart of a write that won it here, to be written back.
-    cart_register: Register,
+    /// `cart` is the cart of a write that won the register here, to be written back.
+    cart_decided: Decided,
     cart: Option<Cart>,
     history: History,
 }
 
-const LOAD: &str = "SELECT rowid, in_cart, in_cart_at, in_cart_event, in_checkout, in_checkout_at,
-        in_checkout_event, cart_at, cart_event, history
+const LOAD: &str = "SELECT rowid, cart_at, cart_event, history
     FROM subscriber_tags WHERE company_id = ?1 AND email = ?2";
 const INSERT: &str = "INSERT INTO subscriber_tags (company_id, email,
-        in_cart, in_cart_at, in_cart_event, in_checkout, in_checkout_at, in_checkout_event,
-        cart_at, cart_event, history,
+        in_cart, in_checkout, cart_at, cart_event, history,
         cart_items, cart_value, cart_currency, cart_token, checkout_url, integration_id)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 const UPDATE: &str = "UPDATE subscriber_tags SET
-        in_cart = ?2, in_cart_at = ?3, in_cart_event = ?4,
-        in_checkout = ?5, in_checkout_at = ?6, in_checkout_event = ?7,
-        cart_at = ?8, cart_event = ?9, history = ?10
+        in_cart = ?2, in_checkout = ?3, cart_at = ?4, cart_event = ?5, history = ?6
     WHERE rowid = ?1";
 const UPDATE_WITH_CART: &str = "UPDATE subscriber_tags SET
-        in_cart = ?2, in_cart_at = ?3, in_cart_event = ?4,
-        in_checkout = ?5, in_checkout_at = ?6, in_checkout_event = ?7,
-        cart_at = ?8, cart_event = ?9, history = ?10,
-        cart_items = ?11, cart_value = ?12, cart_currency = ?13, cart_token = ?14,
-        checkout_url = ?15, integration_id = ?16
+        in_cart = ?2, in_checkout = ?3, cart_at = ?4, cart_event = ?5, history = ?6,
+        cart_items = ?7, cart_value = ?8, cart_currency = ?9, cart_token = ?10,
+        checkout_url = ?11, integration_id = ?12
     WHERE rowid = ?1";
 
 fn unreadable(column: usize, e: Unreadable) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Blob, Box::new(e))
-}
-
-/// An event id column: 16 bytes, or NULL before the first write.
-fn event_id(row: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<Option<Uuid>> {
-    row.get::<_, Option<[u8; 16]>>(column)
-        .map(|id| id.map(Uuid::from_bytes))
 }
 
 impl Row {
@@ -104,52 +82,31 @@ impl Row {
         let stored = tx
             .prepare_cached(LOAD)?
             .query_row(params![company, email.as_str()], |row| {
-                let register = |on, at, event| -> rusqlite::Result<Register> {
-                    Ok(Register {
-                        on: row.get(on)?,
-                        at: row.get(at)?,
-                        event: event_id(row, event)?,
-                    })
-                };
-                let history = row.get_ref(9)?.as_blob()?;
+                let history = row.get_ref(3)?.as_blob()?;
                 Ok((
                     Some(row.get(0)?),
-                    register(1, 2, 3)?,
-                    register(4, 5, 6)?,
-                    Register {
-                        on: false,
-                        at: row.get(7)?,
-                        event: event_id(row, 8)?,
+                    Decided {
+                        at: row.get(1)?,
+                        event: row.get::<_, Option<[u8; 16]>>(2)?.map(Uuid::from_bytes),
                     },
-                    History::decode(history).map_err(|e| unreadable(9, e))?,
+                    History::decode(history).map_err(|e| unreadable(3, e))?,
                 ))
             })
             .optional()?;
-        let (rowid, in_cart, in_checkout, cart_register, history) = stored.unwrap_or_default();
+        let (rowid, cart_decided, history) = stored.unwrap_or_default();
         Ok(Self {
             company,
             email: email.as_str().to_owned(),
             rowid,
             changed: false,
-            in_cart,
-            in_checkout,
-            cart_register,
+            cart_decided,
             cart: None,
             history,
         })
     }
 
-    /// Sets `tag` if this write is newer than the one that decided it, and keeps the write in
-    /// the tag's history either way.
+    /// Keeps the write in the tag's history, which sets the tag if it is the newest write.
     pub(super) fn tag(&mut self, tag: Tag, on: bool, write: &Write<'_>) -> rusqlite::Result<()> {
-        let register = match tag {
-            Tag::InCart => &mut self.in_cart,
-            Tag::InCheckout => &mut self.in_checkout,
-        };
-        if register.loses_to(write) {
-            register.take(on, write);
-            self.changed = true;
-        }
         if self
             .history
             .record(tag, on, write)
@@ -162,8 +119,11 @@ impl Row {
 
     /// Records the current cart (or its absence) if this write is newer than the last.
     pub(super) fn cart(&mut self, cart: Cart, write: &Write<'_>) {
-        if self.cart_register.loses_to(write) {
-            self.cart_register.take(false, write);
+        if self.cart_decided.loses_to(write) {
+            self.cart_decided = Decided {
+                at: Some(write.at),
+                event: Some(write.event_id),
+            };
             self.cart = Some(cart);
             self.changed = true;
         }
@@ -174,12 +134,11 @@ impl Row {
         if !self.changed {
             return Ok(());
         }
-        let id = |register: &Register| register.event.map(|id| *id.as_bytes());
-        let (in_cart_event, in_checkout_event, cart_event) = (
-            id(&self.in_cart),
-            id(&self.in_checkout),
-            id(&self.cart_register),
+        let (in_cart, in_checkout) = (
+            self.history.holds(Tag::InCart),
+            self.history.holds(Tag::InCheckout),
         );
+        let cart_event = self.cart_decided.event.map(|id| *id.as_bytes());
         let history = self.history.encode();
         let cart = self.cart.as_ref();
         let items = cart.and_then(|c| c.items.as_deref());
@@ -194,13 +153,9 @@ impl Row {
             (Some(rowid), Some(_)) => (UPDATE_WITH_CART, vec![rowid]),
         };
         params.extend([
-            &self.in_cart.on as &dyn ToSql,
-            &self.in_cart.at,
-            &in_cart_event,
-            &self.in_checkout.on,
-            &self.in_checkout.at,
-            &in_checkout_event,
-            &self.cart_register.at,
+            &in_cart as &dyn ToSql,
+            &in_checkout,
+            &self.cart_decided.at,
             &cart_event,
             &history,
         ]);

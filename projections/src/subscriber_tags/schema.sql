@@ -7,20 +7,18 @@
 CREATE TABLE IF NOT EXISTS subscriber_tags (
     company_id        TEXT    NOT NULL,
     email             TEXT    NOT NULL,
+    -- The tags: each is the value its newest write by (at, event_id) gave it, the last write
+    -- in its kept history below.
     in_cart           INTEGER NOT NULL DEFAULT 0,
-    in_cart_at        INTEGER,          -- unix ms of the write that decides in_cart
-    in_cart_event     BLOB,             -- its event id (16 bytes), to break ties
     in_checkout       INTEGER NOT NULL DEFAULT 0,
-    in_checkout_at    INTEGER,
-    in_checkout_event BLOB,
     cart_items        TEXT,             -- JSON array of the current cart's items
     cart_value        TEXT,             -- decimal
     cart_currency     TEXT,
     cart_token        TEXT,
     checkout_url      TEXT,
     integration_id    TEXT,
-    cart_at           INTEGER,
-    cart_event        BLOB,
+    cart_at           INTEGER,          -- unix ms of the write that decides the cart
+    cart_event        BLOB,             -- its event id (16 bytes), to break ties
     -- The latest writes to each tag (history.rs): the events that set or cleared it, newest KEPT
     -- per tag by (at, event_id), whichever order they arrived in.
     history           BLOB    NOT NULL,
