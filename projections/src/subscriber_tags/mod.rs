@@ -24,7 +24,6 @@ mod row;
 mod stitching;
 
 use rusqlite::Transaction;
-use uuid::Uuid;
 use woo_domain::commerce::resources::{OrderHead, ShopperActivity};
 use woo_domain::commerce::{CommerceEventType, Subject};
 use woo_domain::values::Email;
@@ -101,7 +100,8 @@ impl Projection for SubscriberTags {
             order_number: None,
             stitched: false,
         };
-        let integration = integration(recorded, Category::Store)?.to_string();
+        let store = integration(recorded, Category::Store)?;
+        let integration = store.to_string();
         let origin = Origin {
             integration: &integration,
             position: recorded.position.0,
@@ -138,7 +138,7 @@ impl Projection for SubscriberTags {
         let keys = stitching::keys(&activity);
         let key = |key| stitching::Key {
             company,
-            integration: &integration,
+            integration: store,
             key,
         };
         match Email::parse(&activity.email) {
@@ -156,7 +156,7 @@ impl Projection for SubscriberTags {
             Err(_) if activity.email.trim().is_empty() => {
                 let anonymous = stitching::Anonymous {
                     at: write.at,
-                    event_id: recorded.event_id.to_string(),
+                    event_id: recorded.event_id,
                     event_type: recorded.event_type.clone(),
                     data: recorded.data.get().to_owned(),
                 };
@@ -186,18 +186,17 @@ fn apply_anonymous(
     event: &stitching::Anonymous,
     origin: &Origin<'_>,
 ) -> Result<(), ProjectionError> {
-    let unreadable = |message: String| ProjectionError::Event {
-        position: origin.position,
-        message: format!("a kept anonymous cart does not read: {message}"),
-    };
     let Some(kind) = CommerceEventType::parse(&event.event_type) else {
         return Ok(());
     };
     let activity: ShopperActivity =
-        serde_json::from_str(&event.data).map_err(|e| unreadable(e.to_string()))?;
+        serde_json::from_str(&event.data).map_err(|e| ProjectionError::Event {
+            position: origin.position,
+            message: format!("a kept anonymous cart does not read: {e}"),
+        })?;
     let write = Write {
         at: event.at,
-        event_id: Uuid::parse_str(&event.event_id).map_err(|e| unreadable(e.to_string()))?,
+        event_id: event.event_id,
         event_type: kind,
         order_number: None,
         stitched: true,

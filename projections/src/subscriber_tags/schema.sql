@@ -27,11 +27,11 @@ CREATE TABLE IF NOT EXISTS subscriber_tags (
 -- Cart events of shoppers not known yet (stitching.rs), by the session key or cart token they
 -- carry (`session:…`, `token:…`), kept until the shopper identifies: bounded per key and store.
 CREATE TABLE IF NOT EXISTS anonymous_carts (
-    company_id     TEXT    NOT NULL,
-    integration_id TEXT    NOT NULL,
+    company_id     BLOB    NOT NULL,  -- 16 bytes
+    integration_id BLOB    NOT NULL,  -- 16 bytes
     cart_key       TEXT    NOT NULL,
     at             INTEGER NOT NULL,  -- unix ms, the event's occurred_at
-    event_id       TEXT    NOT NULL,
+    event_id       BLOB    NOT NULL,  -- 16 bytes
     event_type     TEXT    NOT NULL,
     data           TEXT    NOT NULL,  -- the event's data as stored
     PRIMARY KEY (company_id, integration_id, cart_key, at, event_id)
@@ -39,8 +39,8 @@ CREATE TABLE IF NOT EXISTS anonymous_carts (
 CREATE INDEX IF NOT EXISTS anonymous_carts_store ON anonymous_carts (integration_id, at, event_id);
 -- Which emails identified with a key, and the span of their identified events.
 CREATE TABLE IF NOT EXISTS cart_links (
-    company_id     TEXT    NOT NULL,
-    integration_id TEXT    NOT NULL,
+    company_id     BLOB    NOT NULL,  -- 16 bytes
+    integration_id BLOB    NOT NULL,  -- 16 bytes
     cart_key       TEXT    NOT NULL,
     email          TEXT    NOT NULL,
     first_at       INTEGER NOT NULL,
