@@ -63,16 +63,21 @@ const EXPIRE: &str = "DELETE FROM anonymous_carts WHERE integration_id = ?1 AND 
 const TRIM_STORE: &str = "DELETE FROM anonymous_carts WHERE integration_id = ?1
     AND (at, event_id) <= (SELECT at, event_id FROM anonymous_carts WHERE integration_id = ?1
                            ORDER BY at DESC, event_id DESC LIMIT 1 OFFSET ?2)";
-/// A link made or grown, returning its span; then the kept events within the window of it: two
-/// statements, since SQLite re-prepares a join of them at every execution as well.
-const LINK: &str =
-    "INSERT INTO cart_links (company_id, integration_id, cart_key, email, first_at, last_at)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-    ON CONFLICT (company_id, integration_id, cart_key, email) DO UPDATE SET
-        first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at)
-    RETURNING first_at, last_at";
-const KEPT_BETWEEN: &str = "SELECT at, event_id, event_type, data FROM anonymous_carts
-    WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3 AND at BETWEEN ?4 AND ?5";
+/// A link grows in place when an event falls outside its span (one search of its index, and no
+/// write for an event inside it), or is made when it is not there yet.
+const GROW_LINK: &str =
+    "UPDATE cart_links SET first_at = min(first_at, ?5), last_at = max(last_at, ?5)
+    WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3 AND email = ?4
+      AND (?5 < first_at OR ?5 > last_at)";
+const NEW_LINK: &str =
+    "INSERT OR IGNORE INTO cart_links (company_id, integration_id, cart_key, email, first_at, last_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+/// The kept events of a key (at most `PER_KEY + 1`), then, only when there are some, the span
+/// they must lie near: most keys never had an anonymous event.
+const KEY_KEPT: &str = "SELECT at, event_id, event_type, data FROM anonymous_carts
+    WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3";
+const SPAN: &str = "SELECT first_at, last_at FROM cart_links
+    WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3 AND email = ?4";
 const EMAILS_FOR: &str = "SELECT email FROM cart_links
     WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
       AND ?4 BETWEEN first_at - ?5 AND last_at + ?5";
@@ -171,7 +176,7 @@ pub(super) fn remember(
 
 /// Records that an event at `at` named `email` with `key` (the link's span grows to include it),
 /// and returns the kept anonymous events of `key` that belong to `email`: within `WINDOW_MS` of
-/// its link. The upsert returns the span, so the link costs no read of its own.
+/// its link.
 pub(super) fn link(
     tx: &Transaction<'_>,
     key: &Key<'_>,
@@ -179,30 +184,30 @@ pub(super) fn link(
     at: i64,
 ) -> rusqlite::Result<Vec<Anonymous>> {
     let (company, integration) = key.ids();
-    let (first, last): (i64, i64) = tx.prepare_cached(LINK)?.query_row(
-        params![company, integration, key.key, email.as_str(), at],
+    let link = params![company, integration, key.key, email.as_str(), at];
+    if tx.prepare_cached(GROW_LINK)?.execute(link)? == 0 {
+        tx.prepare_cached(NEW_LINK)?.execute(link)?;
+    }
+    let mut kept: Vec<Anonymous> = tx
+        .prepare_cached(KEY_KEPT)?
+        .query_map(params![company, integration, key.key], |row| {
+            Ok(Anonymous {
+                at: row.get(0)?,
+                event_id: Uuid::from_bytes(row.get(1)?),
+                event_type: row.get(2)?,
+                data: row.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    if kept.is_empty() {
+        return Ok(kept);
+    }
+    let (first, last): (i64, i64) = tx.prepare_cached(SPAN)?.query_row(
+        params![company, integration, key.key, email.as_str()],
         |row| Ok((row.get(0)?, row.get(1)?)),
     )?;
-    let mut kept: Vec<Anonymous> = tx
-        .prepare_cached(KEPT_BETWEEN)?
-        .query_map(
-            params![
-                company,
-                integration,
-                key.key,
-                first.saturating_sub(WINDOW_MS),
-                last.saturating_add(WINDOW_MS)
-            ],
-            |row| {
-                Ok(Anonymous {
-                    at: row.get(0)?,
-                    event_id: Uuid::from_bytes(row.get(1)?),
-                    event_type: row.get(2)?,
-                    data: row.get(3)?,
-                })
-            },
-        )?
-        .collect::<rusqlite::Result<_>>()?;
+    let near = first.saturating_sub(WINDOW_MS)..=last.saturating_add(WINDOW_MS);
+    kept.retain(|event| near.contains(&event.at));
     kept.sort_unstable_by(|a, b| (a.at, &a.event_id).cmp(&(b.at, &b.event_id)));
     Ok(kept)
 }
