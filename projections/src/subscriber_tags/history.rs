@@ -300,7 +300,7 @@ mod tests {
                 CommerceEventType::CartUpdated
             },
             order_number,
-            stitched: id % 2 == 0,
+            stitched: id.is_multiple_of(2),
         }
     }
 
