@@ -20,10 +20,10 @@
 
 mod history;
 mod read;
+mod row;
 mod stitching;
 
-use rusqlite::{Transaction, params};
-use woo_domain::CompanyId;
+use rusqlite::Transaction;
 use woo_domain::commerce::resources::{OrderHead, ShopperActivity};
 use woo_domain::commerce::{CommerceEventType, Subject};
 use woo_domain::values::Email;
@@ -32,6 +32,8 @@ use woo_projector::{Projection, ProjectionError};
 
 use crate::decode::{cart_value, integration, millis, read_data, read_head};
 use crate::names::ReadModel;
+use history::{Tag, Write};
+use row::{Cart, Row};
 use woo_domain::commerce::lenient::text;
 use woo_domain::streams::Category;
 
@@ -48,16 +50,6 @@ pub const PLACED: &[&str] = &["processing", "completed", "on-hold"];
 pub const UNPAID: &[&str] = &["pending", "failed", "checkout-draft"];
 
 pub struct SubscriberTags;
-
-/// One write to a register: when (with the event id to break ties), and what the event was.
-struct Write<'a> {
-    at: i64,
-    event: &'a str,
-    event_type: &'a str,
-    order_number: Option<&'a str>,
-    /// An anonymous cart's event, applied once its shopper identified.
-    stitched: bool,
-}
 
 /// The store and log position of the event being applied: the cart's store, and where an
 /// unreadable stored event is.
@@ -79,7 +71,7 @@ impl Projection for SubscriberTags {
     }
 
     fn version(&self) -> u32 {
-        4
+        5
     }
 
     fn schema(&self) -> &'static str {
@@ -101,15 +93,15 @@ impl Projection for SubscriberTags {
         let Some(company) = metadata.company_id else {
             return Ok(());
         };
-        let event_id = recorded.event_id.to_string();
         let write = Write {
             at: millis(metadata.occurred_at),
-            event: &event_id,
-            event_type: &recorded.event_type,
+            event_id: recorded.event_id,
+            event_type: kind,
             order_number: None,
             stitched: false,
         };
-        let integration = integration(recorded, Category::Store)?.to_string();
+        let store = integration(recorded, Category::Store)?;
+        let integration = store.to_string();
         let origin = Origin {
             integration: &integration,
             position: recorded.position.0,
@@ -133,36 +125,38 @@ impl Projection for SubscriberTags {
                 order_number: Some(number.as_str()).filter(|n| !n.is_empty()),
                 ..write
             };
-            set_tag(tx, company, &email, "in_cart", false, &write)?;
+            let mut row = Row::load(tx, company, &email)?;
+            row.tag(Tag::InCart, false, &write)?;
             if placed {
-                set_tag(tx, company, &email, "in_checkout", false, &write)?;
-                set_cart(tx, company, &email, None, &write, &origin)?;
+                row.tag(Tag::InCheckout, false, &write)?;
+                row.cart(cart(None, &origin)?, &write);
             }
-            return Ok(());
+            return Ok(row.save(tx)?);
         }
 
         let activity: ShopperActivity = read_data(recorded)?;
         let keys = stitching::keys(&activity);
         let key = |key| stitching::Key {
             company,
-            integration: &integration,
+            integration: store,
             key,
         };
         match Email::parse(&activity.email) {
             Ok(email) => {
-                shopper(tx, company, &email, kind, &activity, &write, &origin)?;
+                // The event and every anonymous cart it identifies change one row, written once.
+                let mut row = Row::load(tx, company, &email)?;
+                shopper(&mut row, &activity, &write, &origin)?;
                 for name in &keys {
-                    let key = key(name);
-                    stitching::link(tx, &key, &email, write.at)?;
-                    for earlier in stitching::for_email(tx, &key, &email)? {
-                        apply_anonymous(tx, company, &email, &earlier, &origin)?;
+                    for earlier in stitching::link(tx, &key(name), &email, write.at)? {
+                        apply_anonymous(&mut row, &earlier, &origin)?;
                     }
                 }
+                row.save(tx)?;
             }
             Err(_) if activity.email.trim().is_empty() => {
                 let anonymous = stitching::Anonymous {
                     at: write.at,
-                    event_id: event_id.clone(),
+                    event_id: recorded.event_id,
                     event_type: recorded.event_type.clone(),
                     data: recorded.data.get().to_owned(),
                 };
@@ -173,7 +167,9 @@ impl Projection for SubscriberTags {
                     }
                     for email in stitching::emails_for(tx, &key, write.at)? {
                         if let Ok(email) = Email::parse(&email) {
-                            apply_anonymous(tx, company, &email, &anonymous, &origin)?;
+                            let mut row = Row::load(tx, company, &email)?;
+                            apply_anonymous(&mut row, &anonymous, &origin)?;
+                            row.save(tx)?;
                         }
                     }
                 }
@@ -186,9 +182,7 @@ impl Projection for SubscriberTags {
 
 /// Applies a kept anonymous cart event to the shopper it turned out to be.
 fn apply_anonymous(
-    tx: &Transaction<'_>,
-    company: CompanyId,
-    email: &Email,
+    row: &mut Row,
     event: &stitching::Anonymous,
     origin: &Origin<'_>,
 ) -> Result<(), ProjectionError> {
@@ -202,99 +196,40 @@ fn apply_anonymous(
         })?;
     let write = Write {
         at: event.at,
-        event: &event.event_id,
-        event_type: &event.event_type,
+        event_id: event.event_id,
+        event_type: kind,
         order_number: None,
         stitched: true,
     };
-    shopper(tx, company, email, kind, &activity, &write, origin)
+    shopper(row, &activity, &write, origin)
 }
 
 /// The tags and cart a shopper's cart or checkout event decides (DESIGN.md §5).
 fn shopper(
-    tx: &Transaction<'_>,
-    company: CompanyId,
-    email: &Email,
-    kind: CommerceEventType,
+    row: &mut Row,
     activity: &ShopperActivity,
     write: &Write<'_>,
     origin: &Origin<'_>,
 ) -> Result<(), ProjectionError> {
-    if kind == CommerceEventType::CheckoutStarted {
-        set_tag(tx, company, email, "in_checkout", true, write)?;
+    if write.event_type == CommerceEventType::CheckoutStarted {
+        row.tag(Tag::InCheckout, true, write)?;
         if !activity.cart.items.is_empty() {
-            set_cart(tx, company, email, Some(activity), write, origin)?;
+            row.cart(cart(Some(activity), origin)?, write);
         }
         return Ok(());
     }
-    let has_items = kind != CommerceEventType::CartCleared && !activity.cart.items.is_empty();
-    set_tag(tx, company, email, "in_cart", has_items, write)?;
+    let has_items =
+        write.event_type != CommerceEventType::CartCleared && !activity.cart.items.is_empty();
+    row.tag(Tag::InCart, has_items, write)?;
     if !has_items {
-        set_tag(tx, company, email, "in_checkout", false, write)?;
+        row.tag(Tag::InCheckout, false, write)?;
     }
-    set_cart(
-        tx,
-        company,
-        email,
-        has_items.then_some(activity),
-        write,
-        origin,
-    )
+    row.cart(cart(has_items.then_some(activity), origin)?, write);
+    Ok(())
 }
 
-/// Sets a tag if this write is newer than the one that decided it, and keeps the write in the
-/// tag's history either way.
-fn set_tag(
-    tx: &Transaction<'_>,
-    company: CompanyId,
-    email: &Email,
-    tag: &str,
-    on: bool,
-    write: &Write<'_>,
-) -> rusqlite::Result<()> {
-    // `tag` is one of two column names fixed in this module, never input. An upsert, so the
-    // subscriber's row is made by the first tag an event writes (every event writes one before
-    // its cart), without a statement of its own.
-    let sql = format!(
-        "INSERT INTO subscriber_tags (company_id, email, {tag}, {tag}_at, {tag}_event)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (company_id, email) DO UPDATE SET
-             {tag} = excluded.{tag}, {tag}_at = excluded.{tag}_at, {tag}_event = excluded.{tag}_event
-         WHERE {tag}_at IS NULL OR {tag}_at < excluded.{tag}_at
-            OR ({tag}_at = excluded.{tag}_at AND {tag}_event < excluded.{tag}_event)"
-    );
-    tx.prepare_cached(&sql)?.execute(params![
-        company.to_string(),
-        email.as_str(),
-        on,
-        write.at,
-        write.event
-    ])?;
-    let cause = history::Cause {
-        at: write.at,
-        event_id: write.event,
-        event_type: write.event_type,
-        order_number: write.order_number,
-        stitched: write.stitched,
-    };
-    let tag = if tag == "in_cart" {
-        IN_CART
-    } else {
-        IN_CHECKOUT
-    };
-    history::record(tx, company, email, tag, on, &cause)
-}
-
-/// Records the current cart (or its absence) if this write is newer than the last. The row is
-/// there: every event writes a tag (`set_tag`) before its cart.
-fn set_cart(
-    tx: &Transaction<'_>,
-    company: CompanyId,
-    email: &Email,
-    activity: Option<&ShopperActivity>,
-    write: &Write<'_>,
-    origin: &Origin<'_>,
-) -> Result<(), ProjectionError> {
+/// The cart an event leaves: the activity's, or none.
+fn cart(activity: Option<&ShopperActivity>, origin: &Origin<'_>) -> Result<Cart, ProjectionError> {
     let items = activity
         .map(|a| {
             let items: Vec<CartItem> = a
@@ -314,23 +249,18 @@ fn set_cart(
             position: origin.position,
             message: e.to_string(),
         })?;
-    tx.prepare_cached(
-        "UPDATE subscriber_tags SET cart_items = ?3, cart_value = ?4, cart_currency = ?5, cart_token = ?6,
-             checkout_url = ?7, integration_id = ?8, cart_at = ?9, cart_event = ?10
-         WHERE company_id = ?1 AND email = ?2
-           AND (cart_at IS NULL OR cart_at < ?9 OR (cart_at = ?9 AND cart_event < ?10))",
-    )?
-    .execute(params![
-        company.to_string(),
-        email.as_str(),
+    Ok(Cart {
         items,
-        activity.and_then(|a| cart_value(&a.cart.totals)),
-        activity.map(|a| a.cart.totals.currency_code.clone()).filter(|c| !c.is_empty()),
-        activity.map(|a| a.cart_token.clone()).filter(|t| !t.is_empty()),
-        activity.map(|a| a.checkout_url.clone()).filter(|u| !u.is_empty()),
-        origin.integration,
-        write.at,
-        write.event,
-    ])?;
-    Ok(())
+        value: activity.and_then(|a| cart_value(&a.cart.totals)),
+        currency: activity
+            .map(|a| a.cart.totals.currency_code.clone())
+            .filter(|c| !c.is_empty()),
+        token: activity
+            .map(|a| a.cart_token.clone())
+            .filter(|t| !t.is_empty()),
+        checkout_url: activity
+            .map(|a| a.checkout_url.clone())
+            .filter(|u| !u.is_empty()),
+        integration: origin.integration.to_owned(),
+    })
 }

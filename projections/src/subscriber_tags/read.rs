@@ -8,7 +8,7 @@ use woo_domain::CompanyId;
 
 use crate::decode::from_millis;
 
-use super::history::{self, TagWrite};
+use super::history::{History, TagWrite};
 use super::{IN_CART, IN_CHECKOUT};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -75,7 +75,7 @@ pub fn cart_store(
 pub fn get(conn: &Connection, company: CompanyId, email: &str) -> rusqlite::Result<Option<Tags>> {
     conn.prepare_cached(
         "SELECT in_cart, in_checkout, cart_items, cart_value, cart_currency, cart_token, checkout_url, cart_at,
-                integration_id
+                integration_id, history
          FROM subscriber_tags WHERE company_id = ?1 AND email = ?2",
     )?
     .query_row(params![company.to_string(), email], |row| {
@@ -99,20 +99,18 @@ pub fn get(conn: &Connection, company: CompanyId, email: &str) -> rusqlite::Resu
             }),
             _ => None,
         };
+        let history = History::decode(row.get_ref(9)?.as_blob()?)
+            .and_then(History::writes)
+            .map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Blob, Box::new(e))
+            })?;
         Ok(Tags {
             tags,
             cart,
-            history: Vec::new(),
+            history,
         })
     })
-    .optional()?
-    .map(|tags| {
-        Ok(Tags {
-            history: history::read(conn, company, email)?,
-            ..tags
-        })
-    })
-    .transpose()
+    .optional()
 }
 
 /// The emails of a company's subscribers holding `tag`, after `cursor`, in email order.

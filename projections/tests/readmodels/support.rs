@@ -120,7 +120,6 @@ pub(crate) async fn stored_events(log: &SqliteEventLog) -> BTreeSet<(Uuid, Strin
 
 pub(crate) const TABLES: &[&str] = &[
     "subscriber_tags",
-    "subscriber_tag_history",
     "anonymous_carts",
     "cart_links",
     "subscribers",
