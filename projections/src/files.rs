@@ -92,7 +92,7 @@ mod tests {
         let old = main.connect().unwrap();
         old.execute_batch(SubscriberTags.schema()).unwrap();
         old.execute(
-            "INSERT INTO subscriber_tags (company_id, email, in_cart) VALUES ('c', 'stale@example.com', 1)",
+            "INSERT INTO subscriber_tags (company_id, email, in_cart, history) VALUES ('c', 'stale@example.com', 1, x'')",
             [],
         )
         .unwrap();
@@ -106,7 +106,7 @@ mod tests {
         let own = apart.connect().unwrap();
         own.execute_batch(SubscriberTags.schema()).unwrap();
         own.execute(
-            "INSERT INTO subscriber_tags (company_id, email, in_cart) VALUES ('c', 'fresh@example.com', 1)",
+            "INSERT INTO subscriber_tags (company_id, email, in_cart, history) VALUES ('c', 'fresh@example.com', 1, x'')",
             [],
         )
         .unwrap();

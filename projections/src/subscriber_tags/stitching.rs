@@ -5,8 +5,8 @@
 //! email as if they had named it, so the tags start from the first item added.
 //!
 //! Order-independence: an anonymous event applies to every email that some identified event of
-//! the same key names, when it lies within `WINDOW` of that email's first or last identified
-//! event. That is a property of the set of events, not of their order, and applying an event
+//! the same key names, when it lies within `WINDOW` of the hours of that email's first and last
+//! identified events. That is a property of the set of events, not of their order, and applying an event
 //! twice is a no-op for the last-writer-wins registers, so it does not matter which side arrives
 //! first. The bounds (`RETAIN` behind the store's newest anonymous event, `PER_KEY` and
 //! `PER_STORE` newest) forget what no identification arrived for; an identifying event arriving
@@ -20,7 +20,10 @@ use woo_domain::{CompanyId, IntegrationId};
 
 /// How far apart an anonymous event and the identified events of its key may lie: WooCommerce
 /// keeps a session 48 hours.
-pub const WINDOW_MS: i64 = 48 * 3_600_000;
+pub const WINDOW_MS: i64 = 48 * HOUR_MS;
+/// A link's span is kept to whole hours: a shopper's events within an hour of each other (most of
+/// a visit) then write it once, not once each. The window around it is so 48 to 49 hours.
+const HOUR_MS: i64 = 3_600_000;
 /// Anonymous events older than this behind the store's newest one are forgotten.
 const RETAIN_MS: i64 = 7 * 24 * 3_600_000;
 /// Anonymous events kept per key (one shopper's session) and per store.
@@ -63,15 +66,14 @@ const EXPIRE: &str = "DELETE FROM anonymous_carts WHERE integration_id = ?1 AND 
 const TRIM_STORE: &str = "DELETE FROM anonymous_carts WHERE integration_id = ?1
     AND (at, event_id) <= (SELECT at, event_id FROM anonymous_carts WHERE integration_id = ?1
                            ORDER BY at DESC, event_id DESC LIMIT 1 OFFSET ?2)";
-/// A link grows in place when an event falls outside its span (one search of its index, and no
-/// write for an event inside it), or is made when it is not there yet.
-const GROW_LINK: &str =
-    "UPDATE cart_links SET first_at = min(first_at, ?5), last_at = max(last_at, ?5)
-    WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3 AND email = ?4
-      AND (?5 < first_at OR ?5 > last_at)";
-const NEW_LINK: &str =
-    "INSERT OR IGNORE INTO cart_links (company_id, integration_id, cart_key, email, first_at, last_at)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+/// A link is made, or grows to cover the hour of an event outside its span, in one search of its
+/// index; an event inside the span writes nothing.
+const LINK: &str =
+    "INSERT INTO cart_links (company_id, integration_id, cart_key, email, first_at, last_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+    ON CONFLICT (company_id, integration_id, cart_key, email) DO UPDATE SET
+        first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)
+    WHERE excluded.first_at < first_at OR excluded.last_at > last_at";
 /// The kept events of a key (at most `PER_KEY + 1`), then, only when there are some, the span
 /// they must lie near: most keys never had an anonymous event.
 const KEY_KEPT: &str = "SELECT at, event_id, event_type, data FROM anonymous_carts
@@ -184,10 +186,15 @@ pub(super) fn link(
     at: i64,
 ) -> rusqlite::Result<Vec<Anonymous>> {
     let (company, integration) = key.ids();
-    let link = params![company, integration, key.key, email.as_str(), at];
-    if tx.prepare_cached(GROW_LINK)?.execute(link)? == 0 {
-        tx.prepare_cached(NEW_LINK)?.execute(link)?;
-    }
+    let hour = at.div_euclid(HOUR_MS).saturating_mul(HOUR_MS);
+    tx.prepare_cached(LINK)?.execute(params![
+        company,
+        integration,
+        key.key,
+        email.as_str(),
+        hour,
+        hour.saturating_add(HOUR_MS - 1)
+    ])?;
     let mut kept: Vec<Anonymous> = tx
         .prepare_cached(KEY_KEPT)?
         .query_map(params![company, integration, key.key], |row| {
