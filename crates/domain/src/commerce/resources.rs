@@ -328,6 +328,43 @@ pub struct OrderHead {
     pub billing: Address,
 }
 
+/// An order as counts and spend need it, read as [`Order`] reads those fields: its lines, coupons
+/// and shipping are skipped unread (they are most of an order's bytes).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct OrderSummary {
+    pub id: WooId,
+    #[serde(deserialize_with = "text")]
+    pub status: String,
+    #[serde(deserialize_with = "text")]
+    pub currency: String,
+    #[serde(with = "lenient::money")]
+    pub total: Option<Money>,
+    pub customer_id: WooId,
+    #[serde(deserialize_with = "object_or_empty")]
+    pub billing: Address,
+    #[serde(with = "gmt_date")]
+    pub date_created_gmt: Option<OffsetDateTime>,
+    #[serde(with = "gmt_date")]
+    pub date_modified_gmt: Option<OffsetDateTime>,
+    #[serde(deserialize_with = "list_or_empty")]
+    pub refunds: Vec<OrderRefundLine>,
+}
+
+/// What a cart or checkout event says about who the shopper is, read as [`ShopperActivity`]
+/// reads those fields, with the cart skipped unread.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Shopper {
+    #[serde(deserialize_with = "text")]
+    pub email: String,
+    pub customer_id: WooId,
+    #[serde(deserialize_with = "text")]
+    pub first_name: String,
+    #[serde(deserialize_with = "text")]
+    pub last_name: String,
+}
+
 /// A variation's attribute (`{"name": "Color", "option": "Black"}`); a product's attributes carry
 /// `options` instead and read here with an empty `option`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
