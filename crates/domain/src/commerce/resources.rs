@@ -755,4 +755,56 @@ mod tests {
         );
         assert_eq!(order.total.unwrap().to_string(), "5");
     }
+
+    #[test]
+    fn the_order_summary_reads_what_the_whole_order_reads() {
+        for name in [
+            "order-guest.json",
+            "order-guest-completed.json",
+            "order-modern-attribution.json",
+            "order-refund-with-reason.json",
+            "order-registered.json",
+            "order-with-coupon.json",
+            "webhook-order-created.json",
+            "webhook-order-updated.json",
+        ] {
+            let text = fixture(name);
+            let order: Order = serde_json::from_str(&text).unwrap();
+            let summary: OrderSummary = serde_json::from_str(&text).unwrap();
+            let whole = OrderSummary {
+                id: order.id,
+                status: order.status,
+                currency: order.currency,
+                total: order.total,
+                customer_id: order.customer_id,
+                billing: order.billing,
+                date_created_gmt: order.date_created_gmt,
+                date_modified_gmt: order.date_modified_gmt,
+                refunds: order.refunds,
+            };
+            assert_eq!(summary, whole, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_shopper_reads_what_the_shopper_activity_reads() {
+        let cart = fixture("store-api-cart.json");
+        for text in [
+            format!(
+                r#"{{"email": "Ada@Example.com", "customer_id": "7", "first_name": "Ada", "last_name": 3, "cart": {cart}}}"#
+            ),
+            format!(r#"{{"cart": {cart}, "email": null, "first_name": ["x"]}}"#),
+            r#"{"email": "a@example.com", "cart": []}"#.to_owned(),
+        ] {
+            let activity: ShopperActivity = serde_json::from_str(&text).unwrap();
+            let shopper: Shopper = serde_json::from_str(&text).unwrap();
+            let whole = Shopper {
+                email: activity.email,
+                customer_id: activity.customer_id,
+                first_name: activity.first_name,
+                last_name: activity.last_name,
+            };
+            assert_eq!(shopper, whole, "{text}");
+        }
+    }
 }
