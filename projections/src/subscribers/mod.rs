@@ -400,3 +400,41 @@ pub fn emails(
     )?
     .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The query plan of `sql` with every parameter bound to NULL, one line per step.
+    fn plan(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
+        stmt.query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_subscribers_orders_and_listing_are_found_through_indexes_not_company_scans() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&SCHEMA).unwrap();
+        let listing = format!(
+            "SELECT s.email FROM subscribers s WHERE s.company_id = ?1 AND s.email > ?2 AND {LISTED}"
+        );
+        for sql in [include_str!("orders.sql"), listing.as_str()] {
+            let steps = plan(&conn, sql);
+            let scans: Vec<&String> = steps
+                .iter()
+                .filter(|s| s.starts_with("SCAN ") && !s.starts_with("SCAN m"))
+                .collect();
+            assert!(scans.is_empty(), "{sql}\n{steps:#?}");
+            // A search by the company alone reads every order or account of the company.
+            let company_only: Vec<&String> = steps
+                .iter()
+                .filter(|s| s.ends_with("(company_id=?)"))
+                .collect();
+            assert!(company_only.is_empty(), "{sql}\n{steps:#?}");
+        }
+    }
+}
