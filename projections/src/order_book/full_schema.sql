@@ -4,7 +4,10 @@
 -- keeps it as a tombstone, so an older update arriving later cannot bring the order back.
 -- Ids of stores, companies and events are 16-byte UUIDs (they sort as their text does): every
 -- order event inserts into the email index at a random place, and narrow entries keep the pages a
--- batch dirties few. Only the queries of orders/mod.rs read it: by store, by id, by email.
+-- batch dirties few. For the same reason it is a rowid table: an index entry ends with the rowid
+-- (a few bytes) rather than the 16-byte store id and the order id, and rows and the primary key
+-- grow at their end as orders are numbered. Only the queries of orders/mod.rs read it: by store,
+-- by id, by email.
 CREATE TABLE IF NOT EXISTS orders (
     integration_id BLOB    NOT NULL,
     order_id       INTEGER NOT NULL,
@@ -29,7 +32,7 @@ CREATE TABLE IF NOT EXISTS orders (
     version_at     INTEGER NOT NULL,
     version_event  BLOB    NOT NULL,
     PRIMARY KEY (integration_id, order_id)
-) WITHOUT ROWID;
+);
 -- A shopper's orders across the company's stores; the company is checked in the row, as an email
 -- is in one company's stores nearly always.
 CREATE INDEX IF NOT EXISTS orders_email ON orders (email);

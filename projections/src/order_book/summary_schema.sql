@@ -1,7 +1,8 @@
 -- The subscribers model's copy of the orders: only what counts and sums need (no lines, coupons,
 -- shipping, number or payment), kept by the same rules as `orders` (order_book/full_schema.sql).
 -- Store and event ids are 16-byte UUIDs; the company stays text, as `subscribers` and
--- `subscriber_customers` have it, because the subscribers' queries join on it.
+-- `subscriber_customers` have it, because the subscribers' queries join on it. A rowid table,
+-- for the narrow index entries `orders` has them for.
 CREATE TABLE IF NOT EXISTS subscriber_orders (
     integration_id BLOB    NOT NULL,
     order_id       INTEGER NOT NULL,
@@ -16,7 +17,7 @@ CREATE TABLE IF NOT EXISTS subscriber_orders (
     version_at     INTEGER NOT NULL,
     version_event  BLOB    NOT NULL,
     PRIMARY KEY (integration_id, order_id)
-) WITHOUT ROWID;
+);
 -- The orders billed to an email (the company is checked in the row), and a customer's orders in
 -- their store.
 CREATE INDEX IF NOT EXISTS subscriber_orders_email ON subscriber_orders (email);
