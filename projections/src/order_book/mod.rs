@@ -2,22 +2,27 @@
 //! them (`orders` for the merchant's order list, `subscribers` for counts and spend): the newest
 //! version of an order replaces the older one whole, refunds included; a deletion (or a body with
 //! only `{id}`) removes it and stays as a tombstone. Each projection keeps its own copy of the
-//! tables, under its own names, because projections advance independently.
+//! tables, under its own names, because projections advance independently; `orders` keeps the
+//! whole order, `subscribers` only what counts and sums need.
 
 use std::sync::LazyLock;
 
 use rusqlite::{Connection, Transaction, params};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use woo_domain::commerce::lenient::{Money, WooId};
-use woo_domain::commerce::resources::{Deletion, Order, Refund, only_id};
+use woo_domain::commerce::resources::{Deletion, Order, OrderRefundLine, Refund, only_id};
 use woo_domain::commerce::{CommerceEventType, Subject};
-use woo_domain::values::Email;
 use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::ProjectionError;
 
 use crate::decode::{millis, read_data};
+
+mod kept;
+
+pub(crate) use kept::{KeptOrder, Key};
 
 /// Statuses of orders that were never placed, or were called off: they count for nobody.
 pub const NOT_PLACED: &[&str] = &[
@@ -30,16 +35,20 @@ pub const NOT_PLACED: &[&str] = &[
     "trash",
 ];
 
-/// What an order event says.
-pub(crate) enum OrderFact {
-    Order(Box<Order>),
+/// What an order event says, with the order read as `O`: the whole [`Order`], or the
+/// [`OrderSummary`](woo_domain::commerce::resources::OrderSummary) that a projection which only
+/// counts and sums needs.
+pub(crate) enum OrderFact<O = Order> {
+    Order(Box<O>),
     /// `order_deleted`, or any order body holding only `{id}`.
     Deleted(WooId),
     Refund(Box<Refund>),
 }
 
 /// The order fact of an event, `None` when the event is not about an order.
-pub(crate) fn order_fact(recorded: &RecordedEvent) -> Result<Option<OrderFact>, ProjectionError> {
+pub(crate) fn order_fact<O: DeserializeOwned>(
+    recorded: &RecordedEvent,
+) -> Result<Option<OrderFact<O>>, ProjectionError> {
     let Some(kind) = CommerceEventType::parse(&recorded.event_type) else {
         return Ok(None);
     };
@@ -98,10 +107,8 @@ pub struct RefundRow {
 /// The statements of one copy of the order tables.
 pub(crate) struct OrderBook {
     pub schema: String,
-    /// Whether line items, coupons and shipping are kept (the `orders` model shows them; the
-    /// subscribers model only counts and sums, and leaves them empty to apply faster).
-    details: bool,
-    upsert: String,
+    upsert: &'static str,
+    tombstone: &'static str,
     clear_refunds: String,
     insert_refund: String,
     record_refund: String,
@@ -109,16 +116,20 @@ pub(crate) struct OrderBook {
 }
 
 impl OrderBook {
-    fn new(orders: &str, refunds: &str, records: &str, details: bool) -> Self {
+    fn new(
+        orders: (&'static str, &'static str, &'static str),
+        refunds: &str,
+        records: &str,
+    ) -> Self {
+        let (schema, upsert, tombstone) = orders;
         let name = |sql: &str| {
-            sql.replace("{orders}", orders)
-                .replace("{refunds}", refunds)
+            sql.replace("{refunds}", refunds)
                 .replace("{records}", records)
         };
         OrderBook {
-            schema: name(include_str!("schema.sql")),
-            details,
-            upsert: name(include_str!("upsert.sql")),
+            schema: format!("{schema}\n{}", name(include_str!("refunds_schema.sql"))),
+            upsert,
+            tombstone,
             clear_refunds: name("DELETE FROM {refunds} WHERE integration_id = ?1 AND order_id = ?2"),
             insert_refund: name(
                 "INSERT OR REPLACE INTO {refunds} (integration_id, order_id, refund_id, amount, reason)
@@ -131,97 +142,35 @@ impl OrderBook {
 
     /// Applies an order fact. `at` is the event's `occurred_at`: the version of a deletion and of
     /// a body without `date_modified_gmt`.
-    pub fn apply(
+    pub fn apply<O: KeptOrder>(
         &self,
         tx: &Transaction<'_>,
         recorded: &RecordedEvent,
-        fact: &OrderFact,
+        fact: &OrderFact<O>,
         company: CompanyId,
         integration: IntegrationId,
         at: OffsetDateTime,
     ) -> Result<(), ProjectionError> {
-        let integration = integration.to_string();
-        let event = recorded.event_id.to_string();
+        let integration = integration.0.into_bytes();
+        let event = recorded.event_id.into_bytes();
+        let key = |version_at: OffsetDateTime| Key {
+            integration: &integration,
+            company,
+            version_at: millis(version_at),
+            event: &event,
+            position: recorded.position.0,
+        };
         match fact {
             OrderFact::Order(order) => {
-                let version_at = millis(order.date_modified_gmt.unwrap_or(at));
-                let json = |value: Result<String, serde_json::Error>| {
-                    value.map_err(|e| ProjectionError::Event {
-                        position: recorded.position.0,
-                        message: e.to_string(),
-                    })
-                };
-                let (items, coupons, shipping) = if self.details {
-                    (
-                        json(serde_json::to_string(&line_items(order)))?,
-                        json(serde_json::to_string(&coupons(order)))?,
-                        json(serde_json::to_string(&shipping(order)))?,
-                    )
-                } else {
-                    ("[]".to_owned(), "[]".to_owned(), "[]".to_owned())
-                };
-                let money = |m: Option<Money>| m.map(|m| m.to_string());
-                let won = tx.prepare_cached(&self.upsert)?.execute(params![
-                    integration,
-                    order.id.0 as i64,
-                    company.to_string(),
-                    if order.number.is_empty() {
-                        order.id.to_string()
-                    } else {
-                        order.number.clone()
-                    },
-                    order.status,
-                    order.currency,
-                    order.total.unwrap_or_default().to_string(),
-                    money(order.discount_total),
-                    money(order.shipping_total),
-                    order.payment_method_title,
-                    order.customer_id.0 as i64,
-                    Email::parse(&order.billing.email)
-                        .ok()
-                        .map(|e| e.to_string()),
-                    order.date_created_gmt.map(millis),
-                    order.date_modified_gmt.map(millis),
-                    order.date_paid_gmt.map(millis),
-                    order.date_completed_gmt.map(millis),
-                    items,
-                    coupons,
-                    shipping,
-                    false,
-                    version_at,
-                    event,
-                ])?;
+                let won =
+                    order.upsert(tx, self.upsert, &key(order.date_modified().unwrap_or(at)))?;
                 if won > 0 {
-                    self.replace_refunds(tx, &integration, order.id, Some(order))?;
+                    self.replace_refunds(tx, &integration, order.id(), order.refund_lines())?;
                 }
             }
             OrderFact::Deleted(id) => {
-                let won = tx.prepare_cached(&self.upsert)?.execute(params![
-                    integration,
-                    id.0 as i64,
-                    company.to_string(),
-                    id.to_string(),
-                    "",
-                    "",
-                    "0",
-                    None::<String>,
-                    None::<String>,
-                    "",
-                    0,
-                    None::<String>,
-                    None::<i64>,
-                    None::<i64>,
-                    None::<i64>,
-                    None::<i64>,
-                    "[]",
-                    "[]",
-                    "[]",
-                    true,
-                    millis(at),
-                    event,
-                ])?;
-                if won > 0 {
-                    self.replace_refunds(tx, &integration, *id, None)?;
+                if O::tombstone(tx, self.tombstone, *id, &key(at))? > 0 {
+                    self.replace_refunds(tx, &integration, *id, &[])?;
                 }
             }
             OrderFact::Refund(refund) => {
@@ -243,17 +192,17 @@ impl OrderBook {
         Ok(())
     }
 
-    /// Makes the order's listed refunds those of `order` (none for a deletion).
+    /// Makes the order's listed refunds `lines` (none for a deletion).
     fn replace_refunds(
         &self,
         tx: &Transaction<'_>,
-        integration: &str,
+        integration: &[u8; 16],
         id: WooId,
-        order: Option<&Order>,
+        lines: &[OrderRefundLine],
     ) -> rusqlite::Result<()> {
         tx.prepare_cached(&self.clear_refunds)?
             .execute(params![integration, id.0 as i64])?;
-        for line in order.map(|o| o.refunds.as_slice()).unwrap_or_default() {
+        for line in lines {
             let Some(total) = line.total else { continue };
             tx.prepare_cached(&self.insert_refund)?.execute(params![
                 integration,
@@ -266,12 +215,12 @@ impl OrderBook {
         Ok(())
     }
 
-    /// The refunds of an order as of its version `version_at`: those it lists, and refunds
-    /// created after it that it could not list yet.
+    /// The refunds of an order of the store `integration` (its 16-byte id) as of its version
+    /// `version_at`: those it lists, and refunds created after it that it could not list yet.
     pub fn refunds(
         &self,
         conn: &Connection,
-        integration: &str,
+        integration: &[u8],
         order: i64,
         version_at: i64,
     ) -> rusqlite::Result<Vec<RefundRow>> {
@@ -288,16 +237,28 @@ impl OrderBook {
 }
 
 /// The order tables of the `orders` read model.
-pub(crate) static ORDERS: LazyLock<OrderBook> =
-    LazyLock::new(|| OrderBook::new("orders", "order_refunds", "order_refund_records", true));
+pub(crate) static ORDERS: LazyLock<OrderBook> = LazyLock::new(|| {
+    OrderBook::new(
+        (
+            include_str!("full_schema.sql"),
+            include_str!("full_upsert.sql"),
+            include_str!("full_tombstone.sql"),
+        ),
+        "order_refunds",
+        "order_refund_records",
+    )
+});
 
 /// The order tables of the `subscribers` read model.
 pub(crate) static SUBSCRIBER_ORDERS: LazyLock<OrderBook> = LazyLock::new(|| {
     OrderBook::new(
-        "subscriber_orders",
+        (
+            include_str!("summary_schema.sql"),
+            include_str!("summary_upsert.sql"),
+            include_str!("summary_tombstone.sql"),
+        ),
         "subscriber_refunds",
         "subscriber_refund_records",
-        false,
     )
 });
 
@@ -307,42 +268,4 @@ pub(crate) fn refunded(refunds: &[RefundRow]) -> Option<Money> {
         .iter()
         .filter_map(|r| Money::parse_json(&r.amount).ok().flatten())
         .try_fold(Money::ZERO, |total, a| total.0.checked_add(a.0).map(Money))
-}
-
-fn line_items(order: &Order) -> Vec<LineItem> {
-    order
-        .line_items
-        .iter()
-        .map(|l| LineItem {
-            product_id: l.product_id.0,
-            variation_id: Some(l.variation_id.0).filter(|id| *id > 0),
-            name: l.name.clone(),
-            sku: l.sku.clone(),
-            quantity: l.quantity.clone(),
-            total: l.total.map(|t| t.to_string()),
-        })
-        .collect()
-}
-
-fn coupons(order: &Order) -> Vec<Coupon> {
-    order
-        .coupon_lines
-        .iter()
-        .map(|c| Coupon {
-            code: c.code.clone(),
-            discount: c.discount.map(|d| d.to_string()),
-        })
-        .collect()
-}
-
-fn shipping(order: &Order) -> Vec<Shipping> {
-    order
-        .shipping_lines
-        .iter()
-        .map(|s| Shipping {
-            method: s.method_title.clone(),
-            method_id: s.method_id.clone(),
-            total: s.total.map(|t| t.to_string()),
-        })
-        .collect()
 }

@@ -5,6 +5,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 use time::OffsetDateTime;
+use uuid::Uuid;
+use woo_domain::commerce::resources::Order;
 use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
 use woo_projector::{Projection, ProjectionError};
@@ -24,7 +26,7 @@ impl Projection for Orders {
     }
 
     fn version(&self) -> u32 {
-        2
+        3
     }
 
     fn schema(&self) -> &'static str {
@@ -36,7 +38,7 @@ impl Projection for Orders {
     }
 
     fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
-        let Some(fact) = order_fact(recorded)? else {
+        let Some(fact) = order_fact::<Order>(recorded)? else {
             return Ok(());
         };
         let integration: IntegrationId = integration(recorded, Category::Store)?;
@@ -101,9 +103,10 @@ fn json<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
     serde_json::from_str(text).unwrap_or_default()
 }
 
+/// `integration` is the store's 16-byte id, as the tables keep it.
 fn read_detail(
     conn: &Connection,
-    integration: &str,
+    integration: &[u8],
     row: &Row<'_>,
 ) -> rusqlite::Result<OrderDetail> {
     let id: i64 = row.get(0)?;
@@ -148,7 +151,7 @@ pub fn for_store(
     integration: IntegrationId,
     limit: usize,
 ) -> rusqlite::Result<Vec<OrderRow>> {
-    let integration = integration.to_string();
+    let integration = integration.0.into_bytes();
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM orders WHERE integration_id = ?1 AND deleted = 0
          ORDER BY date_created DESC, order_id DESC LIMIT ?2"
@@ -224,24 +227,26 @@ pub fn for_email(
 ) -> rusqlite::Result<Vec<EmailOrder>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS}, integration_id FROM orders
-         WHERE company_id = ?1 AND email = ?2 AND deleted = 0
+         WHERE email = ?2 AND company_id = ?1 AND deleted = 0
            AND (?3 IS NULL OR (COALESCE(date_created, 0), integration_id, order_id) < (?3, ?4, ?5))
          ORDER BY COALESCE(date_created, 0) DESC, integration_id DESC, order_id DESC LIMIT ?6"
     ))?;
     let rows = stmt.query_map(
         params![
-            company.to_string(),
+            company.0.as_bytes(),
             email,
             after.map(|a| a.created),
-            after.map(|a| a.integration_id.as_str()),
+            after
+                .and_then(|a| a.integration_id.parse::<Uuid>().ok())
+                .map(Uuid::into_bytes),
             after.map(|a| i64::try_from(a.order_id).unwrap_or(i64::MAX)),
             i64::try_from(limit).unwrap_or(i64::MAX)
         ],
         |row| {
-            let integration_id: String = row.get(18)?;
+            let integration_id: [u8; 16] = row.get(18)?;
             Ok(EmailOrder {
                 order: read_detail(conn, &integration_id, row)?.order,
-                integration_id,
+                integration_id: Uuid::from_bytes(integration_id).to_string(),
             })
         },
     )?;
@@ -255,7 +260,7 @@ pub fn get(
     integration: IntegrationId,
     order_id: u64,
 ) -> rusqlite::Result<Option<OrderDetail>> {
-    let integration = integration.to_string();
+    let integration = integration.0.into_bytes();
     let Ok(order_id) = i64::try_from(order_id) else {
         return Ok(None);
     };

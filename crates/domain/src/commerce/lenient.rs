@@ -1,6 +1,11 @@
 //! Lenient readers for WooCommerce JSON, in one place so that a fix repairs history on replay:
 //! money as a decimal from a string or a number (never through f64), ids that arrive as strings,
 //! `*_gmt` dates without an offset, and empty objects that PHP encodes as `[]`.
+//!
+//! The readers that look at a value's JSON text first borrow it from the input (`&RawValue`)
+//! instead of copying it into a box: every event is read this way by the ingest check and by
+//! several projections, and the copy of a cart was a large part of reading one. So the types
+//! that use them read from text (`serde_json::from_str`, `from_slice`), not from a `Value`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -105,7 +110,7 @@ impl Serialize for Money {
 
 /// Money that may be absent (`""`, `null`) reads as `None`.
 fn raw_money<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Money>, D::Error> {
-    let raw = Box::<RawValue>::deserialize(deserializer)?;
+    let raw = <&RawValue>::deserialize(deserializer)?;
     Money::parse_json(raw.get()).map_err(de::Error::custom)
 }
 
@@ -244,7 +249,7 @@ pub mod gmt_date {
 pub fn object_or_empty<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
     deserializer: D,
 ) -> Result<T, D::Error> {
-    let raw = Box::<RawValue>::deserialize(deserializer)?;
+    let raw = <&RawValue>::deserialize(deserializer)?;
     match raw.get().trim() {
         "[]" | "null" => Ok(T::default()),
         text => serde_json::from_str(text).map_err(de::Error::custom),
@@ -255,7 +260,7 @@ pub fn object_or_empty<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>
 pub fn list_or_empty<'de, D: Deserializer<'de>, T: DeserializeOwned>(
     deserializer: D,
 ) -> Result<Vec<T>, D::Error> {
-    let raw = Box::<RawValue>::deserialize(deserializer)?;
+    let raw = <&RawValue>::deserialize(deserializer)?;
     let text = raw.get().trim();
     if text == "null" || text == "{}" {
         return Ok(Vec::new());
@@ -270,7 +275,7 @@ pub fn list_or_empty<'de, D: Deserializer<'de>, T: DeserializeOwned>(
 
 /// Text that may arrive as a string, a number or `null`; anything else is ignored as empty.
 pub fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    let raw = Box::<RawValue>::deserialize(deserializer)?;
+    let raw = <&RawValue>::deserialize(deserializer)?;
     let text = raw.get().trim();
     if text.starts_with('"') {
         return serde_json::from_str(text).map_err(de::Error::custom);

@@ -328,6 +328,43 @@ pub struct OrderHead {
     pub billing: Address,
 }
 
+/// An order as counts and spend need it, read as [`Order`] reads those fields: its lines, coupons
+/// and shipping are skipped unread (they are most of an order's bytes).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct OrderSummary {
+    pub id: WooId,
+    #[serde(deserialize_with = "text")]
+    pub status: String,
+    #[serde(deserialize_with = "text")]
+    pub currency: String,
+    #[serde(with = "lenient::money")]
+    pub total: Option<Money>,
+    pub customer_id: WooId,
+    #[serde(deserialize_with = "object_or_empty")]
+    pub billing: Address,
+    #[serde(with = "gmt_date")]
+    pub date_created_gmt: Option<OffsetDateTime>,
+    #[serde(with = "gmt_date")]
+    pub date_modified_gmt: Option<OffsetDateTime>,
+    #[serde(deserialize_with = "list_or_empty")]
+    pub refunds: Vec<OrderRefundLine>,
+}
+
+/// What a cart or checkout event says about who the shopper is, read as [`ShopperActivity`]
+/// reads those fields, with the cart skipped unread.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Shopper {
+    #[serde(deserialize_with = "text")]
+    pub email: String,
+    pub customer_id: WooId,
+    #[serde(deserialize_with = "text")]
+    pub first_name: String,
+    #[serde(deserialize_with = "text")]
+    pub last_name: String,
+}
+
 /// A variation's attribute (`{"name": "Color", "option": "Black"}`); a product's attributes carry
 /// `options` instead and read here with an empty `option`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -717,5 +754,57 @@ mod tests {
             (WooId(12), true, "")
         );
         assert_eq!(order.total.unwrap().to_string(), "5");
+    }
+
+    #[test]
+    fn the_order_summary_reads_what_the_whole_order_reads() {
+        for name in [
+            "order-guest.json",
+            "order-guest-completed.json",
+            "order-modern-attribution.json",
+            "order-refund-with-reason.json",
+            "order-registered.json",
+            "order-with-coupon.json",
+            "webhook-order-created.json",
+            "webhook-order-updated.json",
+        ] {
+            let text = fixture(name);
+            let order: Order = serde_json::from_str(&text).unwrap();
+            let summary: OrderSummary = serde_json::from_str(&text).unwrap();
+            let whole = OrderSummary {
+                id: order.id,
+                status: order.status,
+                currency: order.currency,
+                total: order.total,
+                customer_id: order.customer_id,
+                billing: order.billing,
+                date_created_gmt: order.date_created_gmt,
+                date_modified_gmt: order.date_modified_gmt,
+                refunds: order.refunds,
+            };
+            assert_eq!(summary, whole, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_shopper_reads_what_the_shopper_activity_reads() {
+        let cart = fixture("store-api-cart.json");
+        for text in [
+            format!(
+                r#"{{"email": "Ada@Example.com", "customer_id": "7", "first_name": "Ada", "last_name": 3, "cart": {cart}}}"#
+            ),
+            format!(r#"{{"cart": {cart}, "email": null, "first_name": ["x"]}}"#),
+            r#"{"email": "a@example.com", "cart": []}"#.to_owned(),
+        ] {
+            let activity: ShopperActivity = serde_json::from_str(&text).unwrap();
+            let shopper: Shopper = serde_json::from_str(&text).unwrap();
+            let whole = Shopper {
+                email: activity.email,
+                customer_id: activity.customer_id,
+                first_name: activity.first_name,
+                last_name: activity.last_name,
+            };
+            assert_eq!(shopper, whole, "{text}");
+        }
     }
 }
