@@ -63,6 +63,10 @@ impl Rejection {
 }
 
 fn read<T: serde::de::DeserializeOwned>(data: &RawValue) -> Result<T, Rejection> {
+    // The fast read first: tracking the path costs on every field, and only a refusal needs it.
+    if let Ok(value) = serde_json::from_str(data.get()) {
+        return Ok(value);
+    }
     let mut deserializer = serde_json::Deserializer::from_str(data.get());
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
