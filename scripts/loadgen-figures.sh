@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HTTP ingestion figures of DESIGN §8 (issue 9): a release `serve` on a throwaway data directory,
 # `woo-ingest loadgen` single-event and bulk runs against it (with its lag sampling and drain),
-# the RSS peak of `serve`, and the raw event log's bench right after, as the same-minutes baseline.
+# and the RSS peak of `serve`. For the raw log's figures of the same minutes (the baseline beside
+# them), run `BENCH_SCALE=0.2 cargo bench -p woo-eventlog --bench eventlog` right after.
 # Run: cargo build --release -p woo-ingest && scripts/loadgen-figures.sh [SECONDS] [mixed]
 # With `mixed`, a third part restarts `serve` with a 1 s projection-lag bound and runs a full-speed
 # sync (`loadgen --mode sync`) beside paced live cart and checkout events: the sync meets 429
