@@ -238,7 +238,7 @@ impl Services {
             token_hash: token.hash(),
             initial_sync: SyncId::generate(),
         };
-        execute::<Integration>(
+        let connected = execute::<Integration>(
             self.log.as_ref(),
             approval.integration_id,
             &metadata,
@@ -252,6 +252,11 @@ impl Services {
             .activate(token.hash(), approval.integration_id)
             .await
             .map_err(ServiceError::from)?;
+        // And the store is in Settings and the admin API (which find it in `connection_health`)
+        // by the time anyone is told it is connected: an owner who sets its webhook secret at once
+        // was answered 404 while the projection had not applied the connection yet.
+        self.settle(ReadModel::ConnectionHealth, connected.outcome.as_ref())
+            .await?;
         tracing::info!(
             %request_id,
             integration = %approval.integration_id,
