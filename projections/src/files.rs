@@ -13,9 +13,14 @@ use crate::names::ReadModel;
 /// under bulk ingestion (BENCHMARKS.md), about as much as all the others together.
 pub const APART: &[ReadModel] = &[ReadModel::SubscriberTags];
 
+/// Whether the read model `name` has a file of its own.
+fn is_apart(name: &str) -> bool {
+    APART.iter().any(|m| m.name() == name)
+}
+
 /// The file of the read model `name`, given the main one.
 pub fn store_for(main: &ReadModelStore, name: &str) -> ReadModelStore {
-    if APART.iter().any(|m| m.name() == name) {
+    if is_apart(name) {
         main.beside(name)
     } else {
         main.clone()
@@ -47,10 +52,7 @@ pub fn attach(conn: &Connection, main: &ReadModelStore) -> rusqlite::Result<()> 
 pub fn move_apart(main: &ReadModelStore) -> Result<(), ProjectionError> {
     let mut conn = main.connect()?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for projection in crate::all() {
-        if !APART.iter().any(|m| m.name() == projection.name()) {
-            continue;
-        }
+    for projection in crate::all().into_iter().filter(|p| is_apart(p.name())) {
         tx.execute_batch(projection.drop_schema())?;
         tx.execute(
             "DELETE FROM checkpoints WHERE projection = ?1",

@@ -58,42 +58,33 @@ pub(crate) fn apply_together<'a>(
     projections: impl IntoIterator<Item = (&'a Projector, Position)> + Clone,
     events: &[RecordedEvent],
 ) -> Result<Vec<Result<Batch, ProjectionError>>, ProjectionError> {
-    let outcomes = match apply_unguarded(conn, projections.clone(), events) {
+    let outcomes = match apply_all(conn, projections.clone(), events, false) {
         Ok(outcomes) => outcomes,
-        Err(_) => apply_guarded(conn, projections, events)?,
+        Err(_) => apply_all(conn, projections, events, true)?,
     };
     Ok(report(outcomes))
 }
 
 type Outcomes = Vec<(&'static str, Result<Applied, ProjectionError>)>;
 
-/// Every projection's batch in one transaction with no savepoint: all commit, or none does.
-fn apply_unguarded<'a>(
+/// Every projection's batch in one transaction. Unguarded, any failure fails it all; guarded,
+/// each projection runs under a savepoint of its own, so that one's failure leaves the others'
+/// parts applied.
+fn apply_all<'a>(
     conn: &mut Connection,
     projections: impl IntoIterator<Item = (&'a Projector, Position)>,
     events: &[RecordedEvent],
+    guarded: bool,
 ) -> Result<Outcomes, ProjectionError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::new();
     for (projector, expected) in projections {
-        let applied = projector.apply_events(&tx, events, expected, false)?;
-        outcomes.push((projector.name(), Ok(applied)));
-    }
-    tx.commit()?;
-    Ok(outcomes)
-}
-
-/// Every projection's batch under a savepoint of its own, so that one projection's failure
-/// leaves the others' parts applied.
-fn apply_guarded<'a>(
-    conn: &mut Connection,
-    projections: impl IntoIterator<Item = (&'a Projector, Position)>,
-    events: &[RecordedEvent],
-) -> Result<Outcomes, ProjectionError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut outcomes = Vec::new();
-    for (projector, expected) in projections {
-        outcomes.push((projector.name(), projector.apply_in(&tx, events, expected)?));
+        let outcome = if guarded {
+            projector.apply_in(&tx, events, expected)?
+        } else {
+            Ok(projector.apply_events(&tx, events, expected, false)?)
+        };
+        outcomes.push((projector.name(), outcome));
     }
     tx.commit()?;
     Ok(outcomes)
