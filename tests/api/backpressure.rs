@@ -1,4 +1,5 @@
-//! Backpressure that protects what matters: past the projection-lag bound, sync batches are
+//! Backpressure that protects what matters: past the pace bound, bulk requests wait for the
+//! projections while single events do not; past the projection-lag bound, sync batches are
 //! deferred with 429 and `Retry-After` while live cart events are still taken, and `/healthz`
 //! says why.
 
@@ -86,4 +87,45 @@ async fn past_the_lag_bound_sync_batches_wait_while_live_carts_are_still_taken()
         .raw_post(&batches(&sync_id), batch, Some(&store.bearer()))
         .await;
     assert_eq!(taken.status(), StatusCode::OK);
+}
+
+fn paced(health: &Value) -> (bool, u64, u64) {
+    let b = &health["backpressure"];
+    (
+        b["pacing_bulk_requests"] == json!(true),
+        b["bulk_requests_waiting"].as_u64().unwrap(),
+        b["bulk_requests_paced"].as_u64().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn past_the_pace_bound_bulk_requests_wait_for_the_projections_and_single_events_do_not() {
+    // Arrange: a small pace bound, and read models that cannot move.
+    let app = spawn_app_with(|s| s.bulk_pace_lag = Some(Duration::from_millis(200))).await;
+    let store = app.connected_store(1, "owner@example.com", "Acme").await;
+    app.caught_up().await;
+    let frozen = Connection::open(app.data_dir.path().join("readmodels.db")).unwrap();
+    frozen.execute_batch("BEGIN IMMEDIATE").unwrap();
+    assert_eq!(statuses(&store.send(vec![cart(1)]).await), ["accepted"]);
+    let health = health_until(&app, |h| paced(h).0).await;
+    assert_eq!(health["backpressure"]["bulk_pace_lag_ms"], 200);
+
+    // Act: one cart on its own while pacing, then a bulk request (ten carts, over 32 KiB).
+    let single = store.send(vec![cart(2)]).await;
+    let after_single = paced(&app.get("/healthz").await.json().await.unwrap());
+    let bulk: Vec<Value> = (10..20).map(cart).collect();
+    let (bulk_answer, seen_waiting) = tokio::join!(store.send(bulk), async {
+        // It waits until the projections move (or at most 2 s): seen waiting, or already paced.
+        let seen = health_until(&app, |h| paced(h).1 == 1 || paced(h).2 == 1).await;
+        drop(frozen);
+        seen
+    });
+
+    // Assert
+    assert_eq!(statuses(&single), ["accepted"], "a single event never waits");
+    assert_eq!(after_single.2, 0, "a single event is not paced: {after_single:?}");
+    assert!(!deferring(&seen_waiting), "pacing is not deferral: {seen_waiting}");
+    assert_eq!(statuses(&bulk_answer), ["accepted"; 10]);
+    let done = health_until(&app, |h| !paced(h).0).await;
+    assert_eq!(paced(&done), (false, 0, 1), "{done}");
 }

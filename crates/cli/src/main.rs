@@ -32,7 +32,7 @@ struct Cli {
     /// Event-log backend URL [default: sqlite://DATA_DIR/events.db]
     #[arg(long, global = true, env = "WOO_INGEST_EVENT_LOG", value_name = "URL")]
     event_log: Option<String>,
-    /// TOML config file with data_dir, addr, public_url, event_log, admin_token_key, trusted_proxy, max_projection_lag_s, sync_stall_after_s, pair_requests_per_minute [default: ./woo-ingest.toml if present]
+    /// TOML config file with data_dir, addr, public_url, event_log, admin_token_key, trusted_proxy, max_projection_lag_s, bulk_pace_lag_ms, sync_stall_after_s, pair_requests_per_minute [default: ./woo-ingest.toml if present]
     #[arg(long, global = true, env = "WOO_INGEST_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -60,6 +60,9 @@ enum Command {
         /// Past this projection lag (seconds), sync batches get 429 with Retry-After while live events are still taken [default: 30]
         #[arg(long, env = "WOO_INGEST_MAX_PROJECTION_LAG_S", value_name = "SECONDS")]
         max_projection_lag_s: Option<u64>,
+        /// Past this projection lag (milliseconds), bulk-sized requests (sync batches, live events by the dozen) wait up to 2 s before they are read, so the projections keep up; 0 turns pacing off [default: 500]
+        #[arg(long, env = "WOO_INGEST_BULK_PACE_LAG_MS", value_name = "MS")]
+        bulk_pace_lag_ms: Option<u64>,
         /// A reverse proxy whose X-Forwarded-For names the client that limits count against
         /// (repeat, or separate with commas) [default: none, the connecting address counts]
         #[arg(
@@ -286,6 +289,7 @@ fn settings(cli: &Cli) -> Result<Settings, CliError> {
         public_url,
         admin_token_key,
         max_projection_lag_s,
+        bulk_pace_lag_ms,
         trusted_proxy,
         sync_stall_after_s,
         pair_requests_per_minute,
@@ -296,6 +300,7 @@ fn settings(cli: &Cli) -> Result<Settings, CliError> {
         flags.public_url.clone_from(public_url);
         flags.admin_token_key = admin_token_key.clone().map(Redacted::new);
         flags.max_projection_lag_s = *max_projection_lag_s;
+        flags.bulk_pace_lag_ms = *bulk_pace_lag_ms;
         flags.trusted_proxy = Some(trusted_proxy.clone()).filter(|p| !p.is_empty());
         flags.sync_stall_after_s = *sync_stall_after_s;
         flags.pair_requests_per_minute = *pair_requests_per_minute;

@@ -12,6 +12,8 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// How far (seconds) the slowest projection may fall behind before sync batches are deferred.
 pub const DEFAULT_MAX_PROJECTION_LAG_S: u64 = 30;
+/// How far (ms) the slowest projection may fall behind before bulk requests are paced.
+pub const DEFAULT_BULK_PACE_LAG_MS: u64 = 500;
 /// How long (seconds) a sync may go without a batch before the pages call it stalled.
 pub const DEFAULT_SYNC_STALL_AFTER_S: u64 = 600;
 /// Unauthenticated pairing requests the service takes in a minute, from all clients together.
@@ -34,6 +36,9 @@ pub struct Settings {
     /// Past this projection lag, sync batches (deferrable bulk) are answered 429 with
     /// `Retry-After` while live events are still taken.
     pub max_projection_lag: std::time::Duration,
+    /// Past this projection lag, bulk-sized requests (sync batches, live events by the dozen) wait
+    /// before they are read, so that the projections keep up; `None`: never.
+    pub bulk_pace_lag: Option<std::time::Duration>,
     /// Reverse proxies whose `X-Forwarded-For` names the client that limits count against;
     /// empty: every request counts against the address it came from.
     pub trusted_proxies: Vec<IpAddr>,
@@ -80,6 +85,8 @@ pub struct SettingsLayer {
     pub admin_token_key: Option<Redacted>,
     /// Seconds; see [`Settings::max_projection_lag`].
     pub max_projection_lag_s: Option<u64>,
+    /// Milliseconds, 0 turns pacing off; see [`Settings::bulk_pace_lag`].
+    pub bulk_pace_lag_ms: Option<u64>,
     pub trusted_proxy: Option<Vec<IpAddr>>,
     /// Seconds, at least 1; see [`Settings::sync_stall_after`].
     pub sync_stall_after_s: Option<u64>,
@@ -142,6 +149,7 @@ impl SettingsLayer {
             event_log: self.event_log.or(below.event_log),
             admin_token_key: self.admin_token_key.or(below.admin_token_key),
             max_projection_lag_s: self.max_projection_lag_s.or(below.max_projection_lag_s),
+            bulk_pace_lag_ms: self.bulk_pace_lag_ms.or(below.bulk_pace_lag_ms),
             trusted_proxy: self.trusted_proxy.or(below.trusted_proxy),
             sync_stall_after_s: self.sync_stall_after_s.or(below.sync_stall_after_s),
             pair_requests_per_minute: self
@@ -187,6 +195,10 @@ impl SettingsLayer {
                 self.max_projection_lag_s
                     .unwrap_or(DEFAULT_MAX_PROJECTION_LAG_S),
             ),
+            bulk_pace_lag: Some(std::time::Duration::from_millis(
+                self.bulk_pace_lag_ms.unwrap_or(DEFAULT_BULK_PACE_LAG_MS),
+            ))
+            .filter(|pace| !pace.is_zero()),
             trusted_proxies: self.trusted_proxy.unwrap_or_default(),
             sync_stall_after: std::time::Duration::from_secs(
                 self.sync_stall_after_s
@@ -240,6 +252,7 @@ impl Settings {
             public_url: None,
             admin_token_key: None,
             max_projection_lag: std::time::Duration::from_secs(DEFAULT_MAX_PROJECTION_LAG_S),
+            bulk_pace_lag: Some(std::time::Duration::from_millis(DEFAULT_BULK_PACE_LAG_MS)),
             trusted_proxies: Vec::new(),
             sync_stall_after: std::time::Duration::from_secs(DEFAULT_SYNC_STALL_AFTER_S),
             pair_requests_per_minute: DEFAULT_PAIR_REQUESTS_PER_MINUTE,
@@ -332,6 +345,7 @@ mod tests {
             event_log: event_log.map(str::to_owned),
             admin_token_key: None,
             max_projection_lag_s: None,
+            bulk_pace_lag_ms: None,
             trusted_proxy: None,
             sync_stall_after_s: None,
             pair_requests_per_minute: None,
@@ -350,6 +364,10 @@ mod tests {
         assert_eq!(
             settings.max_projection_lag,
             std::time::Duration::from_secs(30)
+        );
+        assert_eq!(
+            settings.bulk_pace_lag,
+            Some(std::time::Duration::from_millis(500))
         );
         assert_eq!(
             settings.sync_stall_after,
@@ -428,7 +446,7 @@ mod tests {
 
         std::fs::write(
             &path,
-            "data_dir = \"/srv\"\nevent_log = \"sqlite:///srv/e.db\"\nmax_projection_lag_s = 5\nsync_stall_after_s = 90\n",
+            "data_dir = \"/srv\"\nevent_log = \"sqlite:///srv/e.db\"\nmax_projection_lag_s = 5\nbulk_pace_lag_ms = 250\nsync_stall_after_s = 90\n",
         )
         .unwrap();
         let settings = SettingsLayer::from_file(&path).unwrap().resolve().unwrap();
@@ -438,9 +456,18 @@ mod tests {
             std::time::Duration::from_secs(5)
         );
         assert_eq!(
+            settings.bulk_pace_lag,
+            Some(std::time::Duration::from_millis(250))
+        );
+        assert_eq!(
             settings.sync_stall_after,
             std::time::Duration::from_secs(90)
         );
+        let unpaced = SettingsLayer {
+            bulk_pace_lag_ms: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(unpaced.resolve().unwrap().bulk_pace_lag, None);
         let never = SettingsLayer {
             sync_stall_after_s: Some(0),
             ..Default::default()

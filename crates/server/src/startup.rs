@@ -350,7 +350,10 @@ impl Application {
                 polls: PollGate::default(),
                 leases,
                 tokens,
-                backpressure: Backpressure::new(settings.max_projection_lag),
+                backpressure: Backpressure::new(
+                    settings.max_projection_lag,
+                    settings.bulk_pace_lag,
+                ),
                 reads: Arc::new(ReadPool::new(read_models)),
                 public_url,
                 metrics,

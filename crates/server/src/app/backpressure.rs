@@ -1,26 +1,54 @@
-//! Backpressure that protects what matters: when the slowest projection falls further behind
-//! than the configured bound, sync batches (bulk the plugin can send again later) are deferred
-//! with 429 and `Retry-After`, while live cart and checkout events are still taken. A watcher
-//! samples the projections' lag a few times a second, so a request only reads one flag.
+//! Backpressure that protects what matters, in two steps:
+//!
+//! - **Pacing.** While the slowest projection is further behind than the pace bound (500 ms by
+//!   default), a bulk-sized request (a sync batch, or live events by the dozen, such as a plugin
+//!   sending its queue after an outage) waits before its body is read, at most `MAX_PACE_WAIT`.
+//!   Bulk and the projections share the cores: unpaced, a few stores sending bulk at full speed
+//!   left every store's cart tags seconds behind. Paced, the bulk goes at the speed the
+//!   projections keep, and a single cart or checkout event never waits.
+//! - **Deferral.** When the lag passes the larger bound (30 s by default: a projection is stuck or
+//!   far behind), sync batches, which the plugin can send again later, are refused with 429 and
+//!   `Retry-After`, while live events are still taken.
+//!
+//! A watcher samples the projections' lag ten times a second, so a request only reads a value.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use serde::Serialize;
 use time::OffsetDateTime;
+use tokio::sync::watch;
 use woo_eventlog::{Direction, Position, ReadFrom};
 
 use super::{ServiceError, Services};
 
-/// How often the lag is sampled.
-const SAMPLE_EVERY: Duration = Duration::from_millis(250);
+/// How often the lag is sampled: a paced request starts at most this long after the lag is back
+/// under the bound, and the bound is overshot by about what is taken meanwhile.
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 /// What a deferred batch is told to wait, at most.
 const MAX_RETRY_AFTER_S: u32 = 30;
+/// The longest a paced request waits: live events are never refused, and a projection that is
+/// stuck (deferral's case) must not hold every bulk request for good.
+pub const MAX_PACE_WAIT: Duration = Duration::from_secs(2);
 
-/// Whether sync batches are taken now, and why not.
+/// Whether sync batches are taken now, and why not; and whether bulk requests are paced.
 pub struct Backpressure {
     bound: Duration,
+    /// `None`: bulk requests are never paced.
+    pace: Option<Duration>,
     behind: RwLock<Option<Behind>>,
+    /// The slowest projection's lag at the last sample, in ms (0 when none is behind).
+    lag_ms: watch::Sender<u64>,
+    paced: PaceCounts,
+}
+
+/// What pacing has done since the start.
+#[derive(Default)]
+struct PaceCounts {
+    waiting: AtomicU64,
+    paced: AtomicU64,
+    waited_ms: AtomicU64,
 }
 
 /// The slowest projection, while it is further behind than the bound.
@@ -38,14 +66,49 @@ pub struct BackpressureStatus {
     pub max_projection_lag_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Bulk requests wait while the lag is past `bulk_pace_lag_ms` (`null`: never).
+    pub bulk_pace_lag_ms: Option<u64>,
+    pub pacing_bulk_requests: bool,
+    /// Bulk requests waiting now, and since the start: how many waited, and for how long in all.
+    pub bulk_requests_waiting: u64,
+    pub bulk_requests_paced: u64,
+    pub bulk_pace_waited_ms: u64,
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl Backpressure {
-    pub fn new(bound: Duration) -> Self {
+    /// Sync batches are deferred past `bound`; bulk requests are paced past `pace`, if given.
+    pub fn new(bound: Duration, pace: Option<Duration>) -> Self {
         Backpressure {
             bound,
+            pace: pace.filter(|p| !p.is_zero()),
             behind: RwLock::new(None),
+            lag_ms: watch::Sender::new(0),
+            paced: PaceCounts::default(),
         }
+    }
+
+    /// Waits while the projections are further behind than the pace bound, at most
+    /// [`MAX_PACE_WAIT`]; returns at once when they are not (or pacing is off).
+    pub async fn pace(&self) {
+        let Some(pace) = self.pace.map(millis) else {
+            return;
+        };
+        let mut lag = self.lag_ms.subscribe();
+        if *lag.borrow_and_update() <= pace {
+            return;
+        }
+        let started = tokio::time::Instant::now();
+        self.paced.waiting.fetch_add(1, Ordering::Relaxed);
+        let _ = tokio::time::timeout(MAX_PACE_WAIT, lag.wait_for(|lag| *lag <= pace)).await;
+        self.paced.waiting.fetch_sub(1, Ordering::Relaxed);
+        self.paced.paced.fetch_add(1, Ordering::Relaxed);
+        self.paced
+            .waited_ms
+            .fetch_add(millis(started.elapsed()), Ordering::Relaxed);
     }
 
     /// `Some` while sync batches are deferred.
@@ -69,11 +132,28 @@ impl Backpressure {
 
     pub fn status(&self) -> BackpressureStatus {
         let behind = self.behind();
+        let pace = self.pace.map(millis);
         BackpressureStatus {
             deferring_sync_batches: behind.is_some(),
-            max_projection_lag_ms: u64::try_from(self.bound.as_millis()).unwrap_or(u64::MAX),
+            max_projection_lag_ms: millis(self.bound),
             reason: behind.map(|b| b.reason(self.bound)),
+            bulk_pace_lag_ms: pace,
+            pacing_bulk_requests: pace.is_some_and(|pace| *self.lag_ms.borrow() > pace),
+            bulk_requests_waiting: self.paced.waiting.load(Ordering::Relaxed),
+            bulk_requests_paced: self.paced.paced.load(Ordering::Relaxed),
+            bulk_pace_waited_ms: self.paced.waited_ms.load(Ordering::Relaxed),
         }
+    }
+
+    /// Takes a sample: the slowest projection, `None` when none is behind.
+    fn sampled(&self, slowest: Option<Behind>) {
+        let lag_ms = slowest.as_ref().map_or(0, |b| b.lag_ms);
+        self.lag_ms.send_if_modified(|stored| {
+            let moved = *stored != lag_ms;
+            *stored = lag_ms;
+            moved
+        });
+        self.set(slowest.filter(|b| u128::from(b.lag_ms) > self.bound.as_millis()));
     }
 
     fn set(&self, now: Option<Behind>) {
@@ -115,11 +195,7 @@ pub fn watch<T: Send + Sync + 'static>(owner: Weak<T>, services: fn(&T) -> &Serv
             };
             let services = services(&owner);
             match slowest(services).await {
-                Ok(slowest) => services
-                    .backpressure
-                    .set(slowest.filter(|b| {
-                        u128::from(b.lag_ms) > services.backpressure.bound.as_millis()
-                    })),
+                Ok(slowest) => services.backpressure.sampled(slowest),
                 Err(error) => tracing::warn!(%error, "projection lag not sampled"),
             }
         }
@@ -166,7 +242,7 @@ mod tests {
 
     #[test]
     fn batches_are_told_to_wait_about_as_long_as_the_lag_is_past_the_bound() {
-        let backpressure = Backpressure::new(Duration::from_secs(30));
+        let backpressure = Backpressure::new(Duration::from_secs(30), None);
         assert!(!backpressure.status().deferring_sync_batches);
         let behind = |lag_ms| Behind {
             projection: "subscribers",
@@ -189,5 +265,70 @@ mod tests {
         );
         backpressure.set(None);
         assert_eq!(backpressure.behind(), None);
+    }
+
+    fn behind(lag_ms: u64) -> Behind {
+        Behind {
+            projection: "subscriber_tags",
+            lag_ms,
+            lag_events: 1000,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_bulk_request_waits_while_the_projections_are_past_the_pace_bound() {
+        let backpressure = std::sync::Arc::new(Backpressure::new(
+            Duration::from_secs(30),
+            Some(Duration::from_millis(500)),
+        ));
+        backpressure.sampled(Some(behind(400)));
+        let started = tokio::time::Instant::now();
+        backpressure.pace().await;
+        assert_eq!(started.elapsed(), Duration::ZERO, "under the bound: no wait");
+
+        backpressure.sampled(Some(behind(900)));
+        assert!(backpressure.status().pacing_bulk_requests);
+        let waiting = tokio::spawn({
+            let backpressure = backpressure.clone();
+            async move { backpressure.pace().await }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(backpressure.status().bulk_requests_waiting, 1);
+        backpressure.sampled(None);
+        waiting.await.unwrap();
+        let status = backpressure.status();
+        assert_eq!(started.elapsed(), Duration::from_millis(300));
+        assert!(!status.pacing_bulk_requests);
+        assert_eq!(
+            (status.bulk_requests_waiting, status.bulk_requests_paced),
+            (0, 1)
+        );
+        assert_eq!(status.bulk_pace_waited_ms, 300);
+        assert!(
+            !status.deferring_sync_batches,
+            "pacing is not deferral: the lag is far under 30 s"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paced_request_goes_ahead_after_the_longest_wait_and_pacing_can_be_off() {
+        let backpressure = Backpressure::new(
+            Duration::from_secs(30),
+            Some(Duration::from_millis(500)),
+        );
+        backpressure.sampled(Some(behind(45_000)));
+        let started = tokio::time::Instant::now();
+        backpressure.pace().await;
+        assert_eq!(started.elapsed(), MAX_PACE_WAIT);
+        assert!(backpressure.status().deferring_sync_batches);
+
+        let off = Backpressure::new(Duration::from_secs(30), Some(Duration::ZERO));
+        off.sampled(Some(behind(45_000)));
+        let started = tokio::time::Instant::now();
+        off.pace().await;
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        let status = off.status();
+        assert_eq!(status.bulk_pace_lag_ms, None);
+        assert!(!status.pacing_bulk_requests);
     }
 }

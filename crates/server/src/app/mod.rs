@@ -234,7 +234,7 @@ pub(crate) mod testing {
             leases: Leases::default(),
             tokens: Box::new(TokenStore::open(dir.join("accounts.db")).expect("the tokens open")),
             reads: Arc::new(ReadPool::new(store)),
-            backpressure: Backpressure::new(StdDuration::from_secs(30)),
+            backpressure: Backpressure::new(StdDuration::from_secs(30), None),
             public_url: "http://127.0.0.1:8080".into(),
             metrics: Arc::new(Metrics::new().expect("the metrics register")),
             paired_urls: Default::default(),

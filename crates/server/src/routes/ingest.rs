@@ -2,6 +2,7 @@
 //! from a connected store. The rules are the ingest use cases' (`crate::app::ingest`).
 
 use std::future::{Ready, ready};
+use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
@@ -17,6 +18,9 @@ use crate::{ApiError, AppState};
 
 const EVENTS_BODY_LIMIT: usize = 8 * 1024 * 1024;
 const BATCH_BODY_LIMIT: usize = 16 * 1024 * 1024;
+/// A body this large carries a few dozen events or more: bulk, which is paced. A cart or
+/// checkout event is 1–3 KiB; a body of unknown length counts as bulk.
+const BULK_BODY_BYTES: u64 = 32 * 1024;
 
 /// The ingestion routes, inside the plugin API's scope.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -28,6 +32,7 @@ async fn post_events(
     state: web::Data<AppState>,
     req: HttpRequest,
     InstallationAuth(installation): InstallationAuth,
+    _: Paced,
     JsonBody(body): JsonBody<EventsRequest, EVENTS_BODY_LIMIT>,
 ) -> Result<HttpResponse, ApiError> {
     let placement = state
@@ -65,11 +70,38 @@ impl FromRequest for Admitted {
     }
 }
 
+/// A bulk-sized request has waited for the projections, when they were past the pace bound
+/// (`app::backpressure`). Extracted after the credential and before the body: an unknown caller
+/// never waits, and a waiting request holds no body.
+struct Paced;
+
+impl FromRequest for Paced {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let length = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            if let Some(state) = state
+                && length.is_none_or(|length| length >= BULK_BODY_BYTES)
+            {
+                state.app.backpressure.pace().await;
+            }
+            Ok(Paced)
+        })
+    }
+}
+
 async fn post_batch(
     state: web::Data<AppState>,
     req: HttpRequest,
     InstallationAuth(installation): InstallationAuth,
     _: Admitted,
+    _: Paced,
     path: web::Path<String>,
     JsonBody(body): JsonBody<BatchRequest, BATCH_BODY_LIMIT>,
 ) -> Result<HttpResponse, ApiError> {
