@@ -122,9 +122,19 @@ async fn past_the_pace_bound_bulk_requests_wait_for_the_projections_and_single_e
     });
 
     // Assert
-    assert_eq!(statuses(&single), ["accepted"], "a single event never waits");
-    assert_eq!(after_single.2, 0, "a single event is not paced: {after_single:?}");
-    assert!(!deferring(&seen_waiting), "pacing is not deferral: {seen_waiting}");
+    assert_eq!(
+        statuses(&single),
+        ["accepted"],
+        "a single event never waits"
+    );
+    assert_eq!(
+        after_single.2, 0,
+        "a single event is not paced: {after_single:?}"
+    );
+    assert!(
+        !deferring(&seen_waiting),
+        "pacing is not deferral: {seen_waiting}"
+    );
     assert_eq!(statuses(&bulk_answer), ["accepted"; 10]);
     let done = health_until(&app, |h| !paced(h).0).await;
     assert_eq!(paced(&done), (false, 0, 1), "{done}");

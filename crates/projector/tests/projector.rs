@@ -144,6 +144,22 @@ async fn worker_applies_every_event_once_and_checkpoints_with_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catch_up_that_ends_on_a_full_batch_reaches_the_head() {
+    // Five full batches of 64: each is applied while the next is read, and the last one must not
+    // wait for a sixth that never comes.
+    let f = fixture();
+    let head = f.append(5, 64, "t").await;
+
+    let set = ProjectorSet::start([f.projector(Seen::new())], f.log.clone());
+    set.wait_for_all(head, WAIT).await.unwrap();
+    let more = f.append(1, 64, "t").await;
+    set.wait_for_all(more, WAIT).await.unwrap();
+
+    let positions: Vec<u64> = f.dump().iter().map(|(p, _, _)| *p as u64).collect();
+    assert_eq!(positions, (1..=more.0).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_follows_live_appends() {
     let f = fixture();
     let set = ProjectorSet::start([f.projector(Seen::new())], f.log.clone());

@@ -284,7 +284,11 @@ mod tests {
         backpressure.sampled(Some(behind(400)));
         let started = tokio::time::Instant::now();
         backpressure.pace().await;
-        assert_eq!(started.elapsed(), Duration::ZERO, "under the bound: no wait");
+        assert_eq!(
+            started.elapsed(),
+            Duration::ZERO,
+            "under the bound: no wait"
+        );
 
         backpressure.sampled(Some(behind(900)));
         assert!(backpressure.status().pacing_bulk_requests);
@@ -312,10 +316,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_paced_request_goes_ahead_after_the_longest_wait_and_pacing_can_be_off() {
-        let backpressure = Backpressure::new(
-            Duration::from_secs(30),
-            Some(Duration::from_millis(500)),
-        );
+        let backpressure =
+            Backpressure::new(Duration::from_secs(30), Some(Duration::from_millis(500)));
         backpressure.sampled(Some(behind(45_000)));
         let started = tokio::time::Instant::now();
         backpressure.pace().await;
