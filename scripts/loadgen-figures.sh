@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HTTP ingestion figures of DESIGN §8 (issue 9): a release `serve` on a throwaway data directory,
 # `woo-ingest loadgen` single-event and bulk runs against it (with its lag sampling and drain),
-# and the RSS peak of `serve`. For the raw log's figures of the same minutes (the baseline beside
+# and the RSS peak of `serve`. The bulk run is made twice: as the service runs by default, bulk
+# paced by the projections' lag (500 ms), then with `serve --bulk-pace-lag-ms 0` (unpaced). For the raw log's figures of the same minutes (the baseline beside
 # them), run `BENCH_SCALE=0.2 cargo bench -p woo-eventlog --bench eventlog` right after.
 # Run: cargo build --release -p woo-ingest && scripts/loadgen-figures.sh [SECONDS] [mixed]
 # With `mixed`, a third part restarts `serve` with a 1 s projection-lag bound and runs a full-speed
@@ -12,12 +13,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${WOO_INGEST_BIN:-$ROOT/target/release/woo-ingest}
 SECS=${1:-15}
 MIXED=${2:-}
-D=/tmp/woo-loadgen; rm -rf $D; mkdir -p $D
+D=$(mktemp -d /tmp/woo-loadgen.XXXXXX)
+PORT=${PORT:-$((20000 + RANDOM % 20000))}
 export WOO_INGEST_PASSWORD='correct horse battery'
 $BIN accounts add-user --email o@example.com --company Acme --role owner --data-dir $D/data > /dev/null
-$BIN serve --addr 127.0.0.1:18090 --data-dir $D/data > $D/serve.out 2> $D/serve.err & P=$!
-trap 'kill $P 2>/dev/null' EXIT
-until curl -sf -o /dev/null http://127.0.0.1:18090/healthz; do sleep 0.05; done
+$BIN serve --addr 127.0.0.1:$PORT --data-dir $D/data > $D/serve.out 2> $D/serve.err & P=$!
+trap 'kill $P 2>/dev/null; sleep 0.2; rm -rf $D' EXIT
+until curl -sf -o /dev/null http://127.0.0.1:$PORT/healthz; do sleep 0.05; done
 ticks() { awk '{print $14 + $15}' /proc/$P/stat; }
 # CPU of `serve` per accepted event during a run: wall-clock figures move with whatever else the
 # two cores run, CPU time much less.
@@ -25,20 +27,28 @@ cpu_per_event() { local events; events=$(grep -o '[0-9]* accepted' "$3" | tail -
 peak() { local max=0 r; while kill -0 "$1" 2>/dev/null; do r=$(ps -o rss= -p $P || echo 0); [ "$r" -gt "$max" ] && max=$r; sleep 0.5; done; echo "serve RSS peak: $((max / 1024)) MiB"; }
 echo "== single events, 16 connections, ${SECS} s"
 T0=$(ticks)
-$BIN loadgen --server http://127.0.0.1:18090 --email o@example.com --concurrency 16 --duration "$SECS" > $D/single.out 2>&1 & L=$!
+$BIN loadgen --server http://127.0.0.1:$PORT --email o@example.com --concurrency 16 --duration "$SECS" > $D/single.out 2>&1 & L=$!
 peak $L; wait $L || true; cpu_per_event "$T0" "$(ticks)" $D/single.out; grep -v '^\s*$' $D/single.out | tail -12
 TOKEN=$(grep -o -- '--token [^ ]*' $D/single.out | head -1 | awk '{print $2}')
-echo "== bulk, 500 events a request, 8 connections, ${SECS} s"
-T0=$(ticks)
-$BIN loadgen --server http://127.0.0.1:18090 --token "$TOKEN" --mode bulk --batch 500 --concurrency 8 --duration "$SECS" > $D/bulk.out 2>&1 & L=$!
-peak $L; wait $L || true; cpu_per_event "$T0" "$(ticks)" $D/bulk.out; grep -v '^\s*$' $D/bulk.out | tail -12
+bulk() {
+  T0=$(ticks)
+  $BIN loadgen --server http://127.0.0.1:$PORT --token "$TOKEN" --mode bulk --batch 500 --concurrency 8 --duration "$SECS" > $D/bulk.out 2>&1 & L=$!
+  peak $L; wait $L || true; cpu_per_event "$T0" "$(ticks)" $D/bulk.out; grep -v '^\s*$' $D/bulk.out | tail -12
+}
+echo "== bulk, 500 events a request, 8 connections, ${SECS} s, paced (the default)"
+bulk
+echo "== bulk, 500 events a request, 8 connections, ${SECS} s, unpaced (serve --bulk-pace-lag-ms 0)"
+kill $P; wait $P 2>/dev/null || true
+$BIN serve --addr 127.0.0.1:$PORT --data-dir $D/data --bulk-pace-lag-ms 0 > $D/serve.out 2> $D/serve.err & P=$!
+until curl -sf -o /dev/null http://127.0.0.1:$PORT/healthz; do sleep 0.05; done
+bulk
 [ "$MIXED" = mixed ] || exit 0
 echo "== mixed: sync batches of 1000 at 16 connections beside live cart/checkout events at 200/s over 16 connections, --max-projection-lag-s 1, ${SECS} s"
 kill $P; wait $P 2>/dev/null || true
-$BIN serve --addr 127.0.0.1:18090 --data-dir $D/data --max-projection-lag-s 1 > $D/serve.out 2> $D/serve.err & P=$!
-until curl -sf -o /dev/null http://127.0.0.1:18090/healthz; do sleep 0.05; done
-$BIN loadgen --server http://127.0.0.1:18090 --email o@example.com --mode sync --batch 1000 --concurrency 16 --duration "$SECS" > $D/sync.out 2>&1 & S=$!
-$BIN loadgen --server http://127.0.0.1:18090 --token "$TOKEN" --mix cart=80,checkout=20 --rate 200 --concurrency 16 --duration "$SECS" > $D/live.out 2>&1 & L=$!
+$BIN serve --addr 127.0.0.1:$PORT --data-dir $D/data --max-projection-lag-s 1 > $D/serve.out 2> $D/serve.err & P=$!
+until curl -sf -o /dev/null http://127.0.0.1:$PORT/healthz; do sleep 0.05; done
+$BIN loadgen --server http://127.0.0.1:$PORT --email o@example.com --mode sync --batch 1000 --concurrency 16 --duration "$SECS" > $D/sync.out 2>&1 & S=$!
+$BIN loadgen --server http://127.0.0.1:$PORT --token "$TOKEN" --mix cart=80,checkout=20 --rate 200 --concurrency 16 --duration "$SECS" > $D/live.out 2>&1 & L=$!
 wait $S || true; wait $L || true
 echo "-- sync run"; grep -v '^\s*$' $D/sync.out | tail -10
 echo "-- live run"; grep -v '^\s*$' $D/live.out | tail -8

@@ -849,6 +849,10 @@ fn loadgen_pairs_over_http_and_every_event_it_counts_is_in_the_log() {
         300,
         "{summary}"
     );
+    assert!(
+        summary.contains("paced by the service (bulk waiting for the projections): "),
+        "the summary says how much the service paced the bulk: {summary}"
+    );
 
     // A third paces itself; its progress, without a terminal, is plain lines.
     let paced = run(woo_ingest()

@@ -11,12 +11,23 @@ use serde_json::Value;
 use super::{Plan, Target, health};
 use crate::progress::Progress;
 
-/// The largest projection lag seen while the run lasted.
+/// The largest projection lag seen while the run lasted, and the service's pacing of bulk
+/// requests: its counts (requests paced, ms waited) at the first and the last sample.
 #[derive(Default)]
 pub struct Lag {
     samples: u64,
     max_events: u64,
     max_ms: u64,
+    paced: Option<((u64, u64), (u64, u64))>,
+}
+
+/// `/healthz`'s counts of paced bulk requests and of their wait (absent from older services).
+fn pace_counts(health: &Value) -> Option<(u64, u64)> {
+    let backpressure = &health["backpressure"];
+    Some((
+        backpressure["bulk_requests_paced"].as_u64()?,
+        backpressure["bulk_pace_waited_ms"].as_u64()?,
+    ))
 }
 
 /// Every projection's lag from `/healthz`, twice a second, plus the progress line.
@@ -47,6 +58,9 @@ pub async fn sample_lag(plan: Arc<Plan>, http: reqwest::Client, server: String) 
             lag.samples += 1;
             lag.max_events = lag.max_events.max(events);
             lag.max_ms = lag.max_ms.max(ms);
+            if let Some(now) = pace_counts(&health) {
+                lag.paced = Some((lag.paced.map_or(now, |(first, _)| first), now));
+            }
         }
         let seconds = plan.started.elapsed().as_secs_f64();
         let position = if by_time {
@@ -140,6 +154,13 @@ pub fn print_summary(
         "projection lag during the run: max {} events, max {} ms behind ({} samples)",
         lag.max_events, lag.max_ms, lag.samples
     );
+    if let Some(((paced, waited), (paced_end, waited_end))) = lag.paced {
+        println!(
+            "paced by the service (bulk waiting for the projections): {} request(s), {:.1} s waited in all",
+            paced_end.saturating_sub(paced),
+            waited_end.saturating_sub(waited) as f64 / 1000.0
+        );
+    }
     match drained {
         Some(d) => println!("projections drained {:.2} s after the run", d.as_secs_f64()),
         None => println!(
