@@ -101,7 +101,7 @@ pub(super) fn live_event(
 }
 
 fn check_live_event(
-    received: ReceivedEvent,
+    received: ReceivedEvent<'_>,
     at: &str,
     installation: &Installation,
     now: OffsetDateTime,
