@@ -116,18 +116,21 @@ impl<'a> Scanner<'a> {
         let start = self.at;
         self.at += 1;
         loop {
-            match self.peek() {
-                Some(b'"') => {
-                    self.at += 1;
-                    return self
-                        .text
-                        .get(start..self.at)
-                        .ok_or_else(|| self.error("a string is cut inside a character"));
-                }
-                Some(b'\\') => self.at += 2,
-                Some(_) => self.at += 1,
-                None => return Err(self.error("unterminated string")),
+            let rest = self.text.as_bytes().get(self.at..).unwrap_or_default();
+            let Some(found) = memchr::memchr2(b'"', b'\\', rest) else {
+                self.at = self.text.len();
+                return Err(self.error("unterminated string"));
+            };
+            self.at += found;
+            if self.peek() == Some(b'\\') {
+                self.at += 2;
+                continue;
             }
+            self.at += 1;
+            return self
+                .text
+                .get(start..self.at)
+                .ok_or_else(|| self.error("a string is cut inside a character"));
         }
     }
 
@@ -184,7 +187,15 @@ impl<'a> Scanner<'a> {
                 self.out.push(',');
             }
             let member_start = self.out.len();
-            write_escaped(&key, &mut self.out);
+            match &key {
+                // Already in the one escaping, like any string without a backslash.
+                Cow::Borrowed(plain) => {
+                    self.out.push('"');
+                    self.out.push_str(plain);
+                    self.out.push('"');
+                }
+                Cow::Owned(decoded) => write_escaped(decoded, &mut self.out),
+            }
             self.out.push(':');
             self.value(depth + 1)?;
             self.members.push(Member {
