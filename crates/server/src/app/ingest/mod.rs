@@ -97,8 +97,9 @@ impl Services {
         // A plugin's queue may hold an event twice: the first copy goes to the log, later copies
         // are answered from its result once it has one.
         let mut repeats: Vec<Repeat> = Vec::new();
+        let metadata = check::LiveMetadata::new(installation, now, correlation);
         let live = |raw: &RawValue, index: usize| {
-            let (given_id, checked) = check::live_event(raw, index, installation, now, correlation);
+            let (given_id, checked) = check::live_event(raw, index, &metadata);
             let checked = checked.map(|mut checked| {
                 if let Cow::Owned(stored) = placement.event_type(&checked.event.event_type) {
                     checked.event.event_type = stored;
