@@ -175,8 +175,8 @@ fn check_live_event(
     let data = received
         .data
         .ok_or_else(|| item_error("invalid_data", format!("{at}.data"), "data is missing"))?;
-    commerce::check(resource, &data).map_err(|r| rejection(&format!("{at}.data"), r))?;
-    let data = commerce::canonical(&data)
+    commerce::check(resource, data).map_err(|r| rejection(&format!("{at}.data"), r))?;
+    let data = commerce::canonical(data)
         .map_err(|e| item_error("invalid_data", format!("{at}.data"), e.to_string()))?;
     let metadata = metadata
         .of(occurred_at)
