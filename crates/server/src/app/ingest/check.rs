@@ -107,6 +107,17 @@ impl LiveMetadata {
     }
 }
 
+/// Where an item sits in its request (`events[3]`): written out only for an answer that names it,
+/// not for every item that passes.
+#[derive(Clone, Copy)]
+struct At(&'static str, usize);
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
+    }
+}
+
 /// A live event that passed its checks, ready to append.
 pub(super) struct Checked {
     pub event: NewEvent,
@@ -120,21 +131,24 @@ pub(super) fn live_event(
     index: usize,
     metadata: &LiveMetadata,
 ) -> (Option<serde_json::Value>, Result<Checked, ItemError>) {
-    let at = format!("events[{index}]");
+    let at = At("events", index);
     let received: ReceivedEvent = match serde_json::from_str(raw.get()) {
         Ok(received) => received,
         Err(e) => {
             let message = format!("an event is an object: {e}");
-            return (None, Err(item_error("invalid_event", at, message)));
+            return (
+                None,
+                Err(item_error("invalid_event", at.to_string(), message)),
+            );
         }
     };
     let given_id = echoed_id(received.event_id.clone());
-    (given_id, check_live_event(received, &at, metadata))
+    (given_id, check_live_event(received, at, metadata))
 }
 
 fn check_live_event(
     received: ReceivedEvent<'_>,
-    at: &str,
+    at: At,
     metadata: &LiveMetadata,
 ) -> Result<Checked, ItemError> {
     let id = received
@@ -180,7 +194,7 @@ fn check_live_event(
         .map_err(|e| item_error("invalid_data", format!("{at}.data"), e.to_string()))?;
     let metadata = metadata
         .of(occurred_at)
-        .map_err(|e| item_error("invalid_event", at.to_owned(), e.to_string()))?;
+        .map_err(|e| item_error("invalid_event", at.to_string(), e.to_string()))?;
     Ok(Checked {
         event: NewEvent {
             event_id: id,
@@ -198,12 +212,12 @@ pub(super) fn batch_item(
     item: &RawValue,
     index: usize,
 ) -> Result<Box<RawValue>, ItemError> {
-    let at = format!("items[{index}]");
+    let at = At("items", index);
     commerce::check(resource, item)
-        .map_err(|r| rejection(&at, r))
+        .map_err(|r| rejection(&at.to_string(), r))
         .and_then(|()| {
             commerce::canonical(item)
-                .map_err(|e| item_error("invalid_data", at.clone(), e.to_string()))
+                .map_err(|e| item_error("invalid_data", at.to_string(), e.to_string()))
         })
 }
 
