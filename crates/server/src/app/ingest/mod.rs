@@ -91,9 +91,10 @@ impl Services {
         let now = self.now();
         let correlation = Uuid::now_v7();
         let mut results = Vec::with_capacity(events.len());
-        let mut accepted_events: Vec<(usize, NewEvent)> = Vec::new();
+        let mut accepted_events: Vec<(usize, NewEvent)> = Vec::with_capacity(events.len());
         // Each event id appended: where it sits in `accepted_events`, and when it happened.
-        let mut occurred: HashMap<Uuid, (usize, OffsetDateTime)> = HashMap::new();
+        let mut occurred: HashMap<Uuid, (usize, OffsetDateTime)> =
+            HashMap::with_capacity(events.len());
         // A plugin's queue may hold an event twice: the first copy goes to the log, later copies
         // are answered from its result once it has one.
         let mut repeats: Vec<Repeat> = Vec::new();
@@ -215,7 +216,7 @@ impl Services {
         let metadata = serde_json::value::to_raw_value(&metadata)
             .map_err(|e| ServiceError::Invariant(e.to_string()))?;
         let mut results = Vec::with_capacity(body.items.len());
-        let mut accepted_items = Vec::new();
+        let mut accepted_items = Vec::with_capacity(body.items.len());
         for (index, item) in body.items.iter().enumerate() {
             match check::batch_item(resource, item, index) {
                 Ok(data) => {
