@@ -83,12 +83,14 @@ impl FromRequest for InstallationAuth {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req).map(str::to_owned);
         let state = state(req);
-        let path = req.match_pattern().unwrap_or_default();
+        // The route is named only in a refusal's log line: finding it walks the router.
+        let req = req.clone();
+        let route = move || req.match_pattern().unwrap_or_default();
         Box::pin(async move {
             let state = state?;
             // The log line names the route and the reason, never the token.
             let token = token.ok_or_else(|| {
-                tracing::warn!(route = %path, reason = "missing", "installation token refused");
+                tracing::warn!(route = %route(), reason = "missing", "installation token refused");
                 ApiError::unauthorized(
                     "send the installation token as `Authorization: Bearer <token>`",
                 )
@@ -100,7 +102,7 @@ impl FromRequest for InstallationAuth {
                 .await?
                 .map(InstallationAuth)
                 .ok_or_else(|| {
-                    tracing::warn!(route = %path, reason = "unknown_or_revoked", "installation token refused");
+                    tracing::warn!(route = %route(), reason = "unknown_or_revoked", "installation token refused");
                     ApiError::unauthorized(
                         "the installation token is unknown or revoked; connect the store again",
                     )

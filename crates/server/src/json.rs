@@ -174,21 +174,25 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// Whether no array or object in `bytes` opens more than `max` levels deep, brackets inside
-/// strings not counted. One pass, no allocation; malformed input is left to the parser.
+/// strings not counted. One pass, no allocation; malformed input is left to the parser. A
+/// string's text, most of a body, is skipped with `memchr` rather than looked at byte by byte.
 fn depth_within(bytes: &[u8], max: usize) -> bool {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for &byte in bytes {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut depth = 0usize;
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        at += 1;
         match byte {
-            b'"' => in_string = true,
+            b'"' => loop {
+                let rest = bytes.get(at..).unwrap_or_default();
+                match memchr::memchr2(b'"', b'\\', rest) {
+                    Some(found) if rest[found] == b'\\' => at += found + 2,
+                    Some(found) => {
+                        at += found + 1;
+                        break;
+                    }
+                    None => return true,
+                }
+            },
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max {
@@ -292,6 +296,10 @@ mod tests {
         let quoted = format!(r#"{{"a":"\"{}"}}"#, "[".repeat(100));
         assert!(depth_within(quoted.as_bytes(), 2));
         assert!(!depth_within(b"[[[", 2));
+        // An escaped backslash ends its string where the next quote is.
+        assert!(!depth_within(br#"["a\\",[["#, 2));
+        assert!(depth_within(br#"["a\"[[[",1]"#, 1));
+        assert!(depth_within(br#"["unterminated [[[\"#, 1));
     }
 
     proptest::proptest! {

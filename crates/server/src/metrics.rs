@@ -7,7 +7,8 @@
 //! latencies and opaque integration ids, never a store URL, a name or a token. A deployment that
 //! exposes the port to the internet blocks `/metrics` at its reverse proxy (README).
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -45,6 +46,10 @@ pub struct Metrics {
     projection_lag_seconds: prometheus::GaugeVec,
     projection_parked: IntGaugeVec,
     sync_batches_deferred: IntGauge,
+    /// Paths that are a route's whole pattern (no `{id}` in it): their label is the path itself.
+    /// Finding a request's pattern walks the router, matching each dynamic route with a regex;
+    /// the hot routes are static and are found here instead. Bounded by the routes there are.
+    static_routes: RwLock<HashSet<Box<str>>>,
 }
 
 impl Metrics {
@@ -129,7 +134,31 @@ impl Metrics {
             projection_lag_seconds,
             projection_parked,
             sync_batches_deferred,
+            static_routes: RwLock::default(),
         })
+    }
+
+    /// The label of `request`: the pattern of the route it matched, or [`UNMATCHED`].
+    fn route_label(&self, request: &actix_web::HttpRequest, label: impl FnOnce(&str)) {
+        let path = request.path();
+        if self
+            .static_routes
+            .read()
+            .is_ok_and(|routes| routes.contains(path))
+        {
+            return label(path);
+        }
+        match request.match_pattern() {
+            Some(pattern) => {
+                if pattern == path
+                    && let Ok(mut routes) = self.static_routes.write()
+                {
+                    routes.insert(path.into());
+                }
+                label(&pattern);
+            }
+            None => label(UNMATCHED),
+        }
     }
 
     /// Counts what one request of `integration` delivered: one counter update per outcome, not
@@ -195,16 +224,15 @@ pub async fn track(
     // router from recording the route it matched.
     let response = next.call(req).await;
     if let Some(metrics) = metrics {
-        let (route, status) = match &response {
-            Ok(response) => (response.request().match_pattern(), response.status()),
-            Err(error) => (None, error.as_response_error().status_code()),
-        };
-        metrics.observe_request(
-            route.as_deref().unwrap_or(UNMATCHED),
-            &method,
-            status.as_u16(),
-            started,
-        );
+        match &response {
+            Ok(response) => metrics.route_label(response.request(), |route| {
+                metrics.observe_request(route, &method, response.status().as_u16(), started);
+            }),
+            Err(error) => {
+                let status = error.as_response_error().status_code();
+                metrics.observe_request(UNMATCHED, &method, status.as_u16(), started);
+            }
+        }
     }
     response
 }
@@ -313,5 +341,36 @@ impl EventLog for MeteredLog {
 
     async fn check_health(&self) -> Result<(), StorageError> {
         self.inner.check_health().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::{TestRequest, call_service, init_service};
+    use actix_web::{App, HttpResponse, web};
+
+    use super::Metrics;
+
+    #[actix_web::test]
+    async fn a_request_is_labelled_with_its_routes_pattern_static_or_not() {
+        let app = init_service(
+            App::new()
+                .route("/a", web::get().to(HttpResponse::Ok))
+                .route("/b/{id}", web::get().to(HttpResponse::Ok)),
+        )
+        .await;
+        let metrics = Metrics::new().unwrap();
+        let mut labels = Vec::new();
+        for path in ["/a", "/a?x=1", "/b/1", "/b/2", "/b/2/c", "/a"] {
+            let response = call_service(&app, TestRequest::get().uri(path).to_request()).await;
+            metrics.route_label(response.request(), |label| labels.push(label.to_owned()));
+        }
+        assert_eq!(
+            labels,
+            ["/a", "/a", "/b/{id}", "/b/{id}", "unmatched", "/a"]
+        );
+        let remembered = metrics.static_routes.read().unwrap();
+        assert_eq!(remembered.len(), 1, "only the static route is remembered");
+        assert!(remembered.contains("/a"));
     }
 }

@@ -24,9 +24,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(pages::form_config())
         .app_data(pages::query_config())
         .route("/healthz", web::get().to(health::healthz))
+        // The plugin API before the routes with an `{id}`: each of those is a regex run over
+        // every path that reaches it.
+        .configure(plugin::configure)
         .configure(webhooks::configure)
         .configure(restore::configure)
-        .configure(plugin::configure)
         .configure(admin::configure)
         .configure(pages::configure)
         .configure(settings::configure)

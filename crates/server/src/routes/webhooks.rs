@@ -33,13 +33,14 @@ const TOPICS: [&str; 9] = [
     "product.deleted",
 ];
 
-/// Registered before the plugin and admin scopes, whose paths these extend.
+/// The store's deliveries, inside the plugin API's scope (`/api/woocommerce/v1`).
+pub fn configure_store(cfg: &mut web::ServiceConfig) {
+    cfg.route("/webhooks/{integration_id}", web::post().to(receive));
+}
+
+/// Registered before the admin scope, whose paths these extend.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
-        "/api/woocommerce/v1/webhooks/{integration_id}",
-        web::post().to(receive),
-    )
-    .route(
         "/api/admin/v1/integrations/{integration_id}/webhook-secret",
         web::post().to(set_secret),
     )

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 use woo_domain::api::{ItemError, ReceivedEvent};
 use woo_domain::commerce::{self, Rejection, Resource};
@@ -70,6 +71,53 @@ pub(super) fn metadata(
     }
 }
 
+/// The metadata of a live request's events, serialized once: they differ only in `occurred_at`,
+/// which is written into a copy of the rest for each event (serializing each event's metadata
+/// whole, three ids and two times, was a twentieth of the HTTP workers' CPU in bulk requests).
+pub(super) struct LiveMetadata {
+    metadata: EventMetadata,
+    /// The serialized metadata before and after the text of `occurred_at`.
+    around: Option<(String, String)>,
+}
+
+impl LiveMetadata {
+    pub(super) fn new(installation: &Installation, now: OffsetDateTime, correlation: Uuid) -> Self {
+        let metadata = metadata(installation, Source::Live, now, now, correlation);
+        let around = serde_json::to_string(&metadata).ok().and_then(|text| {
+            let key = "\"occurred_at\":\"";
+            let start = text.find(key)? + key.len();
+            let end = start + text.get(start..)?.find('"')?;
+            Some((text.get(..start)?.to_owned(), text.get(end..)?.to_owned()))
+        });
+        LiveMetadata { metadata, around }
+    }
+
+    /// What `serde_json::value::to_raw_value` makes of the metadata of an event that happened
+    /// at `occurred_at`, byte for byte (`time::serde::rfc3339` writes the same RFC 3339 text).
+    fn of(&self, occurred_at: OffsetDateTime) -> Result<Box<RawValue>, serde_json::Error> {
+        if let Some((before, after)) = &self.around
+            && let Ok(stamp) = occurred_at.format(&Rfc3339)
+        {
+            return RawValue::from_string([before.as_str(), &stamp, after].concat());
+        }
+        serde_json::value::to_raw_value(&EventMetadata {
+            occurred_at,
+            ..self.metadata.clone()
+        })
+    }
+}
+
+/// Where an item sits in its request (`events[3]`): written out only for an answer that names it,
+/// not for every item that passes.
+#[derive(Clone, Copy)]
+struct At(&'static str, usize);
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
+    }
+}
+
 /// A live event that passed its checks, ready to append.
 pub(super) struct Checked {
     pub event: NewEvent,
@@ -81,31 +129,27 @@ pub(super) struct Checked {
 pub(super) fn live_event(
     raw: &RawValue,
     index: usize,
-    installation: &Installation,
-    now: OffsetDateTime,
-    correlation: Uuid,
+    metadata: &LiveMetadata,
 ) -> (Option<serde_json::Value>, Result<Checked, ItemError>) {
-    let at = format!("events[{index}]");
+    let at = At("events", index);
     let received: ReceivedEvent = match serde_json::from_str(raw.get()) {
         Ok(received) => received,
         Err(e) => {
             let message = format!("an event is an object: {e}");
-            return (None, Err(item_error("invalid_event", at, message)));
+            return (
+                None,
+                Err(item_error("invalid_event", at.to_string(), message)),
+            );
         }
     };
     let given_id = echoed_id(received.event_id.clone());
-    (
-        given_id,
-        check_live_event(received, &at, installation, now, correlation),
-    )
+    (given_id, check_live_event(received, at, metadata))
 }
 
 fn check_live_event(
-    received: ReceivedEvent,
-    at: &str,
-    installation: &Installation,
-    now: OffsetDateTime,
-    correlation: Uuid,
+    received: ReceivedEvent<'_>,
+    at: At,
+    metadata: &LiveMetadata,
 ) -> Result<Checked, ItemError> {
     let id = received
         .event_id
@@ -145,12 +189,12 @@ fn check_live_event(
     let data = received
         .data
         .ok_or_else(|| item_error("invalid_data", format!("{at}.data"), "data is missing"))?;
-    commerce::check(resource, &data).map_err(|r| rejection(&format!("{at}.data"), r))?;
-    let data = commerce::canonical(&data)
+    commerce::check(resource, data).map_err(|r| rejection(&format!("{at}.data"), r))?;
+    let data = commerce::canonical(data)
         .map_err(|e| item_error("invalid_data", format!("{at}.data"), e.to_string()))?;
-    let metadata = metadata(installation, Source::Live, occurred_at, now, correlation);
-    let metadata = serde_json::value::to_raw_value(&metadata)
-        .map_err(|e| item_error("invalid_event", at.to_owned(), e.to_string()))?;
+    let metadata = metadata
+        .of(occurred_at)
+        .map_err(|e| item_error("invalid_event", at.to_string(), e.to_string()))?;
     Ok(Checked {
         event: NewEvent {
             event_id: id,
@@ -168,12 +212,12 @@ pub(super) fn batch_item(
     item: &RawValue,
     index: usize,
 ) -> Result<Box<RawValue>, ItemError> {
-    let at = format!("items[{index}]");
+    let at = At("items", index);
     commerce::check(resource, item)
-        .map_err(|r| rejection(&at, r))
+        .map_err(|r| rejection(&at.to_string(), r))
         .and_then(|()| {
             commerce::canonical(item)
-                .map_err(|e| item_error("invalid_data", at.clone(), e.to_string()))
+                .map_err(|e| item_error("invalid_data", at.to_string(), e.to_string()))
         })
 }
 
@@ -237,6 +281,33 @@ pub(super) fn stated_type(raw: &RawValue) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn live_metadata_is_what_serializing_it_whole_makes() {
+        let installation = Installation {
+            integration_id: woo_domain::IntegrationId(Uuid::from_u128(7)),
+            company_id: woo_domain::CompanyId(Uuid::from_u128(8)),
+        };
+        let now = time::macros::datetime!(2026-11-30 12:00:00.123456 UTC);
+        let correlation = Uuid::now_v7();
+        let live = LiveMetadata::new(&installation, now, correlation);
+        assert!(live.around.is_some(), "the template is used");
+        for occurred_at in [
+            now,
+            time::macros::datetime!(2026-11-27 09:00 UTC),
+            time::macros::datetime!(1900-01-01 00:00:00.5 +02:30),
+            time::macros::datetime!(9998-12-31 23:59:59.999999999 -11:00),
+        ] {
+            let whole = metadata(&installation, Source::Live, occurred_at, now, correlation);
+            let whole = serde_json::value::to_raw_value(&whole).unwrap();
+            assert_eq!(live.of(occurred_at).unwrap().get(), whole.get());
+        }
+        let far = time::macros::datetime!(-0001-01-01 00:00 UTC);
+        assert!(
+            live.of(far).is_err(),
+            "what RFC 3339 cannot write stays an error"
+        );
+    }
 
     #[test]
     fn echoes_of_bad_input_are_bounded() {

@@ -91,27 +91,35 @@ impl Services {
         let now = self.now();
         let correlation = Uuid::now_v7();
         let mut results = Vec::with_capacity(events.len());
-        let mut accepted_events: Vec<(usize, NewEvent)> = Vec::new();
-        let mut occurred: HashMap<Uuid, OffsetDateTime> = HashMap::new();
+        let mut accepted_events: Vec<(usize, NewEvent)> = Vec::with_capacity(events.len());
+        // Each event id appended: where it sits in `accepted_events`, and when it happened.
+        let mut occurred: HashMap<Uuid, (usize, OffsetDateTime)> =
+            HashMap::with_capacity(events.len());
         // A plugin's queue may hold an event twice: the first copy goes to the log, later copies
         // are answered from its result once it has one.
         let mut repeats: Vec<Repeat> = Vec::new();
+        let metadata = check::LiveMetadata::new(installation, now, correlation);
+        let live = |raw: &RawValue, index: usize| {
+            let (given_id, checked) = check::live_event(raw, index, &metadata);
+            let checked = checked.map(|mut checked| {
+                if let Cow::Owned(stored) = placement.event_type(&checked.event.event_type) {
+                    checked.event.event_type = stored;
+                }
+                checked
+            });
+            (given_id, checked)
+        };
         for (index, raw) in events.iter().enumerate() {
-            match check::live_event(raw, index, installation, now, correlation) {
+            match live(raw, index) {
                 (given_id, Ok(checked)) => {
                     results.push(accepted(given_id, None));
-                    let mut event = checked.event;
-                    if let Cow::Owned(stored) = placement.event_type(&event.event_type) {
-                        event.event_type = stored;
-                    }
-                    match accepted_events
-                        .iter()
-                        .find(|(_, first)| first.event_id == event.event_id)
-                    {
-                        Some((first, first_event)) => {
+                    let event = checked.event;
+                    match occurred.get(&event.event_id) {
+                        Some(&(at, first_at)) => {
+                            let (first, first_event) = &accepted_events[at];
                             let same = first_event.event_type == event.event_type
                                 && first_event.data.get() == event.data.get()
-                                && occurred.get(&event.event_id) == Some(&checked.occurred_at);
+                                && first_at == checked.occurred_at;
                             repeats.push(Repeat {
                                 index,
                                 first: *first,
@@ -119,7 +127,10 @@ impl Services {
                             });
                         }
                         None => {
-                            occurred.insert(event.event_id, checked.occurred_at);
+                            occurred.insert(
+                                event.event_id,
+                                (accepted_events.len(), checked.occurred_at),
+                            );
                             accepted_events.push((index, event));
                         }
                     }
@@ -129,7 +140,15 @@ impl Services {
         }
         let stream = placement.stream(installation.integration_id);
         let appended: Vec<usize> = accepted_events.iter().map(|(index, _)| *index).collect();
-        append_all(self.log.as_ref(), stream, accepted_events, &mut results).await?;
+        let remake = |index: usize| Some(live(events.get(index)?, index).1.ok()?.event);
+        append_all(
+            self.log.as_ref(),
+            stream,
+            accepted_events,
+            &mut results,
+            &remake,
+        )
+        .await?;
         reject_duplicates_of_other_moments(self.log.as_ref(), &appended, &occurred, &mut results)
             .await?;
         for Repeat { index, first, same } in repeats {
@@ -197,7 +216,7 @@ impl Services {
         let metadata = serde_json::value::to_raw_value(&metadata)
             .map_err(|e| ServiceError::Invariant(e.to_string()))?;
         let mut results = Vec::with_capacity(body.items.len());
-        let mut accepted_items = Vec::new();
+        let mut accepted_items = Vec::with_capacity(body.items.len());
         for (index, item) in body.items.iter().enumerate() {
             match check::batch_item(resource, item, index) {
                 Ok(data) => {
@@ -215,7 +234,23 @@ impl Services {
                 Err(error) => results.push(rejected(None, Some(index), error)),
             }
         }
-        append_all(self.log.as_ref(), stream, accepted_items, &mut results).await?;
+        let remake = |index: usize| {
+            let item = body.items.get(index)?;
+            Some(NewEvent {
+                event_id: check::item_id(installation, sync_id, batch_id, index),
+                event_type: event_type.to_owned(),
+                data: check::batch_item(resource, item, index).ok()?,
+                metadata: metadata.clone(),
+            })
+        };
+        append_all(
+            self.log.as_ref(),
+            stream,
+            accepted_items,
+            &mut results,
+            &remake,
+        )
+        .await?;
         self.record_delivery(
             installation.integration_id,
             "sync batch",
