@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
+use crate::metrics::{sample, scrape};
 use woo_e2e::{
     TestApp, batch_request, batches, error_answer, event_id, fixture, live, spawn_app_with,
     statuses,
@@ -138,4 +139,9 @@ async fn past_the_pace_bound_bulk_requests_wait_for_the_projections_and_single_e
     assert_eq!(statuses(&bulk_answer), ["accepted"; 10]);
     let done = health_until(&app, |h| !paced(h).0).await;
     assert_eq!(paced(&done), (false, 0, 1), "{done}");
+    let metrics = scrape(&app.address).await;
+    assert_eq!(sample(&metrics, "woo_bulk_requests_paced_total"), Some(1.0));
+    assert_eq!(sample(&metrics, "woo_bulk_requests_waiting"), Some(0.0));
+    let waited = sample(&metrics, "woo_bulk_pace_wait_seconds_total").unwrap();
+    assert!(waited > 0.0, "{waited}");
 }

@@ -14,13 +14,13 @@ use woo_server::{Application, Settings};
 
 /// The value of the sample whose name and labels are exactly `series`, e.g.
 /// `woo_http_requests_total{method="GET",route="/healthz",status="2xx"}`.
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
-async fn scrape(address: &str) -> String {
+pub(crate) async fn scrape(address: &str) -> String {
     let response = reqwest::get(format!("{address}/metrics")).await.unwrap();
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"].to_str().unwrap();

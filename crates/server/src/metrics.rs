@@ -8,7 +8,7 @@
 //! exposes the port to the internet blocks `/metrics` at its reverse proxy (README).
 
 use std::collections::HashSet;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -18,8 +18,8 @@ use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 use async_trait::async_trait;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use woo_domain::IntegrationId;
 use woo_domain::api::{ItemResult, ItemStatus};
@@ -46,6 +46,12 @@ pub struct Metrics {
     projection_lag_seconds: prometheus::GaugeVec,
     projection_parked: IntGaugeVec,
     sync_batches_deferred: IntGauge,
+    bulk_requests_waiting: IntGauge,
+    bulk_requests_paced: IntCounter,
+    bulk_pace_wait: prometheus::Counter,
+    /// Held while the pacing counters catch up with the backpressure's counts, so that two
+    /// scrapes at once add each wait once.
+    pacing_catch_up: Mutex<()>,
     /// Paths that are a route's whole pattern (no `{id}` in it): their label is the path itself.
     /// Finding a request's pattern walks the router, matching each dynamic route with a regex;
     /// the hot routes are static and are found here instead. Bounded by the routes there are.
@@ -122,7 +128,22 @@ impl Metrics {
         registry.register(Box::new(projection_lag_events.clone()))?;
         registry.register(Box::new(projection_lag_seconds.clone()))?;
         registry.register(Box::new(projection_parked.clone()))?;
+        let bulk_requests_waiting = IntGauge::new(
+            "bulk_requests_waiting",
+            "Bulk requests waiting now for the projections to come back under the pace bound",
+        )?;
+        let bulk_requests_paced = IntCounter::new(
+            "bulk_requests_paced_total",
+            "Bulk requests that waited for the projections before they were read",
+        )?;
+        let bulk_pace_wait = prometheus::Counter::new(
+            "bulk_pace_wait_seconds_total",
+            "Time bulk requests waited for the projections, in all",
+        )?;
         registry.register(Box::new(sync_batches_deferred.clone()))?;
+        registry.register(Box::new(bulk_requests_waiting.clone()))?;
+        registry.register(Box::new(bulk_requests_paced.clone()))?;
+        registry.register(Box::new(bulk_pace_wait.clone()))?;
         Ok(Metrics {
             registry,
             http_requests,
@@ -134,6 +155,10 @@ impl Metrics {
             projection_lag_seconds,
             projection_parked,
             sync_batches_deferred,
+            bulk_requests_waiting,
+            bulk_requests_paced,
+            bulk_pace_wait,
+            pacing_catch_up: Mutex::default(),
             static_routes: RwLock::default(),
         })
     }
@@ -265,6 +290,24 @@ pub async fn scrape(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     metrics
         .sync_batches_deferred
         .set(i64::from(state.app.backpressure.behind().is_some()));
+    // The pacing counts are kept by the backpressure; the counters catch up with them here.
+    let _one_at_a_time = metrics
+        .pacing_catch_up
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let pacing = state.app.backpressure.status();
+    metrics
+        .bulk_requests_waiting
+        .set(i64::try_from(pacing.bulk_requests_waiting).unwrap_or(i64::MAX));
+    metrics.bulk_requests_paced.inc_by(
+        pacing
+            .bulk_requests_paced
+            .saturating_sub(metrics.bulk_requests_paced.get()),
+    );
+    let waited = std::time::Duration::from_millis(pacing.bulk_pace_waited_ms).as_secs_f64();
+    metrics
+        .bulk_pace_wait
+        .inc_by((waited - metrics.bulk_pace_wait.get()).max(0.0));
     let mut body = Vec::new();
     TextEncoder::new()
         .encode(&metrics.registry.gather(), &mut body)
