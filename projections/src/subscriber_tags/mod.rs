@@ -71,7 +71,7 @@ impl Projection for SubscriberTags {
     }
 
     fn version(&self) -> u32 {
-        5
+        6
     }
 
     fn schema(&self) -> &'static str {
