@@ -146,10 +146,8 @@ impl Projection for SubscriberTags {
                 // The event and every anonymous cart it identifies change one row, written once.
                 let mut row = Row::load(tx, company, &email)?;
                 shopper(&mut row, &activity, &write, &origin)?;
-                for name in &keys {
-                    for earlier in stitching::link(tx, &key(name), &email, write.at)? {
-                        apply_anonymous(&mut row, &earlier, &origin)?;
-                    }
+                for earlier in stitching::link(tx, (company, store), &keys, &email, write.at)? {
+                    apply_anonymous(&mut row, &earlier, &origin)?;
                 }
                 row.save(tx)?;
             }
