@@ -16,8 +16,9 @@ use std::sync::LazyLock;
 
 use rusqlite::{OptionalExtension, ToSql, Transaction, params};
 use uuid::Uuid;
-use woo_domain::commerce::resources::ShopperActivity;
 use woo_domain::values::Email;
+
+use super::activity::Activity;
 use woo_domain::{CompanyId, IntegrationId};
 
 /// How far apart an anonymous event and the identified events of its key may lie: WooCommerce
@@ -35,7 +36,7 @@ const PER_STORE: i64 = 10_000;
 /// The keys an event names its cart by, each marked with its kind so a session key can never
 /// equal a cart token: `session:t_5a8b…`, `token:eyJ0…`. A signed-in shopper's event also names
 /// the guest session it replaced, so the cart begun before signing in joins them.
-pub(super) fn keys(activity: &ShopperActivity) -> Vec<String> {
+pub(super) fn keys(activity: &Activity) -> Vec<String> {
     [
         ("session", &activity.session_key),
         ("token", &activity.cart_token),
