@@ -18,13 +18,14 @@
 //! a shopper not known yet are kept and join the shopper's record once an event names both their
 //! email and the same session or cart token (`stitching.rs`).
 
+mod activity;
 mod history;
 mod read;
 mod row;
 mod stitching;
 
 use rusqlite::Transaction;
-use woo_domain::commerce::resources::{OrderHead, ShopperActivity};
+use woo_domain::commerce::resources::Address;
 use woo_domain::commerce::{CommerceEventType, Subject};
 use woo_domain::values::Email;
 use woo_eventlog::RecordedEvent;
@@ -32,9 +33,10 @@ use woo_projector::{Projection, ProjectionError};
 
 use crate::decode::{cart_value, integration, millis, read_data, read_head};
 use crate::names::ReadModel;
+use activity::Activity;
 use history::{Tag, Write};
 use row::{Cart, Row};
-use woo_domain::commerce::lenient::text;
+use woo_domain::commerce::lenient::{WooId, object_or_empty, text};
 use woo_domain::streams::Category;
 
 pub use history::{KEPT, TagWrite};
@@ -58,10 +60,21 @@ struct Origin<'a> {
     position: u64,
 }
 
-/// The number the merchant knows an order by (`"1234"`), read beside its status.
-#[derive(serde::Deserialize)]
-struct Numbered {
-    #[serde(default, deserialize_with = "text")]
+/// An order as the tags read it: the fields of `OrderHead` and the number the merchant knows it
+/// by (`"1234"`), in one pass over the order, where reading the two apart read it twice. The ids
+/// are read though unused so that an order whose ids do not read stops here as it did.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct NumberedOrder {
+    #[serde(rename = "id")]
+    _id: WooId,
+    #[serde(deserialize_with = "text")]
+    status: String,
+    #[serde(rename = "customer_id")]
+    _customer_id: WooId,
+    #[serde(deserialize_with = "object_or_empty")]
+    billing: Address,
+    #[serde(deserialize_with = "text")]
     number: String,
 }
 
@@ -71,7 +84,7 @@ impl Projection for SubscriberTags {
     }
 
     fn version(&self) -> u32 {
-        5
+        6
     }
 
     fn schema(&self) -> &'static str {
@@ -112,7 +125,7 @@ impl Projection for SubscriberTags {
                 return Ok(());
             }
             // A refund resource or an `{id}` body has no status, and changes no tag.
-            let order: OrderHead = read_data(recorded)?;
+            let order: NumberedOrder = read_data(recorded)?;
             let placed = PLACED.contains(&order.status.as_str());
             if !placed && !UNPAID.contains(&order.status.as_str()) {
                 return Ok(());
@@ -120,9 +133,8 @@ impl Projection for SubscriberTags {
             let Ok(email) = Email::parse(&order.billing.email) else {
                 return Ok(());
             };
-            let number = read_data::<Numbered>(recorded)?.number;
             let write = Write {
-                order_number: Some(number.as_str()).filter(|n| !n.is_empty()),
+                order_number: Some(order.number.as_str()).filter(|n| !n.is_empty()),
                 ..write
             };
             let mut row = Row::load(tx, company, &email)?;
@@ -134,7 +146,7 @@ impl Projection for SubscriberTags {
             return Ok(row.save(tx)?);
         }
 
-        let activity: ShopperActivity = read_data(recorded)?;
+        let activity: Activity = read_data(recorded)?;
         let keys = stitching::keys(&activity);
         let key = |key| stitching::Key {
             company,
@@ -146,10 +158,8 @@ impl Projection for SubscriberTags {
                 // The event and every anonymous cart it identifies change one row, written once.
                 let mut row = Row::load(tx, company, &email)?;
                 shopper(&mut row, &activity, &write, &origin)?;
-                for name in &keys {
-                    for earlier in stitching::link(tx, &key(name), &email, write.at)? {
-                        apply_anonymous(&mut row, &earlier, &origin)?;
-                    }
+                for earlier in stitching::link(tx, (company, store), &keys, &email, write.at)? {
+                    apply_anonymous(&mut row, &earlier, &origin)?;
                 }
                 row.save(tx)?;
             }
@@ -189,7 +199,7 @@ fn apply_anonymous(
     let Some(kind) = CommerceEventType::parse(&event.event_type) else {
         return Ok(());
     };
-    let activity: ShopperActivity =
+    let activity: Activity =
         serde_json::from_str(&event.data).map_err(|e| ProjectionError::Event {
             position: origin.position,
             message: format!("a kept anonymous cart does not read: {e}"),
@@ -207,7 +217,7 @@ fn apply_anonymous(
 /// The tags and cart a shopper's cart or checkout event decides (DESIGN.md §5).
 fn shopper(
     row: &mut Row,
-    activity: &ShopperActivity,
+    activity: &Activity,
     write: &Write<'_>,
     origin: &Origin<'_>,
 ) -> Result<(), ProjectionError> {
@@ -229,7 +239,7 @@ fn shopper(
 }
 
 /// The cart an event leaves: the activity's, or none.
-fn cart(activity: Option<&ShopperActivity>, origin: &Origin<'_>) -> Result<Cart, ProjectionError> {
+fn cart(activity: Option<&Activity>, origin: &Origin<'_>) -> Result<Cart, ProjectionError> {
     let items = activity
         .map(|a| {
             let items: Vec<CartItem> = a

@@ -64,7 +64,7 @@ pub fn cart_store(
 ) -> rusqlite::Result<Option<String>> {
     conn.query_row(
         "SELECT integration_id FROM subscriber_tags WHERE company_id = ?1 AND email = ?2",
-        [company.to_string(), email.to_owned()],
+        params![company.0.as_bytes(), email],
         |row| row.get::<_, Option<String>>(0),
     )
     .optional()
@@ -78,7 +78,7 @@ pub fn get(conn: &Connection, company: CompanyId, email: &str) -> rusqlite::Resu
                 integration_id, history
          FROM subscriber_tags WHERE company_id = ?1 AND email = ?2",
     )?
-    .query_row(params![company.to_string(), email], |row| {
+    .query_row(params![company.0.as_bytes(), email], |row| {
         let mut tags = Vec::new();
         if row.get::<_, bool>(0)? {
             tags.push(IN_CART);
@@ -131,7 +131,7 @@ pub fn emails_with_tag(
     ))?;
     stmt.query_map(
         params![
-            company.to_string(),
+            company.0.as_bytes(),
             after,
             i64::try_from(limit).unwrap_or(i64::MAX)
         ],

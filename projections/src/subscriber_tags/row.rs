@@ -40,7 +40,8 @@ pub(super) struct Cart {
 }
 
 pub(super) struct Row {
-    company: String,
+    /// The company's 16 bytes, as the table keys it.
+    company: [u8; 16],
     email: String,
     /// The row's rowid when it is in the table (an UPDATE by rowid writes it back, without a
     /// second search of the key's index), else an INSERT does.
@@ -78,7 +79,7 @@ impl Row {
         company: CompanyId,
         email: &Email,
     ) -> rusqlite::Result<Self> {
-        let company = company.to_string();
+        let company = *company.0.as_bytes();
         let stored = tx
             .prepare_cached(LOAD)?
             .query_row(params![company, email.as_str()], |row| {

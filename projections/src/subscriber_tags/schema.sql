@@ -5,7 +5,7 @@
 -- which SQLite would spill into overflow pages in a WITHOUT ROWID table (over about 1,000 bytes);
 -- a rowid table keeps rows up to about 4,000 bytes in one page.
 CREATE TABLE IF NOT EXISTS subscriber_tags (
-    company_id        TEXT    NOT NULL,
+    company_id        BLOB    NOT NULL, -- 16 bytes: a shorter key to compare at every search
     email             TEXT    NOT NULL,
     -- The tags: each is the value its newest write by (at, event_id) gave it, the last write
     -- in its kept history below.

@@ -12,10 +12,13 @@
 //! `PER_STORE` newest) forget what no identification arrived for; an identifying event arriving
 //! later than those bounds no longer finds the cart.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use std::sync::LazyLock;
+
+use rusqlite::{OptionalExtension, ToSql, Transaction, params};
 use uuid::Uuid;
-use woo_domain::commerce::resources::ShopperActivity;
 use woo_domain::values::Email;
+
+use super::activity::Activity;
 use woo_domain::{CompanyId, IntegrationId};
 
 /// How far apart an anonymous event and the identified events of its key may lie: WooCommerce
@@ -33,7 +36,7 @@ const PER_STORE: i64 = 10_000;
 /// The keys an event names its cart by, each marked with its kind so a session key can never
 /// equal a cart token: `session:t_5a8b…`, `token:eyJ0…`. A signed-in shopper's event also names
 /// the guest session it replaced, so the cart begun before signing in joins them.
-pub(super) fn keys(activity: &ShopperActivity) -> Vec<String> {
+pub(super) fn keys(activity: &Activity) -> Vec<String> {
     [
         ("session", &activity.session_key),
         ("token", &activity.cart_token),
@@ -66,16 +69,30 @@ const EXPIRE: &str = "DELETE FROM anonymous_carts WHERE integration_id = ?1 AND 
 const TRIM_STORE: &str = "DELETE FROM anonymous_carts WHERE integration_id = ?1
     AND (at, event_id) <= (SELECT at, event_id FROM anonymous_carts WHERE integration_id = ?1
                            ORDER BY at DESC, event_id DESC LIMIT 1 OFFSET ?2)";
-/// A link is made, or grows to cover the hour of an event outside its span, in one search of its
-/// index; an event inside the span writes nothing.
-const LINK: &str =
-    "INSERT INTO cart_links (company_id, integration_id, cart_key, email, first_at, last_at)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-    ON CONFLICT (company_id, integration_id, cart_key, email) DO UPDATE SET
-        first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)
-    WHERE excluded.first_at < first_at OR excluded.last_at > last_at";
+/// The links of an event's keys (at most 3) are made, or grow to cover the hour of an event
+/// outside their span, in one statement: one search of the index per key, and an event inside the
+/// span writes nothing. `LINKS[n - 1]` links `n` keys, bound from `?6` on.
+static LINKS: LazyLock<[String; 3]> = LazyLock::new(|| {
+    [1, 2, 3].map(|n| {
+        let rows: Vec<String> = (0..n)
+            .map(|k| format!("(?1, ?2, ?{}, ?3, ?4, ?5)", 6 + k))
+            .collect();
+        format!(
+            "INSERT INTO cart_links (company_id, integration_id, cart_key, email, first_at, last_at)
+            VALUES {}
+            ON CONFLICT (company_id, integration_id, cart_key, email) DO UPDATE SET
+                first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)
+            WHERE excluded.first_at < first_at OR excluded.last_at > last_at",
+            rows.join(", ")
+        )
+    })
+});
+/// Whether the store keeps any anonymous event of the company: most never do, and then the keys'
+/// kept events need no search each.
+const STORE_KEEPS: &str =
+    "SELECT 1 FROM anonymous_carts WHERE company_id = ?1 AND integration_id = ?2";
 /// The kept events of a key (at most `PER_KEY + 1`), then, only when there are some, the span
-/// they must lie near: most keys never had an anonymous event.
+/// they must lie near.
 const KEY_KEPT: &str = "SELECT at, event_id, event_type, data FROM anonymous_carts
     WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3";
 const SPAN: &str = "SELECT first_at, last_at FROM cart_links
@@ -176,47 +193,61 @@ pub(super) fn remember(
     .map(|kept| kept.is_some())
 }
 
-/// Records that an event at `at` named `email` with `key` (the link's span grows to include it),
-/// and returns the kept anonymous events of `key` that belong to `email`: within `WINDOW_MS` of
-/// its link.
+/// Records that an event at `at` named `email` with each of `keys` (each link's span grows to
+/// include it), and returns the kept anonymous events of those keys that belong to `email`:
+/// within `WINDOW_MS` of its link with that key. An event kept under two of the keys is returned
+/// twice, which applies it twice: a no-op for the registers.
 pub(super) fn link(
     tx: &Transaction<'_>,
-    key: &Key<'_>,
+    (company, integration): (CompanyId, IntegrationId),
+    keys: &[String],
     email: &Email,
     at: i64,
 ) -> rusqlite::Result<Vec<Anonymous>> {
-    let (company, integration) = key.ids();
+    let Some(sql) = keys.len().checked_sub(1).and_then(|n| LINKS.get(n)) else {
+        return Ok(Vec::new());
+    };
+    let (company, integration) = (company.0.as_bytes(), integration.0.as_bytes());
     let hour = at.div_euclid(HOUR_MS).saturating_mul(HOUR_MS);
-    tx.prepare_cached(LINK)?.execute(params![
-        company,
-        integration,
-        key.key,
-        email.as_str(),
-        hour,
-        hour.saturating_add(HOUR_MS - 1)
-    ])?;
-    let mut kept: Vec<Anonymous> = tx
-        .prepare_cached(KEY_KEPT)?
-        .query_map(params![company, integration, key.key], |row| {
-            Ok(Anonymous {
-                at: row.get(0)?,
-                event_id: Uuid::from_bytes(row.get(1)?),
-                event_type: row.get(2)?,
-                data: row.get(3)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    if kept.is_empty() {
-        return Ok(kept);
+    let end = hour.saturating_add(HOUR_MS - 1);
+    let email = email.as_str();
+    let mut bound: Vec<&dyn ToSql> = vec![&company, &integration, &email, &hour, &end];
+    bound.extend(keys.iter().map(|k| k as &dyn ToSql));
+    tx.prepare_cached(sql)?.execute(bound.as_slice())?;
+    let keeps = tx
+        .prepare_cached(STORE_KEEPS)?
+        .query_row(params![company, integration], |_| Ok(()))
+        .optional()?;
+    let mut belong = Vec::new();
+    if keeps.is_none() {
+        return Ok(belong);
     }
-    let (first, last): (i64, i64) = tx.prepare_cached(SPAN)?.query_row(
-        params![company, integration, key.key, email.as_str()],
-        |row| Ok((row.get(0)?, row.get(1)?)),
-    )?;
-    let near = first.saturating_sub(WINDOW_MS)..=last.saturating_add(WINDOW_MS);
-    kept.retain(|event| near.contains(&event.at));
-    kept.sort_unstable_by(|a, b| (a.at, &a.event_id).cmp(&(b.at, &b.event_id)));
-    Ok(kept)
+    for key in keys {
+        let mut kept: Vec<Anonymous> = tx
+            .prepare_cached(KEY_KEPT)?
+            .query_map(params![company, integration, key], |row| {
+                Ok(Anonymous {
+                    at: row.get(0)?,
+                    event_id: Uuid::from_bytes(row.get(1)?),
+                    event_type: row.get(2)?,
+                    data: row.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        if kept.is_empty() {
+            continue;
+        }
+        let (first, last): (i64, i64) = tx
+            .prepare_cached(SPAN)?
+            .query_row(params![company, integration, key, email], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?;
+        let near = first.saturating_sub(WINDOW_MS)..=last.saturating_add(WINDOW_MS);
+        kept.retain(|event| near.contains(&event.at));
+        belong.append(&mut kept);
+    }
+    belong.sort_unstable_by(|a, b| (a.at, &a.event_id).cmp(&(b.at, &b.event_id)));
+    Ok(belong)
 }
 
 /// The emails an anonymous event at `at` under `key` belongs to.

@@ -1,7 +1,8 @@
 //! A company's subscribers a page at a time, in email order, both ways: narrowed by an email
 //! prefix and by a tag. The tag lives in the `subscriber_tags` read model; both sit in the same
 //! database, so one query joins them instead of paging one and filtering the other (which loses
-//! matches past the first page).
+//! matches past the first page). `subscriber_tags` keys the company by its 16 bytes, so the join
+//! binds them beside the text this table keys it by.
 
 use rusqlite::{Connection, params};
 use woo_domain::CompanyId;
@@ -54,7 +55,7 @@ fn fetch(
         "SELECT s.email FROM subscribers s
          WHERE s.company_id = ?1 AND substr(s.email, 1, length(?2)) = ?2 AND {LISTED}
            AND (?3 IS NULL OR EXISTS (
-                SELECT 1 FROM subscriber_tags t WHERE t.company_id = s.company_id AND t.email = s.email
+                SELECT 1 FROM subscriber_tags t WHERE t.company_id = ?6 AND t.email = s.email
                   AND ((?3 = 'ecommerce.in_cart' AND t.in_cart = 1)
                     OR (?3 = 'ecommerce.in_checkout' AND t.in_checkout = 1))))
            AND s.email {compare} ?4
@@ -66,7 +67,8 @@ fn fetch(
             filter.prefix,
             filter.tag,
             cursor,
-            i64::try_from(limit).unwrap_or(i64::MAX)
+            i64::try_from(limit).unwrap_or(i64::MAX),
+            company.0.as_bytes()
         ],
         |r| r.get(0),
     )?

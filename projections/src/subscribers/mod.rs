@@ -416,6 +416,59 @@ mod tests {
     }
 
     #[test]
+    fn each_name_is_the_newest_write_that_carried_it_whatever_the_order() {
+        let writes = [
+            // (at, event id byte, first, last, customer, contact)
+            (5, 1, Some("Ada"), None, 0, false),
+            (5, 2, Some("Grace"), Some("Hopper"), 7, false),
+            (9, 0, None, Some("Lovelace"), 3, true),
+            (i64::MIN, 9, Some("Early"), Some("Early"), 0, false),
+        ];
+        let mut seen = Vec::new();
+        for order in [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1], [1, 3, 0, 2]] {
+            let mut conn = Connection::open_in_memory().unwrap();
+            conn.execute_batch(&SCHEMA).unwrap();
+            let tx = conn.transaction().unwrap();
+            let email = Email::parse("ada@example.com").unwrap();
+            for (at, id, first, last, customer, contact) in order.map(|n| writes[n]) {
+                let who = Person {
+                    email: None,
+                    customer: WooId(customer),
+                    contact,
+                    first: first.unwrap_or_default().to_owned(),
+                    last: last.unwrap_or_default().to_owned(),
+                };
+                remember(
+                    &tx,
+                    CompanyId(uuid::Uuid::nil()),
+                    &email,
+                    &who,
+                    at,
+                    &[id; 16],
+                )
+                .unwrap();
+            }
+            seen.push(
+                tx.query_row(
+                    "SELECT first_name, last_name, customer_id, contact FROM subscribers",
+                    [],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, bool>(3)?,
+                        ))
+                    },
+                )
+                .unwrap(),
+            );
+        }
+        let expected = ("Grace".to_owned(), "Lovelace".to_owned(), 7, true);
+        assert!(seen.iter().all(|s| *s == expected), "{seen:?}");
+    }
+
+    #[test]
     fn a_subscribers_orders_and_listing_are_found_through_indexes_not_company_scans() {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(&SCHEMA).unwrap();
