@@ -19,7 +19,9 @@ export WOO_INGEST_PASSWORD='correct horse battery'
 $BIN accounts add-user --email o@example.com --company Acme --role owner --data-dir $D/data > /dev/null
 $BIN serve --addr 127.0.0.1:$PORT --data-dir $D/data > $D/serve.out 2> $D/serve.err & P=$!
 trap 'kill $P 2>/dev/null; sleep 0.2; rm -rf $D' EXIT
-until curl -sf -o /dev/null http://127.0.0.1:$PORT/healthz; do sleep 0.05; done
+# Waits until serve answers; says why and stops if it exited instead (a flag it does not know).
+up() { until curl -sf -o /dev/null http://127.0.0.1:$PORT/healthz; do kill -0 $P 2>/dev/null || { echo "serve stopped:"; tail -3 $D/serve.err; exit 1; }; sleep 0.05; done; }
+up
 ticks() { awk '{print $14 + $15}' /proc/$P/stat; }
 # CPU of `serve` per accepted event during a run: wall-clock figures move with whatever else the
 # two cores run, CPU time much less.
@@ -40,13 +42,13 @@ bulk
 echo "== bulk, 500 events a request, 8 connections, ${SECS} s, unpaced (serve --bulk-pace-lag-ms 0)"
 kill $P; wait $P 2>/dev/null || true
 $BIN serve --addr 127.0.0.1:$PORT --data-dir $D/data --bulk-pace-lag-ms 0 > $D/serve.out 2> $D/serve.err & P=$!
-until curl -sf -o /dev/null http://127.0.0.1:$PORT/healthz; do sleep 0.05; done
+up
 bulk
 [ "$MIXED" = mixed ] || exit 0
 echo "== mixed: sync batches of 1000 at 16 connections beside live cart/checkout events at 200/s over 16 connections, --max-projection-lag-s 1, ${SECS} s"
 kill $P; wait $P 2>/dev/null || true
 $BIN serve --addr 127.0.0.1:$PORT --data-dir $D/data --max-projection-lag-s 1 > $D/serve.out 2> $D/serve.err & P=$!
-until curl -sf -o /dev/null http://127.0.0.1:$PORT/healthz; do sleep 0.05; done
+up
 $BIN loadgen --server http://127.0.0.1:$PORT --email o@example.com --mode sync --batch 1000 --concurrency 16 --duration "$SECS" > $D/sync.out 2>&1 & S=$!
 $BIN loadgen --server http://127.0.0.1:$PORT --token "$TOKEN" --mix cart=80,checkout=20 --rate 200 --concurrency 16 --duration "$SECS" > $D/live.out 2>&1 & L=$!
 wait $S || true; wait $L || true

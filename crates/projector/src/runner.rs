@@ -17,7 +17,10 @@ const RETRY_MAX: Duration = Duration::from_secs(30);
 /// projection that is behind takes big ones, because a commit writes each page it dirtied once
 /// however many events dirtied it: at 1,000 a batch the commits were a third of the projections'
 /// CPU under bulk ingestion, and 8,000 took the CPU per event from 134 to 95 µs (BENCHMARKS.md).
-const BATCH: usize = 8000;
+/// Since the next batch is read while one is applied, two are in memory at once: at 8,000 that
+/// took `serve` to 130 MiB under bulk ingestion (the target is 128 MB); 4,000 keeps it near 110
+/// MiB for 2–3 µs more CPU per event.
+const BATCH: usize = 4000;
 
 /// A projection with what it needs to run.
 #[derive(Clone)]
