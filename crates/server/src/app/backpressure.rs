@@ -79,6 +79,23 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// A paced request counted as waiting until it is dropped, however the wait ends: a client that
+/// hangs up mid-wait drops it too.
+struct Waiting<'a>(&'a AtomicU64);
+
+impl<'a> Waiting<'a> {
+    fn count(waiting: &'a AtomicU64) -> Self {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        Waiting(waiting)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Backpressure {
     /// Sync batches are deferred past `bound`; bulk requests are paced past `pace`, if given.
     pub fn new(bound: Duration, pace: Option<Duration>) -> Self {
@@ -102,9 +119,9 @@ impl Backpressure {
             return;
         }
         let started = tokio::time::Instant::now();
-        self.paced.waiting.fetch_add(1, Ordering::Relaxed);
+        let waiting = Waiting::count(&self.paced.waiting);
         let _ = tokio::time::timeout(MAX_PACE_WAIT, lag.wait_for(|lag| *lag <= pace)).await;
-        self.paced.waiting.fetch_sub(1, Ordering::Relaxed);
+        drop(waiting);
         self.paced.paced.fetch_add(1, Ordering::Relaxed);
         self.paced
             .waited_ms
@@ -238,6 +255,8 @@ async fn slowest(services: &Services) -> Result<Option<Behind>, ServiceError> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     #[test]
@@ -277,7 +296,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_bulk_request_waits_while_the_projections_are_past_the_pace_bound() {
-        let backpressure = std::sync::Arc::new(Backpressure::new(
+        let backpressure = Arc::new(Backpressure::new(
             Duration::from_secs(30),
             Some(Duration::from_millis(500)),
         ));
@@ -312,6 +331,24 @@ mod tests {
             !status.deferring_sync_batches,
             "pacing is not deferral: the lag is far under 30 s"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_given_up_while_it_waits_is_no_longer_counted_as_waiting() {
+        let backpressure = Arc::new(Backpressure::new(
+            Duration::from_secs(30),
+            Some(Duration::from_millis(500)),
+        ));
+        backpressure.sampled(Some(behind(900)));
+        let waiting = tokio::spawn({
+            let backpressure = backpressure.clone();
+            async move { backpressure.pace().await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(backpressure.status().bulk_requests_waiting, 1);
+        waiting.abort();
+        assert!(waiting.await.unwrap_err().is_cancelled());
+        assert_eq!(backpressure.status().bulk_requests_waiting, 0);
     }
 
     #[tokio::test(start_paused = true)]
