@@ -34,7 +34,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/disconnect", web::post().to(disconnect))
             .route("/commands", web::get().to(commands))
             .route("/commands/{command_id}/ack", web::post().to(acknowledge))
-            .configure(super::webhooks::configure_store),
+            // The store's WooCommerce webhook deliveries (`webhooks.rs`).
+            .route(
+                "/webhooks/{integration_id}",
+                web::post().to(super::webhooks::receive),
+            ),
     );
 }
 

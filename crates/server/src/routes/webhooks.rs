@@ -33,11 +33,6 @@ const TOPICS: [&str; 9] = [
     "product.deleted",
 ];
 
-/// The store's deliveries, inside the plugin API's scope (`/api/woocommerce/v1`).
-pub fn configure_store(cfg: &mut web::ServiceConfig) {
-    cfg.route("/webhooks/{integration_id}", web::post().to(receive));
-}
-
 /// Registered before the admin scope, whose paths these extend.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -81,7 +76,8 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-async fn receive(
+/// A store's delivery, routed inside the plugin API's scope (`plugin.rs`).
+pub(super) async fn receive(
     state: web::Data<AppState>,
     secrets: web::Data<WebhookSecrets>,
     req: HttpRequest,
