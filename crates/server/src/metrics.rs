@@ -8,7 +8,7 @@
 //! exposes the port to the internet blocks `/metrics` at its reverse proxy (README).
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -46,19 +46,28 @@ pub struct Metrics {
     projection_lag_seconds: prometheus::GaugeVec,
     projection_parked: IntGaugeVec,
     sync_batches_deferred: IntGauge,
-    bulk_requests_waiting: IntGauge,
-    bulk_requests_paced: IntCounter,
-    bulk_pace_wait: prometheus::Counter,
-    /// Held while the pacing counters catch up with the backpressure's counts, so that two
-    /// scrapes at once add each wait once.
-    pacing_catch_up: Mutex<()>,
+    pacing: PaceCounts,
     /// Paths that are a route's whole pattern (no `{id}` in it): their label is the path itself.
     /// Finding a request's pattern walks the router, matching each dynamic route with a regex;
     /// the hot routes are static and are found here instead. Bounded by the routes there are.
     static_routes: RwLock<HashSet<Box<str>>>,
 }
 
+/// What pacing bulk requests has done (`app::backpressure`), counted where `/metrics` shows it:
+/// the backpressure moves these, and `/healthz` reads them back.
+#[derive(Clone)]
+pub struct PaceCounts {
+    pub waiting: IntGauge,
+    pub paced: IntCounter,
+    pub waited_seconds: prometheus::Counter,
+}
+
 impl Metrics {
+    /// The pacing counts, for the backpressure to move.
+    pub fn pacing(&self) -> PaceCounts {
+        self.pacing.clone()
+    }
+
     pub fn new() -> Result<Metrics, prometheus::Error> {
         let registry = Registry::new_custom(Some("woo".into()), None)?;
         let http_requests = IntCounterVec::new(
@@ -155,10 +164,11 @@ impl Metrics {
             projection_lag_seconds,
             projection_parked,
             sync_batches_deferred,
-            bulk_requests_waiting,
-            bulk_requests_paced,
-            bulk_pace_wait,
-            pacing_catch_up: Mutex::default(),
+            pacing: PaceCounts {
+                waiting: bulk_requests_waiting,
+                paced: bulk_requests_paced,
+                waited_seconds: bulk_pace_wait,
+            },
             static_routes: RwLock::default(),
         })
     }
@@ -290,24 +300,6 @@ pub async fn scrape(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     metrics
         .sync_batches_deferred
         .set(i64::from(state.app.backpressure.behind().is_some()));
-    // The pacing counts are kept by the backpressure; the counters catch up with them here.
-    let _one_at_a_time = metrics
-        .pacing_catch_up
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    let pacing = state.app.backpressure.status();
-    metrics
-        .bulk_requests_waiting
-        .set(i64::try_from(pacing.bulk_requests_waiting).unwrap_or(i64::MAX));
-    metrics.bulk_requests_paced.inc_by(
-        pacing
-            .bulk_requests_paced
-            .saturating_sub(metrics.bulk_requests_paced.get()),
-    );
-    let waited = std::time::Duration::from_millis(pacing.bulk_pace_waited_ms).as_secs_f64();
-    metrics
-        .bulk_pace_wait
-        .inc_by((waited - metrics.bulk_pace_wait.get()).max(0.0));
     let mut body = Vec::new();
     TextEncoder::new()
         .encode(&metrics.registry.gather(), &mut body)

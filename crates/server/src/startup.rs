@@ -353,6 +353,7 @@ impl Application {
                 backpressure: Backpressure::new(
                     settings.max_projection_lag,
                     settings.bulk_pace_lag,
+                    metrics.pacing(),
                 ),
                 reads: Arc::new(ReadPool::new(read_models)),
                 public_url,

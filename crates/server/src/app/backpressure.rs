@@ -12,16 +12,17 @@
 //!
 //! A watcher samples the projections' lag ten times a second, so a request only reads a value.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock, Weak};
 use std::time::Duration;
 
+use prometheus::IntGauge;
 use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use woo_eventlog::{Direction, Position, ReadFrom};
 
 use super::{ServiceError, Services};
+use crate::metrics::PaceCounts;
 
 /// How often the lag is sampled: a paced request starts at most this long after the lag is back
 /// under the bound, and the bound is overshot by about what is taken meanwhile.
@@ -41,14 +42,6 @@ pub struct Backpressure {
     /// The slowest projection's lag at the last sample, in ms (0 when none is behind).
     lag_ms: watch::Sender<u64>,
     paced: PaceCounts,
-}
-
-/// What pacing has done since the start.
-#[derive(Default)]
-struct PaceCounts {
-    waiting: AtomicU64,
-    paced: AtomicU64,
-    waited_ms: AtomicU64,
 }
 
 /// The slowest projection, while it is further behind than the bound.
@@ -81,30 +74,31 @@ fn millis(duration: Duration) -> u64 {
 
 /// A paced request counted as waiting until it is dropped, however the wait ends: a client that
 /// hangs up mid-wait drops it too.
-struct Waiting<'a>(&'a AtomicU64);
+struct Waiting<'a>(&'a IntGauge);
 
 impl<'a> Waiting<'a> {
-    fn count(waiting: &'a AtomicU64) -> Self {
-        waiting.fetch_add(1, Ordering::Relaxed);
+    fn count(waiting: &'a IntGauge) -> Self {
+        waiting.inc();
         Waiting(waiting)
     }
 }
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.dec();
     }
 }
 
 impl Backpressure {
-    /// Sync batches are deferred past `bound`; bulk requests are paced past `pace`, if given.
-    pub fn new(bound: Duration, pace: Option<Duration>) -> Self {
+    /// Sync batches are deferred past `bound`; bulk requests are paced past `pace`, if given,
+    /// and counted in `paced`.
+    pub fn new(bound: Duration, pace: Option<Duration>, paced: PaceCounts) -> Self {
         Backpressure {
             bound,
             pace: pace.filter(|p| !p.is_zero()),
             behind: RwLock::new(None),
             lag_ms: watch::Sender::new(0),
-            paced: PaceCounts::default(),
+            paced,
         }
     }
 
@@ -122,10 +116,10 @@ impl Backpressure {
         let waiting = Waiting::count(&self.paced.waiting);
         let _ = tokio::time::timeout(MAX_PACE_WAIT, lag.wait_for(|lag| *lag <= pace)).await;
         drop(waiting);
-        self.paced.paced.fetch_add(1, Ordering::Relaxed);
+        self.paced.paced.inc();
         self.paced
-            .waited_ms
-            .fetch_add(millis(started.elapsed()), Ordering::Relaxed);
+            .waited_seconds
+            .inc_by(started.elapsed().as_secs_f64());
     }
 
     /// `Some` while sync batches are deferred.
@@ -156,9 +150,10 @@ impl Backpressure {
             reason: behind.map(|b| b.reason(self.bound)),
             bulk_pace_lag_ms: pace,
             pacing_bulk_requests: pace.is_some_and(|pace| *self.lag_ms.borrow() > pace),
-            bulk_requests_waiting: self.paced.waiting.load(Ordering::Relaxed),
-            bulk_requests_paced: self.paced.paced.load(Ordering::Relaxed),
-            bulk_pace_waited_ms: self.paced.waited_ms.load(Ordering::Relaxed),
+            bulk_requests_waiting: u64::try_from(self.paced.waiting.get()).unwrap_or_default(),
+            bulk_requests_paced: self.paced.paced.get(),
+            // A sum of waits, never negative, in whole ms.
+            bulk_pace_waited_ms: (self.paced.waited_seconds.get() * 1000.0).round() as u64,
         }
     }
 
@@ -261,7 +256,7 @@ mod tests {
 
     #[test]
     fn batches_are_told_to_wait_about_as_long_as_the_lag_is_past_the_bound() {
-        let backpressure = Backpressure::new(Duration::from_secs(30), None);
+        let backpressure = Backpressure::new(Duration::from_secs(30), None, counts());
         assert!(!backpressure.status().deferring_sync_batches);
         let behind = |lag_ms| Behind {
             projection: "subscribers",
@@ -286,6 +281,10 @@ mod tests {
         assert_eq!(backpressure.behind(), None);
     }
 
+    fn counts() -> PaceCounts {
+        crate::metrics::Metrics::new().unwrap().pacing()
+    }
+
     fn behind(lag_ms: u64) -> Behind {
         Behind {
             projection: "subscriber_tags",
@@ -299,6 +298,7 @@ mod tests {
         let backpressure = Arc::new(Backpressure::new(
             Duration::from_secs(30),
             Some(Duration::from_millis(500)),
+            counts(),
         ));
         backpressure.sampled(Some(behind(400)));
         let started = tokio::time::Instant::now();
@@ -338,6 +338,7 @@ mod tests {
         let backpressure = Arc::new(Backpressure::new(
             Duration::from_secs(30),
             Some(Duration::from_millis(500)),
+            counts(),
         ));
         backpressure.sampled(Some(behind(900)));
         let waiting = tokio::spawn({
@@ -353,15 +354,18 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_paced_request_goes_ahead_after_the_longest_wait_and_pacing_can_be_off() {
-        let backpressure =
-            Backpressure::new(Duration::from_secs(30), Some(Duration::from_millis(500)));
+        let backpressure = Backpressure::new(
+            Duration::from_secs(30),
+            Some(Duration::from_millis(500)),
+            counts(),
+        );
         backpressure.sampled(Some(behind(45_000)));
         let started = tokio::time::Instant::now();
         backpressure.pace().await;
         assert_eq!(started.elapsed(), MAX_PACE_WAIT);
         assert!(backpressure.status().deferring_sync_batches);
 
-        let off = Backpressure::new(Duration::from_secs(30), Some(Duration::ZERO));
+        let off = Backpressure::new(Duration::from_secs(30), Some(Duration::ZERO), counts());
         off.sampled(Some(behind(45_000)));
         let started = tokio::time::Instant::now();
         off.pace().await;

@@ -222,6 +222,7 @@ pub(crate) mod testing {
         let log: Arc<dyn EventLog> =
             Arc::new(SqliteEventLog::open(dir.join("events.db")).expect("the log opens"));
         let store = ReadModelStore::new(dir.join("readmodels.db"));
+        let metrics = Arc::new(Metrics::new().expect("the metrics register"));
         Services {
             projectors: ProjectorSet::start(crate::projectors(&log, &store), log.clone()),
             log,
@@ -234,9 +235,9 @@ pub(crate) mod testing {
             leases: Leases::default(),
             tokens: Box::new(TokenStore::open(dir.join("accounts.db")).expect("the tokens open")),
             reads: Arc::new(ReadPool::new(store)),
-            backpressure: Backpressure::new(StdDuration::from_secs(30), None),
+            backpressure: Backpressure::new(StdDuration::from_secs(30), None, metrics.pacing()),
             public_url: "http://127.0.0.1:8080".into(),
-            metrics: Arc::new(Metrics::new().expect("the metrics register")),
+            metrics,
             paired_urls: Default::default(),
         }
     }
