@@ -2,8 +2,9 @@
 # HTTP ingestion figures of DESIGN §8 (issue 9): a release `serve` on a throwaway data directory,
 # `woo-ingest loadgen` single-event and bulk runs against it (with its lag sampling and drain),
 # and the RSS peak of `serve`. The bulk run is made twice: as the service runs by default, bulk
-# paced by the projections' lag (500 ms), then with `serve --bulk-pace-lag-ms 0` (unpaced). For the raw log's figures of the same minutes (the baseline beside
-# them), run `BENCH_SCALE=0.2 cargo bench -p woo-eventlog --bench eventlog` right after.
+# paced by the projections' lag (500 ms), then with `serve --bulk-pace-lag-ms 0` (unpaced). Last,
+# with `serve` stopped, the raw log's figures of the same minutes, the baseline each figure is read
+# beside (`BENCH_SCALE=0.2 cargo bench -p woo-eventlog --bench eventlog`; BASELINE=0 skips it).
 # Run: cargo build --release -p woo-ingest && scripts/loadgen-figures.sh [SECONDS] [mixed]
 # With `mixed`, a third part restarts `serve` with a 1 s projection-lag bound and runs a full-speed
 # sync (`loadgen --mode sync`) beside paced live cart and checkout events: the sync meets 429
@@ -44,7 +45,14 @@ kill $P; wait $P 2>/dev/null || true
 $BIN serve --addr 127.0.0.1:$PORT --data-dir $D/data --bulk-pace-lag-ms 0 > $D/serve.out 2> $D/serve.err & P=$!
 up
 bulk
-[ "$MIXED" = mixed ] || exit 0
+# The raw log's figures in the same minutes, with `serve` stopped so that it takes no CPU from them.
+baseline() {
+  kill $P 2>/dev/null; wait $P 2>/dev/null || true
+  [ "${BASELINE:-1}" = 0 ] && return
+  echo "== the raw log in the same minutes (BENCH_SCALE=0.2 cargo bench -p woo-eventlog --bench eventlog)"
+  (cd "$ROOT" && BENCH_SCALE=0.2 cargo bench -q -p woo-eventlog --bench eventlog 2>&1 | grep -E "^(single-event appends|batches of 500)")
+}
+[ "$MIXED" = mixed ] || { baseline; exit 0; }
 echo "== mixed: sync batches of 1000 at 16 connections beside live cart/checkout events at 200/s over 16 connections, --max-projection-lag-s 1, ${SECS} s"
 kill $P; wait $P 2>/dev/null || true
 $BIN serve --addr 127.0.0.1:$PORT --data-dir $D/data --max-projection-lag-s 1 > $D/serve.out 2> $D/serve.err & P=$!
@@ -55,3 +63,4 @@ wait $S || true; wait $L || true
 echo "-- sync run"; grep -v '^\s*$' $D/sync.out | tail -10
 echo "-- live run"; grep -v '^\s*$' $D/live.out | tail -8
 echo "-- why (serve's log: $(grep -c "deferring sync batches" $D/serve.err) deferral episodes; the first)"; grep -m2 -E "deferring sync batches|caught up" $D/serve.err || true
+baseline
