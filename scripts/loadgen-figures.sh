@@ -50,7 +50,8 @@ baseline() {
   kill $P 2>/dev/null; wait $P 2>/dev/null || true
   [ "${BASELINE:-1}" = 0 ] && return
   echo "== the raw log in the same minutes (BENCH_SCALE=0.2 cargo bench -p woo-eventlog --bench eventlog)"
-  (cd "$ROOT" && BENCH_SCALE=0.2 cargo bench -q -p woo-eventlog --bench eventlog 2>&1 | grep -E "^(single-event appends|batches of 500)")
+  (cd "$ROOT" && BENCH_SCALE=0.2 cargo bench -q -p woo-eventlog --bench eventlog 2>&1 | grep -E "^(single-event appends|batches of 500)") \
+    || echo "the raw log's bench did not run: it needs cargo and this checkout's sources"
 }
 [ "$MIXED" = mixed ] || { baseline; exit 0; }
 echo "== mixed: sync batches of 1000 at 16 connections beside live cart/checkout events at 200/s over 16 connections, --max-projection-lag-s 1, ${SECS} s"
