@@ -174,24 +174,16 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// Whether no array or object in `bytes` opens more than `max` levels deep, brackets inside
-/// strings not counted. One pass, no allocation; malformed input is left to the parser. A
-/// string's text, most of a body, is skipped with `memchr` rather than looked at byte by byte.
+/// strings not counted. One pass, no allocation; malformed input is left to the parser.
 fn depth_within(bytes: &[u8], max: usize) -> bool {
     let mut depth = 0usize;
     let mut at = 0;
     while let Some(&byte) = bytes.get(at) {
         at += 1;
         match byte {
-            b'"' => loop {
-                let rest = bytes.get(at..).unwrap_or_default();
-                match memchr::memchr2(b'"', b'\\', rest) {
-                    Some(found) if rest[found] == b'\\' => at += found + 2,
-                    Some(found) => {
-                        at += found + 1;
-                        break;
-                    }
-                    None => return true,
-                }
+            b'"' => match woo_domain::commerce::string_end(bytes, at) {
+                Some(end) => at = end,
+                None => return true,
             },
             b'[' | b'{' => {
                 depth += 1;

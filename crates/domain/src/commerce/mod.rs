@@ -7,7 +7,7 @@ mod event_type;
 pub mod lenient;
 pub mod resources;
 
-pub use canonical::canonical;
+pub use canonical::{canonical, string_end};
 pub use event_type::{CommerceEventType, Subject};
 
 use serde_json::value::RawValue;

@@ -293,13 +293,24 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_bulk_request_waits_while_the_projections_are_past_the_pace_bound() {
-        let backpressure = Arc::new(Backpressure::new(
+    /// Sync batches deferred past 30 s, bulk requests paced past 500 ms.
+    fn pacing() -> Arc<Backpressure> {
+        Arc::new(Backpressure::new(
             Duration::from_secs(30),
             Some(Duration::from_millis(500)),
             counts(),
-        ));
+        ))
+    }
+
+    /// A bulk request in `backpressure`'s pace, on a task of its own.
+    fn bulk_request(backpressure: &Arc<Backpressure>) -> tokio::task::JoinHandle<()> {
+        let backpressure = backpressure.clone();
+        tokio::spawn(async move { backpressure.pace().await })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_bulk_request_waits_while_the_projections_are_past_the_pace_bound() {
+        let backpressure = pacing();
         backpressure.sampled(Some(behind(400)));
         let started = tokio::time::Instant::now();
         backpressure.pace().await;
@@ -311,10 +322,7 @@ mod tests {
 
         backpressure.sampled(Some(behind(900)));
         assert!(backpressure.status().pacing_bulk_requests);
-        let waiting = tokio::spawn({
-            let backpressure = backpressure.clone();
-            async move { backpressure.pace().await }
-        });
+        let waiting = bulk_request(&backpressure);
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(backpressure.status().bulk_requests_waiting, 1);
         backpressure.sampled(None);
@@ -335,16 +343,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_request_given_up_while_it_waits_is_no_longer_counted_as_waiting() {
-        let backpressure = Arc::new(Backpressure::new(
-            Duration::from_secs(30),
-            Some(Duration::from_millis(500)),
-            counts(),
-        ));
+        let backpressure = pacing();
         backpressure.sampled(Some(behind(900)));
-        let waiting = tokio::spawn({
-            let backpressure = backpressure.clone();
-            async move { backpressure.pace().await }
-        });
+        let waiting = bulk_request(&backpressure);
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(backpressure.status().bulk_requests_waiting, 1);
         waiting.abort();
@@ -354,11 +355,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_paced_request_goes_ahead_after_the_longest_wait_and_pacing_can_be_off() {
-        let backpressure = Backpressure::new(
-            Duration::from_secs(30),
-            Some(Duration::from_millis(500)),
-            counts(),
-        );
+        let backpressure = pacing();
         backpressure.sampled(Some(behind(45_000)));
         let started = tokio::time::Instant::now();
         backpressure.pace().await;
