@@ -6,6 +6,7 @@
 //! checkpoint are skipped, so a batch seen twice changes nothing twice. An event a projection
 //! refuses is parked (`parked.rs`) rather than stopping every event after it.
 
+mod batch_tx;
 mod checkpoint;
 mod group;
 mod parked;
@@ -14,6 +15,7 @@ mod runner;
 mod set;
 mod store;
 
+pub use batch_tx::BatchTx;
 pub use checkpoint::Checkpoint;
 pub use parked::ParkedEvent;
 pub use rebuild::{RebuildProgress, rebuild, rebuild_all};
@@ -21,7 +23,6 @@ pub use runner::{Projector, ProjectorHandle, WaitError};
 pub use set::{ProjectionStatus, ProjectorSet};
 pub use store::ReadModelStore;
 
-use rusqlite::Transaction;
 use woo_eventlog::RecordedEvent;
 
 /// A read model built from the global log.
@@ -35,11 +36,12 @@ pub trait Projection: Send + Sync + 'static {
     fn schema(&self) -> &'static str;
     /// Drops the tables, for a rebuild.
     fn drop_schema(&self) -> &'static str;
-    /// Applies one event inside the batch's transaction. Events the projection does not use are
+    /// Applies one event inside the batch's transaction, whose [`BatchTx::with`] runs a statement
+    /// prepared once for the batch. Events the projection does not use are
     /// ignored. `ProjectionError::Event` (this event's data cannot be projected, whatever the
     /// retry) parks the event and the batch goes on without it; any other error rolls the whole
     /// batch back and it is retried.
-    fn apply(&self, tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), ProjectionError>;
+    fn apply(&self, tx: &BatchTx<'_>, event: &RecordedEvent) -> Result<(), ProjectionError>;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use woo_eventlog::{EventLog, Position, RecordedEvent};
 
-use crate::{Checkpoint, Projection, ProjectionError, ReadModelStore, parked};
+use crate::{BatchTx, Checkpoint, Projection, ProjectionError, ReadModelStore, parked};
 
 const RETRY_FIRST: Duration = Duration::from_millis(200);
 const RETRY_MAX: Duration = Duration::from_secs(30);
@@ -81,13 +81,16 @@ fn apply_all<'a>(
 ) -> Result<Outcomes, ProjectionError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::new();
-    for (projector, expected) in projections {
-        let outcome = if guarded {
-            projector.apply_in(&tx, events, expected)?
-        } else {
-            Ok(projector.apply_events(&tx, events, expected, false)?)
-        };
-        outcomes.push((projector.name(), outcome));
+    {
+        let batch = BatchTx::new(&tx);
+        for (projector, expected) in projections {
+            let outcome = if guarded {
+                projector.apply_in(&batch, events, expected)?
+            } else {
+                Ok(projector.apply_events(&batch, events, expected, false)?)
+            };
+            outcomes.push((projector.name(), outcome));
+        }
     }
     tx.commit()?;
     Ok(outcomes)
@@ -209,7 +212,7 @@ impl Projector {
     /// that needs them pays for them.
     fn apply_in(
         &self,
-        tx: &Transaction<'_>,
+        tx: &BatchTx<'_>,
         events: &[RecordedEvent],
         expected: Position,
     ) -> Result<Result<Applied, ProjectionError>, ProjectionError> {
@@ -233,7 +236,7 @@ impl Projector {
 
     fn apply_events(
         &self,
-        tx: &Transaction<'_>,
+        tx: &BatchTx<'_>,
         events: &[RecordedEvent],
         expected: Position,
         parking: bool,

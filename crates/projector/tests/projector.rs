@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, params};
 use serde_json::json;
 use tempfile::TempDir;
 use uuid::Uuid;
 use woo_eventlog::{EventLog, ExpectedRevision, NewEvent, Position, RecordedEvent, SqliteEventLog};
 use woo_projector::{
-    Projection, ProjectionError, Projector, ProjectorSet, ReadModelStore, WaitError, rebuild,
-    rebuild_all,
+    BatchTx, Projection, ProjectionError, Projector, ProjectorSet, ReadModelStore, WaitError,
+    rebuild, rebuild_all,
 };
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -47,7 +47,7 @@ impl Projection for Seen {
     fn drop_schema(&self) -> &'static str {
         "DROP TABLE IF EXISTS seen"
     }
-    fn apply(&self, tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
+    fn apply(&self, tx: &BatchTx<'_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
         if event.event_type == "poison" && !self.healed.load(Ordering::SeqCst) {
             return Err(ProjectionError::Sqlite(rusqlite::Error::SqliteFailure(
                 rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
@@ -412,7 +412,7 @@ impl Projection for PerStream {
     fn drop_schema(&self) -> &'static str {
         "DROP TABLE IF EXISTS per_stream"
     }
-    fn apply(&self, tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
+    fn apply(&self, tx: &BatchTx<'_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
         tx.prepare_cached(
             "INSERT INTO per_stream (stream, events) VALUES (?1, 1)
              ON CONFLICT (stream) DO UPDATE SET events = events + 1",

@@ -2,13 +2,13 @@
 //! image, as of their latest version. A variation without a name (the usual case) is labelled from
 //! its attributes, as WooCommerce shows it; deleted products leave the catalog.
 
-use rusqlite::{Connection, Row, Transaction, params};
+use rusqlite::{Connection, Row, params};
 use serde::Serialize;
 use woo_domain::commerce::resources::{Deletion, Product, only_id};
 use woo_domain::commerce::{CommerceEventType, Subject};
 use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
-use woo_projector::{Projection, ProjectionError};
+use woo_projector::{BatchTx, Projection, ProjectionError};
 
 use crate::decode::{integration, millis, read_data, read_head};
 use crate::names::ReadModel;
@@ -33,7 +33,7 @@ impl Projection for Catalog {
         include_str!("drop.sql")
     }
 
-    fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+    fn apply(&self, tx: &BatchTx<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
         let Some(kind) = CommerceEventType::parse(&recorded.event_type) else {
             return Ok(());
         };
@@ -52,20 +52,21 @@ impl Projection for Catalog {
             only_id(&recorded.data)
         };
         if let Some(id) = deleted {
-            tx.prepare_cached(include_str!("delete.sql"))?
-                .execute(params![
+            tx.with(include_str!("delete.sql"), |s| {
+                s.execute(params![
                     integration.to_string(),
                     id.0 as i64,
                     company.to_string(),
                     millis(metadata.occurred_at),
                     event,
-                ])?;
+                ])
+            })?;
             return Ok(());
         }
         let product: Product = read_data(recorded)?;
         let money = |m: Option<woo_domain::commerce::lenient::Money>| m.map(|m| m.to_string());
-        tx.prepare_cached(include_str!("upsert.sql"))?
-            .execute(params![
+        tx.with(include_str!("upsert.sql"), |s| {
+            s.execute(params![
                 integration.to_string(),
                 product.id.0 as i64,
                 company.to_string(),
@@ -83,7 +84,8 @@ impl Projection for Catalog {
                 false,
                 millis(product.date_modified_gmt.unwrap_or(metadata.occurred_at)),
                 event,
-            ])?;
+            ])
+        })?;
         Ok(())
     }
 }

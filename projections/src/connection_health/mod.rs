@@ -1,7 +1,7 @@
 //! Connection health of every store: who owns it, its versions, when it connected and when it
 //! last sent a heartbeat. Healthy or stale is decided when asked, against the caller's clock.
 
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 use woo_domain::integration::{
@@ -9,7 +9,7 @@ use woo_domain::integration::{
 };
 use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
-use woo_projector::{Projection, ProjectionError};
+use woo_projector::{BatchTx, Projection, ProjectionError};
 
 use crate::decode::{decode, from_millis, integration, millis, text_id};
 use crate::names::ReadModel;
@@ -34,13 +34,13 @@ impl Projection for ConnectionHealth {
         include_str!("drop.sql")
     }
 
-    fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+    fn apply(&self, tx: &BatchTx<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
         if let Some(event) = decode::<IntegrationEvent>(recorded)? {
             let integration: IntegrationId = integration(recorded, Category::Integration)?;
             match event {
                 IntegrationEvent::Connected(c) => {
-                    tx.prepare_cached(include_str!("connect.sql"))?
-                        .execute(params![
+                    tx.with(include_str!("connect.sql"), |s| {
+                        s.execute(params![
                             integration.to_string(),
                             c.company_id.to_string(),
                             c.company_name,
@@ -52,7 +52,8 @@ impl Projection for ConnectionHealth {
                             c.store.woocommerce_version,
                             c.store.php_version,
                             millis(c.connected_at),
-                        ])?;
+                        ])
+                    })?;
                 }
                 IntegrationEvent::TokenRotated(r) => {
                     tx.execute(
@@ -108,8 +109,8 @@ impl Projection for ConnectionHealth {
             }
         } else if let Some(HeartbeatEvent::Recorded(h)) = decode::<HeartbeatEvent>(recorded)? {
             let integration: IntegrationId = integration(recorded, Category::Heartbeat)?;
-            tx.prepare_cached(include_str!("heartbeat.sql"))?
-                .execute(params![
+            tx.with(include_str!("heartbeat.sql"), |s| {
+                s.execute(params![
                     integration.to_string(),
                     millis(h.recorded_at),
                     h.plugin_version,
@@ -120,7 +121,8 @@ impl Projection for ConnectionHealth {
                     h.queue_depth.and_then(|d| i64::try_from(d).ok()),
                     h.oldest_pending_age_s.and_then(|d| i64::try_from(d).ok()),
                     h.last_error,
-                ])?;
+                ])
+            })?;
         }
         Ok(())
     }

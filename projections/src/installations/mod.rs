@@ -2,11 +2,11 @@
 //! issued it until the one that replaced or revoked it: a rotation or a disconnect removes the
 //! integration's old token in the same transaction as the checkpoint.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use woo_domain::integration::IntegrationEvent;
 use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
-use woo_projector::{Projection, ProjectionError};
+use woo_projector::{BatchTx, Projection, ProjectionError};
 
 use crate::decode::{decode, integration, text_id};
 use crate::names::ReadModel;
@@ -31,7 +31,7 @@ impl Projection for Installations {
         include_str!("drop.sql")
     }
 
-    fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+    fn apply(&self, tx: &BatchTx<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
         // Only the events that issue, replace or revoke a token; syncs leave tokens alone.
         let Some(event) = decode::<IntegrationEvent>(recorded)?.filter(|e| {
             matches!(

@@ -1,13 +1,14 @@
 //! How each copy of the order tables writes an order: the whole order for `orders`, the summary
 //! for `subscribers`, each with its own upsert and tombstone parameters.
 
-use rusqlite::{Transaction, params};
+use rusqlite::params;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 use woo_domain::CompanyId;
 use woo_domain::commerce::lenient::{Money, WooId};
 use woo_domain::commerce::resources::{Order, OrderRefundLine, OrderSummary};
 use woo_domain::values::Email;
+use woo_projector::BatchTx;
 use woo_projector::ProjectionError;
 
 use super::{Coupon, LineItem, Shipping};
@@ -31,14 +32,14 @@ pub(crate) trait KeptOrder: DeserializeOwned {
     /// Upserts the row; the number of rows written (0: an equal or newer version is kept).
     fn upsert(
         &self,
-        tx: &Transaction<'_>,
-        sql: &str,
+        tx: &BatchTx<'_>,
+        sql: &'static str,
         key: &Key<'_>,
     ) -> Result<usize, ProjectionError>;
     /// Runs the tombstone statement of order `id`; the number of rows written.
     fn tombstone(
-        tx: &Transaction<'_>,
-        sql: &str,
+        tx: &BatchTx<'_>,
+        sql: &'static str,
         id: WooId,
         key: &Key<'_>,
     ) -> rusqlite::Result<usize>;
@@ -59,8 +60,8 @@ impl KeptOrder for Order {
 
     fn upsert(
         &self,
-        tx: &Transaction<'_>,
-        sql: &str,
+        tx: &BatchTx<'_>,
+        sql: &'static str,
         key: &Key<'_>,
     ) -> Result<usize, ProjectionError> {
         let json = |value: Result<String, serde_json::Error>| {
@@ -73,45 +74,49 @@ impl KeptOrder for Order {
         let coupons = json(serde_json::to_string(&coupons(self)))?;
         let shipping = json(serde_json::to_string(&shipping(self)))?;
         let money = |m: Option<Money>| m.map(|m| m.to_string());
-        Ok(tx.prepare_cached(sql)?.execute(params![
-            key.integration,
-            self.id.0 as i64,
-            key.company.0.as_bytes(),
-            number(self.id, &self.number),
-            self.status,
-            self.currency,
-            self.total.unwrap_or_default().to_string(),
-            money(self.discount_total),
-            money(self.shipping_total),
-            self.payment_method_title,
-            self.customer_id.0 as i64,
-            email(&self.billing.email),
-            self.date_created_gmt.map(millis),
-            self.date_modified_gmt.map(millis),
-            self.date_paid_gmt.map(millis),
-            self.date_completed_gmt.map(millis),
-            items,
-            coupons,
-            shipping,
-            key.version_at,
-            key.event,
-        ])?)
+        Ok(tx.with(sql, |s| {
+            s.execute(params![
+                key.integration,
+                self.id.0 as i64,
+                key.company.0.as_bytes(),
+                number(self.id, &self.number),
+                self.status,
+                self.currency,
+                self.total.unwrap_or_default().to_string(),
+                money(self.discount_total),
+                money(self.shipping_total),
+                self.payment_method_title,
+                self.customer_id.0 as i64,
+                email(&self.billing.email),
+                self.date_created_gmt.map(millis),
+                self.date_modified_gmt.map(millis),
+                self.date_paid_gmt.map(millis),
+                self.date_completed_gmt.map(millis),
+                items,
+                coupons,
+                shipping,
+                key.version_at,
+                key.event,
+            ])
+        })?)
     }
 
     fn tombstone(
-        tx: &Transaction<'_>,
-        sql: &str,
+        tx: &BatchTx<'_>,
+        sql: &'static str,
         id: WooId,
         key: &Key<'_>,
     ) -> rusqlite::Result<usize> {
-        tx.prepare_cached(sql)?.execute(params![
-            key.integration,
-            id.0 as i64,
-            key.company.0.as_bytes(),
-            id.to_string(),
-            key.version_at,
-            key.event,
-        ])
+        tx.with(sql, |s| {
+            s.execute(params![
+                key.integration,
+                id.0 as i64,
+                key.company.0.as_bytes(),
+                id.to_string(),
+                key.version_at,
+                key.event,
+            ])
+        })
     }
 }
 
@@ -130,38 +135,42 @@ impl KeptOrder for OrderSummary {
 
     fn upsert(
         &self,
-        tx: &Transaction<'_>,
-        sql: &str,
+        tx: &BatchTx<'_>,
+        sql: &'static str,
         key: &Key<'_>,
     ) -> Result<usize, ProjectionError> {
-        Ok(tx.prepare_cached(sql)?.execute(params![
-            key.integration,
-            self.id.0 as i64,
-            key.company.to_string(),
-            self.status,
-            self.currency,
-            self.total.unwrap_or_default().to_string(),
-            self.customer_id.0 as i64,
-            email(&self.billing.email),
-            self.date_created_gmt.map(millis),
-            key.version_at,
-            key.event,
-        ])?)
+        Ok(tx.with(sql, |s| {
+            s.execute(params![
+                key.integration,
+                self.id.0 as i64,
+                key.company.to_string(),
+                self.status,
+                self.currency,
+                self.total.unwrap_or_default().to_string(),
+                self.customer_id.0 as i64,
+                email(&self.billing.email),
+                self.date_created_gmt.map(millis),
+                key.version_at,
+                key.event,
+            ])
+        })?)
     }
 
     fn tombstone(
-        tx: &Transaction<'_>,
-        sql: &str,
+        tx: &BatchTx<'_>,
+        sql: &'static str,
         id: WooId,
         key: &Key<'_>,
     ) -> rusqlite::Result<usize> {
-        tx.prepare_cached(sql)?.execute(params![
-            key.integration,
-            id.0 as i64,
-            key.company.to_string(),
-            key.version_at,
-            key.event,
-        ])
+        tx.with(sql, |s| {
+            s.execute(params![
+                key.integration,
+                id.0 as i64,
+                key.company.to_string(),
+                key.version_at,
+                key.event,
+            ])
+        })
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::sync::LazyLock;
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, params};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -16,7 +16,7 @@ use woo_domain::commerce::resources::{Deletion, Order, OrderRefundLine, Refund, 
 use woo_domain::commerce::{CommerceEventType, Subject};
 use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
-use woo_projector::ProjectionError;
+use woo_projector::{BatchTx, ProjectionError};
 
 use crate::decode::{millis, read_data};
 
@@ -143,8 +143,8 @@ impl OrderBook {
     /// Applies an order fact. `at` is the event's `occurred_at`: the version of a deletion and of
     /// a body without `date_modified_gmt`.
     pub fn apply<O: KeptOrder>(
-        &self,
-        tx: &Transaction<'_>,
+        &'static self,
+        tx: &BatchTx<'_>,
         recorded: &RecordedEvent,
         fact: &OrderFact<O>,
         company: CompanyId,
@@ -177,16 +177,18 @@ impl OrderBook {
                 let Some(order) = refund.order() else {
                     return Ok(());
                 };
-                tx.prepare_cached(&self.record_refund)?.execute(params![
-                    integration,
-                    order.0 as i64,
-                    refund.id.0 as i64,
-                    refund.amount.unwrap_or_default().normalized().to_string(),
-                    refund.reason,
-                    millis(refund.date_created_gmt.unwrap_or(at)),
-                    millis(at),
-                    event,
-                ])?;
+                tx.with(&self.record_refund, |s| {
+                    s.execute(params![
+                        integration,
+                        order.0 as i64,
+                        refund.id.0 as i64,
+                        refund.amount.unwrap_or_default().normalized().to_string(),
+                        refund.reason,
+                        millis(refund.date_created_gmt.unwrap_or(at)),
+                        millis(at),
+                        event,
+                    ])
+                })?;
             }
         }
         Ok(())
@@ -194,23 +196,26 @@ impl OrderBook {
 
     /// Makes the order's listed refunds `lines` (none for a deletion).
     fn replace_refunds(
-        &self,
-        tx: &Transaction<'_>,
+        &'static self,
+        tx: &BatchTx<'_>,
         integration: &[u8; 16],
         id: WooId,
         lines: &[OrderRefundLine],
     ) -> rusqlite::Result<()> {
-        tx.prepare_cached(&self.clear_refunds)?
-            .execute(params![integration, id.0 as i64])?;
+        tx.with(&self.clear_refunds, |s| {
+            s.execute(params![integration, id.0 as i64])
+        })?;
         for line in lines {
             let Some(total) = line.total else { continue };
-            tx.prepare_cached(&self.insert_refund)?.execute(params![
-                integration,
-                id.0 as i64,
-                line.id.0 as i64,
-                Money(-total.0).normalized().to_string(),
-                line.reason,
-            ])?;
+            tx.with(&self.insert_refund, |s| {
+                s.execute(params![
+                    integration,
+                    id.0 as i64,
+                    line.id.0 as i64,
+                    Money(-total.0).normalized().to_string(),
+                    line.reason,
+                ])
+            })?;
         }
         Ok(())
     }

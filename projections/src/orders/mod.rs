@@ -2,14 +2,14 @@
 //! coupons, shipping and refunds with their reasons, whatever order the updates arrived in. Live
 //! and synced (historic) orders land here alike; deleted orders leave the list.
 
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 use woo_domain::commerce::resources::Order;
 use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
-use woo_projector::{Projection, ProjectionError};
+use woo_projector::{BatchTx, Projection, ProjectionError};
 
 use crate::decode::{from_millis, integration, read_head};
 use crate::names::ReadModel;
@@ -37,7 +37,7 @@ impl Projection for Orders {
         include_str!("drop.sql")
     }
 
-    fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+    fn apply(&self, tx: &BatchTx<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
         let Some(fact) = order_fact::<Order>(recorded)? else {
             return Ok(());
         };

@@ -1,12 +1,12 @@
 //! Pairing requests by user code. The authorize page reads a request's own stream for its details;
 //! this read model only finds the request behind a code a person typed.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 use woo_domain::pairing::PairingEvent;
 use woo_domain::{RequestId, StreamId};
 use woo_eventlog::RecordedEvent;
-use woo_projector::{Projection, ProjectionError};
+use woo_projector::{BatchTx, Projection, ProjectionError};
 
 use crate::decode::{decode, millis, stream};
 use crate::names::ReadModel;
@@ -30,7 +30,7 @@ impl Projection for Pairings {
         include_str!("drop.sql")
     }
 
-    fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+    fn apply(&self, tx: &BatchTx<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
         let Some(event) = decode::<PairingEvent>(recorded)? else {
             return Ok(());
         };

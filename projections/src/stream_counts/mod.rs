@@ -2,10 +2,10 @@
 //! The smallest real read model, and a quick way to see what a data directory contains.
 
 use crate::names::ReadModel;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use woo_eventlog::RecordedEvent;
-use woo_projector::{Projection, ProjectionError};
+use woo_projector::{BatchTx, Projection, ProjectionError};
 
 pub struct StreamCounts;
 
@@ -26,15 +26,16 @@ impl Projection for StreamCounts {
         include_str!("drop.sql")
     }
 
-    fn apply(&self, tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
-        tx.prepare_cached(include_str!("apply.sql"))?
-            .execute(params![
+    fn apply(&self, tx: &BatchTx<'_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        tx.with(include_str!("apply.sql"), |s| {
+            s.execute(params![
                 event.stream,
                 category(&event.stream),
                 i64::try_from(event.revision).unwrap_or(i64::MAX),
                 event.event_type,
                 i64::try_from(event.position.0).unwrap_or(i64::MAX),
-            ])?;
+            ])
+        })?;
         Ok(())
     }
 }

@@ -24,12 +24,11 @@ mod read;
 mod row;
 mod stitching;
 
-use rusqlite::Transaction;
 use woo_domain::commerce::resources::Address;
 use woo_domain::commerce::{CommerceEventType, Subject};
 use woo_domain::values::Email;
 use woo_eventlog::RecordedEvent;
-use woo_projector::{Projection, ProjectionError};
+use woo_projector::{BatchTx, Projection, ProjectionError};
 
 use crate::decode::{cart_value, integration, millis, read_data, read_head};
 use crate::names::ReadModel;
@@ -95,7 +94,7 @@ impl Projection for SubscriberTags {
         include_str!("drop.sql")
     }
 
-    fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+    fn apply(&self, tx: &BatchTx<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
         let Some(kind) = CommerceEventType::parse(&recorded.event_type) else {
             return Ok(());
         };

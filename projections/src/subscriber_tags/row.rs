@@ -3,10 +3,11 @@
 //! it. One SELECT and at most one INSERT or UPDATE per event and subscriber, where separate
 //! statements per register and per kept write once cost a dozen.
 
-use rusqlite::{OptionalExtension, ToSql, Transaction, params};
+use rusqlite::{OptionalExtension, ToSql, params};
 use uuid::Uuid;
 use woo_domain::CompanyId;
 use woo_domain::values::Email;
+use woo_projector::BatchTx;
 
 use super::history::{History, Tag, Unreadable, Write};
 
@@ -75,14 +76,13 @@ fn unreadable(column: usize, e: Unreadable) -> rusqlite::Error {
 impl Row {
     /// The subscriber's row as stored, or an empty one.
     pub(super) fn load(
-        tx: &Transaction<'_>,
+        tx: &BatchTx<'_>,
         company: CompanyId,
         email: &Email,
     ) -> rusqlite::Result<Self> {
         let company = *company.0.as_bytes();
-        let stored = tx
-            .prepare_cached(LOAD)?
-            .query_row(params![company, email.as_str()], |row| {
+        let stored = tx.with(LOAD, |s| {
+            s.query_row(params![company, email.as_str()], |row| {
                 let history = row.get_ref(3)?.as_blob()?;
                 Ok((
                     Some(row.get(0)?),
@@ -93,7 +93,8 @@ impl Row {
                     History::decode(history).map_err(|e| unreadable(3, e))?,
                 ))
             })
-            .optional()?;
+            .optional()
+        })?;
         let (rowid, cart_decided, history) = stored.unwrap_or_default();
         Ok(Self {
             company,
@@ -131,7 +132,7 @@ impl Row {
     }
 
     /// Writes the row back if a write changed it.
-    pub(super) fn save(self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    pub(super) fn save(self, tx: &BatchTx<'_>) -> rusqlite::Result<()> {
         if !self.changed {
             return Ok(());
         }
@@ -170,7 +171,7 @@ impl Row {
                 &integration,
             ]);
         }
-        tx.prepare_cached(sql)?.execute(params.as_slice())?;
+        tx.with(sql, |s| s.execute(params.as_slice()))?;
         Ok(())
     }
 }

@@ -14,9 +14,10 @@
 
 use std::sync::LazyLock;
 
-use rusqlite::{OptionalExtension, ToSql, Transaction, params};
+use rusqlite::{OptionalExtension, ToSql, params};
 use uuid::Uuid;
 use woo_domain::values::Email;
+use woo_projector::BatchTx;
 
 use super::activity::Activity;
 use woo_domain::{CompanyId, IntegrationId};
@@ -55,6 +56,12 @@ pub(super) fn keys(activity: &Activity) -> Vec<String> {
 // CPU. So the statements below have none of these: rows are sorted here, and each bound is read
 // first and then bound.
 
+const KEEP: &str = "INSERT OR IGNORE INTO anonymous_carts
+        (company_id, integration_id, cart_key, at, event_id, event_type, data)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+/// Whether an event is kept under a key.
+const IS_KEPT: &str = "SELECT 1 FROM anonymous_carts
+    WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3 AND at = ?4 AND event_id = ?5";
 /// The kept events of one key, unordered (at most `PER_KEY + 1`).
 const KEY_EVENTS: &str = "SELECT at, event_id FROM anonymous_carts
     WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3";
@@ -126,70 +133,60 @@ impl Key<'_> {
 /// Keeps an anonymous event under `key`, then forgets what falls outside the bounds. Returns
 /// whether the event is still kept (an event older than the bounds is not).
 pub(super) fn remember(
-    tx: &Transaction<'_>,
+    tx: &BatchTx<'_>,
     key: &Key<'_>,
     event: &Anonymous,
 ) -> rusqlite::Result<bool> {
     let (company, integration) = key.ids();
-    tx.prepare_cached(
-        "INSERT OR IGNORE INTO anonymous_carts
-             (company_id, integration_id, cart_key, at, event_id, event_type, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        company,
-        integration,
-        key.key,
-        event.at,
-        event.event_id.as_bytes(),
-        event.event_type,
-        event.data
-    ])?;
-    let mut kept: Vec<(i64, [u8; 16])> = tx
-        .prepare_cached(KEY_EVENTS)?
-        .query_map(params![company, integration, key.key], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    if kept.len() > PER_KEY {
-        kept.sort_unstable_by(|a, b| b.cmp(a));
-        let (at, event_id) = &kept[PER_KEY];
-        tx.prepare_cached(TRIM_KEY)?.execute(params![
-            company,
-            integration,
-            key.key,
-            at,
-            event_id
-        ])?;
-    }
-    let (newest, mut in_store): (Option<i64>, i64) = tx
-        .prepare_cached(STORE)?
-        .query_row(params![integration], |row| Ok((row.get(0)?, row.get(1)?)))?;
-    if let Some(newest) = newest {
-        let expired = tx
-            .prepare_cached(EXPIRE)?
-            .execute(params![integration, newest.saturating_sub(RETAIN_MS)])?;
-        in_store = in_store.saturating_sub(i64::try_from(expired).unwrap_or(i64::MAX));
-    }
-    if in_store > PER_STORE {
-        tx.prepare_cached(TRIM_STORE)?
-            .execute(params![integration, PER_STORE])?;
-    }
-    tx.prepare_cached(
-        "SELECT 1 FROM anonymous_carts WHERE company_id = ?1 AND integration_id = ?2 AND cart_key = ?3
-           AND at = ?4 AND event_id = ?5",
-    )?
-    .query_row(
-        params![
+    tx.with(KEEP, |s| {
+        s.execute(params![
             company,
             integration,
             key.key,
             event.at,
-            event.event_id.as_bytes()
-        ],
-        |_| Ok(()),
-    )
-    .optional()
+            event.event_id.as_bytes(),
+            event.event_type,
+            event.data
+        ])
+    })?;
+    let mut kept: Vec<(i64, [u8; 16])> = tx.with(KEY_EVENTS, |s| {
+        s.query_map(params![company, integration, key.key], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?
+        .collect()
+    })?;
+    if kept.len() > PER_KEY {
+        kept.sort_unstable_by(|a, b| b.cmp(a));
+        let (at, event_id) = &kept[PER_KEY];
+        tx.with(TRIM_KEY, |s| {
+            s.execute(params![company, integration, key.key, at, event_id])
+        })?;
+    }
+    let (newest, mut in_store): (Option<i64>, i64) = tx.with(STORE, |s| {
+        s.query_row(params![integration], |row| Ok((row.get(0)?, row.get(1)?)))
+    })?;
+    if let Some(newest) = newest {
+        let expired = tx.with(EXPIRE, |s| {
+            s.execute(params![integration, newest.saturating_sub(RETAIN_MS)])
+        })?;
+        in_store = in_store.saturating_sub(i64::try_from(expired).unwrap_or(i64::MAX));
+    }
+    if in_store > PER_STORE {
+        tx.with(TRIM_STORE, |s| s.execute(params![integration, PER_STORE]))?;
+    }
+    tx.with(IS_KEPT, |s| {
+        s.query_row(
+            params![
+                company,
+                integration,
+                key.key,
+                event.at,
+                event.event_id.as_bytes()
+            ],
+            |_| Ok(()),
+        )
+        .optional()
+    })
     .map(|kept| kept.is_some())
 }
 
@@ -198,7 +195,7 @@ pub(super) fn remember(
 /// within `WINDOW_MS` of its link with that key. An event kept under two of the keys is returned
 /// twice, which applies it twice: a no-op for the registers.
 pub(super) fn link(
-    tx: &Transaction<'_>,
+    tx: &BatchTx<'_>,
     (company, integration): (CompanyId, IntegrationId),
     keys: &[String],
     email: &Email,
@@ -213,19 +210,18 @@ pub(super) fn link(
     let email = email.as_str();
     let mut bound: Vec<&dyn ToSql> = vec![&company, &integration, &email, &hour, &end];
     bound.extend(keys.iter().map(|k| k as &dyn ToSql));
-    tx.prepare_cached(sql)?.execute(bound.as_slice())?;
-    let keeps = tx
-        .prepare_cached(STORE_KEEPS)?
-        .query_row(params![company, integration], |_| Ok(()))
-        .optional()?;
+    tx.with(sql, |s| s.execute(bound.as_slice()))?;
+    let keeps = tx.with(STORE_KEEPS, |s| {
+        s.query_row(params![company, integration], |_| Ok(()))
+            .optional()
+    })?;
     let mut belong = Vec::new();
     if keeps.is_none() {
         return Ok(belong);
     }
     for key in keys {
-        let mut kept: Vec<Anonymous> = tx
-            .prepare_cached(KEY_KEPT)?
-            .query_map(params![company, integration, key], |row| {
+        let mut kept: Vec<Anonymous> = tx.with(KEY_KEPT, |s| {
+            s.query_map(params![company, integration, key], |row| {
                 Ok(Anonymous {
                     at: row.get(0)?,
                     event_id: Uuid::from_bytes(row.get(1)?),
@@ -233,15 +229,16 @@ pub(super) fn link(
                     data: row.get(3)?,
                 })
             })?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect()
+        })?;
         if kept.is_empty() {
             continue;
         }
-        let (first, last): (i64, i64) = tx
-            .prepare_cached(SPAN)?
-            .query_row(params![company, integration, key, email], |row| {
+        let (first, last): (i64, i64) = tx.with(SPAN, |s| {
+            s.query_row(params![company, integration, key, email], |row| {
                 Ok((row.get(0)?, row.get(1)?))
-            })?;
+            })
+        })?;
         let near = first.saturating_sub(WINDOW_MS)..=last.saturating_add(WINDOW_MS);
         kept.retain(|event| near.contains(&event.at));
         belong.append(&mut kept);
@@ -252,18 +249,18 @@ pub(super) fn link(
 
 /// The emails an anonymous event at `at` under `key` belongs to.
 pub(super) fn emails_for(
-    tx: &Transaction<'_>,
+    tx: &BatchTx<'_>,
     key: &Key<'_>,
     at: i64,
 ) -> rusqlite::Result<Vec<String>> {
     let (company, integration) = key.ids();
-    let mut stmt = tx.prepare_cached(EMAILS_FOR)?;
-    let mut emails: Vec<String> = stmt
-        .query_map(
+    let mut emails: Vec<String> = tx.with(EMAILS_FOR, |s| {
+        s.query_map(
             params![company, integration, key.key, at, WINDOW_MS],
             |row| row.get(0),
         )?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect()
+    })?;
     emails.sort_unstable();
     Ok(emails)
 }

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 use woo_domain::commerce::lenient::{Money, WooId};
@@ -25,7 +25,7 @@ use woo_domain::commerce::{CommerceEventType, Subject};
 use woo_domain::values::Email;
 use woo_domain::{CompanyId, IntegrationId};
 use woo_eventlog::RecordedEvent;
-use woo_projector::{Projection, ProjectionError};
+use woo_projector::{BatchTx, Projection, ProjectionError};
 
 use crate::decode::{from_millis, integration, millis, read_data, read_head};
 use crate::names::ReadModel;
@@ -77,7 +77,7 @@ impl Projection for Subscribers {
         include_str!("drop.sql")
     }
 
-    fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+    fn apply(&self, tx: &BatchTx<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
         let Some(kind) = CommerceEventType::parse(&recorded.event_type) else {
             return Ok(());
         };
@@ -198,14 +198,14 @@ struct Account<'a> {
 }
 
 fn record_account(
-    tx: &Transaction<'_>,
+    tx: &BatchTx<'_>,
     company: CompanyId,
     integration: IntegrationId,
     account: &Account<'_>,
     event: &[u8; 16],
 ) -> rusqlite::Result<()> {
-    tx.prepare_cached(include_str!("customer.sql"))?
-        .execute(params![
+    tx.with(include_str!("customer.sql"), |s| {
+        s.execute(params![
             company.to_string(),
             integration.0.as_bytes(),
             account.id.0 as i64,
@@ -213,12 +213,13 @@ fn record_account(
             account.email.is_none(),
             account.version_at,
             event,
-        ])?;
+        ])
+    })?;
     Ok(())
 }
 
 fn remember(
-    tx: &Transaction<'_>,
+    tx: &BatchTx<'_>,
     company: CompanyId,
     email: &Email,
     who: &Person,
@@ -230,8 +231,8 @@ fn remember(
     // upsert does the row and both registers (SET reads the row as it was), where a statement
     // per register cost two more executions for every order and customer event.
     let (first, last) = (named(&who.first), named(&who.last));
-    tx.prepare_cached(include_str!("remember.sql"))?
-        .execute(params![
+    tx.with(include_str!("remember.sql"), |s| {
+        s.execute(params![
             company.to_string(),
             email.as_str(),
             who.customer.0 as i64,
@@ -242,7 +243,8 @@ fn remember(
             last,
             last.as_ref().map(|_| at),
             last.as_ref().map(|_| event),
-        ])?;
+        ])
+    })?;
     Ok(())
 }
 
@@ -429,6 +431,7 @@ mod tests {
             let mut conn = Connection::open_in_memory().unwrap();
             conn.execute_batch(&SCHEMA).unwrap();
             let tx = conn.transaction().unwrap();
+            let batch = BatchTx::new(&tx);
             let email = Email::parse("ada@example.com").unwrap();
             for (at, id, first, last, customer, contact) in order.map(|n| writes[n]) {
                 let who = Person {
@@ -439,7 +442,7 @@ mod tests {
                     last: last.unwrap_or_default().to_owned(),
                 };
                 remember(
-                    &tx,
+                    &batch,
                     CompanyId(uuid::Uuid::nil()),
                     &email,
                     &who,

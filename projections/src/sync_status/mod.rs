@@ -4,14 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, Row, Transaction, params};
+use rusqlite::{Connection, Row, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 use woo_domain::commerce::CommerceEventType;
 use woo_domain::integration::{IntegrationEvent, SyncScope};
 use woo_domain::{IntegrationId, SyncId};
 use woo_eventlog::RecordedEvent;
-use woo_projector::{Projection, ProjectionError};
+use woo_projector::{BatchTx, Projection, ProjectionError};
 
 use crate::decode::{decode, from_millis, integration, millis, read_metadata, text_id};
 use crate::names::ReadModel;
@@ -41,7 +41,7 @@ impl Projection for SyncStatus {
         include_str!("drop.sql")
     }
 
-    fn apply(&self, tx: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+    fn apply(&self, tx: &BatchTx<'_>, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
         if let Some(resource) = resource(&recorded.event_type) {
             // Sync items carry their sync id as the correlation id, and their batch (see the batch
             // endpoint).
@@ -53,13 +53,10 @@ impl Projection for SyncStatus {
                 .batch
                 .and_then(|b| b.total)
                 .and_then(|t| i64::try_from(t).ok());
-            tx.prepare_cached(
-                "INSERT INTO sync_received (sync_id, resource, items, total, last_at) VALUES (?1, ?2, 1, ?3, ?4)
+            tx.with("INSERT INTO sync_received (sync_id, resource, items, total, last_at) VALUES (?1, ?2, 1, ?3, ?4)
                  ON CONFLICT (sync_id, resource) DO UPDATE SET
                      items = items + 1, total = max(coalesce(total, excluded.total), coalesce(excluded.total, total)),
-                     last_at = max(last_at, excluded.last_at)",
-            )?
-            .execute(params![metadata.correlation_id.to_string(), resource, total, at])?;
+                     last_at = max(last_at, excluded.last_at)", |s| s.execute(params![metadata.correlation_id.to_string(), resource, total, at]))?;
             return Ok(());
         }
         let Some(event) = decode::<IntegrationEvent>(recorded)? else {

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use woo_domain::{EventMetadata, Source, StreamId};
 use woo_eventlog::{Position, RecordedEvent};
-use woo_projector::Projection;
+use woo_projector::{BatchTx, Projection};
 
 use crate::support::{COMPANY, INTEGRATION, minutes};
 
@@ -89,11 +89,13 @@ fn event(n: u64) -> RecordedEvent {
 /// Applies events `range` to `projection` in one transaction, as the projector applies a batch.
 fn apply(conn: &mut Connection, projection: &dyn Projection, range: std::ops::Range<u64>) {
     let tx = conn.transaction().expect("a transaction begins");
+    let batch = BatchTx::new(&tx);
     for n in range {
         projection
-            .apply(&tx, &event(n))
+            .apply(&batch, &event(n))
             .unwrap_or_else(|e| panic!("{} applies event {n}: {e}", projection.name()));
     }
+    drop(batch);
     tx.commit().expect("the transaction commits");
 }
 
