@@ -23,20 +23,39 @@ trap 'kill $P 2>/dev/null; sleep 0.2; rm -rf $D' EXIT
 # Waits until serve answers; says why and stops if it exited instead (a flag it does not know).
 up() { until curl -sf -o /dev/null http://127.0.0.1:$PORT/healthz; do kill -0 $P 2>/dev/null || { echo "serve stopped:"; tail -3 $D/serve.err; exit 1; }; sleep 0.05; done; }
 up
-ticks() { awk '{print $14 + $15}' /proc/$P/stat; }
+# CPU ticks (user + system) of serve as a whole, and of its threads whose name starts with $1: the
+# HTTP workers (`actix-server worker N`, cut to 15 characters) and the log's writer. The fields
+# are counted after the name, which may hold spaces. A thread that ended (the blocking pool's
+# end after idling) counts only in the whole, so the rest is the whole less these.
+ticks() { sed 's/.*) //' /proc/$P/stat | awk '{print $12 + $13}'; }
+thread_ticks() {
+  local t sum=0
+  for t in /proc/$P/task/*; do
+    case "$(cat $t/comm 2>/dev/null)" in "$1"*) sum=$((sum + $(sed 's/.*) //' $t/stat 2>/dev/null | awk '{print $12 + $13}'))) ;; esac
+  done
+  echo $sum
+}
+snapshot() { echo "$(ticks) $(thread_ticks 'actix-server w') $(thread_ticks eventlog-writer)"; }
 # CPU of `serve` per accepted event during a run: wall-clock figures move with whatever else the
 # two cores run, CPU time much less.
-cpu_per_event() { local events; events=$(grep -o '[0-9]* accepted' "$3" | tail -1 | awk '{print $1}'); echo "serve CPU: $(( ($2 - $1) * 10000000 / $(getconf CLK_TCK) / (events > 0 ? events : 1) / 10 )) us per accepted event ($(( ($2 - $1) / $(getconf CLK_TCK) )) s for $events)"; }
+# Where serve's CPU went per accepted event during a run, from two snapshots: the HTTP workers,
+# the log's writer, and the rest (the projections, reading the log, everything else).
+cpu_per_event() {
+  local events hz; events=$(grep -o '[0-9]* accepted' "$3" | tail -1 | awk '{print $1}'); hz=$(getconf CLK_TCK)
+  read -r all0 http0 log0 <<< "$1"; read -r all1 http1 log1 <<< "$2"
+  per() { echo $(( $1 * 1000000 / hz / (events > 0 ? events : 1) )); }
+  echo "serve CPU: $(per $((all1 - all0))) us per accepted event ($(( (all1 - all0) / hz )) s for $events): HTTP workers $(per $((http1 - http0))) us, the log's writer $(per $((log1 - log0))) us, projections and the rest $(per $((all1 - all0 - http1 + http0 - log1 + log0))) us"
+}
 peak() { local max=0 r; while kill -0 "$1" 2>/dev/null; do r=$(ps -o rss= -p $P || echo 0); [ "$r" -gt "$max" ] && max=$r; sleep 0.5; done; echo "serve RSS peak: $((max / 1024)) MiB"; }
 echo "== single events, 16 connections, ${SECS} s"
-T0=$(ticks)
+T0=$(snapshot)
 $BIN loadgen --server http://127.0.0.1:$PORT --email o@example.com --concurrency 16 --duration "$SECS" > $D/single.out 2>&1 & L=$!
-peak $L; wait $L || true; cpu_per_event "$T0" "$(ticks)" $D/single.out; grep -v '^\s*$' $D/single.out | tail -12
+peak $L; wait $L || true; cpu_per_event "$T0" "$(snapshot)" $D/single.out; grep -v '^\s*$' $D/single.out | tail -12
 TOKEN=$(grep -o -- '--token [^ ]*' $D/single.out | head -1 | awk '{print $2}')
 bulk() {
-  T0=$(ticks)
+  T0=$(snapshot)
   $BIN loadgen --server http://127.0.0.1:$PORT --token "$TOKEN" --mode bulk --batch 500 --concurrency 8 --duration "$SECS" > $D/bulk.out 2>&1 & L=$!
-  peak $L; wait $L || true; cpu_per_event "$T0" "$(ticks)" $D/bulk.out; grep -v '^\s*$' $D/bulk.out | tail -12
+  peak $L; wait $L || true; cpu_per_event "$T0" "$(snapshot)" $D/bulk.out; grep -v '^\s*$' $D/bulk.out | tail -12
 }
 echo "== bulk, 500 events a request, 8 connections, ${SECS} s, paced (the default)"
 bulk
