@@ -42,6 +42,17 @@ pub trait Projection: Send + Sync + 'static {
     /// retry) parks the event and the batch goes on without it; any other error rolls the whole
     /// batch back and it is retried.
     fn apply(&self, tx: &BatchTx<'_>, event: &RecordedEvent) -> Result<(), ProjectionError>;
+    /// Applies a batch's events in order: by default each with [`Projection::apply`]. A projection
+    /// may override it to write once per batch what it would write once per event, and must then
+    /// leave its tables as applying each event in turn would. A `ProjectionError::Event` from it
+    /// sends the batch back to be applied one event at a time, so that the one at fault is parked.
+    fn apply_batch(
+        &self,
+        tx: &BatchTx<'_>,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        events.iter().try_for_each(|event| self.apply(tx, event))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

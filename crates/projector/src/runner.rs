@@ -246,10 +246,12 @@ impl Projector {
         if current != expected || stored.is_some_and(|c| c.version != self.projection.version()) {
             return Ok(Applied::CheckpointMoved(current));
         }
-        let mut last = current;
+        // A batch is read from the log in position order: the events past the checkpoint are its end.
+        let events = &events[events.partition_point(|e| e.position <= current)..];
+        let last = events.last().map_or(current, |e| e.position);
         let mut parked = Vec::new();
-        for event in events.iter().filter(|e| e.position > current) {
-            if parking {
+        if parking {
+            for event in events {
                 run(tx, "SAVEPOINT event")?;
                 match self.projection.apply(tx, event) {
                     Ok(()) => run(tx, "RELEASE event")?,
@@ -261,10 +263,9 @@ impl Projector {
                     }
                     Err(other) => return Err(other),
                 }
-            } else {
-                self.projection.apply(tx, event)?;
             }
-            last = event.position;
+        } else {
+            self.projection.apply_batch(tx, events)?;
         }
         if last > current {
             Checkpoint {

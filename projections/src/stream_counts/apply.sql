@@ -1,7 +1,7 @@
 INSERT INTO stream_counts (stream, category, events, last_revision, last_event_type, last_position)
-VALUES (?1, ?2, 1, ?3, ?4, ?5)
+VALUES (?1, ?2, ?6, ?3, ?4, ?5)
 ON CONFLICT (stream) DO UPDATE SET
-    events          = events + 1,
+    events          = events + excluded.events,
     last_revision   = excluded.last_revision,
     last_event_type = excluded.last_event_type,
     last_position   = excluded.last_position;

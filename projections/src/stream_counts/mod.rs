@@ -1,6 +1,9 @@
 //! Per-stream event counts: how many events each stream holds, its last revision and event type.
 //! The smallest real read model, and a quick way to see what a data directory contains.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use crate::names::ReadModel;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -27,17 +30,51 @@ impl Projection for StreamCounts {
     }
 
     fn apply(&self, tx: &BatchTx<'_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
-        tx.with(include_str!("apply.sql"), |s| {
-            s.execute(params![
-                event.stream,
-                category(&event.stream),
-                i64::try_from(event.revision).unwrap_or(i64::MAX),
-                event.event_type,
-                i64::try_from(event.position.0).unwrap_or(i64::MAX),
-            ])
-        })?;
-        Ok(())
+        count(tx, event, 1)
     }
+
+    /// One upsert per stream of the batch, where one per event wrote the same rows again and again
+    /// (a bulk batch is mostly one store's stream).
+    fn apply_batch(
+        &self,
+        tx: &BatchTx<'_>,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        // Each stream's last event of the batch and how many the batch holds, in order of first sight.
+        let mut streams: Vec<(&RecordedEvent, i64)> = Vec::new();
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for event in events {
+            match seen.entry(event.stream.as_str()) {
+                Entry::Occupied(at) => {
+                    let (last, events) = &mut streams[*at.get()];
+                    *last = event;
+                    *events += 1;
+                }
+                Entry::Vacant(at) => {
+                    at.insert(streams.len());
+                    streams.push((event, 1));
+                }
+            }
+        }
+        streams
+            .into_iter()
+            .try_for_each(|(last, events)| count(tx, last, events))
+    }
+}
+
+/// Counts `events` more events in `last`'s stream, `last` the newest of them.
+fn count(tx: &BatchTx<'_>, last: &RecordedEvent, events: i64) -> Result<(), ProjectionError> {
+    tx.with(include_str!("apply.sql"), |s| {
+        s.execute(params![
+            last.stream,
+            category(&last.stream),
+            i64::try_from(last.revision).unwrap_or(i64::MAX),
+            last.event_type,
+            i64::try_from(last.position.0).unwrap_or(i64::MAX),
+            events,
+        ])
+    })?;
+    Ok(())
 }
 
 /// The category of a stream named `category-id`, as EventStoreDB reads it: the part before the
@@ -103,7 +140,73 @@ pub fn categories(conn: &Connection) -> rusqlite::Result<Vec<CategoryCount>> {
 
 #[cfg(test)]
 mod tests {
-    use super::category;
+    use rusqlite::Connection;
+    use time::OffsetDateTime;
+    use uuid::Uuid;
+    use woo_eventlog::{Position, RecordedEvent};
+    use woo_projector::{BatchTx, Projection};
+
+    use super::{StreamCounts, category};
+
+    type Row = (String, String, i64, i64, String, i64);
+
+    /// The table's rows after `apply` on a fresh table.
+    fn counted(apply: impl Fn(&BatchTx<'_>)) -> Vec<Row> {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(StreamCounts.schema()).unwrap();
+        let tx = conn.transaction().unwrap();
+        apply(&BatchTx::new(&tx));
+        tx.prepare("SELECT * FROM stream_counts ORDER BY stream")
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_batch_counts_each_stream_once_as_its_events_one_by_one_would() {
+        // Arrange: three streams interleaved, each event of a type of its own.
+        let events: Vec<RecordedEvent> = (0..10u64)
+            .map(|n| RecordedEvent {
+                position: Position(n + 1),
+                stream: ["store-a", "store-b", "heartbeat-a"][(n % 3) as usize].to_owned(),
+                revision: n / 3,
+                event_id: Uuid::now_v7(),
+                event_type: format!("type-{n}"),
+                recorded_at: OffsetDateTime::UNIX_EPOCH,
+                data: serde_json::value::to_raw_value(&serde_json::json!({})).unwrap(),
+                metadata: serde_json::value::to_raw_value(&serde_json::json!({})).unwrap(),
+            })
+            .collect();
+
+        // Act
+        let one_by_one = counted(|tx| {
+            for event in &events {
+                StreamCounts.apply(tx, event).unwrap();
+            }
+        });
+        let in_two_batches = counted(|tx| {
+            StreamCounts.apply_batch(tx, &events[..4]).unwrap();
+            StreamCounts.apply_batch(tx, &events[4..]).unwrap();
+        });
+
+        // Assert
+        assert_eq!(in_two_batches, one_by_one);
+        assert_eq!(
+            one_by_one[1],
+            ("store-a".into(), "store".into(), 4, 3, "type-9".into(), 10)
+        );
+    }
 
     #[test]
     fn category_is_the_part_before_the_first_dash() {
