@@ -1,10 +1,11 @@
 //! The projector runtime: runs read-model projections from their checkpoints over the global log.
 //!
-//! A projection only says how one event changes its tables; the runtime batches events, applies
-//! them and stores the checkpoint in the same SQLite transaction, so a crash at any instant leaves
-//! every read model equal to a rebuild. Delivery is at-least-once and positions at or below the
-//! checkpoint are skipped, so a batch seen twice changes nothing twice. An event a projection
-//! refuses is parked (`parked.rs`) rather than stopping every event after it.
+//! A projection only says how one event changes its tables (or a whole batch, when it can write
+//! less that way); the runtime batches events, applies them with the statements held prepared for
+//! the batch (`batch_tx.rs`), and stores the checkpoint in the same SQLite transaction, so a crash
+//! at any instant leaves every read model equal to a rebuild. Delivery is at-least-once and
+//! positions at or below the checkpoint are skipped, so a batch seen twice changes nothing twice.
+//! An event a projection refuses is parked (`parked.rs`) rather than stopping every event after it.
 
 mod batch_tx;
 mod checkpoint;
