@@ -264,7 +264,7 @@ impl Projector {
                     Err(other) => return Err(other),
                 }
             }
-        } else {
+        } else if !events.is_empty() {
             self.projection.apply_batch(tx, events)?;
         }
         if last > current {

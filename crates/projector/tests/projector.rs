@@ -4,7 +4,7 @@
 //! so applying any event twice fails loudly instead of passing unnoticed.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rusqlite::{Connection, params};
@@ -359,6 +359,108 @@ async fn a_refused_event_of_one_store_is_parked_and_the_other_stores_go_on() {
         .collect();
     let before: Vec<_> = parked.into_iter().map(|p| (p.position, p.reason)).collect();
     assert_eq!(again, before);
+}
+
+/// Events per stream, written once per stream and batch; an event of type `bad` is refused, by
+/// `apply` and by any batch that holds it.
+#[derive(Default)]
+struct CountedInBatches {
+    batches: AtomicUsize,
+    one_by_one: AtomicUsize,
+}
+
+const COUNT: &str = "INSERT INTO per_stream (stream, events) VALUES (?1, ?2)
+    ON CONFLICT (stream) DO UPDATE SET events = events + excluded.events";
+
+fn refuse_bad(event: &RecordedEvent) -> Result<(), ProjectionError> {
+    if event.event_type == "bad" {
+        return Err(ProjectionError::Event {
+            position: event.position.0,
+            message: format!("bad data in {}", event.stream),
+        });
+    }
+    Ok(())
+}
+
+impl Projection for CountedInBatches {
+    fn name(&self) -> &'static str {
+        "per_stream"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn schema(&self) -> &'static str {
+        PerStream.schema()
+    }
+    fn drop_schema(&self) -> &'static str {
+        PerStream.drop_schema()
+    }
+    fn apply(&self, tx: &BatchTx<'_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        refuse_bad(event)?;
+        tx.with(COUNT, |s| s.execute(params![event.stream, 1]))?;
+        self.one_by_one.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+    fn apply_batch(
+        &self,
+        tx: &BatchTx<'_>,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut streams = std::collections::BTreeMap::new();
+        for event in events {
+            refuse_bad(event)?;
+            *streams.entry(event.stream.as_str()).or_insert(0) += 1;
+        }
+        for (stream, events) in streams {
+            tx.with(COUNT, |s| s.execute(params![stream, events]))?;
+        }
+        self.batches.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_refused_whole_is_applied_again_one_event_at_a_time_and_only_the_bad_one_parked() {
+    // Arrange: six events the worker takes in one batch, one of them bad.
+    let f = fixture();
+    append_types(&f, "store-a", &["t", "t", "t"]).await;
+    let first = append_types(&f, "store-b", &["t", "bad", "t"]).await;
+    let counted = Arc::new(CountedInBatches::default());
+    let projector = Projector::new(counted.clone(), f.log.clone(), f.store.clone());
+
+    // Act: that batch, then a clean one.
+    let set = ProjectorSet::start([projector], f.log.clone());
+    set.wait_for_all(first, WAIT).await.unwrap();
+    let head = append_types(&f, "store-c", &["t", "t"]).await;
+    set.wait_for_all(head, WAIT).await.unwrap();
+
+    // Assert
+    assert_eq!(
+        per_stream_dump(&f),
+        [
+            ("store-a".to_owned(), 3),
+            ("store-b".to_owned(), 2),
+            ("store-c".to_owned(), 2)
+        ]
+    );
+    assert_eq!(
+        counted.one_by_one.load(Ordering::SeqCst),
+        5,
+        "the refused batch's other events, one at a time"
+    );
+    assert_eq!(
+        counted.batches.load(Ordering::SeqCst),
+        1,
+        "the clean batch, at once"
+    );
+    let status = &set.statuses().await.unwrap()[0];
+    assert_eq!((status.checkpoint, status.parked), (head, 1));
+    let parked = f.store.parked(10).unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(
+        (parked[0].position, parked[0].reason.as_str()),
+        (Position(first.0 - 1), "bad data in store-b")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
