@@ -41,8 +41,9 @@ impl<'a> BatchTx<'a> {
     }
 
     /// Runs `f` with the statement of `sql`, prepared (or taken from the connection's cache) the
-    /// first time the batch uses it. A statement already in use further up the stack (a query whose rows call back into the same
-    /// SQL) gets a second one for the nested use.
+    /// first time the batch uses it. A statement already in use further up the stack (a query
+    /// whose rows call back into the same SQL) gets a second one for the nested use. The SQL is
+    /// `'static` because the batch keeps it beside its statement.
     pub fn with<T>(
         &self,
         sql: &'static str,
