@@ -8,8 +8,7 @@ use woo_domain::CompanyId;
 use woo_domain::commerce::lenient::{Money, WooId};
 use woo_domain::commerce::resources::{Order, OrderRefundLine, OrderSummary};
 use woo_domain::values::Email;
-use woo_projector::BatchTx;
-use woo_projector::ProjectionError;
+use woo_projector::{BatchTx, ProjectionError};
 
 use super::{Coupon, LineItem, Shipping};
 use crate::decode::millis;

@@ -1,8 +1,7 @@
 //! Per-stream event counts: how many events each stream holds, its last revision and event type.
 //! The smallest real read model, and a quick way to see what a data directory contains.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::collections::BTreeMap;
 
 use crate::names::ReadModel;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -40,24 +39,15 @@ impl Projection for StreamCounts {
         tx: &BatchTx<'_>,
         events: &[RecordedEvent],
     ) -> Result<(), ProjectionError> {
-        // Each stream's last event of the batch and how many the batch holds, in order of first sight.
-        let mut streams: Vec<(&RecordedEvent, i64)> = Vec::new();
-        let mut seen: HashMap<&str, usize> = HashMap::new();
+        // Each stream's last event of the batch and how many the batch holds, by stream name.
+        let mut streams: BTreeMap<&str, (&RecordedEvent, i64)> = BTreeMap::new();
         for event in events {
-            match seen.entry(event.stream.as_str()) {
-                Entry::Occupied(at) => {
-                    let (last, events) = &mut streams[*at.get()];
-                    *last = event;
-                    *events += 1;
-                }
-                Entry::Vacant(at) => {
-                    at.insert(streams.len());
-                    streams.push((event, 1));
-                }
-            }
+            let (last, count) = streams.entry(&event.stream).or_insert((event, 0));
+            *last = event;
+            *count += 1;
         }
         streams
-            .into_iter()
+            .into_values()
             .try_for_each(|(last, events)| count(tx, last, events))
     }
 }
